@@ -1,0 +1,174 @@
+"""Build variants in subprocesses, in a content-addressed cache.
+
+The cache key is a hash of the model's content hash, the build recipe and the toolchain versions,
+so a new onnxruntime-genai (or onnx, transformers, torch, harness recipe) always rebuilds: a cache
+that outlives its toolchain hides broken toolchains (Olive's does, FACTS.md). Several processes
+(pytest-xdist workers) asking for the same variant wait on one file lock; one builds, the others
+reuse it. Each build records its seconds, peak memory, size on disk, toolchain and the
+quantization found in the built graph (``build.json`` beside the model).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+from filelock import FileLock
+
+from .errors import BuildError
+from .graph import quantization_summary
+from .sources import ModelSource
+from .variants import Variant
+
+RECIPE_VERSION = 1  # bump when the harness changes how it calls a builder
+TOOLCHAIN_PACKAGES = ("onnxruntime-genai", "onnxruntime", "onnx", "transformers", "torch")
+INT4_BLOCK_SIZE = 32
+INT8_BLOCK_SIZE = 32
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuiltVariant:
+    variant_id: str
+    path: Path  # folder with model.onnx, genai_config.json and the tokenizer
+    cache_key: str
+    size_bytes: int  # the whole folder as shipped
+    weights_bytes: int  # model.onnx + external data
+    build_seconds: float  # wall time of the original build (not of a cache hit)
+    peak_rss_bytes: int  # peak resident memory of the builder processes
+    toolchain: dict
+    recipe: dict
+    quantization: dict
+    cached: bool  # True when this run reused an earlier build
+
+    def to_record(self) -> dict:
+        record = asdict(self)
+        record["path"] = str(self.path)
+        return record
+
+
+def toolchain() -> dict:
+    versions = {}
+    for package in TOOLCHAIN_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    versions["harness_recipe"] = RECIPE_VERSION
+    return versions
+
+
+def recipe_for(variant: Variant) -> dict:
+    """What is built, independent of where: the part of the cache key that is not model or tools."""
+    if variant.precision == "int8":
+        return {
+            "builder": "genai+matmulnbits",
+            "base": recipe_for(Variant("fp32", variant.provider)),
+            "bits": 8, "block_size": INT8_BLOCK_SIZE, "symmetric": True,
+        }
+    options = {}
+    if variant.precision == "int4":
+        options = {"int4_block_size": INT4_BLOCK_SIZE}
+    return {"builder": variant.builder, "precision": variant.precision,
+            "provider": variant.provider, "extra_options": options}
+
+
+def cache_key(source: ModelSource, recipe: dict, tools: dict) -> str:
+    blob = json.dumps({"model": source.content_hash, "recipe": recipe, "toolchain": tools},
+                      sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
+                  progress: Progress = lambda message: None) -> BuiltVariant:
+    """Return the built variant, building it (once, under a lock) if the cache lacks it."""
+    tools = toolchain()
+    recipe = recipe_for(variant)
+    key = cache_key(source, recipe, tools)
+    target = cache_dir / "builds" / f"{source.name}-{variant.id}-{key}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if (target / "build.json").is_file():
+            return _load(target, variant.id, cached=True)
+        progress(f"building {variant.id} of {source.name} ...")
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".tmp-") as tmp:
+            staging = Path(tmp) / "out"
+            if variant.precision == "int8":
+                base = build_variant(Variant("fp32", variant.provider), source, cache_dir, progress)
+                peak = _run([sys.executable, "-m", "harness.quantize", str(base.path), str(staging),
+                             "--bits", "8", "--block-size", str(INT8_BLOCK_SIZE)], variant.id)
+                peak = max(peak, base.peak_rss_bytes)
+            else:
+                peak = _run(_builder_command(variant, source, staging, Path(tmp) / "hf-cache", recipe),
+                            variant.id)
+            seconds = time.perf_counter() - started
+            record = {
+                "variant_id": variant.id, "cache_key": key, "build_seconds": round(seconds, 3),
+                "peak_rss_bytes": peak, "toolchain": tools, "recipe": recipe,
+                "quantization": quantization_summary(staging / "model.onnx"),
+                "model": source.to_record(), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }
+            (staging / "build.json").write_text(json.dumps(record, indent=2) + "\n")
+            os.replace(staging, target)
+        built = _load(target, variant.id, cached=False)
+        progress(f"built {variant.id} in {seconds:.1f} s ({built.size_bytes / 1e6:.1f} MB)")
+        return built
+
+
+def _builder_command(variant: Variant, source: ModelSource, out: Path, hf_cache: Path,
+                     recipe: dict) -> list[str]:
+    command = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(source.path),
+               "-o", str(out), "-p", variant.precision, "-e", variant.provider, "-c", str(hf_cache)]
+    extra = recipe["extra_options"]
+    if extra:
+        command += ["--extra_options", *[f"{k}={v}" for k, v in extra.items()]]
+    return command
+
+
+def _run(command: list[str], variant_id: str) -> int:
+    """Run one builder step; return its peak RSS in bytes; raise BuildError with its output tail."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    with tempfile.TemporaryFile(mode="w+") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)  # per-child rusage: its own peak memory
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            log.seek(0)
+            tail = log.read()[-4000:]
+            raise BuildError(f"build of {variant_id} failed (exit status {proc.returncode}): "
+                             f"{' '.join(command[1:4])} ...", tail)
+    return int(usage.ru_maxrss) * 1024  # Linux reports KiB
+
+
+def _load(target: Path, variant_id: str, *, cached: bool) -> BuiltVariant:
+    record = json.loads((target / "build.json").read_text())
+    files = [p for p in target.rglob("*") if p.is_file() and p.name != "build.json"]
+    return BuiltVariant(
+        variant_id=variant_id,
+        path=target,
+        cache_key=record["cache_key"],
+        size_bytes=sum(p.stat().st_size for p in files),
+        weights_bytes=sum(p.stat().st_size for p in files if p.name.startswith("model.onnx")),
+        build_seconds=record["build_seconds"],
+        peak_rss_bytes=record["peak_rss_bytes"],
+        toolchain=record["toolchain"],
+        recipe=record["recipe"],
+        quantization=record["quantization"],
+        cached=cached,
+    )
+
+
+def clear(cache_dir: Path) -> None:
+    shutil.rmtree(cache_dir / "builds", ignore_errors=True)

@@ -1,0 +1,257 @@
+"""Settings: one immutable :class:`RunConfig`, resolved in one place.
+
+Precedence (first that is set wins): command-line option > ``HARNESS_*`` environment variable >
+``[tool.harness]`` in the project's ``pyproject.toml`` > built-in default. Every value is parsed
+at this boundary by a small ``parse_*`` function; a bad value raises :class:`HarnessError` naming
+where it came from (``invalid value 'x' for option --precisions: ...``).
+
+The help texts below are shared by the command-line options and the README's settings table.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .errors import HarnessError
+
+PRECISIONS = ("fp32", "fp16", "int8", "int4")
+PROVIDERS = ("cpu", "cuda", "dml", "webgpu")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much work each suite does. ``quick`` is for CI, ``full`` for release decisions."""
+
+    name: str
+    warmup: int  # generations run first and kept apart from the statistics
+    repetitions: int  # measured generations per metric
+    new_tokens: int  # tokens generated per measured request (forced with min_length)
+    smoke_prompts: int  # domain prompts the smoke suite answers per variant
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile("quick", warmup=1, repetitions=3, new_tokens=32, smoke_prompts=3),
+    "standard": Profile("standard", warmup=2, repetitions=10, new_tokens=64, smoke_prompts=10),
+    "full": Profile("full", warmup=3, repetitions=30, new_tokens=128, smoke_prompts=50),
+}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run needs to know, resolved and validated."""
+
+    model: str = "embedded"
+    precisions: tuple[str, ...] = PRECISIONS
+    providers: tuple[str, ...] | None = None  # None: every provider available on this machine
+    profile: Profile = PROFILES["standard"]
+    reports_dir: Path = Path("reports")
+    cache_dir: Path = Path(".harness-cache")
+    force_unsupported: bool = False
+    benchmark: bool = False
+    max_length: int | None = None  # None: min(model context, 2048)
+    worker_timeout: float = 600.0
+    sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where its value came from
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsers: raw text (or TOML value) -> typed value; raise ValueError with a short reason.
+
+
+def _split_list(raw: Any) -> list[str]:
+    if isinstance(raw, (list, tuple)):
+        items = [str(x) for x in raw]
+    else:
+        items = str(raw).split(",")
+    items = [x.strip().lower() for x in items if x.strip()]
+    if not items:
+        raise ValueError("empty list")
+    return items
+
+
+def _parse_choices(raw: Any, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
+    items = _split_list(raw)
+    bad = [x for x in items if x not in allowed]
+    if bad:
+        raise ValueError(f"unknown {what} {', '.join(map(repr, bad))} (choose from {', '.join(allowed)})")
+    return tuple(dict.fromkeys(items))  # keep order, drop repeats
+
+
+def parse_precisions(raw: Any) -> tuple[str, ...]:
+    return _parse_choices(raw, PRECISIONS, "precision")
+
+
+def parse_providers(raw: Any) -> tuple[str, ...] | None:
+    if str(raw).strip().lower() in ("auto", "all", ""):
+        return None
+    return _parse_choices(raw, PROVIDERS, "provider")
+
+
+def parse_profile(raw: Any) -> Profile:
+    name = str(raw).strip().lower()
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile (choose from {', '.join(PROFILES)})")
+    return PROFILES[name]
+
+
+def parse_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected true or false")
+
+
+def parse_positive_int(raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise ValueError("expected a positive integer")
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ValueError("expected a positive integer") from None
+    if value <= 0:
+        raise ValueError("expected a positive integer")
+    return value
+
+
+def parse_optional_int(raw: Any) -> int | None:
+    if str(raw).strip().lower() in ("auto", ""):
+        return None
+    return parse_positive_int(raw)
+
+
+def parse_seconds(raw: Any) -> float:
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        raise ValueError("expected a number of seconds") from None
+    if not value > 0:
+        raise ValueError("expected a positive number of seconds")
+    return value
+
+
+def parse_model(raw: Any) -> str:
+    text = str(raw).strip()
+    if not text:
+        raise ValueError("empty model")
+    return text
+
+
+def parse_path(raw: Any) -> Path:
+    text = str(raw).strip()
+    if not text:
+        raise ValueError("empty path")
+    return Path(text).expanduser()
+
+
+# ---------------------------------------------------------------------------------------------
+# The settings table. Each help text is used by the CLI option and the README.
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # RunConfig field and [tool.harness] key
+    option: str  # command-line option
+    metavar: str | None  # None: a flag
+    default: Any  # raw default, parsed like any other value
+    parse: Callable[[Any], Any]
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "HARNESS_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("model", "--model", "SPEC", "embedded", parse_model,
+            "model to test: 'embedded' (the bundled support-ticket model) or a local Hugging Face folder"),
+    Setting("precisions", "--precisions", "LIST", ",".join(PRECISIONS), parse_precisions,
+            "comma-separated precisions to build and test, from fp32,fp16,int8,int4"),
+    Setting("providers", "--providers", "LIST", "auto", parse_providers,
+            "comma-separated execution providers (cpu,cuda,dml,webgpu); 'auto' = every one available here"),
+    Setting("profile", "--profile", "NAME", "standard", parse_profile,
+            "quick | standard | full: repetitions, warm-ups and sizes of every suite"),
+    Setting("reports_dir", "--reports-dir", "DIR", "reports", parse_path,
+            "where each run writes reports/<run-id>/ (and the 'latest' link)"),
+    Setting("cache_dir", "--cache-dir", "DIR", ".harness-cache", parse_path,
+            "content-addressed cache of built variants"),
+    Setting("force_unsupported", "--force-unsupported", None, False, parse_bool,
+            "run variants known not to work here (e.g. fp16 on cpu with grouped-query attention) to see the real failure"),
+    Setting("benchmark", "--benchmark", None, False, parse_bool,
+            "turn on the performance suites (latency, memory, length, soak)"),
+    Setting("max_length", "--max-length", "N", "auto", parse_optional_int,
+            "generation max_length (prompt + new tokens); the KV cache is allocated to it; 'auto' = min(context, 2048)"),
+    Setting("worker_timeout", "--worker-timeout", "SECONDS", 600, parse_seconds,
+            "longest a variant's worker may take to answer one request before it is killed"),
+)
+
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+PATH_SETTINGS = ("reports_dir", "cache_dir")
+TABLE_SUBSECTIONS = ("gates",)  # [tool.harness.<name>] tables owned by later features
+
+
+def resolve(
+    cli: Mapping[str, Any],
+    environ: Mapping[str, str],
+    table: Mapping[str, Any],
+    *,
+    table_origin: str = "[tool.harness]",
+    rootdir: Path = Path("."),
+    invocation_dir: Path = Path("."),
+) -> RunConfig:
+    """Resolve every setting by precedence and parse it, naming the source of any bad value.
+
+    ``cli`` maps setting names to values given on the command line (None = not given);
+    relative paths from the command line or environment are taken from ``invocation_dir``, those
+    from ``[tool.harness]`` and the defaults from ``rootdir``.
+    """
+    unknown = sorted(k for k in table if k not in SETTINGS_BY_NAME and k not in TABLE_SUBSECTIONS)
+    if unknown:
+        raise HarnessError(
+            f"unknown setting {', '.join(map(repr, unknown))} in {table_origin} "
+            f"(known: {', '.join(SETTINGS_BY_NAME)})"
+        )
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for setting in SETTINGS:
+        raw, origin, base = setting.default, "default", rootdir
+        if cli.get(setting.name) is not None:
+            raw, origin, base = cli[setting.name], f"option {setting.option}", invocation_dir
+        elif environ.get(setting.env, "") != "":
+            raw, origin, base = environ[setting.env], f"environment variable {setting.env}", invocation_dir
+        elif setting.name in table:
+            raw, origin, base = table[setting.name], f"{table_origin} key '{setting.name}'", rootdir
+        try:
+            value = setting.parse(raw)
+        except ValueError as exc:
+            raise HarnessError(f"invalid value {raw!r} for {origin}: {exc}") from None
+        if setting.name in PATH_SETTINGS and not value.is_absolute():
+            value = (base / value).resolve()
+        values[setting.name] = value
+        origins[setting.name] = origin
+    return RunConfig(**values, sources=origins)
+
+
+def read_tool_table(pyproject: Path | None) -> tuple[dict[str, Any], str]:
+    """Return ``[tool.harness]`` of a pyproject.toml (empty if absent) and a label for errors."""
+    if pyproject is None or not pyproject.is_file() or pyproject.suffix != ".toml":
+        return {}, "[tool.harness]"
+    import tomllib
+
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise HarnessError(f"{pyproject}: invalid TOML: {exc}") from None
+    table = data.get("tool", {}).get("harness", {})
+    if not isinstance(table, dict):
+        raise HarnessError(f"{pyproject}: [tool.harness] must be a table")
+    return table, f"[tool.harness] in {pyproject}"
+
+
+def environ_settings() -> dict[str, str]:
+    return {s.env: os.environ[s.env] for s in SETTINGS if s.env in os.environ}

@@ -1,0 +1,43 @@
+"""Read what a built ONNX graph really is, instead of trusting the flags that made it.
+
+Builder options change names between releases and unknown ones are silently ignored (FACTS.md),
+so every build records the quantization found in its graph: how many MatMuls are quantized, with
+which bit widths and block sizes, and the element types of the float weights.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+_DTYPE_NAMES = {1: "float32", 10: "float16", 16: "bfloat16", 2: "uint8", 3: "int8", 21: "uint4", 22: "int4"}
+
+
+def quantization_summary(model_path: Path) -> dict:
+    """Op counts and quantization attributes of ``model.onnx`` (external data is not loaded)."""
+    import onnx
+
+    model = onnx.load(str(model_path), load_external_data=False)
+    graph = model.graph
+    ops = Counter(node.op_type for node in graph.node)
+    bits: Counter = Counter()
+    block_sizes: Counter = Counter()
+    for node in graph.node:
+        if node.op_type in ("MatMulNBits", "GatherBlockQuantized"):
+            attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+            bits[int(attrs.get("bits", 4))] += 1
+            block_sizes[int(attrs.get("block_size", 0))] += 1
+    float_types = Counter(
+        _DTYPE_NAMES.get(init.data_type, str(init.data_type))
+        for init in graph.initializer
+        if len(init.dims) >= 2
+    )
+    return {
+        "matmul_nbits": ops.get("MatMulNBits", 0),
+        "float_matmul": ops.get("MatMul", 0),
+        "bits": sorted(bits),
+        "block_sizes": sorted(block_sizes),
+        "weight_dtypes": dict(sorted(float_types.items())),
+        "io_dtype": _DTYPE_NAMES.get(
+            graph.output[0].type.tensor_type.elem_type, "unknown") if graph.output else "unknown",
+    }

@@ -1,0 +1,76 @@
+"""Measurement records and their statistics.
+
+A measurement is made only by :func:`measurement` from raw values: the summary statistics are
+always derived from the samples it keeps, never typed in. Warm-up values are stored apart and
+never enter the statistics.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 20261125
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (numpy's default, as pytest-benchmark and pandas use)."""
+    return float(np.percentile(np.asarray(values, dtype=float), q))
+
+
+def bootstrap_median_ci(values: Sequence[float], confidence: float = 0.95,
+                        resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
+    """Percentile-bootstrap interval for the median (seeded: same samples, same interval)."""
+    data = np.asarray(values, dtype=float)
+    if data.size < 2:
+        value = float(data[0]) if data.size else math.nan
+        return value, value
+    rng = np.random.default_rng(seed)
+    medians = np.median(data[rng.integers(0, data.size, size=(resamples, data.size))], axis=1)
+    alpha = (1 - confidence) / 2
+    return float(np.quantile(medians, alpha)), float(np.quantile(medians, 1 - alpha))
+
+
+def summarize(values: Sequence[float]) -> dict:
+    data = np.asarray(values, dtype=float)
+    if data.size == 0:
+        return {"n": 0}
+    mean = float(data.mean())
+    std = float(data.std(ddof=1)) if data.size > 1 else 0.0
+    low, high = bootstrap_median_ci(data)
+    return {
+        "n": int(data.size),
+        "median": float(np.median(data)),
+        "mean": mean,
+        "std": std,
+        "min": float(data.min()),
+        "max": float(data.max()),
+        "p90": percentile(data, 90),
+        "p95": percentile(data, 95),
+        "p99": percentile(data, 99),
+        "cv": std / mean if mean else math.nan,
+        "median_ci95": [low, high],
+    }
+
+
+def measurement(variant: str, suite: str, name: str, unit: str, values: Sequence[float], *,
+                warmup: Sequence[float] = (), higher_is_better: bool | None = None,
+                **extra) -> dict:
+    """A measurement record: value = median of ``values``, with statistics and raw samples."""
+    stats = summarize(values)
+    return {
+        "variant": variant,
+        "suite": suite,
+        "name": name,
+        "unit": unit,
+        "value": stats.get("median"),
+        "interval": stats.get("median_ci95"),
+        "stats": stats,
+        "samples": [float(v) for v in values],
+        "warmup_samples": [float(v) for v in warmup],
+        "higher_is_better": higher_is_better,
+        **extra,
+    }

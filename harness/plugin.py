@@ -1,0 +1,366 @@
+"""The pytest plugin: options, the variant matrix as parameters, shared sessions, results.
+
+Registered once, by the repository's root ``conftest.py`` (not also as an entry point).
+
+How results flow: every test that takes the ``variant`` argument carries its variant id in its
+``user_properties``; builds, loads, crashes and measurements are attached to the test reports as
+further ``user_properties``. The process that owns the terminal (the xdist controller, or the
+only process) turns those reports into ``results.json``, so a run with or without
+pytest-xdist writes the same file, and a crash in a worker loses nothing already reported.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from . import config as cfg
+from .build import BuiltVariant, build_variant
+from .environment import describe
+from .errors import BuildError, HarnessError, WorkerCrashed
+from .report import write_report
+from .results import ResultsStore, new_run_dir, now_iso, point_latest
+from .session import SessionSpec
+from .sources import ModelSource, resolve_model
+from .variants import PlannedVariant, plan
+from .worker import WorkerSession
+
+PROP_VARIANT = "harness.variant"
+PROP_UPDATE = "harness.variant_update"
+PROP_MEASUREMENT = "harness.measurement"
+DEFAULT_CONTEXT_CAP = 2048
+
+
+@dataclass
+class HarnessState:
+    """Per-process state of one pytest run (kept in ``config.stash``)."""
+
+    config: cfg.RunConfig
+    is_worker: bool
+    started_at: str = field(default_factory=now_iso)
+    source: ModelSource | None = None
+    planned: list[PlannedVariant] = field(default_factory=list)
+    builds: dict[str, BuiltVariant | BaseException] = field(default_factory=dict)
+    sessions: dict[str, WorkerSession | BaseException] = field(default_factory=dict)
+    pending: dict[str, dict] = field(default_factory=dict)  # variant id -> fields to report
+    store: ResultsStore | None = None
+    setup_error: str | None = None
+    progress: Callable[[str], None] = lambda message: None
+
+    @property
+    def max_length(self) -> int:
+        assert self.source is not None
+        return self.config.max_length or min(self.source.context_length, DEFAULT_CONTEXT_CAP)
+
+    def note(self, variant_id: str, **fields: Any) -> None:
+        self.pending.setdefault(variant_id, {}).update(fields)
+
+    def planned_variant(self, variant_id: str) -> PlannedVariant:
+        return next(p for p in self.planned if p.id == variant_id)
+
+    # -- builds and sessions, each done once per process and remembered (failures too) -------
+    def build(self, variant_id: str) -> BuiltVariant:
+        if variant_id not in self.builds:
+            try:
+                built = build_variant(self.planned_variant(variant_id).variant, self.source,
+                                      self.config.cache_dir, self.progress)
+            except BuildError as exc:
+                self.builds[variant_id] = exc
+                self.note(variant_id, status="build_failed", error=f"{exc.args[0]}\n{exc.output_tail}")
+            else:
+                self.builds[variant_id] = built
+                self.note(variant_id, **{k: v for k, v in built.to_record().items()
+                                         if k not in ("variant_id",)},
+                          build_peak_rss_bytes=built.peak_rss_bytes)
+        result = self.builds[variant_id]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def session(self, variant_id: str) -> WorkerSession:
+        if variant_id not in self.sessions:
+            built = self.build(variant_id)
+            spec = SessionSpec(model_dir=str(built.path), provider=self.planned_variant(variant_id).variant.provider,
+                               max_length=self.max_length)
+            try:
+                session = WorkerSession(spec, variant_id, timeout=self.config.worker_timeout)
+            except BaseException as exc:
+                self.sessions[variant_id] = exc
+                raise
+            self.sessions[variant_id] = session
+            self.note(variant_id, load_s=session.ready["load_s"],
+                      rss_before_load_bytes=session.ready["rss_before_load_bytes"],
+                      rss_after_load_bytes=session.ready["rss_after_load_bytes"],
+                      max_length=self.max_length)
+        result = self.sessions[variant_id]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def close_session(self, variant_id: str) -> None:
+        session = self.sessions.get(variant_id)
+        if isinstance(session, WorkerSession):
+            session.close()
+
+
+STATE = pytest.StashKey[HarnessState]()
+
+
+# ---------------------------------------------------------------------------------------------
+# Options and configuration
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "precision trade-off harness (settings: CLI > HARNESS_* env > [tool.harness])")
+    for setting in cfg.SETTINGS:
+        help_text = f"{setting.help} (default: {setting.default}; env {setting.env})"
+        if setting.metavar is None:
+            group.addoption(setting.option, action="store_const", const=True, default=None,
+                            dest=f"harness_{setting.name}", help=help_text)
+        else:
+            group.addoption(setting.option, action="store", default=None, metavar=setting.metavar,
+                            dest=f"harness_{setting.name}", help=help_text)
+
+
+def _resolve_config(config: pytest.Config) -> cfg.RunConfig:
+    cli = {s.name: config.getoption(f"harness_{s.name}") for s in cfg.SETTINGS}
+    pyproject = config.rootpath / "pyproject.toml"
+    table, origin = cfg.read_tool_table(pyproject)
+    return cfg.resolve(cli, os.environ, table, table_origin=origin, rootdir=config.rootpath,
+                       invocation_dir=config.invocation_params.dir)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        run_config = _resolve_config(config)
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    state = HarnessState(config=run_config, is_worker=hasattr(config, "workerinput"))
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and not state.is_worker:
+        def progress(message: str) -> None:
+            reporter.write_line(f"[harness] {message}")
+        state.progress = progress
+    config.stash[STATE] = state
+    if not state.is_worker:
+        config.pluginmanager.register(ResultsCollector(config), "harness-results")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    state = session.config.stash[STATE]
+    try:
+        state.source = resolve_model(state.config.model, state.config.sources.get("model", "option --model"))
+        state.planned = plan(state.config.precisions, state.config.providers, state.source)
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Collection: the matrix as a session-scoped parameter, skips with reasons
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "variant" not in metafunc.fixturenames:
+        return
+    state = metafunc.config.stash[STATE]
+    params = []
+    for planned in state.planned:
+        marks = []
+        if not planned.supported and not state.config.force_unsupported:
+            marks.append(pytest.mark.skip(reason=f"unsupported: {planned.reason}"))
+        params.append(pytest.param(planned.id, id=planned.id, marks=marks))
+    metafunc.parametrize("variant", params, scope="session")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = config.stash[STATE]
+    skip_perf = pytest.mark.skip(reason="performance suite: run with --benchmark")
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "variant" in callspec.params:
+            item.user_properties.append((PROP_VARIANT, callspec.params["variant"]))
+        if item.get_closest_marker("harness_perf") and not state.config.benchmark:
+            item.add_marker(skip_perf)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures
+
+
+@pytest.fixture(scope="session")
+def harness_config(pytestconfig: pytest.Config) -> cfg.RunConfig:
+    """The resolved settings of this run."""
+    return pytestconfig.stash[STATE].config
+
+
+@pytest.fixture(scope="session")
+def model_source(pytestconfig: pytest.Config) -> ModelSource:
+    """The model under test, with its content hash."""
+    return pytestconfig.stash[STATE].source
+
+
+@pytest.fixture(scope="session")
+def built_variant(pytestconfig: pytest.Config, variant: str) -> BuiltVariant:
+    """The variant's build (from the cache, or built now)."""
+    return pytestconfig.stash[STATE].build(variant)
+
+
+@pytest.fixture(scope="session")
+def harness_session(pytestconfig: pytest.Config, variant: str, built_variant: BuiltVariant):
+    """The variant's worker session, loaded once and shared by every suite of that variant."""
+    state = pytestconfig.stash[STATE]
+    yield state.session(variant)
+    state.close_session(variant)
+
+
+@pytest.fixture
+def record_measurement(request: pytest.FixtureRequest) -> Callable[[dict], None]:
+    """Attach a measurement record (see :func:`harness.metrics.measurement`) to this test."""
+    def add(record: dict) -> None:
+        request.node.user_properties.append((PROP_MEASUREMENT, record))
+    return add
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports: concise failures for crashes and build errors; variant news travels with the report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    state = item.config.stash[STATE]
+    variant_id = dict(item.user_properties).get(PROP_VARIANT)
+    if variant_id is None:
+        return report
+    if call.excinfo is not None:
+        error = call.excinfo.value
+        if isinstance(error, WorkerCrashed):
+            state.note(variant_id, status="crashed", error=str(error))
+            report.longrepr = str(error)
+        elif isinstance(error, BuildError):
+            report.longrepr = f"{error.args[0]}\n--- builder output (tail) ---\n{error.output_tail}"
+    if variant_id in state.pending:
+        report.user_properties.append((PROP_UPDATE, {"id": variant_id, **state.pending.pop(variant_id)}))
+    return report
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, cfg.Profile):
+        return value.name
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+class ResultsCollector:
+    """Turns test reports into ``results.json``; lives only in the process that owns the run.
+
+    The run folder is made on the first report of a variant test, so runs that test no variant
+    (the harness's own tests) write nothing.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.state = config.stash[STATE]
+
+    def ensure_store(self) -> ResultsStore:
+        state = self.state
+        if state.store is None:
+            try:
+                run_dir = new_run_dir(state.config.reports_dir)
+            except HarnessError as exc:
+                state.setup_error = str(exc)
+                raise
+            settings = {s.name: {"value": _plain(getattr(state.config, s.name)),
+                                 "source": state.config.sources.get(s.name, "default")}
+                        for s in cfg.SETTINGS}
+            state.store = ResultsStore(
+                run_dir,
+                run={"started_at": state.started_at,
+                     "command": ["pytest", *self.config.invocation_params.args],
+                     "profile": state.config.profile.name, "settings": settings},
+                environment=describe(),
+                model=state.source.to_record() if state.source else None,
+            )
+            for planned in state.planned:
+                variant = planned.variant
+                state.store.add_variant({
+                    "id": planned.id, "precision": variant.precision, "provider": variant.provider,
+                    "builder": variant.builder,
+                    "status": "unsupported" if not planned.supported else "pending",
+                    "reason": planned.reason,
+                })
+            point_latest(run_dir)
+        return state.store
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = report.user_properties
+        variant_id = next((v for k, v in props if k == PROP_VARIANT), None)
+        if variant_id is None:
+            return
+        try:
+            store = self.ensure_store()
+        except HarnessError:
+            return
+        for key, value in props:
+            if key == PROP_UPDATE:
+                store.update_variant(value["id"], **{k: v for k, v in value.items() if k != "id"})
+            elif key == PROP_MEASUREMENT and report.when == "call":
+                store.add_measurement(value)
+        if report.when != "call" and report.passed:
+            return  # setup and teardown news only matter when they did not pass
+        test = report.nodeid.split("[")[0].split("/")[-1]
+        message = ""
+        if report.failed and report.longrepr:
+            crash = getattr(report.longrepr, "reprcrash", None)
+            lines = [line for line in str(report.longrepr).splitlines() if line.strip()]
+            message = crash.message if crash is not None else (lines[0] if lines else "")
+        entry = store.variant(variant_id)
+        if entry is not None and entry.get("status") == "unsupported" and report.skipped:
+            entry["tests"][test] = "skipped"
+            store.save()
+        else:
+            store.record_test(variant_id, test, report.outcome, message)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        store = self.state.store
+        if store is None:
+            return
+        for entry in store.data["variants"]:
+            if entry.get("status") == "pending":
+                entry["status"] = "not_run"
+        interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
+        store.finish(complete=not interrupted, exit_status=int(exitstatus))
+        write_report(store.run_dir, store.data)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = session.config.stash.get(STATE, None)
+    if state is not None:
+        for variant_id in list(state.sessions):
+            state.close_session(variant_id)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is None or state.store is None:
+        if state is not None and state.setup_error:
+            terminalreporter.write_line(f"[harness] no results written: {state.setup_error}", red=True)
+        return
+    terminalreporter.section("precision harness")
+    for entry in state.store.data["variants"]:
+        size = entry.get("size_bytes")
+        size_text = f"{size / 1e6:7.2f} MB" if size else "        —"
+        reason = entry.get("reason") or ""
+        terminalreporter.write_line(
+            f"{entry['id']:<14} {entry['status']:<12} {size_text}  {reason[:90]}")
+    terminalreporter.write_line(f"results: {state.store.path}")
+    terminalreporter.write_line(f"report:  {state.store.run_dir / 'report.md'}")

@@ -1,0 +1,58 @@
+"""What the smoke suite asks of every variant: it was built as claimed, it loads, it answers."""
+
+from __future__ import annotations
+
+import json
+
+from .data import DATASETS_DIR, Example, load_jsonl
+from .prompts import chat_template, render_chat
+from .sources import ModelSource
+
+# The quantization each precision must show in its graph (harness.graph.quantization_summary).
+EXPECTED_GRAPH = {
+    "fp32": {"matmul_nbits": 0, "weight_dtype": "float32"},
+    "fp16": {"matmul_nbits": 0, "weight_dtype": "float16"},
+    "int8": {"bits": [8], "block_sizes": [32]},
+    "int4": {"bits": [4], "block_sizes": [32]},
+}
+
+
+def graph_mismatches(precision: str, quantization: dict) -> list[str]:
+    """Differences between what a precision promises and what its graph holds (empty = fine)."""
+    expected = EXPECTED_GRAPH[precision]
+    problems = []
+    if "matmul_nbits" in expected and quantization["matmul_nbits"] != expected["matmul_nbits"]:
+        problems.append(f"{quantization['matmul_nbits']} MatMulNBits nodes, expected none")
+    if "weight_dtype" in expected and expected["weight_dtype"] not in quantization["weight_dtypes"]:
+        problems.append(f"weights are {quantization['weight_dtypes']}, expected {expected['weight_dtype']}")
+    if "bits" in expected:
+        if quantization["matmul_nbits"] == 0:
+            problems.append("no MatMulNBits nodes: nothing was quantized")
+        if quantization["bits"] != expected["bits"]:
+            problems.append(f"bits {quantization['bits']}, expected {expected['bits']}")
+        if quantization["block_sizes"] != expected["block_sizes"]:
+            problems.append(f"block sizes {quantization['block_sizes']}, expected {expected['block_sizes']}")
+    if quantization.get("float_matmul") and "bits" in expected:
+        problems.append(f"{quantization['float_matmul']} MatMul nodes left in float")
+    return problems
+
+
+def smoke_examples(source: ModelSource, count: int) -> list[Example]:
+    """Held-out domain tickets for the embedded model; generic prompts for any other model."""
+    if source.kind == "embedded":
+        from .embedded import DATA_DIR
+
+        return load_jsonl(DATA_DIR / "heldout.jsonl", limit=count)
+    return load_jsonl(DATASETS_DIR / "smoke" / "prompts.jsonl", limit=count)
+
+
+def prompt_text(source: ModelSource, example: Example) -> str:
+    return render_chat(list(example.messages), chat_template(source.path))
+
+
+def answer_matches(answer: str, reference: str) -> bool:
+    """Exact match of two JSON answers (compared as parsed objects when both parse)."""
+    try:
+        return json.loads(answer) == json.loads(reference)
+    except (json.JSONDecodeError, TypeError):
+        return answer.strip() == reference.strip()

@@ -1,0 +1,92 @@
+"""The variant matrix: precision x execution provider, and whether each can run here.
+
+A variant that cannot run is never dropped: it carries the reason, pytest shows it as skipped,
+and ``results.json`` records ``status: "unsupported"`` with that reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .sources import ModelSource
+
+BUILDER = "genai"  # the onnxruntime-genai model builder (Olive joins later as a second builder)
+
+
+@dataclass(frozen=True)
+class Variant:
+    precision: str
+    provider: str
+    builder: str = BUILDER
+
+    @property
+    def id(self) -> str:
+        """Test id and report key, e.g. ``int4-cpu`` (``int4-olive-cpu`` for other builders)."""
+        middle = "" if self.builder == BUILDER else f"-{self.builder}"
+        return f"{self.precision}{middle}-{self.provider}"
+
+
+@dataclass(frozen=True)
+class PlannedVariant:
+    variant: Variant
+    supported: bool
+    reason: str = ""  # why it cannot run (empty when supported)
+
+    @property
+    def id(self) -> str:
+        return self.variant.id
+
+
+_ORT_NAMES = {"cuda": "CUDAExecutionProvider", "dml": "DmlExecutionProvider",
+              "webgpu": "WebGpuExecutionProvider"}
+_GENAI_PROBES = {"cuda": "is_cuda_available", "dml": "is_dml_available", "webgpu": "is_webgpu_available"}
+
+
+@lru_cache(maxsize=1)
+def available_providers() -> tuple[str, ...]:
+    """Execution providers usable here: onnxruntime-genai must report the provider *and* the
+    onnxruntime it runs on must list it (genai 0.14.1 reports webgpu on builds without it)."""
+    import onnxruntime
+    import onnxruntime_genai as og
+
+    runtime = set(onnxruntime.get_available_providers())
+    found = ["cpu"]
+    for name, probe in _GENAI_PROBES.items():
+        check = getattr(og, probe, None)
+        try:
+            flagged = bool(check()) if check is not None else False
+        except Exception:  # a probe that fails means the provider is not usable
+            flagged = False
+        if flagged and _ORT_NAMES[name] in runtime:
+            found.append(name)
+    return tuple(found)
+
+
+def unsupported_reason(variant: Variant, source: ModelSource, available: tuple[str, ...]) -> str:
+    """Why ``variant`` cannot run for ``source`` on this machine; empty if it can."""
+    if variant.provider not in available:
+        package = {"cuda": "onnxruntime-genai-cuda", "dml": "onnxruntime-genai-directml"}.get(
+            variant.provider, f"an onnxruntime-genai build with the {variant.provider} provider")
+        return (f"execution provider '{variant.provider}' is not available here "
+                f"(available: {', '.join(available)}; it needs {package} and a matching device)")
+    if variant.precision == "fp16" and variant.provider == "cpu" and source.uses_gqa:
+        return ("fp16 on the cpu provider crashes at the first decode step for models with "
+                f"grouped-query attention ({source.num_attention_heads} heads, "
+                f"{source.num_key_value_heads} key/value heads): onnxruntime-genai 'Shape mismatch "
+                "attempting to re-use buffer'; use --force-unsupported to see it")
+    return ""
+
+
+def plan(precisions: tuple[str, ...], providers: tuple[str, ...] | None, source: ModelSource,
+         available: tuple[str, ...] | None = None) -> list[PlannedVariant]:
+    """The full matrix in a stable order (provider, then precision), each with its support."""
+    available = available_providers() if available is None else available
+    chosen = providers if providers is not None else available
+    planned = []
+    for provider in chosen:
+        for precision in precisions:
+            variant = Variant(precision, provider)
+            reason = unsupported_reason(variant, source, available)
+            planned.append(PlannedVariant(variant, supported=not reason, reason=reason))
+    return planned

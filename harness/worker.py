@@ -1,0 +1,209 @@
+"""One worker process per variant, and the client that talks to it.
+
+The worker loads the model once (:func:`harness.session.open_session`) and answers JSON-line
+requests on a private copy of stdout (fd 1 itself is pointed at stderr, so that anything the
+native runtime prints cannot corrupt the protocol). Timings are taken inside the worker, so the
+pipe adds nothing to what is measured.
+
+If the worker dies (segfault, abort, out of memory, killed) the client raises
+:class:`~harness.errors.WorkerCrashed` with the exit signal and the tail of the worker's stderr,
+for that request and every later one: only that variant's tests fail.
+
+    python -m harness.worker '<SessionSpec JSON>'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import selectors
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Sequence
+
+from .errors import GenerationError, WorkerCrashed
+from .session import GenerationTrace, SessionSpec
+
+
+# --------------------------------------------------------------------------------------------
+# Worker side
+
+
+def _memory() -> dict:
+    import psutil
+
+    process = psutil.Process()
+    full = process.memory_full_info()
+    return {"rss_bytes": int(full.rss), "uss_bytes": int(full.uss),
+            "peak_rss_bytes": int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024}
+
+
+def serve(spec: SessionSpec) -> int:
+    protocol = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)  # native prints go to stderr
+    sys.stdout = sys.stderr
+
+    def reply(payload: dict) -> None:
+        protocol.write(json.dumps(payload) + "\n")
+        protocol.flush()
+
+    from .session import open_session
+
+    before = _memory()
+    started = time.perf_counter()
+    try:
+        session = open_session(spec)
+    except Exception as exc:  # load failures are answers, not crashes
+        reply({"ok": False, "error": {"kind": "load_failed", "message": f"{type(exc).__name__}: {exc}"}})
+        return 3
+    after = _memory()
+    reply({"ok": True, "ready": True, "load_s": time.perf_counter() - started,
+           "rss_before_load_bytes": before["rss_bytes"], "rss_after_load_bytes": after["rss_bytes"],
+           "info": session.info(), "pid": os.getpid()})
+    for line in sys.stdin:
+        request = json.loads(line)
+        op = request.get("op")
+        try:
+            if op == "generate":
+                trace = session.generate(request["prompt"], max_new_tokens=request["max_new_tokens"],
+                                         min_new_tokens=request.get("min_new_tokens", 0))
+                reply({"ok": True, "trace": trace.to_dict()})
+            elif op == "memory":
+                reply({"ok": True, "memory": _memory()})
+            elif op == "info":
+                reply({"ok": True, "info": session.info()})
+            elif op == "exit":
+                reply({"ok": True})
+                break
+            else:
+                reply({"ok": False, "error": {"kind": "bad_request", "message": f"unknown op {op!r}"}})
+        except GenerationError as exc:
+            reply({"ok": False, "error": {"kind": exc.kind, "message": exc.message}})
+        except Exception as exc:  # any other refusal is typed as a runtime error
+            reply({"ok": False, "error": {"kind": "runtime_error", "message": f"{type(exc).__name__}: {exc}"}})
+    session.close()
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# Client side
+
+
+class WorkerSession:
+    """A :class:`~harness.session.Session` served by a worker process."""
+
+    def __init__(self, spec: SessionSpec, variant_id: str, *, timeout: float = 600.0,
+                 load_timeout: float = 600.0) -> None:
+        self.spec = spec
+        self.variant_id = variant_id
+        self.timeout = timeout
+        self._stderr = tempfile.TemporaryFile(mode="w+b")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "harness.worker", spec.to_json()],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env)
+        self._buffer = b""
+        self._crash: WorkerCrashed | None = None
+        ready = self._read(load_timeout)
+        if not ready.get("ok"):
+            error = ready.get("error", {})
+            self.close()
+            raise GenerationError(error.get("kind", "load_failed"), error.get("message", "load failed"))
+        self.ready = ready
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def generate(self, prompt: str | Sequence[int], *, max_new_tokens: int,
+                 min_new_tokens: int = 0) -> GenerationTrace:
+        if not isinstance(prompt, str):
+            prompt = [int(i) for i in prompt]
+        answer = self._call({"op": "generate", "prompt": prompt, "max_new_tokens": max_new_tokens,
+                             "min_new_tokens": min_new_tokens})
+        return GenerationTrace.from_dict(answer["trace"])
+
+    def memory(self) -> dict:
+        return self._call({"op": "memory"})["memory"]
+
+    def info(self) -> dict:
+        return self._call({"op": "info"})["info"]
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            try:
+                self._proc.stdin.write(b'{"op": "exit"}\n')
+                self._proc.stdin.flush()
+                self._proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self._proc.kill()
+                self._proc.wait()
+        for stream in (self._proc.stdin, self._proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self._stderr.close()
+
+    # ---------------------------------------------------------------------------------------
+    def _call(self, request: dict) -> dict:
+        if self._crash is not None:
+            raise self._crash
+        try:
+            self._proc.stdin.write((json.dumps(request) + "\n").encode())
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise self._crashed() from None
+        answer = self._read(self.timeout)
+        if not answer.get("ok"):
+            error = answer.get("error", {})
+            raise GenerationError(error.get("kind", "runtime_error"), error.get("message", ""))
+        return answer
+
+    def _read(self, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        stdout = self._proc.stdout
+        with selectors.DefaultSelector() as selector:
+            selector.register(stdout, selectors.EVENT_READ)
+            while b"\n" not in self._buffer:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._proc.kill()
+                    self._proc.wait()
+                    raise self._crashed(f"no answer within {timeout:.0f} s; killed")
+                if not selector.select(remaining):
+                    continue
+                chunk = os.read(stdout.fileno(), 1 << 16)
+                if not chunk:
+                    raise self._crashed()
+                self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def _crashed(self, note: str = "") -> WorkerCrashed:
+        try:
+            returncode = self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            returncode = self._proc.wait()
+        self._stderr.seek(0)
+        tail = self._stderr.read()[-3000:].decode("utf-8", "replace")
+        if note:
+            tail = f"{tail}\n[harness] {note}".strip()
+        self._crash = WorkerCrashed(self.variant_id, returncode, tail)
+        return self._crash
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m harness.worker '<SessionSpec JSON>'", file=sys.stderr)
+        return 2
+    return serve(SessionSpec.from_json(argv[0]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Smoke suite: every variant is built as claimed, loads in its worker, and answers.
+
+Runs with and without ``--benchmark``; the one timing test is a performance test.
+"""
+
+import pytest
+
+from harness.metrics import measurement
+from harness.smoke import answer_matches, graph_mismatches, prompt_text, smoke_examples
+
+
+def test_build_matches_precision(variant, built_variant):
+    """The built graph holds the quantization its precision promises (read, not trusted)."""
+    precision = variant.split("-")[0]
+    assert built_variant.weights_bytes > 0
+    problems = graph_mismatches(precision, built_variant.quantization)
+    assert not problems, f"{variant}: " + "; ".join(problems)
+
+
+def test_answers_prompts(variant, harness_session, model_source, harness_config, record_measurement):
+    """Greedy answers to a few prompts: non-empty, ended cleanly; domain answers scored."""
+    examples = smoke_examples(model_source, harness_config.profile.smoke_prompts)
+    assert examples, "no smoke prompts"
+    scored = []
+    for example in examples:
+        trace = harness_session.generate(prompt_text(model_source, example), max_new_tokens=64)
+        assert trace.new_tokens > 0, f"{example.id}: no tokens generated"
+        assert trace.text.strip(), f"{example.id}: empty answer"
+        if example.reference is not None:
+            scored.append(answer_matches(trace.text, example.reference))
+    if scored:
+        record_measurement(measurement(variant, "smoke", "smoke_exact_match", "fraction",
+                                       [float(s) for s in scored], higher_is_better=True))
+
+
+@pytest.mark.harness_perf
+def test_generation_timing(variant, harness_session, model_source, harness_config, record_measurement):
+    """A first look at speed: TTFT and decode tokens/s over forced-length greedy generations."""
+    profile = harness_config.profile
+    example = smoke_examples(model_source, 1)[0]
+    prompt = prompt_text(model_source, example)
+    n = profile.new_tokens
+
+    def run():
+        return harness_session.generate(prompt, max_new_tokens=n, min_new_tokens=n)
+
+    warmups = [run() for _ in range(profile.warmup)]
+    traces = [run() for _ in range(profile.repetitions)]
+    assert all(t.new_tokens == n for t in traces), "min_new_tokens did not force the length"
+    record_measurement(measurement(variant, "smoke", "ttft", "ms", [t.ttft_s * 1e3 for t in traces],
+                                   warmup=[t.ttft_s * 1e3 for t in warmups], higher_is_better=False))
+    record_measurement(measurement(variant, "smoke", "decode_tps", "tokens/s",
+                                   [t.decode_tps for t in traces],
+                                   warmup=[t.decode_tps for t in warmups], higher_is_better=True))
