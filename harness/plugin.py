@@ -22,7 +22,7 @@ import pytest
 from . import config as cfg
 from .build import BuiltVariant, build_variant
 from .environment import describe
-from .errors import BuildError, HarnessError, WorkerCrashed
+from .errors import BuildError, GenerationError, HarnessError, WorkerCrashed
 from .report import write_report
 from .results import ResultsStore, new_run_dir, now_iso, point_latest
 from .session import SessionSpec
@@ -56,6 +56,18 @@ class HarnessState:
     def max_length(self) -> int:
         assert self.source is not None
         return self.config.max_length or min(self.source.context_length, DEFAULT_CONTEXT_CAP)
+
+    def ensure_plan(self) -> None:
+        """Resolve the model and the matrix once, when a variant test first needs them (runs of
+        the harness's own tests never touch the model). A user error is remembered and raised
+        as a usage error after collection."""
+        if self.source is not None or self.setup_error is not None:
+            return
+        try:
+            self.source = resolve_model(self.config.model, self.config.sources.get("model", "option --model"))
+            self.planned = plan(self.config.precisions, self.config.providers, self.source)
+        except HarnessError as exc:
+            self.setup_error = str(exc)
 
     def note(self, variant_id: str, **fields: Any) -> None:
         self.pending.setdefault(variant_id, {}).update(fields)
@@ -151,15 +163,6 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(ResultsCollector(config), "harness-results")
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    state = session.config.stash[STATE]
-    try:
-        state.source = resolve_model(state.config.model, state.config.sources.get("model", "option --model"))
-        state.planned = plan(state.config.precisions, state.config.providers, state.source)
-    except HarnessError as exc:
-        raise pytest.UsageError(str(exc)) from None
-
-
 # ---------------------------------------------------------------------------------------------
 # Collection: the matrix as a session-scoped parameter, skips with reasons
 
@@ -168,6 +171,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "variant" not in metafunc.fixturenames:
         return
     state = metafunc.config.stash[STATE]
+    state.ensure_plan()
     params = []
     for planned in state.planned:
         marks = []
@@ -179,13 +183,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     state = config.stash[STATE]
+    if state.setup_error is not None:
+        raise pytest.UsageError(state.setup_error)
     skip_perf = pytest.mark.skip(reason="performance suite: run with --benchmark")
+    variant_tests = False
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "variant" in callspec.params:
             item.user_properties.append((PROP_VARIANT, callspec.params["variant"]))
+            variant_tests = True
         if item.get_closest_marker("harness_perf") and not state.config.benchmark:
             item.add_marker(skip_perf)
+    collector = config.pluginmanager.get_plugin("harness-results")
+    if variant_tests and collector is not None:
+        try:  # make the run folder now: a bad --reports-dir stops the run before any work
+            collector.ensure_store()
+        except HarnessError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,6 +258,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             report.longrepr = str(error)
         elif isinstance(error, BuildError):
             report.longrepr = f"{error.args[0]}\n--- builder output (tail) ---\n{error.output_tail}"
+        elif isinstance(error, GenerationError) and call.when == "call":
+            report.longrepr = f"{variant_id}: the runtime refused a request: {error}"
     if variant_id in state.pending:
         report.user_properties.append((PROP_UPDATE, {"id": variant_id, **state.pending.pop(variant_id)}))
     return report
@@ -273,6 +289,9 @@ class ResultsCollector:
     def ensure_store(self) -> ResultsStore:
         state = self.state
         if state.store is None:
+            state.ensure_plan()
+            if state.setup_error is not None:
+                raise HarnessError(state.setup_error)
             try:
                 run_dir = new_run_dir(state.config.reports_dir)
             except HarnessError as exc:

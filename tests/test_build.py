@@ -1,0 +1,86 @@
+"""Real builds of a tiny model: quantization read from the graph, caching, locking, toolchain keys."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import build as build_module
+from harness.build import build_variant, cache_key, recipe_for, toolchain
+from harness.smoke import graph_mismatches
+from harness.sources import resolve_model
+from harness.variants import Variant
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def source(tiny_llama):
+    return resolve_model(str(tiny_llama))
+
+
+@pytest.mark.parametrize("precision, bits", [("fp32", []), ("int8", [8]), ("int4", [4])])
+def test_built_graph_has_the_promised_quantization(source, build_cache, precision, bits):
+    built = build_variant(Variant(precision, "cpu"), source, build_cache)
+    q = built.quantization
+    assert q["bits"] == bits
+    if bits:
+        assert q["block_sizes"] == [32]
+        assert q["matmul_nbits"] == 2 * 5 + 1  # qkv, o, gate, up, down per layer + lm_head
+        assert q["float_matmul"] == 0
+    else:
+        assert q["matmul_nbits"] == 0 and "float32" in q["weight_dtypes"]
+    assert graph_mismatches(precision, q) == []
+    assert built.size_bytes > built.weights_bytes > 0
+    assert built.build_seconds > 0 and built.peak_rss_bytes > 50 * 2**20
+    assert (built.path / "genai_config.json").is_file()
+
+
+def test_mismatch_is_reported_when_a_graph_lies():
+    fp32_graph = {"matmul_nbits": 0, "float_matmul": 11, "bits": [], "block_sizes": [],
+                  "weight_dtypes": {"float32": 20}}
+    problems = graph_mismatches("int4", fp32_graph)
+    assert "no MatMulNBits nodes: nothing was quantized" in problems
+
+
+def test_second_request_is_a_cache_hit(source, tmp_path):
+    first = build_variant(Variant("int4", "cpu"), source, tmp_path)
+    second = build_variant(Variant("int4", "cpu"), source, tmp_path)
+    assert not first.cached and second.cached
+    assert second.path == first.path and second.build_seconds == first.build_seconds
+
+
+def test_toolchain_change_changes_the_key(source, monkeypatch):
+    recipe = recipe_for(Variant("int4", "cpu"))
+    tools = toolchain()
+    newer = dict(tools, **{"onnxruntime-genai": "9.9.9"})
+    assert cache_key(source, recipe, tools) != cache_key(source, recipe, newer)
+    assert cache_key(source, recipe, tools) != cache_key(source, recipe_for(Variant("int8", "cpu")), tools)
+
+
+def test_concurrent_requests_build_once(source, tmp_path):
+    """Two processes (as two xdist workers would) ask for the same variant at once."""
+    script = (
+        "import sys, json; from pathlib import Path\n"
+        "from harness.build import build_variant; from harness.sources import resolve_model\n"
+        "from harness.variants import Variant\n"
+        f"b = build_variant(Variant('fp32', 'cpu'), resolve_model({str(source.path)!r}), Path({str(tmp_path)!r}))\n"
+        "print(json.dumps({'cached': b.cached, 'path': str(b.path)}))\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [json.loads(p.communicate(timeout=300)[0].strip().splitlines()[-1]) for p in procs]
+    assert sorted(o["cached"] for o in outputs) == [False, True]
+    assert outputs[0]["path"] == outputs[1]["path"]
+    assert len(list((tmp_path / "builds").glob("*-fp32-cpu-*[!k]"))) == 1  # one build folder
+
+
+def test_a_failing_builder_is_a_build_error_with_its_output(source, tmp_path, monkeypatch):
+    monkeypatch.setattr(build_module, "_builder_command",
+                        lambda *a: [sys.executable, "-c", "import sys; print('boom from builder'); sys.exit(3)"])
+    with pytest.raises(build_module.BuildError) as info:
+        build_variant(Variant("int4", "cpu"), source, tmp_path)
+    assert "exit status 3" in str(info.value.args[0])
+    assert "boom from builder" in info.value.output_tail
+    assert not list((tmp_path / "builds").glob("*/build.json"))  # nothing half-built is cached

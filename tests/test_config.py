@@ -1,0 +1,67 @@
+from pathlib import Path
+
+import pytest
+
+from harness.config import PROFILES, read_tool_table, resolve
+from harness.errors import HarnessError
+
+
+def test_defaults():
+    config = resolve({}, {}, {}, rootdir=Path("/r"))
+    assert config.precisions == ("fp32", "fp16", "int8", "int4")
+    assert config.providers is None
+    assert config.profile is PROFILES["standard"]
+    assert config.reports_dir == Path("/r/reports")
+    assert config.sources["profile"] == "default"
+
+
+def test_precedence_cli_over_env_over_table():
+    table = {"profile": "full", "precisions": ["int4"]}
+    env = {"HARNESS_PROFILE": "standard"}
+    config = resolve({"profile": "quick"}, env, table)
+    assert config.profile.name == "quick"
+    assert config.sources["profile"] == "option --profile"
+    config = resolve({}, env, table)
+    assert config.profile.name == "standard"
+    assert config.sources["profile"] == "environment variable HARNESS_PROFILE"
+    config = resolve({}, {}, table)
+    assert config.profile.name == "full" and config.precisions == ("int4",)
+    assert config.sources["precisions"] == "[tool.harness] key 'precisions'"
+
+
+def test_lists_are_normalised():
+    config = resolve({"precisions": " INT4, fp32,int4", "providers": "cpu"}, {}, {})
+    assert config.precisions == ("int4", "fp32")
+    assert config.providers == ("cpu",)
+
+
+@pytest.mark.parametrize("cli, env, table, expected", [
+    ({"precisions": "fp64"}, {}, {}, "invalid value 'fp64' for option --precisions: unknown precision 'fp64'"),
+    ({}, {"HARNESS_PROVIDERS": "tpu"}, {}, "for environment variable HARNESS_PROVIDERS: unknown provider 'tpu'"),
+    ({}, {}, {"profile": "fast"}, "for [tool.harness] key 'profile': unknown profile"),
+    ({}, {}, {"max_length": -3}, "invalid value -3 for [tool.harness] key 'max_length'"),
+    ({}, {}, {"colour": "red"}, "unknown setting 'colour' in [tool.harness]"),
+    ({"worker_timeout": "soon"}, {}, {}, "option --worker-timeout: expected a number of seconds"),
+])
+def test_bad_values_name_their_source(cli, env, table, expected):
+    with pytest.raises(HarnessError) as info:
+        resolve(cli, env, table)
+    assert expected in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_relative_paths_follow_their_source(tmp_path):
+    config = resolve({"cache_dir": "c"}, {}, {"reports_dir": "r"}, rootdir=tmp_path / "root",
+                     invocation_dir=tmp_path / "here")
+    assert config.cache_dir == (tmp_path / "here" / "c").resolve()
+    assert config.reports_dir == (tmp_path / "root" / "r").resolve()
+
+
+def test_tool_table_is_read_and_bad_toml_is_named(tmp_path):
+    good = tmp_path / "pyproject.toml"
+    good.write_text('[tool.harness]\nprofile = "quick"\n')
+    table, origin = read_tool_table(good)
+    assert table == {"profile": "quick"} and str(good) in origin
+    good.write_text("[tool.harness\n")
+    with pytest.raises(HarnessError, match="invalid TOML"):
+        read_tool_table(good)

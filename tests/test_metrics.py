@@ -1,0 +1,41 @@
+import math
+
+import numpy as np
+import pytest
+
+from harness.metrics import bootstrap_median_ci, measurement, percentile, summarize
+
+
+def test_percentiles_interpolate_linearly():
+    values = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    assert percentile(values, 50) == 5.5
+    assert percentile(values, 90) == pytest.approx(9.1)
+    assert percentile(values, 99) == pytest.approx(9.91)
+
+
+def test_summary_of_known_values():
+    stats = summarize([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0])
+    assert stats["n"] == 8
+    assert stats["median"] == 4.5
+    assert stats["mean"] == 5.0
+    assert stats["std"] == pytest.approx(math.sqrt(32 / 7))
+    assert stats["cv"] == pytest.approx(math.sqrt(32 / 7) / 5)
+    low, high = stats["median_ci95"]
+    assert 4.0 <= low <= 4.5 <= high <= 7.0
+
+
+def test_bootstrap_interval_is_seeded_and_covers_the_median():
+    rng = np.random.default_rng(1)
+    values = rng.normal(10, 1, size=200)
+    first = bootstrap_median_ci(values)
+    assert first == bootstrap_median_ci(values)
+    assert first[0] < np.median(values) < first[1]
+    assert first[1] - first[0] < 0.6  # about 2.5 standard errors of a median of 200 N(10, 1) samples
+
+
+def test_measurement_keeps_raw_samples_and_warmups_apart():
+    record = measurement("int4-cpu", "latency", "ttft", "ms", [3.0, 1.0, 2.0], warmup=[50.0])
+    assert record["value"] == 2.0
+    assert record["samples"] == [3.0, 1.0, 2.0]
+    assert record["warmup_samples"] == [50.0]
+    assert record["stats"]["max"] == 3.0  # the warm-up never enters the statistics

@@ -1,0 +1,69 @@
+"""The Session protocol: the fake, the worker process around it, and crash handling."""
+
+import os
+import signal
+
+import pytest
+
+from harness.errors import GenerationError, WorkerCrashed
+from harness.session import FakeSession, Session, SessionSpec
+from harness.worker import WorkerSession
+
+FAKE = SessionSpec(model_dir="fake", fake=True, max_length=64)
+
+
+def test_fake_is_deterministic_and_honours_forced_length():
+    session = FakeSession(FAKE)
+    assert isinstance(session, Session)
+    first = session.generate("hello", max_new_tokens=40)
+    assert first == session.generate("hello", max_new_tokens=40)
+    forced = session.generate("hello", max_new_tokens=30, min_new_tokens=30)
+    assert forced.new_tokens == 30 and forced.finish_reason == "length"
+    assert forced.ttft_s == pytest.approx(5 * FakeSession.PREFILL_S_PER_TOKEN)
+    assert forced.tpot_s == pytest.approx(FakeSession.DECODE_S)
+    assert forced.decode_tps == pytest.approx(1 / FakeSession.DECODE_S)
+    assert len(forced.itl_s) == 29
+
+
+@pytest.mark.parametrize("prompt, kwargs, kind", [
+    ("", {}, "empty_prompt"),
+    ([1, -5, 3], {}, "invalid_token_id"),
+    ([1, 256], {}, "invalid_token_id"),
+    ("x" * 64, {}, "prompt_too_long"),
+    ("hi", {"max_new_tokens": 0}, "invalid_request"),
+])
+def test_bad_requests_are_typed_errors(prompt, kwargs, kind):
+    with pytest.raises(GenerationError) as info:
+        FakeSession(FAKE).generate(prompt, **{"max_new_tokens": 8, **kwargs})
+    assert info.value.kind == kind
+
+
+def test_worker_serves_the_same_answers_as_in_process():
+    worker = WorkerSession(FAKE, "fake-cpu", timeout=30)
+    try:
+        assert worker.generate("hello", max_new_tokens=12) == FakeSession(FAKE).generate("hello", max_new_tokens=12)
+        with pytest.raises(GenerationError) as info:
+            worker.generate([-1], max_new_tokens=4)
+        assert info.value.kind == "invalid_token_id"
+        assert worker.generate("again", max_new_tokens=4).new_tokens > 0  # still serving
+        memory = worker.memory()
+        assert memory["rss_bytes"] > 0 and memory["peak_rss_bytes"] >= memory["rss_bytes"] // 2
+    finally:
+        worker.close()
+
+
+def test_a_killed_worker_fails_its_requests_with_the_signal_and_stderr():
+    worker = WorkerSession(FAKE, "int4-cpu", timeout=30)
+    os.kill(worker.pid, signal.SIGKILL)
+    with pytest.raises(WorkerCrashed) as info:
+        worker.generate("hello", max_new_tokens=4)
+    assert "worker for variant int4-cpu died (killed by signal SIGKILL)" in str(info.value)
+    with pytest.raises(WorkerCrashed):  # and every later request, without hanging
+        worker.generate("hello", max_new_tokens=4)
+    worker.close()
+
+
+def test_a_load_failure_is_a_clear_error(tmp_path):
+    with pytest.raises(GenerationError) as info:
+        WorkerSession(SessionSpec(model_dir=str(tmp_path)), "fp32-cpu", timeout=30)
+    assert info.value.kind == "load_failed"

@@ -1,0 +1,105 @@
+"""`pytest suites/` end to end, in a subprocess, as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+KILLER = '''
+import os, signal
+import pytest
+
+@pytest.fixture(autouse=True)
+def _kill_int8_worker(request):
+    """Kill int8-cpu's worker the first time a test asks for its session."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec and callspec.params.get("variant") == "int8-cpu" and "harness_session" in request.fixturenames:
+        session = request.getfixturevalue("harness_session")
+        if session._proc.poll() is None:
+            os.kill(session.pid, signal.SIGKILL)
+'''
+
+
+def run_suites(*args, cwd=REPO, env=None, timeout=900):
+    command = [sys.executable, "-m", "pytest", str(REPO / "suites"), "-p", "no:cacheprovider", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "COLUMNS": "250", **(env or {})})
+
+
+def load(run_root: Path) -> dict:
+    return json.loads((run_root / "latest" / "results.json").read_text())
+
+
+def test_main_job_on_another_architecture(tiny_qwen2, tmp_path, build_cache):
+    reports = tmp_path / "reports"
+    result = run_suites("--model", str(tiny_qwen2), "--benchmark", "--profile", "quick",
+                        "--reports-dir", str(reports), "--cache-dir", str(build_cache), "-v")
+    assert result.returncode == 0, result.stdout[-3000:]
+    for test_id in ("test_answers_prompts[fp32-cpu]", "test_answers_prompts[int8-cpu]",
+                    "test_answers_prompts[int4-cpu]", "test_generation_timing[int4-cpu]"):
+        assert f"{test_id} PASSED" in result.stdout
+    assert "test_answers_prompts[fp16-cpu] SKIPPED (unsupported: fp16 on the cpu provider" in result.stdout
+    results = load(reports)
+    assert results["run"]["complete"] is True
+    assert results["model"]["architecture"] == "qwen2"
+    variants = {v["id"]: v for v in results["variants"]}
+    assert list(variants) == ["fp32-cpu", "fp16-cpu", "int8-cpu", "int4-cpu"]
+    assert variants["fp16-cpu"]["status"] == "unsupported"
+    assert "grouped-query attention" in variants["fp16-cpu"]["reason"]
+    for vid in ("fp32-cpu", "int8-cpu", "int4-cpu"):
+        assert variants[vid]["status"] == "passed", variants[vid]
+        assert variants[vid]["size_bytes"] > 0 and variants[vid]["load_s"] > 0
+    assert variants["int4-cpu"]["size_bytes"] < variants["int8-cpu"]["size_bytes"] < variants["fp32-cpu"]["size_bytes"]
+    names = {(m["variant"], m["name"]) for m in results["measurements"]}
+    assert ("int4-cpu", "decode_tps") in names and ("fp32-cpu", "ttft") in names
+    assert (reports / "latest" / "report.md").read_text().count("| `") >= 4
+    for package in ("onnxruntime-genai", "onnxruntime", "olive-ai"):
+        assert results["environment"]["packages"][package]
+
+
+def test_a_killed_worker_fails_only_its_variant(tiny_qwen2, tmp_path, build_cache):
+    (tmp_path / "killer.py").write_text(KILLER)
+    reports = tmp_path / "reports"
+    result = run_suites("--model", str(tiny_qwen2), "--profile", "quick", "--reports-dir", str(reports),
+                        "--cache-dir", str(build_cache), "-p", "killer",
+                        env={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "worker for variant int8-cpu died (killed by signal SIGKILL)" in result.stdout
+    results = load(reports)
+    assert results["run"]["complete"] is True
+    statuses = {v["id"]: v["status"] for v in results["variants"]}
+    assert statuses == {"fp32-cpu": "passed", "fp16-cpu": "unsupported", "int8-cpu": "crashed",
+                        "int4-cpu": "passed"}
+    crashed = next(v for v in results["variants"] if v["id"] == "int8-cpu")
+    assert "SIGKILL" in crashed["error"]
+
+
+def test_forcing_an_unsupported_variant_shows_the_real_failure(tiny_qwen2, tmp_path, build_cache):
+    result = run_suites("--model", str(tiny_qwen2), "--precisions", "fp16", "--force-unsupported",
+                        "--reports-dir", str(tmp_path), "--cache-dir", str(build_cache))
+    assert result.returncode == 1
+    assert "Shape mismatch attempting to re-use buffer" in result.stdout
+    results = load(tmp_path)
+    assert results["variants"][0]["status"] == "failed"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "/no/such/model"], "ERROR: model folder not found: /no/such/model (option --model)"),
+    (["--precisions", "fp64"], "ERROR: invalid value 'fp64' for option --precisions: unknown precision 'fp64'"),
+    (["--providers", "tpu"], "ERROR: invalid value 'tpu' for option --providers: unknown provider 'tpu'"),
+    (["--reports-dir", "/etc/passwd/reports"], "ERROR: cannot create the reports folder /etc/passwd/reports"),
+])
+def test_user_mistakes_get_one_line_and_no_traceback(args, message, tiny_qwen2):
+    if "--model" not in args:
+        args = [*args, "--model", str(tiny_qwen2)]
+    result = run_suites(*args)
+    assert result.returncode == 4
+    output = result.stdout + result.stderr
+    assert message in output
+    assert "Traceback" not in output
