@@ -1,0 +1,19 @@
+"""The README documents every setting and profile as the code defines them."""
+
+from pathlib import Path
+
+from harness.config import PROFILES, SETTINGS
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+def test_every_setting_is_documented_with_its_default():
+    for setting in SETTINGS:
+        option = setting.option + (f" {setting.metavar}" if setting.metavar else "")
+        row = f"| `{option}` | `{setting.env}` | `{setting.name}` | `{setting.default}` | {setting.help} |"
+        assert row in README, f"README lacks the row for {setting.option}"
+
+
+def test_every_profile_is_documented():
+    for p in PROFILES.values():
+        assert f"| `{p.name}` | {p.warmup} | {p.repetitions} | {p.new_tokens} | {p.smoke_prompts} |" in README

@@ -1,0 +1,65 @@
+"""results.json: atomic, incremental, never overwriting a run; the report re-renders from it."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from harness.errors import HarnessError
+from harness.report import render_markdown
+from harness.results import ResultsStore, load_results, new_run_dir, point_latest
+
+
+def make_store(tmp_path):
+    run_dir = new_run_dir(tmp_path / "reports")
+    store = ResultsStore(run_dir, run={"started_at": "t"}, environment={"packages": {}}, model={"name": "m"})
+    store.add_variant({"id": "int4-cpu", "precision": "int4", "provider": "cpu", "builder": "genai"})
+    store.add_variant({"id": "fp16-cpu", "precision": "fp16", "provider": "cpu", "builder": "genai",
+                       "status": "unsupported", "reason": "no"})
+    return store
+
+
+def test_every_change_is_on_disk_and_incomplete_until_finished(tmp_path):
+    store = make_store(tmp_path)
+    store.record_test("int4-cpu", "test_smoke.py::test_answers_prompts", "passed")
+    on_disk = json.loads(store.path.read_text())
+    assert on_disk["run"]["complete"] is False
+    assert on_disk["variants"][0]["status"] == "passed"
+    store.record_test("int4-cpu", "test_smoke.py::test_generation_timing", "failed", "boom")
+    store.finish(complete=True, exit_status=1)
+    on_disk = load_results(store.run_dir)
+    assert on_disk["run"]["complete"] is True
+    assert on_disk["variants"][0]["status"] == "failed" and on_disk["variants"][0]["error"] == "boom"
+    assert on_disk["variants"][1]["status"] == "unsupported"
+    assert not list(store.run_dir.glob(".*tmp"))  # no temporary files left behind
+
+
+def test_runs_never_share_a_folder_and_latest_follows(tmp_path):
+    first = new_run_dir(tmp_path)
+    second = new_run_dir(tmp_path)
+    assert first != second
+    point_latest(first)
+    point_latest(second)
+    assert (tmp_path / "latest").resolve() == second.resolve()
+
+
+def test_report_renders_and_re_renders_from_the_command_line(tmp_path):
+    store = make_store(tmp_path)
+    store.finish(complete=True)
+    text = render_markdown(store.data)
+    assert "| `int4-cpu` | pending |" in text and "| `fp16-cpu` | unsupported |" in text
+    result = subprocess.run([sys.executable, "-m", "harness", "report", str(store.run_dir)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0
+    assert (store.run_dir / "report.md").read_text() == text
+
+
+def test_a_corrupt_results_file_is_named(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text('{"schema_version": 1,\n "run": ')
+    with pytest.raises(HarnessError, match=r"results.json: corrupt JSON at line 2"):
+        load_results(path)
+    result = subprocess.run([sys.executable, "-m", "harness", "report", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
