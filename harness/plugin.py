@@ -12,7 +12,6 @@ pytest-xdist writes the same file, and a crash in a worker loses nothing already
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -86,9 +85,10 @@ class HarnessState:
                 self.note(variant_id, status="build_failed", error=f"{exc.args[0]}\n{exc.output_tail}")
             else:
                 self.builds[variant_id] = built
-                self.note(variant_id, **{k: v for k, v in built.to_record().items()
-                                         if k not in ("variant_id",)},
-                          build_peak_rss_bytes=built.peak_rss_bytes)
+                record = built.to_record()
+                del record["variant_id"]
+                record["build_peak_rss_bytes"] = record.pop("peak_rss_bytes")
+                self.note(variant_id, **record)
         result = self.builds[variant_id]
         if isinstance(result, BaseException):
             raise result
@@ -258,7 +258,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             report.longrepr = str(error)
         elif isinstance(error, BuildError):
             report.longrepr = f"{error.args[0]}\n--- builder output (tail) ---\n{error.output_tail}"
-        elif isinstance(error, GenerationError) and call.when == "call":
+        elif isinstance(error, GenerationError):
             report.longrepr = f"{variant_id}: the runtime refused a request: {error}"
     if variant_id in state.pending:
         report.user_properties.append((PROP_UPDATE, {"id": variant_id, **state.pending.pop(variant_id)}))
