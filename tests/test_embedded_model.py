@@ -1,0 +1,58 @@
+"""The embedded default model, for real: its shape, its chat template, and its answers."""
+
+import json
+
+import pytest
+
+from harness.build import build_variant
+from harness.data import load_jsonl
+from harness.embedded import ANSWER_SCHEMA, DATA_DIR, MODEL_DIR
+from harness.prompts import chat_template, render_chat
+from harness.session import SessionSpec
+from harness.smoke import answer_matches
+from harness.sources import resolve_model
+from harness.variants import Variant
+from harness.worker import WorkerSession
+
+
+def test_small_llama_with_grouped_query_attention():
+    config = json.loads((MODEL_DIR / "config.json").read_text())
+    assert config["model_type"] == "llama"
+    assert config["num_key_value_heads"] < config["num_attention_heads"]
+    size = sum(p.stat().st_size for p in MODEL_DIR.iterdir() if p.is_file())
+    assert size <= 10 * 2**20
+
+
+def test_chat_template_is_chatml():
+    text = render_chat([{"role": "system", "content": "S"}, {"role": "user", "content": "U"}],
+                       chat_template(MODEL_DIR))
+    assert text == "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n"
+
+
+def test_dataset_splits_are_disjoint_and_answers_follow_the_schema():
+    import jsonschema
+
+    train = [json.loads(line) for line in (DATA_DIR / "train.jsonl").read_text().splitlines()]
+    heldout = [json.loads(line) for line in (DATA_DIR / "heldout.jsonl").read_text().splitlines()]
+    assert len(heldout) == 300 and len(train) >= 2000
+    train_texts = {r["messages"][-1]["content"] for r in train}
+    assert not train_texts & {r["messages"][-1]["content"] for r in heldout}
+    for record in heldout:
+        jsonschema.validate(json.loads(record["reference"]), ANSWER_SCHEMA)
+
+
+@pytest.mark.slow
+def test_fp32_build_answers_held_out_tickets(build_cache):
+    source = resolve_model("embedded")
+    built = build_variant(Variant("fp32", "cpu"), source, build_cache)
+    examples = load_jsonl(DATA_DIR / "heldout.jsonl", limit=40)
+    template = chat_template(MODEL_DIR)
+    session = WorkerSession(SessionSpec(model_dir=str(built.path), max_length=512), "fp32-cpu", timeout=120)
+    try:
+        answers = [session.generate(render_chat(list(e.messages), template), max_new_tokens=40) for e in examples]
+    finally:
+        session.close()
+    correct = sum(answer_matches(a.text, e.reference) for a, e in zip(answers, examples))
+    assert all(a.finish_reason == "eos" for a in answers)
+    assert all(len(a.tokens) == len(a.token_times) for a in answers), "a step without its token"
+    assert correct / len(examples) >= 0.9, f"{correct}/{len(examples)} held-out tickets answered exactly"
