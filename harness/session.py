@@ -193,9 +193,15 @@ class OgaSession:
         sequence = [int(t) for t in generator.get_sequence(0)]
         new = sequence[len(ids):len(ids) + len(times)]
         del generator
-        finish = "eos" if new and new[-1] in self._eos_ids() else "length"
+        eos = self._eos_ids()
+        visible = [t for t in new if t not in eos]
+        if len(new) < len(times) and eos:
+            # The runtime stepped once more than the sequence shows: it stopped on an end token
+            # and left it out of the sequence. Keep it, so tokens and token_times agree.
+            new.append(min(eos))
+        finish = "eos" if new and new[-1] in eos else "length"
         return GenerationTrace(
-            prompt_tokens=len(ids), tokens=tuple(new), text=self.tokenizer.decode(new),
+            prompt_tokens=len(ids), tokens=tuple(new), text=self.tokenizer.decode(visible),
             token_times=tuple(times), tokenize_s=tokenize_s, finish_reason=finish)
 
     def _eos_ids(self) -> set[int]:
