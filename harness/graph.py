@@ -22,11 +22,14 @@ def quantization_summary(model_path: Path) -> dict:
     ops = Counter(node.op_type for node in graph.node)
     bits: Counter = Counter()
     block_sizes: Counter = Counter()
+    accuracy_levels: Counter = Counter()
     for node in graph.node:
         if node.op_type in ("MatMulNBits", "GatherBlockQuantized"):
             attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
             bits[int(attrs.get("bits", 4))] += 1
             block_sizes[int(attrs.get("block_size", 0))] += 1
+            if node.op_type == "MatMulNBits":
+                accuracy_levels[int(attrs.get("accuracy_level", 0))] += 1
     float_types = Counter(
         _DTYPE_NAMES.get(init.data_type, str(init.data_type))
         for init in graph.initializer
@@ -37,6 +40,7 @@ def quantization_summary(model_path: Path) -> dict:
         "float_matmul": ops.get("MatMul", 0),
         "bits": sorted(bits),
         "block_sizes": sorted(block_sizes),
+        "accuracy_levels": sorted(accuracy_levels),
         "weight_dtypes": dict(sorted(float_types.items())),
         "io_dtype": _DTYPE_NAMES.get(
             graph.output[0].type.tensor_type.elem_type, "unknown") if graph.output else "unknown",

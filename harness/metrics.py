@@ -11,6 +11,7 @@ import math
 from typing import Sequence
 
 import numpy as np
+from scipy.stats import binomtest
 
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20261125
@@ -56,6 +57,30 @@ def summarize(values: Sequence[float]) -> dict:
     }
 
 
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a proportion (sound at 0 % and 100 %, unlike the normal one)."""
+    if n == 0:
+        return math.nan, math.nan
+    ci = binomtest(successes, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def proportion(variant: str, suite: str, name: str, outcomes: Sequence[bool], **extra) -> dict:
+    """A measurement of a share of successes: value = k/n with its Wilson 95 % interval.
+
+    The outcomes are kept as 0/1 samples, so a reader sees which ones failed.
+    """
+    values = [1.0 if o else 0.0 for o in outcomes]
+    k, n = int(sum(values)), len(values)
+    low, high = wilson_interval(k, n)
+    stats = {"n": n, "successes": k, "mean": k / n if n else math.nan, "wilson_ci95": [low, high]}
+    return {
+        "variant": variant, "suite": suite, "name": name, "unit": "fraction",
+        "estimator": "proportion", "value": stats["mean"], "interval": [low, high], "stats": stats,
+        "samples": values, "warmup_samples": [], "higher_is_better": True, **extra,
+    }
+
+
 def measurement(variant: str, suite: str, name: str, unit: str, values: Sequence[float], *,
                 warmup: Sequence[float] = (), higher_is_better: bool | None = None,
                 **extra) -> dict:
@@ -66,6 +91,7 @@ def measurement(variant: str, suite: str, name: str, unit: str, values: Sequence
         "suite": suite,
         "name": name,
         "unit": unit,
+        "estimator": "median",
         "value": stats.get("median"),
         "interval": stats.get("median_ci95"),
         "stats": stats,

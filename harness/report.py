@@ -56,9 +56,10 @@ def render_markdown(results: dict) -> str:
     measurements = results.get("measurements", [])
     if measurements:
         lines += ["", "## Measurements", "",
-                  "Median with its bootstrap 95 % interval over the measured repetitions "
-                  "(warm-ups excluded).", "",
-                  "| variant | suite | metric | median | 95 % interval | n | unit |",
+                  "Timings: the median with its bootstrap 95 % interval over the measured repetitions "
+                  "(warm-ups excluded). Shares (unit `fraction`): successes / n with the Wilson "
+                  "95 % interval.", "",
+                  "| variant | suite | metric | value | 95 % interval | n | unit |",
                   "| --- | --- | --- | ---: | --- | ---: | --- |"]
         for m in measurements:
             interval = m.get("interval")

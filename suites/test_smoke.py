@@ -5,15 +5,15 @@ Runs with and without ``--benchmark``; the one timing test is a performance test
 
 import pytest
 
-from harness.metrics import measurement
+from harness.metrics import measurement, proportion
 from harness.smoke import answer_matches, graph_mismatches, prompt_text, smoke_examples
 
 
 def test_build_matches_precision(variant, built_variant):
     """The built graph holds the quantization its precision promises (read, not trusted)."""
-    precision = variant.split("-")[0]
+    precision, provider = variant.split("-")[0], variant.split("-")[-1]
     assert built_variant.weights_bytes > 0
-    problems = graph_mismatches(precision, built_variant.quantization)
+    problems = graph_mismatches(precision, built_variant.quantization, provider)
     assert not problems, f"{variant}: " + "; ".join(problems)
 
 
@@ -29,8 +29,7 @@ def test_answers_prompts(variant, harness_session, model_source, harness_config,
         if example.reference is not None:
             scored.append(answer_matches(trace.text, example.reference))
     if scored:
-        record_measurement(measurement(variant, "smoke", "smoke_exact_match", "fraction",
-                                       [float(s) for s in scored], higher_is_better=True))
+        record_measurement(proportion(variant, "smoke", "smoke_exact_match", scored))
 
 
 @pytest.mark.harness_perf

@@ -30,6 +30,7 @@ def test_built_graph_has_the_promised_quantization(source, build_cache, precisio
         assert q["block_sizes"] == [32]
         assert q["matmul_nbits"] == 2 * 5 + 1  # qkv, o, gate, up, down per layer + lm_head
         assert q["float_matmul"] == 0
+        assert q["accuracy_levels"] == [4]  # int8 compute on cpu
     else:
         assert q["matmul_nbits"] == 0 and "float32" in q["weight_dtypes"]
     assert graph_mismatches(precision, q) == []
@@ -43,6 +44,11 @@ def test_mismatch_is_reported_when_a_graph_lies():
                   "weight_dtypes": {"float32": 20}}
     problems = graph_mismatches("int4", fp32_graph)
     assert "no MatMulNBits nodes: nothing was quantized" in problems
+    float_compute = {"matmul_nbits": 11, "float_matmul": 0, "bits": [8], "block_sizes": [32],
+                     "accuracy_levels": [0], "weight_dtypes": {"float32": 2}}
+    assert graph_mismatches("int8", float_compute, "cpu") == [
+        "accuracy levels [0], expected [4] (int8 compute) on cpu"]
+    assert graph_mismatches("int8", float_compute, "cuda") == []
 
 
 def test_second_request_is_a_cache_hit(source, tmp_path):

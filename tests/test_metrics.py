@@ -39,3 +39,15 @@ def test_measurement_keeps_raw_samples_and_warmups_apart():
     assert record["samples"] == [3.0, 1.0, 2.0]
     assert record["warmup_samples"] == [50.0]
     assert record["stats"]["max"] == 3.0  # the warm-up never enters the statistics
+
+
+def test_proportion_is_the_share_with_a_wilson_interval():
+    from harness.metrics import proportion
+
+    record = proportion("int4-cpu", "smoke", "exact", [True] * 48 + [False] * 2)
+    assert record["value"] == 0.96 and record["stats"]["successes"] == 48
+    low, high = record["interval"]
+    # Wilson 95 % for 48/50 (Newcombe 1998, method 3): 0.8654 to 0.9890
+    assert abs(low - 0.8654) < 1e-3 and abs(high - 0.9890) < 1e-3
+    perfect = proportion("v", "s", "exact", [True] * 10)
+    assert perfect["interval"][1] == 1.0 and perfect["interval"][0] < 0.75
