@@ -30,7 +30,7 @@ from .graph import quantization_summary
 from .sources import ModelSource
 from .variants import Variant
 
-RECIPE_VERSION = 2  # bump when the harness changes how it calls a builder
+RECIPE_VERSION = 3  # bump when the harness changes how it calls a builder
 TOOLCHAIN_PACKAGES = ("onnxruntime-genai", "onnxruntime", "onnx", "transformers", "torch")
 INT4_BLOCK_SIZE = 32
 INT8_BLOCK_SIZE = 32

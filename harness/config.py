@@ -30,12 +30,22 @@ class Profile:
     repetitions: int  # measured generations per metric
     new_tokens: int  # tokens generated per measured request (forced with min_length)
     smoke_prompts: int  # domain prompts the smoke suite answers per variant
+    length_points: tuple[float, ...]  # input-length sweep: shares of the room under max_length
+    length_repetitions: int  # measured generations per sweep point (after one warm-up)
+    length_new_tokens: int  # tokens generated per sweep request
+    overhead_pairs: int  # alternating harness / bare-loop request pairs
 
 
 PROFILES: dict[str, Profile] = {
-    "quick": Profile("quick", warmup=1, repetitions=3, new_tokens=32, smoke_prompts=3),
-    "standard": Profile("standard", warmup=2, repetitions=10, new_tokens=64, smoke_prompts=10),
-    "full": Profile("full", warmup=3, repetitions=30, new_tokens=128, smoke_prompts=50),
+    "quick": Profile("quick", warmup=1, repetitions=5, new_tokens=32, smoke_prompts=3,
+                     length_points=(0.0, 0.33, 0.66, 1.0), length_repetitions=3,
+                     length_new_tokens=16, overhead_pairs=7),
+    "standard": Profile("standard", warmup=2, repetitions=10, new_tokens=64, smoke_prompts=10,
+                        length_points=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0), length_repetitions=5,
+                        length_new_tokens=32, overhead_pairs=9),
+    "full": Profile("full", warmup=3, repetitions=30, new_tokens=128, smoke_prompts=50,
+                    length_points=(0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9, 1.0),
+                    length_repetitions=10, length_new_tokens=64, overhead_pairs=15),
 }
 
 
@@ -53,6 +63,7 @@ class RunConfig:
     benchmark: bool = False
     max_length: int | None = None  # None: min(model context, 2048)
     worker_timeout: float = 600.0
+    length_consistency: float = 0.5
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where its value came from
 
 
@@ -135,6 +146,18 @@ def parse_seconds(raw: Any) -> float:
     return value
 
 
+def parse_share(raw: Any) -> float:
+    if isinstance(raw, bool):
+        raise ValueError("expected a number between 0 and 1")
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        raise ValueError("expected a number between 0 and 1") from None
+    if not 0 <= value <= 1:
+        raise ValueError("expected a number between 0 and 1")
+    return value
+
+
 def parse_model(raw: Any) -> str:
     text = str(raw).strip()
     if not text:
@@ -188,6 +211,8 @@ SETTINGS: tuple[Setting, ...] = (
             "generation max_length (prompt + new tokens); the KV cache is allocated to it; 'auto' = min(context, 2048)"),
     Setting("worker_timeout", "--worker-timeout", "SECONDS", 600, parse_seconds,
             "longest a variant's worker may take to answer one request before it is killed"),
+    Setting("length_consistency", "--length-consistency", "SHARE", 0.5, parse_share,
+            "input-length verdict: decode tokens/s at the longest prompt must be at least this share of the shortest's"),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

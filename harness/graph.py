@@ -44,4 +44,40 @@ def quantization_summary(model_path: Path) -> dict:
         "weight_dtypes": dict(sorted(float_types.items())),
         "io_dtype": _DTYPE_NAMES.get(
             graph.output[0].type.tensor_type.elem_type, "unknown") if graph.output else "unknown",
+        **weight_traffic(graph),
     }
+
+
+def _initializer_bytes(init) -> int:
+    """Stored size of one initializer, inline or in external data (read from its record)."""
+    import onnx
+
+    for entry in init.external_data:
+        if entry.key == "length":
+            return int(entry.value)
+    if init.raw_data:
+        return len(init.raw_data)
+    count = 1
+    for dim in init.dims:
+        count *= dim
+    itemsize = onnx.helper.tensor_dtype_to_np_dtype(init.data_type).itemsize
+    return count * itemsize
+
+
+def weight_traffic(graph) -> dict:
+    """Bytes of weights stored, and bytes read to decode one token.
+
+    Decoding one token reads every weight once, except lookup tables (the embedding, consumed by
+    Gather-like nodes), of which it reads one row.
+    """
+    sizes = {init.name: (_initializer_bytes(init), list(init.dims)) for init in graph.initializer}
+    lookup = {node.input[0] for node in graph.node
+              if node.op_type in ("Gather", "GatherBlockQuantized") and node.input}
+    stored = sum(size for size, _ in sizes.values())
+    read = 0
+    for name, (size, dims) in sizes.items():
+        if name in lookup and dims and dims[0] > 0:
+            read += size // dims[0]
+        else:
+            read += size
+    return {"weight_bytes_stored": stored, "weight_bytes_read_per_token": read}

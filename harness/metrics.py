@@ -100,3 +100,15 @@ def measurement(variant: str, suite: str, name: str, unit: str, values: Sequence
         "higher_is_better": higher_is_better,
         **extra,
     }
+
+
+def fitted(variant: str, suite: str, name: str, unit: str, fit: dict, x: Sequence[float],
+           y: Sequence[float], *, higher_is_better: bool | None = None, **extra) -> dict:
+    """A measurement that is a fitted slope (:mod:`harness.fits`): value = slope, interval = its
+    95 % interval; the points it was fitted to are kept (``x`` and ``samples``)."""
+    return {
+        "variant": variant, "suite": suite, "name": name, "unit": unit, "estimator": "fit",
+        "value": fit["slope"], "interval": list(fit["slope_ci95"]), "stats": {**fit, "n": fit["n"]},
+        "samples": [float(v) for v in y], "x": [float(v) for v in x], "warmup_samples": [],
+        "higher_is_better": higher_is_better, **extra,
+    }

@@ -12,6 +12,7 @@ pytest-xdist writes the same file, and a crash in a worker loses nothing already
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -22,6 +23,7 @@ from . import config as cfg
 from .build import BuiltVariant, build_variant
 from .environment import describe
 from .errors import BuildError, GenerationError, HarnessError, WorkerCrashed
+from .exclusive import exclusive, shared
 from .report import write_report
 from .results import ResultsStore, new_run_dir, now_iso, point_latest
 from .session import SessionSpec
@@ -32,6 +34,8 @@ from .worker import WorkerSession
 PROP_VARIANT = "harness.variant"
 PROP_UPDATE = "harness.variant_update"
 PROP_MEASUREMENT = "harness.measurement"
+PROP_VERDICT = "harness.verdict"
+PROP_WINDOW = "harness.window"  # when a test's call held the machine lock, and how
 DEFAULT_CONTEXT_CAP = 2048
 
 
@@ -240,6 +244,70 @@ def record_measurement(request: pytest.FixtureRequest) -> Callable[[dict], None]
     return add
 
 
+@pytest.fixture
+def record_verdict(request: pytest.FixtureRequest) -> Callable[[dict], None]:
+    """Attach a verdict record (variant, suite, name, passed, message, ...) to this test."""
+    def add(record: dict) -> None:
+        request.node.user_properties.append((PROP_VERDICT, record))
+    return add
+
+
+@pytest.fixture(scope="session")
+def machine_bandwidth(pytestconfig: pytest.Config) -> dict:
+    """This machine's memory read bandwidth (:mod:`harness.bandwidth`), measured once and cached.
+
+    Only performance tests ask for it, so it is measured while they hold the machine alone."""
+    from .bandwidth import machine_bandwidth as measure_or_load
+
+    state = pytestconfig.stash[STATE]
+    record, cached = measure_or_load(state.config.cache_dir, describe()["machine_fingerprint"])
+    if not cached:
+        state.progress(f"memory read bandwidth of this machine: {record['bytes_per_s'] / 1e9:.1f} GB/s "
+                       f"(cached for later runs)")
+    return record
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurements alone: performance tests hold the machine exclusively, other variant work shares it
+
+
+def _machine_lock(item: pytest.Item):
+    state = item.config.stash[STATE]
+    if PROP_VARIANT not in dict(item.user_properties):
+        return None
+    perf = item.get_closest_marker("harness_perf") is not None
+
+    def waiting(_: float) -> None:
+        what = "a measurement" if perf else "work"
+        state.progress(f"{item.nodeid}: {what} waits until other workers' "
+                       f"{'work' if perf else 'measurements'} finish")
+    return (exclusive if perf else shared)(state.config.cache_dir, waiting)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    lock = _machine_lock(item)
+    if lock is None:
+        return (yield)
+    with lock:
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    lock = _machine_lock(item)
+    if lock is None:
+        return (yield)
+    with lock:
+        started = time.time()
+        try:
+            return (yield)
+        finally:
+            item.user_properties.append((PROP_WINDOW, {
+                "test": item.nodeid, "pid": os.getpid(), "start": started, "end": time.time(),
+                "mode": "exclusive" if item.get_closest_marker("harness_perf") else "shared"}))
+
+
 # ---------------------------------------------------------------------------------------------
 # Reports: concise failures for crashes and build errors; variant news travels with the report
 
@@ -333,6 +401,10 @@ class ResultsCollector:
                 store.update_variant(value["id"], **{k: v for k, v in value.items() if k != "id"})
             elif key == PROP_MEASUREMENT and report.when == "call":
                 store.add_measurement(value)
+            elif key == PROP_VERDICT and report.when == "call":
+                store.add_verdict(value)
+            elif key == PROP_WINDOW and report.when == "call":
+                store.data["run"].setdefault("lock_windows", []).append(value)
         if report.when != "call" and report.passed:
             return  # setup and teardown news only matter when they did not pass
         test = report.nodeid.split("[")[0].split("/")[-1]

@@ -53,6 +53,14 @@ def render_markdown(results: dict) -> str:
         lines.append(
             f"| `{v['id']}` | {v.get('status')} | {_fmt(size / MB) + ' MB' if size else '—'} | {ratio} | "
             f"{_fmt(v.get('build_seconds'))} | {quant} | {_fmt(v.get('load_s'))} | {note} |")
+    lines += _performance_table(results)
+    verdicts = results.get("verdicts", [])
+    if verdicts:
+        lines += ["", "## Verdicts", "", "| variant | suite | verdict | result | detail |",
+                  "| --- | --- | --- | --- | --- |"]
+        for v in verdicts:
+            lines.append(f"| `{v['variant']}` | {v['suite']} | {v['name']} | "
+                         f"{'pass' if v.get('passed') else '**FAIL**'} | {v.get('message', '')} |")
     measurements = results.get("measurements", [])
     if measurements:
         lines += ["", "## Measurements", "",
@@ -68,6 +76,50 @@ def render_markdown(results: dict) -> str:
                          f"{shown} | {m.get('stats', {}).get('n', '—')} | {m['unit']} |")
     lines.append("")
     return "\n".join(lines)
+
+
+# (column title, measurement name, scale, unit shown): the headline figures per variant
+PERFORMANCE_COLUMNS = (
+    ("TTFT ms", "ttft_ms", 1, ""),
+    ("decode tok/s", "decode_tps", 1, ""),
+    ("TPOT ms", "tpot_ms", 1, ""),
+    ("prefill tok/s", "prefill_tps", 1, ""),
+    ("prefill ms/token (fit)", "prefill_ms_per_token", 1, ""),
+    ("decode +ms per 1k ctx (fit)", "decode_tpot_ms_per_1k_context", 1, ""),
+    ("bandwidth efficiency", "bandwidth_efficiency", 1, ""),
+    ("peak RSS MB", "peak_rss_bytes", 1e-6, ""),
+    ("load footprint MB", "load_footprint_bytes", 1e-6, ""),
+    ("KV cache MB", "kv_cache_bytes", 1e-6, ""),
+)
+
+
+def _performance_table(results: dict) -> list[str]:
+    """One row per variant with the headline performance figures: value [95 % interval]."""
+    by_key = {(m["variant"], m["name"]): m for m in results.get("measurements", [])}
+    variants = [v["id"] for v in results["variants"]
+                if any((v["id"], name) in by_key for _, name, _, _ in PERFORMANCE_COLUMNS)]
+    if not variants:
+        return []
+    columns = [c for c in PERFORMANCE_COLUMNS if any((v, c[1]) in by_key for v in variants)]
+    lines = ["", "## Performance per variant", "",
+             "Median [95 % interval] (fits: slope [95 % interval]); warm-ups excluded. "
+             "Definitions: README, *Metrics*.", "",
+             "| variant | " + " | ".join(c[0] for c in columns) + " |",
+             "| --- | " + " | ".join("---:" for _ in columns) + " |"]
+    for vid in variants:
+        cells = []
+        for _, name, scale, _ in columns:
+            m = by_key.get((vid, name))
+            if m is None or m.get("value") is None:
+                cells.append("—")
+                continue
+            text = _fmt(m["value"] * scale)
+            interval = m.get("interval")
+            if interval and None not in interval and interval[0] != interval[1]:
+                text += f" [{_fmt(interval[0] * scale)}, {_fmt(interval[1] * scale)}]"
+            cells.append(text)
+        lines.append(f"| `{vid}` | " + " | ".join(cells) + " |")
+    return lines
 
 
 def write_report(run_dir: Path, results: dict) -> Path:

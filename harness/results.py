@@ -20,6 +20,7 @@ History: 1 = first version.
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 import tempfile
@@ -64,7 +65,20 @@ def point_latest(run_dir: Path) -> None:
     os.replace(tmp, link)
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with every NaN or infinite float as None: strict JSON has no such numbers, and a
+    statistic that is undefined (the spread of one sample) must not cost the whole file."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
+    data = json_safe(data)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -18,7 +18,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 from .errors import GenerationError
 
@@ -88,6 +88,13 @@ class Session(Protocol):
 
     def generate(self, prompt: str | Sequence[int], *, max_new_tokens: int,
                  min_new_tokens: int = 0) -> GenerationTrace: ...
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def hold_generator(self, ids: Sequence[int], measure: Callable[[], dict]) -> dict:
+        """Call ``measure`` while a generator sized to ``max_length`` holds ``ids`` and one new
+        token (its KV cache allocated), and return what it returned."""
+        ...
 
     def info(self) -> dict: ...
 
@@ -204,6 +211,23 @@ class OgaSession:
             prompt_tokens=len(ids), tokens=tuple(new), text=self.tokenizer.decode(visible),
             token_times=tuple(times), tokenize_s=tokenize_s, finish_reason=finish)
 
+    def encode(self, text: str) -> list[int]:
+        return [int(t) for t in self.tokenizer.encode(text)]
+
+    def hold_generator(self, ids: Sequence[int], measure: Callable[[], dict]) -> dict:
+        ids = [int(i) for i in ids]
+        _check_ids(ids, self.vocab_size)
+        _check_request(len(ids), 1, 0, self.max_length)
+        params = self._og.GeneratorParams(self.model)
+        params.set_search_options(max_length=self.max_length, do_sample=False)
+        generator = self._og.Generator(self.model, params)
+        try:
+            generator.append_tokens(ids)
+            generator.generate_next_token()
+            return measure()
+        finally:
+            del generator
+
     def _eos_ids(self) -> set[int]:
         try:
             return {int(i) for i in self.tokenizer.eos_token_ids}
@@ -270,6 +294,14 @@ class FakeSession:
             prompt_tokens=len(ids), tokens=tuple(tokens),
             text="".join(chr(97 + t % 26) for t in tokens), token_times=times, tokenize_s=0.0,
             finish_reason="eos" if tokens and tokens[-1] == self.EOS else "length")
+
+    def encode(self, text: str) -> list[int]:
+        return list(text.encode("utf-8", "surrogatepass"))
+
+    def hold_generator(self, ids: Sequence[int], measure: Callable[[], dict]) -> dict:
+        _check_ids(ids, self.VOCAB)
+        _check_request(len(ids), 1, 0, self.max_length)
+        return measure()
 
     def info(self) -> dict:
         return {"kind": "fake", "max_length": self.max_length, "vocab_size": self.VOCAB, "load_s": 0.0}

@@ -63,3 +63,9 @@ def answer_matches(answer: str, reference: str) -> bool:
         return json.loads(answer) == json.loads(reference)
     except (json.JSONDecodeError, TypeError):
         return answer.strip() == reference.strip()
+
+
+def domain_texts(source: ModelSource, count: int = 300) -> list[str]:
+    """Real text of the model's domain (the user turns of its examples), for length sweeps."""
+    examples = smoke_examples(source, count)
+    return [m["content"] for e in examples for m in e.messages if m.get("role") == "user"]

@@ -32,16 +32,43 @@ from .session import GenerationTrace, SessionSpec
 # Worker side
 
 
+_DEVICE_MEMORY = False  # set when the worker serves the cuda provider
+
+
+def _device_bytes() -> int | None:
+    """GPU memory this process holds, from NVML (``nvidia-ml-py``); None when unknown."""
+    try:
+        import pynvml
+    except ImportError:
+        return None
+    try:
+        pynvml.nvmlInit()
+        used = [p.usedGpuMemory or 0
+                for i in range(pynvml.nvmlDeviceGetCount())
+                for p in pynvml.nvmlDeviceGetComputeRunningProcesses(pynvml.nvmlDeviceGetHandleByIndex(i))
+                if p.pid == os.getpid()]
+    except pynvml.NVMLError:
+        return None
+    return int(sum(used)) if used else None
+
+
 def _memory() -> dict:
     import psutil
 
     process = psutil.Process()
     full = process.memory_full_info()
-    return {"rss_bytes": int(full.rss), "uss_bytes": int(full.uss),
-            "peak_rss_bytes": int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024}
+    memory = {"rss_bytes": int(full.rss), "uss_bytes": int(full.uss),
+              "peak_rss_bytes": int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024}
+    if _DEVICE_MEMORY:
+        device = _device_bytes()
+        if device is not None:
+            memory["device_bytes"] = device
+    return memory
 
 
 def serve(spec: SessionSpec) -> int:
+    global _DEVICE_MEMORY
+    _DEVICE_MEMORY = spec.provider == "cuda"
     protocol = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)  # native prints go to stderr
     sys.stdout = sys.stderr
@@ -59,10 +86,12 @@ def serve(spec: SessionSpec) -> int:
     except Exception as exc:  # load failures are answers, not crashes
         reply({"ok": False, "error": {"kind": "load_failed", "message": f"{type(exc).__name__}: {exc}"}})
         return 3
+    load_s = time.perf_counter() - started
     after = _memory()
-    reply({"ok": True, "ready": True, "load_s": time.perf_counter() - started,
+    reply({"ok": True, "ready": True, "load_s": load_s,
            "rss_before_load_bytes": before["rss_bytes"], "rss_after_load_bytes": after["rss_bytes"],
            "info": session.info(), "pid": os.getpid()})
+    first_request = True
     for line in sys.stdin:
         request = json.loads(line)
         op = request.get("op")
@@ -70,9 +99,18 @@ def serve(spec: SessionSpec) -> int:
             if op == "generate":
                 trace = session.generate(request["prompt"], max_new_tokens=request["max_new_tokens"],
                                          min_new_tokens=request.get("min_new_tokens", 0))
-                reply({"ok": True, "trace": trace.to_dict()})
+                answer = {"ok": True, "trace": trace.to_dict()}
+                if first_request:  # what generating at all adds to the loaded model's RSS
+                    answer["memory"], first_request = _memory(), False
+                reply(answer)
             elif op == "memory":
                 reply({"ok": True, "memory": _memory()})
+            elif op == "encode":
+                reply({"ok": True, "ids": session.encode(request["text"])})
+            elif op == "generator_memory":
+                before = _memory()
+                held = session.hold_generator(request["ids"], _memory)
+                reply({"ok": True, "before": before, "with_generator": held, "after": _memory()})
             elif op == "info":
                 reply({"ok": True, "info": session.info()})
             elif op == "exit":
@@ -107,6 +145,7 @@ class WorkerSession:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env)
         self._buffer = b""
         self._crash: WorkerCrashed | None = None
+        self.after_first_request: dict | None = None  # the worker's memory after its first request
         ready = self._read(load_timeout)
         if not ready.get("ok"):
             error = ready.get("error", {})
@@ -124,10 +163,21 @@ class WorkerSession:
             prompt = [int(i) for i in prompt]
         answer = self._call({"op": "generate", "prompt": prompt, "max_new_tokens": max_new_tokens,
                              "min_new_tokens": min_new_tokens})
+        if "memory" in answer:
+            self.after_first_request = answer["memory"]
         return GenerationTrace.from_dict(answer["trace"])
 
     def memory(self) -> dict:
+        """The worker's RSS, USS and peak RSS (``ru_maxrss``), in bytes."""
         return self._call({"op": "memory"})["memory"]
+
+    def encode(self, text: str) -> list[int]:
+        return self._call({"op": "encode", "text": text})["ids"]
+
+    def generator_memory(self, ids: Sequence[int]) -> dict:
+        """The worker's memory before, while a ``max_length`` generator holds ``ids``, and after."""
+        answer = self._call({"op": "generator_memory", "ids": [int(i) for i in ids]})
+        return {k: answer[k] for k in ("before", "with_generator", "after")}
 
     def info(self) -> dict:
         return self._call({"op": "info"})["info"]

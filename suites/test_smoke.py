@@ -1,11 +1,9 @@
 """Smoke suite: every variant is built as claimed, loads in its worker, and answers.
 
-Runs with and without ``--benchmark``; the one timing test is a performance test.
+Runs with and without ``--benchmark``; timings are the performance suites' job.
 """
 
-import pytest
-
-from harness.metrics import measurement, proportion
+from harness.metrics import proportion
 from harness.smoke import answer_matches, graph_mismatches, prompt_text, smoke_examples
 
 
@@ -30,24 +28,3 @@ def test_answers_prompts(variant, harness_session, model_source, harness_config,
             scored.append(answer_matches(trace.text, example.reference))
     if scored:
         record_measurement(proportion(variant, "smoke", "smoke_exact_match", scored))
-
-
-@pytest.mark.harness_perf
-def test_generation_timing(variant, harness_session, model_source, harness_config, record_measurement):
-    """A first look at speed: TTFT and decode tokens/s over forced-length greedy generations."""
-    profile = harness_config.profile
-    example = smoke_examples(model_source, 1)[0]
-    prompt = prompt_text(model_source, example)
-    n = profile.new_tokens
-
-    def run():
-        return harness_session.generate(prompt, max_new_tokens=n, min_new_tokens=n)
-
-    warmups = [run() for _ in range(profile.warmup)]
-    traces = [run() for _ in range(profile.repetitions)]
-    assert all(t.new_tokens == n for t in traces), "min_new_tokens did not force the length"
-    record_measurement(measurement(variant, "smoke", "ttft", "ms", [t.ttft_s * 1e3 for t in traces],
-                                   warmup=[t.ttft_s * 1e3 for t in warmups], higher_is_better=False))
-    record_measurement(measurement(variant, "smoke", "decode_tps", "tokens/s",
-                                   [t.decode_tps for t in traces],
-                                   warmup=[t.decode_tps for t in warmups], higher_is_better=True))

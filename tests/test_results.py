@@ -63,3 +63,11 @@ def test_a_corrupt_results_file_is_named(tmp_path):
     result = subprocess.run([sys.executable, "-m", "harness", "report", str(tmp_path)],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_undefined_statistics_are_written_as_null(tmp_path):
+    from harness.results import write_json_atomic
+
+    path = tmp_path / "r.json"
+    write_json_atomic(path, {"cv": float("nan"), "nested": [{"x": float("inf")}, 1.5]})
+    assert json.loads(path.read_text()) == {"cv": None, "nested": [{"x": None}, 1.5]}

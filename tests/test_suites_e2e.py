@@ -39,10 +39,12 @@ def load(run_root: Path) -> dict:
 def test_main_job_on_another_architecture(tiny_qwen2, tmp_path, build_cache):
     reports = tmp_path / "reports"
     result = run_suites("--model", str(tiny_qwen2), "--benchmark", "--profile", "quick",
-                        "--reports-dir", str(reports), "--cache-dir", str(build_cache), "-v")
+                        "--reports-dir", str(reports), "--cache-dir", str(build_cache), "-v",
+                        "--benchmark-json", str(tmp_path / "bench.json"))
     assert result.returncode == 0, result.stdout[-3000:]
     for test_id in ("test_answers_prompts[fp32-cpu]", "test_answers_prompts[int8-cpu]",
-                    "test_answers_prompts[int4-cpu]", "test_generation_timing[int4-cpu]"):
+                    "test_answers_prompts[int4-cpu]", "test_latency[int4-cpu]", "test_memory[int8-cpu]",
+                    "test_input_length[fp32-cpu]", "test_harness_overhead[int4-cpu]"):
         assert f"{test_id} PASSED" in result.stdout
     assert "test_answers_prompts[fp16-cpu] SKIPPED (unsupported: fp16 on the cpu provider" in result.stdout
     results = load(reports)
@@ -57,7 +59,22 @@ def test_main_job_on_another_architecture(tiny_qwen2, tmp_path, build_cache):
         assert variants[vid]["size_bytes"] > 0 and variants[vid]["load_s"] > 0
     assert variants["int4-cpu"]["size_bytes"] < variants["int8-cpu"]["size_bytes"] < variants["fp32-cpu"]["size_bytes"]
     names = {(m["variant"], m["name"]) for m in results["measurements"]}
-    assert ("int4-cpu", "decode_tps") in names and ("fp32-cpu", "ttft") in names
+    for vid in ("fp32-cpu", "int8-cpu", "int4-cpu"):
+        for name in ("tokenize_ms", "ttft_ms", "prefill_tps", "tpot_ms", "decode_tps", "itl_ms", "e2e_ms",
+                     "bandwidth_efficiency", "load_footprint_bytes", "peak_rss_bytes", "uss_bytes",
+                     "kv_cache_bytes", "prefill_ms_per_token", "decode_tpot_ms_per_1k_context",
+                     "decode_ratio", "ttft_ratio"):
+            assert (vid, name) in names, (vid, name)
+    latency = next(m for m in results["measurements"] if (m["variant"], m["name"]) == ("int4-cpu", "ttft_ms"))
+    assert len(latency["samples"]) == 5 and len(latency["warmup_samples"]) == 1
+    assert set(latency["stats"]) >= {"median", "mean", "std", "p90", "p95", "p99", "cv", "median_ci95"}
+    verdicts = {(v["variant"], v["name"]): v for v in results["verdicts"]}
+    assert verdicts[("int4-cpu", "prompt_beyond_limit")]["passed"]
+    assert ("int8-cpu", "length_consistency") in verdicts and ("fp32-cpu", "overhead_decode_ratio") in verdicts
+    benchmark_json = json.loads((tmp_path / "bench.json").read_text())
+    bench = {b["name"]: b for b in benchmark_json["benchmarks"]}
+    assert bench["test_latency[int4-cpu]"]["stats"]["rounds"] == 5
+    assert bench["test_latency[int4-cpu]"]["extra_info"]["decode_tps"] > 0
     assert (reports / "latest" / "report.md").read_text().count("| `") >= 4
     for package in ("onnxruntime-genai", "onnxruntime", "olive-ai"):
         assert results["environment"]["packages"][package]
@@ -103,3 +120,21 @@ def test_user_mistakes_get_one_line_and_no_traceback(args, message, tiny_qwen2):
     output = result.stdout + result.stderr
     assert message in output
     assert "Traceback" not in output
+
+
+def test_measurements_never_overlap_under_xdist(tiny_qwen2, tmp_path, build_cache):
+    reports = tmp_path / "reports"
+    result = run_suites("--model", str(tiny_qwen2), "--benchmark", "--profile", "quick", "-n", "2",
+                        "--precisions", "fp32,int4", "--reports-dir", str(reports),
+                        "--cache-dir", str(build_cache))
+    assert result.returncode == 0, result.stdout[-3000:]
+    results = load(reports)
+    windows = results["run"]["lock_windows"]
+    assert len({w["pid"] for w in windows}) == 2, "both xdist workers should have run tests"
+    exclusive = [w for w in windows if w["mode"] == "exclusive"]
+    assert len(exclusive) == 2 * 4  # latency, memory, input length, overhead per variant
+    for window in exclusive:
+        for other in windows:
+            if other is not window:
+                assert other["end"] <= window["start"] or other["start"] >= window["end"], (window, other)
+    assert {v["id"]: v["status"] for v in results["variants"]} == {"fp32-cpu": "passed", "int4-cpu": "passed"}

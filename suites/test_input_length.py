@@ -1,0 +1,51 @@
+"""Input length: does the variant stay fast from short prompts to the context limit?
+
+Prompts are real domain text cut to exact token counts, from the shortest sweep point to the
+longest the run's ``max_length`` allows with the new tokens still to come (the profile sets the
+points). At each: one warm-up, then TTFT and decode tokens/s over the profile's repetitions.
+Fitted cost: prefill ms per prompt token, and the decode slowdown per 1,000 tokens of context.
+Verdict: decode tokens/s at the longest prompt ≥ ``--length-consistency`` × at the shortest; it
+goes into results.json and the report, and a miss is a warning here (release gates decide what
+fails a run).
+A prompt at the limit and one beyond it must each end in the typed ``prompt_too_long`` error.
+"""
+
+import warnings
+
+import pytest
+
+from harness.errors import GenerationError
+from harness.perf import domain_token_ids, length_records, sweep_lengths
+from harness.smoke import domain_texts
+
+pytestmark = pytest.mark.harness_perf
+
+
+def test_input_length(variant, harness_session, model_source, harness_config, record_measurement,
+                      record_verdict):
+    profile = harness_config.profile
+    limit = harness_session.info()["max_length"]
+    n = profile.length_new_tokens
+    lengths = sweep_lengths(limit, n, profile.length_points)
+    corpus = domain_token_ids(harness_session.encode, domain_texts(model_source), limit + 1)
+
+    points = []
+    for length in lengths:
+        def request(ids=corpus[:length]):
+            return harness_session.generate(ids, max_new_tokens=n, min_new_tokens=n)
+        request()  # warm-up at this length, kept out of the statistics
+        points.append((length, [request() for _ in range(profile.length_repetitions)]))
+    records, verdict = length_records(variant, points, harness_config.length_consistency)
+    for record in records:
+        record_measurement(record)
+    record_verdict({**verdict, "prompt_tokens": lengths, "max_length": limit})
+
+    for name, length in (("prompt_at_limit", limit), ("prompt_beyond_limit", limit + 1)):
+        with pytest.raises(GenerationError) as refused:
+            harness_session.generate(corpus[:length], max_new_tokens=1)
+        record_verdict({"variant": variant, "suite": "length", "name": name,
+                        "passed": refused.value.kind == "prompt_too_long", "prompt_tokens": length,
+                        "message": f"{length} tokens with max_length {limit}: {refused.value}"})
+        assert refused.value.kind == "prompt_too_long", str(refused.value)
+    if not verdict["passed"]:
+        warnings.warn(f"{variant}: {verdict['message']}", stacklevel=1)
