@@ -16,4 +16,7 @@ def test_every_setting_is_documented_with_its_default():
 
 def test_every_profile_is_documented():
     for p in PROFILES.values():
-        assert f"| `{p.name}` | {p.warmup} | {p.repetitions} | {p.new_tokens} | {p.smoke_prompts} |" in README
+        points = ", ".join(f"{x:g}" for x in p.length_points)
+        row = (f"| `{p.name}` | {p.warmup} | {p.repetitions} | {p.new_tokens} | {p.smoke_prompts} | "
+               f"{points} | {p.length_repetitions} | {p.length_new_tokens} | {p.overhead_pairs} |")
+        assert row in README, f"README lacks the row for profile {p.name}: {row}"
