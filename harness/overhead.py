@@ -13,6 +13,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Sequence
@@ -31,9 +32,10 @@ class BareLoop:
     """Client of a ``python -m harness.bare_loop`` process."""
 
     def __init__(self, model_dir: Path, max_length: int) -> None:
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # a pipe could fill up and block it
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "harness.bare_loop", str(model_dir), str(max_length)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True)
         if not json.loads(self._readline()).get("ready"):
             raise HarnessError("the bare onnxruntime-genai loop did not start")
 
@@ -41,7 +43,8 @@ class BareLoop:
         line = self._proc.stdout.readline()
         if not line:
             self._proc.wait()
-            raise HarnessError(f"the bare onnxruntime-genai loop died: {self._proc.stderr.read()[-500:]}")
+            self._stderr.seek(0)
+            raise HarnessError(f"the bare onnxruntime-genai loop died: {self._stderr.read()[-500:]}")
         return line
 
     def run(self, ids: Sequence[int], new_tokens: int) -> dict:
@@ -59,7 +62,7 @@ class BareLoop:
                 self._proc.kill()
                 self._proc.wait()
         self._proc.stdout.close()
-        self._proc.stderr.close()
+        self._stderr.close()
 
 
 def alternate(harness: Callable[[], tuple[float, float]], bare: Callable[[], tuple[float, float]],

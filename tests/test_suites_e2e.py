@@ -138,3 +138,25 @@ def test_measurements_never_overlap_under_xdist(tiny_qwen2, tmp_path, build_cach
             if other is not window:
                 assert other["end"] <= window["start"] or other["start"] >= window["end"], (window, other)
     assert {v["id"]: v["status"] for v in results["variants"]} == {"fp32-cpu": "passed", "int4-cpu": "passed"}
+
+
+def test_performance_suites_on_the_embedded_model(tmp_path, build_cache):
+    reports = tmp_path / "reports"
+    result = run_suites("--benchmark", "--profile", "quick", "--precisions", "int4",
+                        "-k", "latency or input_length or memory",
+                        "--reports-dir", str(reports), "--cache-dir", str(build_cache))
+    assert result.returncode == 0, result.stdout[-3000:]
+    results = load(reports)
+    assert results["model"]["kind"] == "embedded"
+    measured = {m["name"]: m for m in results["measurements"] if m["variant"] == "int4-cpu"}
+    sweep = sorted(m["prompt_tokens"] for m in measured.values() if m["name"].startswith("decode_tps@"))
+    assert sweep == [16, 333, 665, 1008]  # the quick profile's points under max_length 1024
+    fit = measured["prefill_ms_per_token"]
+    assert fit["value"] > 0 and fit["interval"][0] <= fit["value"] <= fit["interval"][1]
+    assert len(fit["x"]) == len(fit["samples"]) == 4 * 3
+    assert measured["kv_cache_bytes"]["value"] == 2 * 4 * 2 * 32 * 1024 * 4  # layers, KV heads, head size
+    assert 0 < measured["bandwidth_efficiency"]["value"]
+    verdict = next(v for v in results["verdicts"] if v["name"] == "length_consistency")
+    assert verdict["threshold"] == 0.5 and verdict["value"] > 0
+    report = (reports / "latest" / "report.md").read_text()
+    assert "## Performance per variant" in report and "| `int4-cpu` |" in report
