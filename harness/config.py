@@ -34,18 +34,23 @@ class Profile:
     length_repetitions: int  # measured generations per sweep point (after one warm-up)
     length_new_tokens: int  # tokens generated per sweep request
     overhead_pairs: int  # alternating harness / bare-loop request pairs
+    soak_warmup: int  # soak iterations run first, kept out of the verdicts
+    soak_iterations: int  # measured soak iterations per mode (fresh and reused generator)
 
 
 PROFILES: dict[str, Profile] = {
     "quick": Profile("quick", warmup=1, repetitions=5, new_tokens=32, smoke_prompts=3,
                      length_points=(0.0, 0.33, 0.66, 1.0), length_repetitions=3,
-                     length_new_tokens=16, overhead_pairs=7),
+                     length_new_tokens=16, overhead_pairs=7,
+                     soak_warmup=10, soak_iterations=60),
     "standard": Profile("standard", warmup=2, repetitions=10, new_tokens=64, smoke_prompts=10,
                         length_points=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0), length_repetitions=5,
-                        length_new_tokens=32, overhead_pairs=9),
+                        length_new_tokens=32, overhead_pairs=9,
+                        soak_warmup=20, soak_iterations=300),
     "full": Profile("full", warmup=3, repetitions=30, new_tokens=128, smoke_prompts=50,
                     length_points=(0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9, 1.0),
-                    length_repetitions=10, length_new_tokens=64, overhead_pairs=15),
+                    length_repetitions=10, length_new_tokens=64, overhead_pairs=15,
+                    soak_warmup=50, soak_iterations=2000),
 }
 
 
@@ -64,6 +69,7 @@ class RunConfig:
     max_length: int | None = None  # None: min(model context, 2048)
     worker_timeout: float = 600.0
     length_consistency: float = 0.5
+    leak_threshold_kib: float = 16.0
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where its value came from
 
 
@@ -158,6 +164,18 @@ def parse_share(raw: Any) -> float:
     return value
 
 
+def parse_non_negative(raw: Any) -> float:
+    if isinstance(raw, bool):
+        raise ValueError("expected a number >= 0")
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        raise ValueError("expected a number >= 0") from None
+    if not value >= 0:
+        raise ValueError("expected a number >= 0")
+    return value
+
+
 def parse_model(raw: Any) -> str:
     text = str(raw).strip()
     if not text:
@@ -213,6 +231,8 @@ SETTINGS: tuple[Setting, ...] = (
             "longest a variant's worker may take to answer one request before it is killed"),
     Setting("length_consistency", "--length-consistency", "SHARE", 0.5, parse_share,
             "input-length verdict: decode tokens/s at the longest prompt must be at least this share of the shortest's"),
+    Setting("leak_threshold_kib", "--leak-threshold", "KIB", 16.0, parse_non_negative,
+            "soak verdict: a leak is an RSS growth whose 95 % lower bound exceeds this many KiB per iteration"),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

@@ -214,6 +214,30 @@ class OgaSession:
     def encode(self, text: str) -> list[int]:
         return [int(t) for t in self.tokenizer.encode(text)]
 
+    def generate_rewound(self, ids: Sequence[int], new_tokens: int) -> GenerationTrace:
+        """Generate exactly ``new_tokens`` after ``ids`` on one generator kept across calls and
+        rewound to the start each time (the soak suite's reuse mode)."""
+        og = self._og
+        ids = [int(i) for i in ids]
+        _check_ids(ids, self.vocab_size)
+        _check_request(len(ids), new_tokens, new_tokens, self.max_length)
+        if getattr(self, "_kept", None) is None:
+            params = og.GeneratorParams(self.model)
+            params.set_search_options(max_length=self.max_length, min_length=len(ids) + new_tokens,
+                                      do_sample=False)
+            self._kept = og.Generator(self.model, params)
+        else:
+            self._kept.rewind_to(0)
+        generator, clock, times = self._kept, time.perf_counter, []
+        t0 = clock()
+        generator.append_tokens(ids)
+        for _ in range(new_tokens):
+            generator.generate_next_token()
+            times.append(clock() - t0)
+        new = [int(t) for t in generator.get_sequence(0)][len(ids):len(ids) + new_tokens]
+        return GenerationTrace(prompt_tokens=len(ids), tokens=tuple(new), text="",
+                               token_times=tuple(times), tokenize_s=0.0, finish_reason="length")
+
     def hold_generator(self, ids: Sequence[int], measure: Callable[[], dict]) -> dict:
         ids = [int(i) for i in ids]
         _check_ids(ids, self.vocab_size)
@@ -241,6 +265,7 @@ class OgaSession:
                 "load_s": self.load_s}
 
     def close(self) -> None:
+        self._kept = None
         self.tokenizer = None
         self.model = None
 
@@ -297,6 +322,9 @@ class FakeSession:
 
     def encode(self, text: str) -> list[int]:
         return list(text.encode("utf-8", "surrogatepass"))
+
+    def generate_rewound(self, ids: Sequence[int], new_tokens: int) -> GenerationTrace:
+        return self.generate(list(ids), max_new_tokens=new_tokens, min_new_tokens=new_tokens)
 
     def hold_generator(self, ids: Sequence[int], measure: Callable[[], dict]) -> dict:
         _check_ids(ids, self.VOCAB)

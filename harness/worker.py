@@ -103,6 +103,9 @@ def serve(spec: SessionSpec) -> int:
                 if first_request:  # what generating at all adds to the loaded model's RSS
                     answer["memory"], first_request = _memory(), False
                 reply(answer)
+            elif op == "generate_rewound":
+                trace = session.generate_rewound(request["ids"], request["new_tokens"])
+                reply({"ok": True, "trace": trace.to_dict(), "memory": _memory()})
             elif op == "memory":
                 reply({"ok": True, "memory": _memory()})
             elif op == "encode":
@@ -166,6 +169,31 @@ class WorkerSession:
         if "memory" in answer:
             self.after_first_request = answer["memory"]
         return GenerationTrace.from_dict(answer["trace"])
+
+    def generate_measured(self, ids: Sequence[int], new_tokens: int, *, rewound: bool) -> tuple[GenerationTrace, dict]:
+        """One forced-length request and the worker's memory right after it (soak iterations):
+        on a fresh generator, or on one generator kept in the worker and rewound each time."""
+        if rewound:
+            answer = self._call({"op": "generate_rewound", "ids": [int(i) for i in ids], "new_tokens": new_tokens})
+            return GenerationTrace.from_dict(answer["trace"]), answer["memory"]
+        trace = self.generate(ids, max_new_tokens=new_tokens, min_new_tokens=new_tokens)
+        return trace, self.memory()
+
+    def exit_report(self) -> str:
+        """Close the worker and return what its stderr said (onnxruntime-genai reports leaked
+        objects there at exit: "OGA Error: N instances of ... were leaked")."""
+        if self._proc.poll() is None:
+            try:
+                self._proc.stdin.write(b'{"op": "exit"}\n')
+                self._proc.stdin.flush()
+                self._proc.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                self._proc.kill()
+                self._proc.wait()
+        self._stderr.seek(0)
+        text = self._stderr.read().decode("utf-8", "replace")
+        self.close()
+        return text
 
     def memory(self) -> dict:
         """The worker's RSS, USS and peak RSS (``ru_maxrss``), in bytes."""

@@ -18,5 +18,6 @@ def test_every_profile_is_documented():
     for p in PROFILES.values():
         points = ", ".join(f"{x:g}" for x in p.length_points)
         row = (f"| `{p.name}` | {p.warmup} | {p.repetitions} | {p.new_tokens} | {p.smoke_prompts} | "
-               f"{points} | {p.length_repetitions} | {p.length_new_tokens} | {p.overhead_pairs} |")
+               f"{points} | {p.length_repetitions} | {p.length_new_tokens} | {p.overhead_pairs} | "
+               f"{p.soak_warmup} | {p.soak_iterations} |")
         assert row in README, f"README lacks the row for profile {p.name}: {row}"

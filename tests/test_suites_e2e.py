@@ -160,3 +160,39 @@ def test_performance_suites_on_the_embedded_model(tmp_path, build_cache):
     assert verdict["threshold"] == 0.5 and verdict["value"] > 0
     report = (reports / "latest" / "report.md").read_text()
     assert "## Performance per variant" in report and "| `int4-cpu` |" in report
+
+
+LEAKER = '''
+import harness.session as session
+
+_kept = []
+_generate = session.OgaSession.generate
+
+
+def leaky_generate(self, *args, **kwargs):
+    _kept.append(b"\\x01" * (256 * 1024))  # a planted leak: 256 KiB that is never freed
+    return _generate(self, *args, **kwargs)
+
+
+session.OgaSession.generate = leaky_generate
+'''
+
+
+def test_soak_catches_a_planted_leak_and_passes_the_embedded_model(tmp_path, build_cache):
+    (tmp_path / "sitecustomize.py").write_text(LEAKER)
+    reports = tmp_path / "reports"
+    common = ("--benchmark", "--profile", "quick", "--precisions", "int4", "-k", "soak",
+              "--cache-dir", str(build_cache))
+    leaky = run_suites(*common, "--reports-dir", str(reports), env={"PYTHONPATH": str(tmp_path)})
+    assert leaky.returncode == 1, leaky.stdout[-3000:]
+    verdicts = {v["name"]: v for v in load(reports)["verdicts"]}
+    assert not verdicts["no_leak_fresh"]["passed"]
+    assert 200 < verdicts["no_leak_fresh"]["value"] < 320  # KiB per iteration, ~256 planted
+    assert "a leak: the lower bound is above the threshold 16 KiB/iteration" in leaky.stdout
+    assert verdicts["no_leak_reused"]["passed"]  # the rewound path was not patched
+
+    clean_reports = tmp_path / "clean"
+    clean = run_suites(*common, "--reports-dir", str(clean_reports))
+    assert clean.returncode == 0, clean.stdout[-3000:]
+    assert all(v["passed"] for v in load(clean_reports)["verdicts"] if v["name"].startswith("no_leak")
+               or v["name"] == "runtime_leak_report")
