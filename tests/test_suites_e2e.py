@@ -132,7 +132,7 @@ def test_measurements_never_overlap_under_xdist(tiny_qwen2, tmp_path, build_cach
     windows = results["run"]["lock_windows"]
     assert len({w["pid"] for w in windows}) == 2, "both xdist workers should have run tests"
     exclusive = [w for w in windows if w["mode"] == "exclusive"]
-    assert len(exclusive) == 2 * 4  # latency, memory, input length, overhead per variant
+    assert len(exclusive) == 2 * 5  # latency, memory, input length, overhead, soak per variant
     for window in exclusive:
         for other in windows:
             if other is not window:
