@@ -142,38 +142,29 @@ def parse_optional_int(raw: Any) -> int | None:
     return parse_positive_int(raw)
 
 
-def parse_seconds(raw: Any) -> float:
+def _parse_number(raw: Any, accept: Callable[[float], bool], expected: str) -> float:
+    """A float that ``accept`` allows; otherwise ValueError("expected <expected>")."""
+    if isinstance(raw, bool):
+        raise ValueError(f"expected {expected}")
     try:
         value = float(str(raw).strip())
     except ValueError:
-        raise ValueError("expected a number of seconds") from None
-    if not value > 0:
-        raise ValueError("expected a positive number of seconds")
+        raise ValueError(f"expected {expected}") from None
+    if not accept(value):  # also refuses NaN
+        raise ValueError(f"expected {expected}")
     return value
+
+
+def parse_seconds(raw: Any) -> float:
+    return _parse_number(raw, lambda v: v > 0, "a number of seconds > 0")
 
 
 def parse_share(raw: Any) -> float:
-    if isinstance(raw, bool):
-        raise ValueError("expected a number between 0 and 1")
-    try:
-        value = float(str(raw).strip())
-    except ValueError:
-        raise ValueError("expected a number between 0 and 1") from None
-    if not 0 <= value <= 1:
-        raise ValueError("expected a number between 0 and 1")
-    return value
+    return _parse_number(raw, lambda v: 0 <= v <= 1, "a number between 0 and 1")
 
 
 def parse_non_negative(raw: Any) -> float:
-    if isinstance(raw, bool):
-        raise ValueError("expected a number >= 0")
-    try:
-        value = float(str(raw).strip())
-    except ValueError:
-        raise ValueError("expected a number >= 0") from None
-    if not value >= 0:
-        raise ValueError("expected a number >= 0")
-    return value
+    return _parse_number(raw, lambda v: v >= 0, "a number >= 0")
 
 
 def parse_model(raw: Any) -> str:

@@ -23,6 +23,8 @@ PER_REQUEST = (
     ("e2e_ms", "ms", False, lambda t: t.e2e_s * 1e3),
 )
 
+METRIC_OF = {name: of for name, _, _, of in PER_REQUEST}
+
 
 def _values(traces: Sequence[GenerationTrace], of) -> list[float]:
     return [v for v in (of(t) for t in traces) if v is not None and math.isfinite(v)]
@@ -74,9 +76,7 @@ def length_records(variant: str, points: Sequence[tuple[int, Sequence[Generation
     xs_ttft, ys_ttft, xs_tpot, ys_tpot = [], [], [], []
     decode_medians: list[float] = []
     for length, traces in points:
-        ttft = _values(traces, lambda t: t.ttft_s * 1e3)
-        tpot = _values(traces, lambda t: t.tpot_s * 1e3 if t.tpot_s is not None else None)
-        tps = _values(traces, lambda t: t.decode_tps)
+        ttft, tpot, tps = (_values(traces, METRIC_OF[name]) for name in ("ttft_ms", "tpot_ms", "decode_tps"))
         records.append(measurement(variant, "length", f"ttft_ms@{length}", "ms", ttft,
                                    higher_is_better=False, prompt_tokens=length))
         records.append(measurement(variant, "length", f"decode_tps@{length}", "tokens/s", tps,

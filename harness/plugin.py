@@ -15,7 +15,8 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -284,28 +285,33 @@ def _machine_lock(item: pytest.Item):
     return (exclusive if perf else shared)(state.config.cache_dir, waiting)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item):
+@contextmanager
+def _holding_machine(item: pytest.Item, record_window: bool) -> Iterator[None]:
     lock = _machine_lock(item)
     if lock is None:
-        return (yield)
+        yield
+        return
     with lock:
+        started = time.time()
+        try:
+            yield
+        finally:
+            if record_window:
+                item.user_properties.append((PROP_WINDOW, {
+                    "test": item.nodeid, "pid": os.getpid(), "start": started, "end": time.time(),
+                    "mode": "exclusive" if item.get_closest_marker("harness_perf") else "shared"}))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    with _holding_machine(item, record_window=False):
         return (yield)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    lock = _machine_lock(item)
-    if lock is None:
+    with _holding_machine(item, record_window=True):
         return (yield)
-    with lock:
-        started = time.time()
-        try:
-            return (yield)
-        finally:
-            item.user_properties.append((PROP_WINDOW, {
-                "test": item.nodeid, "pid": os.getpid(), "start": started, "end": time.time(),
-                "mode": "exclusive" if item.get_closest_marker("harness_perf") else "shared"}))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -159,6 +159,8 @@ class OgaSession:
         self.model = og.Model(config)
         self.tokenizer = og.Tokenizer(self.model)
         self.load_s = time.perf_counter() - started
+        self._eos = self._eos_ids()
+        self._kept = None  # the generator generate_rewound keeps
         genai_config = json.loads((Path(spec.model_dir) / "genai_config.json").read_text())
         model_config = genai_config["model"]
         self.vocab_size = int(model_config["vocab_size"])
@@ -167,7 +169,6 @@ class OgaSession:
 
     def generate(self, prompt: str | Sequence[int], *, max_new_tokens: int,
                  min_new_tokens: int = 0) -> GenerationTrace:
-        og = self._og
         tokenize_s = 0.0
         if isinstance(prompt, str):
             started = time.perf_counter()
@@ -177,11 +178,48 @@ class OgaSession:
             ids = [int(i) for i in prompt]
             _check_ids(ids, self.vocab_size)
         _check_request(len(ids), max_new_tokens, min_new_tokens, self.max_length)
-        limit = min(self.max_length, len(ids) + max_new_tokens)
-        params = og.GeneratorParams(self.model)
-        params.set_search_options(max_length=self.max_length, min_length=len(ids) + min_new_tokens,
-                                  do_sample=False)
-        generator = og.Generator(self.model, params)
+        generator = self._generator(len(ids) + min_new_tokens)
+        try:
+            return self._run(generator, ids, min(self.max_length, len(ids) + max_new_tokens), tokenize_s)
+        finally:
+            del generator
+
+    def encode(self, text: str) -> list[int]:
+        return [int(t) for t in self.tokenizer.encode(text)]
+
+    def generate_rewound(self, ids: Sequence[int], new_tokens: int) -> GenerationTrace:
+        """Generate exactly ``new_tokens`` after ``ids`` on one generator kept across calls and
+        rewound to the start each time (the soak suite's reuse mode)."""
+        ids = [int(i) for i in ids]
+        _check_ids(ids, self.vocab_size)
+        _check_request(len(ids), new_tokens, new_tokens, self.max_length)
+        if self._kept is None:
+            self._kept = self._generator(len(ids) + new_tokens)
+        else:
+            self._kept.rewind_to(0)
+        return self._run(self._kept, ids, len(ids) + new_tokens, 0.0)
+
+    def hold_generator(self, ids: Sequence[int], measure: Callable[[], dict]) -> dict:
+        ids = [int(i) for i in ids]
+        _check_ids(ids, self.vocab_size)
+        _check_request(len(ids), 1, 0, self.max_length)
+        generator = self._generator(0)
+        try:
+            generator.append_tokens(ids)
+            generator.generate_next_token()
+            return measure()
+        finally:
+            del generator
+
+    def _generator(self, min_length: int):
+        """A greedy generator sized to this session's max_length (the KV cache is allocated to it)."""
+        params = self._og.GeneratorParams(self.model)
+        params.set_search_options(max_length=self.max_length, min_length=min_length, do_sample=False)
+        return self._og.Generator(self.model, params)
+
+    def _run(self, generator, ids: list[int], limit: int, tokenize_s: float) -> GenerationTrace:
+        """Prefill ``ids`` and decode until ``limit`` tokens in all or an end token, timing each
+        token from t0 (just before the prefill) to when it is available."""
         times: list[float] = []
         clock = time.perf_counter
         try:
@@ -199,8 +237,7 @@ class OgaSession:
             raise GenerationError(_classify_runtime_error(str(exc)), str(exc)) from None
         sequence = [int(t) for t in generator.get_sequence(0)]
         new = sequence[len(ids):len(ids) + len(times)]
-        del generator
-        eos = self._eos_ids()
+        eos = self._eos
         visible = [t for t in new if t not in eos]
         if len(new) < len(times) and eos:
             # The runtime stepped once more than the sequence shows: it stopped on an end token
@@ -210,47 +247,6 @@ class OgaSession:
         return GenerationTrace(
             prompt_tokens=len(ids), tokens=tuple(new), text=self.tokenizer.decode(visible),
             token_times=tuple(times), tokenize_s=tokenize_s, finish_reason=finish)
-
-    def encode(self, text: str) -> list[int]:
-        return [int(t) for t in self.tokenizer.encode(text)]
-
-    def generate_rewound(self, ids: Sequence[int], new_tokens: int) -> GenerationTrace:
-        """Generate exactly ``new_tokens`` after ``ids`` on one generator kept across calls and
-        rewound to the start each time (the soak suite's reuse mode)."""
-        og = self._og
-        ids = [int(i) for i in ids]
-        _check_ids(ids, self.vocab_size)
-        _check_request(len(ids), new_tokens, new_tokens, self.max_length)
-        if getattr(self, "_kept", None) is None:
-            params = og.GeneratorParams(self.model)
-            params.set_search_options(max_length=self.max_length, min_length=len(ids) + new_tokens,
-                                      do_sample=False)
-            self._kept = og.Generator(self.model, params)
-        else:
-            self._kept.rewind_to(0)
-        generator, clock, times = self._kept, time.perf_counter, []
-        t0 = clock()
-        generator.append_tokens(ids)
-        for _ in range(new_tokens):
-            generator.generate_next_token()
-            times.append(clock() - t0)
-        new = [int(t) for t in generator.get_sequence(0)][len(ids):len(ids) + new_tokens]
-        return GenerationTrace(prompt_tokens=len(ids), tokens=tuple(new), text="",
-                               token_times=tuple(times), tokenize_s=0.0, finish_reason="length")
-
-    def hold_generator(self, ids: Sequence[int], measure: Callable[[], dict]) -> dict:
-        ids = [int(i) for i in ids]
-        _check_ids(ids, self.vocab_size)
-        _check_request(len(ids), 1, 0, self.max_length)
-        params = self._og.GeneratorParams(self.model)
-        params.set_search_options(max_length=self.max_length, do_sample=False)
-        generator = self._og.Generator(self.model, params)
-        try:
-            generator.append_tokens(ids)
-            generator.generate_next_token()
-            return measure()
-        finally:
-            del generator
 
     def _eos_ids(self) -> set[int]:
         try:

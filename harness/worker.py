@@ -182,14 +182,7 @@ class WorkerSession:
     def exit_report(self) -> str:
         """Close the worker and return what its stderr said (onnxruntime-genai reports leaked
         objects there at exit: "OGA Error: N instances of ... were leaked")."""
-        if self._proc.poll() is None:
-            try:
-                self._proc.stdin.write(b'{"op": "exit"}\n')
-                self._proc.stdin.flush()
-                self._proc.wait(timeout=30)
-            except (OSError, subprocess.TimeoutExpired):
-                self._proc.kill()
-                self._proc.wait()
+        self._stop(timeout=30)
         self._stderr.seek(0)
         text = self._stderr.read().decode("utf-8", "replace")
         self.close()
@@ -210,15 +203,19 @@ class WorkerSession:
     def info(self) -> dict:
         return self._call({"op": "info"})["info"]
 
-    def close(self) -> None:
+    def _stop(self, timeout: float) -> None:
+        """Ask the worker to exit (so the runtime can say what it leaked); kill it if it won't."""
         if self._proc.poll() is None:
             try:
                 self._proc.stdin.write(b'{"op": "exit"}\n')
                 self._proc.stdin.flush()
-                self._proc.wait(timeout=10)
+                self._proc.wait(timeout=timeout)
             except (OSError, subprocess.TimeoutExpired):
                 self._proc.kill()
                 self._proc.wait()
+
+    def close(self) -> None:
+        self._stop(timeout=10)
         for stream in (self._proc.stdin, self._proc.stdout):
             try:
                 stream.close()

@@ -51,9 +51,9 @@ def test_soak(variant, built_variant, harness_session, model_source, harness_con
                      "message": "; ".join(leaked) or "onnxruntime-genai reported no leaked objects at exit"})
     for verdict in verdicts:
         record_verdict(verdict)
-    failed = [v["message"] for v in verdicts if not v["passed"] and v["name"] != "no_slowdown_fresh"
-              and v["name"] != "no_slowdown_reused"]
-    for verdict in verdicts:
-        if not verdict["passed"] and verdict["name"].startswith("no_slowdown"):
+    missed = [v for v in verdicts if not v["passed"]]
+    for verdict in missed:
+        if verdict["name"].startswith("no_slowdown"):  # a trend to report; gates decide
             warnings.warn(f"{variant}: {verdict['message']}", stacklevel=1)
-    assert not failed, f"{variant}: " + " | ".join(failed)
+    leaks = [v["message"] for v in missed if not v["name"].startswith("no_slowdown")]
+    assert not leaks, f"{variant}: " + " | ".join(leaks)

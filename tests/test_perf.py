@@ -70,6 +70,7 @@ def test_kv_cache_size_from_the_model_shape():
 
 def test_bandwidth_efficiency_and_the_cached_machine_figure(tmp_path):
     assert bandwidth_efficiency(100.0, 10**6, 10**9) == pytest.approx(0.1)
+    assert not math.isnan(bandwidth_efficiency(1.0, 1, 1.0))
     first, cached = machine_bandwidth(tmp_path, "abc")
     assert not cached and first["bytes_per_s"] > 1e8 and len(first["samples_bytes_per_s"]) >= 3
     again, cached = machine_bandwidth(tmp_path, "abc")
@@ -100,4 +101,3 @@ def test_domain_token_ids_repeat_real_text_to_the_needed_length():
     assert ids == list(b"ab\n\ncab\n\nc")[:10] and len(ids) == 10
     with pytest.raises(ValueError):
         domain_token_ids(lambda text: [], ["x"], 5)
-    assert not math.isnan(bandwidth_efficiency(1.0, 1, 1.0))
