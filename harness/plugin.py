@@ -456,8 +456,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     for entry in state.store.data["variants"]:
         size = entry.get("size_bytes")
         size_text = f"{size / 1e6:7.2f} MB" if size else "        —"
-        reason = entry.get("reason") or ""
         terminalreporter.write_line(
-            f"{entry['id']:<14} {entry['status']:<12} {size_text}  {reason[:90]}")
+            f"{entry['id']:<14} {entry['status']:<12} {size_text}  {entry.get('reason') or ''}")
+    missed = [v for v in state.store.data["verdicts"] if not v.get("passed")]
+    if missed:
+        terminalreporter.write_line(f"verdicts missed ({len(missed)} of {len(state.store.data['verdicts'])}):",
+                                    yellow=True)
+        for verdict in missed:
+            terminalreporter.write_line(f"  {verdict['variant']:<12} {verdict['name']}: {verdict.get('message', '')}")
     terminalreporter.write_line(f"results: {state.store.path}")
     terminalreporter.write_line(f"report:  {state.store.run_dir / 'report.md'}")

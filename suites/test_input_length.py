@@ -5,12 +5,10 @@ longest the run's ``max_length`` allows with the new tokens still to come (the p
 points). At each: one warm-up, then TTFT and decode tokens/s over the profile's repetitions.
 Fitted cost: prefill ms per prompt token, and the decode slowdown per 1,000 tokens of context.
 Verdict: decode tokens/s at the longest prompt ≥ ``--length-consistency`` × at the shortest; it
-goes into results.json and the report, and a miss is a warning here (release gates decide what
-fails a run).
+goes into results.json, the report and the run's closing summary; a miss does not fail the test
+(release gates decide what fails a run).
 A prompt at the limit and one beyond it must each end in the typed ``prompt_too_long`` error.
 """
-
-import warnings
 
 import pytest
 
@@ -47,5 +45,3 @@ def test_input_length(variant, harness_session, model_source, harness_config, re
                         "passed": refused.value.kind == "prompt_too_long", "prompt_tokens": length,
                         "message": f"{length} tokens with max_length {limit}: {refused.value}"})
         assert refused.value.kind == "prompt_too_long", str(refused.value)
-    if not verdict["passed"]:
-        warnings.warn(f"{variant}: {verdict['message']}", stacklevel=1)

@@ -2,10 +2,10 @@
 
 Same variant, same token ids, same forced length; alternating pairs (``harness.overhead``).
 Targets: decode tokens/s ≥ 0.98 × the bare loop's, TTFT within ±3 %. The verdicts go into
-results.json and the report; a miss is a warning here (gates decide what fails a release).
+results.json, the report and the run's closing summary; a miss does not fail the test (gates
+decide what fails a release).
 """
 
-import warnings
 from statistics import median
 
 import pytest
@@ -55,6 +55,4 @@ def test_harness_overhead(variant, harness_session, built_variant, model_source,
                                    [p["ttft_ratio"] for p in pairs], higher_is_better=False))
     for verdict in verdicts(variant, pairs):
         record_verdict(verdict)
-        if not verdict["passed"]:
-            warnings.warn(f"{variant}: {verdict['message']}", stacklevel=1)
     assert len(pairs) == profile.overhead_pairs

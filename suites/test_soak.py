@@ -9,7 +9,6 @@ recorded. Verdicts (``harness.soak``): the Theil–Sen RSS slope's lower bound m
 onnxruntime-genai must report no leaked objects when the worker exits.
 """
 
-import warnings
 
 import pytest
 
@@ -51,9 +50,6 @@ def test_soak(variant, built_variant, harness_session, model_source, harness_con
                      "message": "; ".join(leaked) or "onnxruntime-genai reported no leaked objects at exit"})
     for verdict in verdicts:
         record_verdict(verdict)
-    missed = [v for v in verdicts if not v["passed"]]
-    for verdict in missed:
-        if verdict["name"].startswith("no_slowdown"):  # a trend to report; gates decide
-            warnings.warn(f"{variant}: {verdict['message']}", stacklevel=1)
-    leaks = [v["message"] for v in missed if not v["name"].startswith("no_slowdown")]
+    # a slowdown is a trend to report (the closing summary lists it; gates decide); a leak fails
+    leaks = [v["message"] for v in verdicts if not v["passed"] and not v["name"].startswith("no_slowdown")]
     assert not leaks, f"{variant}: " + " | ".join(leaks)

@@ -158,6 +158,9 @@ def test_performance_suites_on_the_embedded_model(tmp_path, build_cache):
     assert 0 < measured["bandwidth_efficiency"]["value"]
     verdict = next(v for v in results["verdicts"] if v["name"] == "length_consistency")
     assert verdict["threshold"] == 0.5 and verdict["value"] > 0
+    for verdict in results["verdicts"]:  # every miss is named in the closing summary
+        if not verdict["passed"]:
+            assert f"int4-cpu     {verdict['name']}: {verdict['message']}" in result.stdout
     report = (reports / "latest" / "report.md").read_text()
     assert "## Performance per variant" in report and "| `int4-cpu` |" in report
 
