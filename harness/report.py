@@ -49,7 +49,7 @@ def render_markdown(results: dict) -> str:
                      f"block {','.join(map(str, q.get('block_sizes', [])))}" if q.get("matmul_nbits")
                      else f"float ({', '.join(q.get('weight_dtypes', {}))})")
         note = v.get("reason") or v.get("error") or ""
-        note = note.splitlines()[0][:160] if note else ""
+        note = note.splitlines()[0] if note else ""
         lines.append(
             f"| `{v['id']}` | {v.get('status')} | {_fmt(size / MB) + ' MB' if size else '—'} | {ratio} | "
             f"{_fmt(v.get('build_seconds'))} | {quant} | {_fmt(v.get('load_s'))} | {note} |")
