@@ -130,6 +130,25 @@ def _check_ids(ids: Sequence[int], vocab_size: int) -> None:
                               f"token id {bad[0]} outside the vocabulary [0, {vocab_size})")
 
 
+def _check_text(text: str) -> None:
+    """Reject text that is not valid Unicode (lone surrogates, e.g. from undecodable bytes): the
+    tokenizer would fail on it with an untyped error, or worse, encode something else."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise GenerationError("invalid_text", f"the prompt is not valid Unicode text: "
+                              f"{exc.reason} at character {exc.start} ({text[exc.start]!r})") from None
+
+
+def _prompt_ids(prompt: str | Sequence[int], vocab_size: int) -> list[int]:
+    """Token ids given by the caller, checked against the vocabulary."""
+    if isinstance(prompt, (bytes, bytearray)):
+        raise GenerationError("invalid_request", "the prompt is bytes: decode it to text first")
+    ids = [int(i) for i in prompt]
+    _check_ids(ids, vocab_size)
+    return ids
+
+
 def _check_request(prompt_len: int, max_new_tokens: int, min_new_tokens: int, max_length: int) -> None:
     if prompt_len == 0:
         raise GenerationError("empty_prompt", "the prompt has no tokens")
@@ -171,12 +190,12 @@ class OgaSession:
                  min_new_tokens: int = 0) -> GenerationTrace:
         tokenize_s = 0.0
         if isinstance(prompt, str):
+            _check_text(prompt)
             started = time.perf_counter()
             ids = list(self.tokenizer.encode(prompt)) if prompt else []
             tokenize_s = time.perf_counter() - started
         else:
-            ids = [int(i) for i in prompt]
-            _check_ids(ids, self.vocab_size)
+            ids = _prompt_ids(prompt, self.vocab_size)
         _check_request(len(ids), max_new_tokens, min_new_tokens, self.max_length)
         generator = self._generator(len(ids) + min_new_tokens)
         try:
@@ -185,13 +204,13 @@ class OgaSession:
             del generator
 
     def encode(self, text: str) -> list[int]:
+        _check_text(text)
         return [int(t) for t in self.tokenizer.encode(text)]
 
     def generate_rewound(self, ids: Sequence[int], new_tokens: int) -> GenerationTrace:
         """Generate exactly ``new_tokens`` after ``ids`` on one generator kept across calls and
         rewound to the start each time (the soak suite's reuse mode)."""
-        ids = [int(i) for i in ids]
-        _check_ids(ids, self.vocab_size)
+        ids = _prompt_ids(ids, self.vocab_size)
         _check_request(len(ids), new_tokens, new_tokens, self.max_length)
         if self._kept is None:
             self._kept = self._generator(len(ids) + new_tokens)
@@ -200,8 +219,7 @@ class OgaSession:
         return self._run(self._kept, ids, len(ids) + new_tokens, 0.0)
 
     def hold_generator(self, ids: Sequence[int], measure: Callable[[], dict]) -> dict:
-        ids = [int(i) for i in ids]
-        _check_ids(ids, self.vocab_size)
+        ids = _prompt_ids(ids, self.vocab_size)
         _check_request(len(ids), 1, 0, self.max_length)
         generator = self._generator(0)
         try:
@@ -296,10 +314,9 @@ class FakeSession:
     def generate(self, prompt: str | Sequence[int], *, max_new_tokens: int,
                  min_new_tokens: int = 0) -> GenerationTrace:
         if isinstance(prompt, str):
-            ids = list(prompt.encode("utf-8", "surrogatepass"))
+            ids = self.encode(prompt)
         else:
-            ids = [int(i) for i in prompt]
-            _check_ids(ids, self.VOCAB)
+            ids = _prompt_ids(prompt, self.VOCAB)
         _check_request(len(ids), max_new_tokens, min_new_tokens, self.max_length)
         seed = hashlib.sha256(bytes(i % 256 for i in ids)).digest()
         limit = min(max_new_tokens, self.max_length - len(ids))
@@ -317,7 +334,8 @@ class FakeSession:
             finish_reason="eos" if tokens and tokens[-1] == self.EOS else "length")
 
     def encode(self, text: str) -> list[int]:
-        return list(text.encode("utf-8", "surrogatepass"))
+        _check_text(text)
+        return list(text.encode("utf-8"))
 
     def generate_rewound(self, ids: Sequence[int], new_tokens: int) -> GenerationTrace:
         return self.generate(list(ids), max_new_tokens=new_tokens, min_new_tokens=new_tokens)
@@ -328,7 +346,8 @@ class FakeSession:
         return measure()
 
     def info(self) -> dict:
-        return {"kind": "fake", "max_length": self.max_length, "vocab_size": self.VOCAB, "load_s": 0.0}
+        return {"kind": "fake", "max_length": self.max_length, "context_length": self.max_length,
+                "vocab_size": self.VOCAB, "load_s": 0.0}
 
     def close(self) -> None:
         pass

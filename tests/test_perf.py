@@ -101,3 +101,4 @@ def test_domain_token_ids_repeat_real_text_to_the_needed_length():
     assert ids == list(b"ab\n\ncab\n\nc")[:10] and len(ids) == 10
     with pytest.raises(ValueError):
         domain_token_ids(lambda text: [], ["x"], 5)
+

@@ -31,6 +31,8 @@ def test_fake_is_deterministic_and_honours_forced_length():
     ([1, 256], {}, "invalid_token_id"),
     ("x" * 64, {}, "prompt_too_long"),
     ("hi", {"max_new_tokens": 0}, "invalid_request"),
+    ("a \ud800 b", {}, "invalid_text"),
+    (b"raw bytes", {}, "invalid_request"),
 ])
 def test_bad_requests_are_typed_errors(prompt, kwargs, kind):
     with pytest.raises(GenerationError) as info:
@@ -45,6 +47,9 @@ def test_worker_serves_the_same_answers_as_in_process():
         with pytest.raises(GenerationError) as info:
             worker.generate([-1], max_new_tokens=4)
         assert info.value.kind == "invalid_token_id"
+        with pytest.raises(GenerationError) as info:  # a lone surrogate survives the JSON protocol
+            worker.generate("order \udcff", max_new_tokens=4)
+        assert info.value.kind == "invalid_text" and "character 6" in info.value.message
         assert worker.generate("again", max_new_tokens=4).new_tokens > 0  # still serving
         memory = worker.memory()
         assert memory["rss_bytes"] > 0 and memory["peak_rss_bytes"] >= memory["rss_bytes"] // 2

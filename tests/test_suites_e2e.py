@@ -68,9 +68,16 @@ def test_main_job_on_another_architecture(tiny_qwen2, tmp_path, build_cache):
     latency = next(m for m in results["measurements"] if (m["variant"], m["name"]) == ("int4-cpu", "ttft_ms"))
     assert len(latency["samples"]) == 5 and len(latency["warmup_samples"]) == 1
     assert set(latency["stats"]) >= {"median", "mean", "std", "p90", "p95", "p99", "cv", "median_ci95"}
-    verdicts = {(v["variant"], v["name"]): v for v in results["verdicts"]}
-    assert verdicts[("int4-cpu", "prompt_beyond_limit")]["passed"]
-    assert ("int8-cpu", "length_consistency") in verdicts and ("fp32-cpu", "overhead_decode_ratio") in verdicts
+    verdicts = {(v["variant"], v["suite"], v["name"]): v for v in results["verdicts"]}
+    assert verdicts[("int4-cpu", "length", "prompt_beyond_limit")]["passed"]
+    from harness.robustness import CASES
+    for vid in ("fp32-cpu", "int8-cpu", "int4-cpu"):  # every edge case, on another architecture
+        for case in CASES:
+            verdict = verdicts[(vid, "robustness", case.name)]
+            assert verdict["passed"] and verdict["outcome"] in case.accepts, verdict
+    assert verdicts[("int8-cpu", "robustness", "lone_surrogate")]["outcome"] == "invalid_text"
+    assert ("int8-cpu", "length", "length_consistency") in verdicts
+    assert ("fp32-cpu", "overhead", "overhead_decode_ratio") in verdicts
     benchmark_json = json.loads((tmp_path / "bench.json").read_text())
     bench = {b["name"]: b for b in benchmark_json["benchmarks"]}
     assert bench["test_latency[int4-cpu]"]["stats"]["rounds"] == 5

@@ -1,0 +1,45 @@
+"""Robustness: edge cases and bad input end in a valid response or a typed error, never a crash,
+and the variant's session then answers a normal request exactly as it did before.
+
+The cases are in ``harness/robustness.py``; each one is a test per variant (ids like
+``test_input_is_handled[int4-cpu-emoji]``) and a verdict in results.json. Runs with and without
+``--benchmark``.
+"""
+
+import pytest
+
+from harness.prompts import chat_template, render_chat
+from harness.robustness import CASES, Context, outcome_of
+from harness.smoke import prompt_text, smoke_examples
+
+
+@pytest.fixture(scope="session")
+def robustness_context(harness_session, model_source):
+    info = harness_session.info()
+    template = chat_template(model_source.path)
+    return Context(max_length=info["max_length"], context_length=info.get("context_length", info["max_length"]),
+                   vocab_size=info["vocab_size"], encode=harness_session.encode,
+                   chat=lambda text: render_chat([{"role": "user", "content": text}], template))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_input_is_handled(variant, harness_session, model_source, robustness_context, case, record_verdict):
+    normal = prompt_text(model_source, smoke_examples(model_source, 1)[0])
+
+    def answer_to_normal():
+        return harness_session.generate(normal, max_new_tokens=16).tokens
+
+    before = answer_to_normal()
+    outcome, detail = outcome_of(harness_session.generate, case.request(robustness_context),
+                                 robustness_context.max_length)
+    after = answer_to_normal()
+    accepted = outcome in case.accepts
+    recovered = after == before
+    record_verdict({
+        "variant": variant, "suite": "robustness", "name": case.name, "passed": accepted and recovered,
+        "outcome": outcome, "accepted": list(case.accepts), "recovered": recovered,
+        "message": f"{case.description}: {outcome} ({detail})"
+                   + ("" if recovered else "; the next normal request answered differently"),
+    })
+    assert accepted, f"{case.name}: {outcome} ({detail}); expected one of {', '.join(case.accepts)}"
+    assert recovered, f"{case.name}: after it, a normal request answered {after} instead of {before}"
