@@ -103,6 +103,7 @@ def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
         if (target / "build.json").is_file():
+            _check_cached(target, variant.id)
             return _load(target, variant.id, cached=True)
         progress(f"building {variant.id} of {source.name} ...")
         started = time.perf_counter()
@@ -154,6 +155,27 @@ def _run(command: list[str], variant_id: str) -> int:
             raise BuildError(f"build of {variant_id} failed (exit status {proc.returncode}): "
                              f"{' '.join(command[1:4])} ...", tail)
     return int(usage.ru_maxrss) * 1024  # Linux reports KiB
+
+
+def _check_cached(target: Path, variant_id: str) -> None:
+    """A cached build whose files were damaged since (edited, truncated) is named, not loaded."""
+    problem = _damage(target)
+    if problem:
+        raise BuildError(f"the cached build of {variant_id} is damaged: {problem}; delete {target} to rebuild it")
+
+
+def _damage(target: Path) -> str | None:
+    for name in ("build.json", "genai_config.json"):
+        path = target / name
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return f"{path} is missing"
+        except (ValueError, UnicodeDecodeError) as exc:
+            return f"{path} is not valid JSON ({exc})"
+    if not (target / "model.onnx").is_file():
+        return f"{target / 'model.onnx'} is missing"
+    return None
 
 
 def _load(target: Path, variant_id: str, *, cached: bool) -> BuiltVariant:

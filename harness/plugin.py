@@ -331,7 +331,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             state.note(variant_id, status="crashed", error=str(error))
             report.longrepr = str(error)
         elif isinstance(error, BuildError):
-            report.longrepr = f"{error.args[0]}\n--- builder output (tail) ---\n{error.output_tail}"
+            report.longrepr = str(error)
+        elif isinstance(error, HarnessError):  # a user's file or setting, named in one line
+            report.longrepr = f"{variant_id}: {error}"
         elif isinstance(error, GenerationError):
             report.longrepr = f"{variant_id}: the runtime refused a request: {error}"
     if variant_id in state.pending:

@@ -77,6 +77,8 @@ def _from_folder(path: Path, *, kind: str, name: str, origin: str) -> ModelSourc
         raise HarnessError(f"{config_path}: expected a JSON object")
     if not any(path.glob(p) for p in WEIGHT_PATTERNS):
         raise HarnessError(f"{path}: no weights (*.safetensors or pytorch_model*.bin) ({origin})")
+    for weights in sorted(path.glob("*.safetensors")):
+        _check_safetensors(weights)
     if not any((path / f).is_file() for f in TOKENIZER_FILES):
         raise HarnessError(f"{path}: no tokenizer (tokenizer.json or tokenizer.model) ({origin})")
     text_config = config.get("text_config", config)
@@ -94,6 +96,24 @@ def _from_folder(path: Path, *, kind: str, name: str, origin: str) -> ModelSourc
         num_key_value_heads=int(kv_heads),
         context_length=int(text_config.get("max_position_embeddings", 2048)),
     )
+
+
+def _check_safetensors(path: Path) -> None:
+    """A safetensors file must be as long as its header says (a truncated copy or download is
+    named here, not left to fail deep inside the builder)."""
+    size = path.stat().st_size
+    try:
+        with path.open("rb") as fh:
+            header_len = int.from_bytes(fh.read(8), "little")
+            if size < 8 or header_len > size - 8:
+                raise ValueError
+            header = json.loads(fh.read(header_len))
+        end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
+    except (ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError):
+        raise HarnessError(f"{path}: not a readable safetensors file (corrupt or truncated header)") from None
+    if size != 8 + header_len + end:
+        raise HarnessError(f"{path}: truncated or damaged: {size:,} bytes, its header describes "
+                           f"{8 + header_len + end:,}")
 
 
 def hash_folder(path: Path) -> str:

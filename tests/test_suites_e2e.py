@@ -206,3 +206,110 @@ def test_soak_catches_a_planted_leak_and_passes_the_embedded_model(tmp_path, bui
     assert clean.returncode == 0, clean.stdout[-3000:]
     assert all(v["passed"] for v in load(clean_reports)["verdicts"] if v["name"].startswith("no_leak")
                or v["name"] == "runtime_leak_report")
+
+
+def _damaged_copy(model, tmp_path, damage):
+    import shutil
+
+    copy = tmp_path / "model"
+    shutil.copytree(model, copy)
+    damage(copy)
+    return copy
+
+
+def _truncate(path, keep=0.5):
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda m: (m / "config.json").write_text('{"model_type": "qwen2",'), "config.json: corrupt JSON"),
+    (lambda m: (m / "tokenizer.json").unlink(), ": no tokenizer (tokenizer.json or tokenizer.model) (option --model)"),
+    (lambda m: _truncate(m / "model.safetensors"), "model.safetensors: truncated or damaged: "),
+    (lambda m: (m / "model.safetensors").write_bytes(b"\xff" * 64), "model.safetensors: not a readable safetensors file"),
+], ids=["corrupt_config", "missing_tokenizer", "truncated_weights", "garbage_weights"])
+def test_a_damaged_model_folder_is_named_in_one_line(damage, message, tiny_qwen2, tmp_path):
+    model = _damaged_copy(tiny_qwen2, tmp_path, damage)
+    result = run_suites("--model", str(model), "--reports-dir", str(tmp_path / "reports"))
+    output = result.stdout + result.stderr
+    assert result.returncode == 4, output[-2000:]
+    error_lines = [line for line in output.splitlines() if line.startswith("ERROR:")]
+    assert len(error_lines) == 1 and message in error_lines[0] and str(model) in error_lines[0], output[-2000:]
+    assert "Traceback" not in output
+    assert not (tmp_path / "reports").exists(), "a failed start must not leave a run folder"
+
+
+@pytest.mark.parametrize("table, message", [
+    ("length_consistency = 2", "invalid value 2 for [tool.harness] in {pyproject} key 'length_consistency': "
+                               "expected a number between 0 and 1"),
+    ("leak_threshold_kib = 'lots'", "invalid value 'lots' for [tool.harness] in {pyproject} key "
+                                    "'leak_threshold_kib': expected a number >= 0"),
+    ("profile = 'huge'", "invalid value 'huge' for [tool.harness] in {pyproject} key 'profile': unknown profile "
+                         "(choose from quick, standard, full)"),
+    ("thresholds = 1", "unknown setting 'thresholds' in [tool.harness] in {pyproject}"),
+])
+def test_a_bad_setting_in_the_project_table_is_named(table, message, tmp_path, tiny_qwen2):
+    project = tmp_path / "project"
+    project.mkdir()
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(f"[tool.harness]\n{table}\n")
+    result = run_suites("-c", str(pyproject), "--rootdir", str(project), "-p", "harness.plugin",
+                        "--model", str(tiny_qwen2), cwd=project)
+    output = result.stdout + result.stderr
+    assert result.returncode == 4, output[-2000:]
+    assert f"ERROR: {message.format(pyproject=pyproject)}" in output
+    assert "Traceback" not in output
+
+
+def test_a_damaged_cached_build_fails_only_its_variant_and_says_how_to_fix_it(tiny_qwen2, tmp_path, build_cache):
+    import shutil
+
+    cache = tmp_path / "cache"
+    shutil.copytree(build_cache / "builds", cache / "builds",
+                    ignore=shutil.ignore_patterns("support-tickets-*", "tq-*", "tiny-llama-*"))
+    reports = tmp_path / "reports"
+    first = run_suites("--model", str(tiny_qwen2), "--precisions", "fp32,int4", "--reports-dir", str(reports),
+                       "--cache-dir", str(cache), "-k", "smoke")
+    assert first.returncode == 0, first.stdout[-2000:]
+    built = load(reports)["variants"][0]
+    damaged = next(p for p in (cache / "builds").glob(f"tiny-qwen2-fp32-cpu-{built['cache_key']}"))
+    (damaged / "genai_config.json").write_text('{"model": ')
+    second = run_suites("--model", str(tiny_qwen2), "--precisions", "fp32,int4", "--reports-dir", str(reports),
+                        "--cache-dir", str(cache), "-k", "smoke")
+    assert second.returncode == 1
+    expected = (f"the cached build of fp32-cpu is damaged: {damaged / 'genai_config.json'} is not valid JSON")
+    assert expected in second.stdout and f"delete {damaged} to rebuild it" in second.stdout
+    assert "Traceback" not in second.stdout
+    statuses = {v["id"]: v["status"] for v in load(reports)["variants"]}
+    assert statuses == {"fp32-cpu": "build_failed", "int4-cpu": "passed"}
+
+
+def test_ctrl_c_keeps_every_finished_measurement(tmp_path, build_cache):
+    import signal
+    import time
+
+    reports = tmp_path / "reports"
+    command = [sys.executable, "-m", "pytest", str(REPO / "suites"), "-p", "no:cacheprovider", "--benchmark",
+               "--profile", "standard", "--reports-dir", str(reports), "--cache-dir", str(build_cache)]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)  # its own process group, as a terminal's job
+    results = reports / "latest" / "results.json"
+    deadline = time.monotonic() + 300
+    measured = 0
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            measured = len(json.loads(results.read_text())["measurements"])
+        except (OSError, ValueError, KeyError):
+            measured = 0
+        if measured >= 3:
+            break
+        time.sleep(0.1)
+    assert process.poll() is None, "the run ended before it could be interrupted"
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 2, output[-3000:]  # pytest's "interrupted"
+    data = json.loads(results.read_text())
+    assert data["run"]["complete"] is False and data["run"]["exit_status"] == 2
+    assert len(data["measurements"]) >= measured
+    assert all(m["samples"] for m in data["measurements"])
+    assert (reports / "latest" / "report.md").is_file()
