@@ -59,6 +59,7 @@ class RunConfig:
     """Everything a run needs to know, resolved and validated."""
 
     model: str = "embedded"
+    dataset: Path | None = None  # None: the model's own set (harness.smoke.default_dataset)
     precisions: tuple[str, ...] = PRECISIONS
     providers: tuple[str, ...] | None = None  # None: every provider available on this machine
     profile: Profile = PROFILES["standard"]
@@ -174,6 +175,12 @@ def parse_model(raw: Any) -> str:
     return text
 
 
+def parse_optional_path(raw: Any) -> Path | None:
+    if str(raw).strip().lower() in ("auto", ""):
+        return None
+    return parse_path(raw)
+
+
 def parse_path(raw: Any) -> Path:
     text = str(raw).strip()
     if not text:
@@ -202,6 +209,8 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("model", "--model", "SPEC", "embedded", parse_model,
             "model to test: 'embedded' (the bundled support-ticket model) or a local Hugging Face folder"),
+    Setting("dataset", "--dataset", "PATH", "auto", parse_optional_path,
+            "domain prompts (JSONL: id, messages, reference) the suites use; 'auto' = the model's own set"),
     Setting("precisions", "--precisions", "LIST", ",".join(PRECISIONS), parse_precisions,
             "comma-separated precisions to build and test, from fp32,fp16,int8,int4"),
     Setting("providers", "--providers", "LIST", "auto", parse_providers,
@@ -227,7 +236,7 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
-PATH_SETTINGS = ("reports_dir", "cache_dir")
+PATH_SETTINGS = ("reports_dir", "cache_dir", "dataset")
 TABLE_SUBSECTIONS = ("gates",)  # [tool.harness.<name>] tables owned by later features
 
 
@@ -266,7 +275,7 @@ def resolve(
             value = setting.parse(raw)
         except ValueError as exc:
             raise HarnessError(f"invalid value {raw!r} for {origin}: {exc}") from None
-        if setting.name in PATH_SETTINGS and not value.is_absolute():
+        if setting.name in PATH_SETTINGS and value is not None and not value.is_absolute():
             value = (base / value).resolve()
         values[setting.name] = value
         origins[setting.name] = origin

@@ -26,8 +26,10 @@ from .environment import describe
 from .errors import BuildError, GenerationError, HarnessError, WorkerCrashed
 from .exclusive import exclusive, shared
 from .report import write_report
+from .data import Example, load_jsonl
 from .results import ResultsStore, new_run_dir, now_iso, point_latest
 from .session import SessionSpec
+from .smoke import default_dataset, prompt_text
 from .sources import ModelSource, resolve_model
 from .variants import PlannedVariant, plan
 from .worker import WorkerSession
@@ -48,6 +50,7 @@ class HarnessState:
     is_worker: bool
     started_at: str = field(default_factory=now_iso)
     source: ModelSource | None = None
+    examples: list[Example] = field(default_factory=list)  # the domain set every suite draws on
     planned: list[PlannedVariant] = field(default_factory=list)
     builds: dict[str, BuiltVariant | BaseException] = field(default_factory=dict)
     sessions: dict[str, WorkerSession | BaseException] = field(default_factory=dict)
@@ -69,6 +72,9 @@ class HarnessState:
             return
         try:
             self.source = resolve_model(self.config.model, self.config.sources.get("model", "option --model"))
+            self.examples = load_jsonl(self.config.dataset or default_dataset(self.source))
+            if not self.examples:
+                raise HarnessError(f"{self.config.dataset or default_dataset(self.source)}: no examples")
             self.planned = plan(self.config.precisions, self.config.providers, self.source)
         except HarnessError as exc:
             self.setup_error = str(exc)
@@ -221,6 +227,18 @@ def harness_config(pytestconfig: pytest.Config) -> cfg.RunConfig:
 def model_source(pytestconfig: pytest.Config) -> ModelSource:
     """The model under test, with its content hash."""
     return pytestconfig.stash[STATE].source
+
+
+@pytest.fixture(scope="session")
+def domain_examples(pytestconfig: pytest.Config) -> list[Example]:
+    """The domain set (``--dataset``, or the model's own), loaded and checked once per run."""
+    return pytestconfig.stash[STATE].examples
+
+
+@pytest.fixture(scope="session")
+def domain_prompt(model_source: ModelSource, domain_examples: list[Example]) -> str:
+    """The first domain example in the model's chat template: the prompt timed requests use."""
+    return prompt_text(model_source, domain_examples[0])
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Sequence
 
 from .data import DATASETS_DIR, Example, load_jsonl
 from .prompts import chat_template, render_chat
@@ -44,13 +46,14 @@ def graph_mismatches(precision: str, quantization: dict, provider: str = "cpu") 
     return problems
 
 
-def smoke_examples(source: ModelSource, count: int) -> list[Example]:
-    """Held-out domain tickets for the embedded model; generic prompts for any other model."""
+def default_dataset(source: ModelSource) -> Path:
+    """The domain set used when ``--dataset`` is not given: the embedded model's held-out tickets,
+    generic prompts for any other model."""
     if source.kind == "embedded":
         from .embedded import DATA_DIR
 
-        return load_jsonl(DATA_DIR / "heldout.jsonl", limit=count)
-    return load_jsonl(DATASETS_DIR / "smoke" / "prompts.jsonl", limit=count)
+        return DATA_DIR / "heldout.jsonl"
+    return DATASETS_DIR / "smoke" / "prompts.jsonl"
 
 
 def prompt_text(source: ModelSource, example: Example) -> str:
@@ -65,7 +68,6 @@ def answer_matches(answer: str, reference: str) -> bool:
         return answer.strip() == reference.strip()
 
 
-def domain_texts(source: ModelSource, count: int = 300) -> list[str]:
+def domain_texts(examples: Sequence[Example]) -> list[str]:
     """Real text of the model's domain (the user turns of its examples), for length sweeps."""
-    examples = smoke_examples(source, count)
     return [m["content"] for e in examples for m in e.messages if m.get("role") == "user"]

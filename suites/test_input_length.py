@@ -19,13 +19,13 @@ from harness.smoke import domain_texts
 pytestmark = pytest.mark.harness_perf
 
 
-def test_input_length(variant, harness_session, model_source, harness_config, record_measurement,
+def test_input_length(variant, harness_session, domain_examples, harness_config, record_measurement,
                       record_verdict):
     profile = harness_config.profile
     limit = harness_session.info()["max_length"]
     n = profile.length_new_tokens
     lengths = sweep_lengths(limit, n, profile.length_points)
-    corpus = domain_token_ids(harness_session.encode, domain_texts(model_source), limit + 1)
+    corpus = domain_token_ids(harness_session.encode, domain_texts(domain_examples), limit + 1)
 
     points = []
     for length in lengths:

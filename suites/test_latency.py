@@ -10,15 +10,14 @@ import pytest
 
 from harness.metrics import measurement
 from harness.perf import bandwidth_efficiency, latency_records, timed_rounds
-from harness.smoke import prompt_text, smoke_examples
 
 pytestmark = pytest.mark.harness_perf
 
 
-def test_latency(variant, harness_session, built_variant, model_source, harness_config, benchmark,
+def test_latency(variant, harness_session, built_variant, domain_prompt, harness_config, benchmark,
                  machine_bandwidth, record_measurement):
     profile = harness_config.profile
-    prompt = prompt_text(model_source, smoke_examples(model_source, 1)[0])
+    prompt = domain_prompt
     n = profile.new_tokens
 
     def request():

@@ -23,7 +23,7 @@ from harness.smoke import domain_texts
 pytestmark = pytest.mark.harness_perf
 
 
-def test_memory(variant, harness_session, built_variant, model_source, record_measurement):
+def test_memory(variant, harness_session, built_variant, domain_examples, record_measurement):
     def record(name, value, unit="bytes", **extra):
         record_measurement(measurement(variant, "memory", name, unit, [value], higher_is_better=False, **extra))
 
@@ -32,7 +32,7 @@ def test_memory(variant, harness_session, built_variant, model_source, record_me
     assert footprint > 0, "loading the model did not grow the worker's RSS"
     record("load_footprint_bytes", footprint)
 
-    ids = harness_session.encode(domain_texts(model_source, 1)[0])
+    ids = harness_session.encode(domain_texts(domain_examples)[0])
     held = harness_session.generator_memory(ids)
     now = harness_session.memory()
     record("rss_bytes", now["rss_bytes"])

@@ -12,7 +12,6 @@ import pytest
 
 from harness.metrics import measurement
 from harness.overhead import BareLoop, alternate, verdicts
-from harness.smoke import prompt_text, smoke_examples
 
 pytestmark = pytest.mark.harness_perf
 
@@ -22,11 +21,11 @@ BURST = 3  # requests per side per pair; the side's figure is their median
 WARMUP_PAIRS = 3
 
 
-def test_harness_overhead(variant, harness_session, built_variant, model_source, harness_config,
+def test_harness_overhead(variant, harness_session, built_variant, domain_prompt, harness_config,
                           record_measurement, record_verdict):
     profile = harness_config.profile
     max_length = harness_session.info()["max_length"]
-    ids = harness_session.encode(prompt_text(model_source, smoke_examples(model_source, 1)[0]))
+    ids = harness_session.encode(domain_prompt)
     n = min(max(profile.new_tokens, OVERHEAD_MIN_NEW_TOKENS), max_length - len(ids))
     assert n >= 2, f"max_length {max_length} leaves no room to decode after a {len(ids)}-token prompt"
     bare = BareLoop(built_variant.path, max_length)

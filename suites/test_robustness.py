@@ -10,7 +10,6 @@ import pytest
 
 from harness.prompts import chat_template, render_chat
 from harness.robustness import CASES, Context, outcome_of
-from harness.smoke import prompt_text, smoke_examples
 
 
 @pytest.fixture(scope="session")
@@ -23,8 +22,8 @@ def robustness_context(harness_session, model_source):
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
-def test_input_is_handled(variant, harness_session, model_source, robustness_context, case, record_verdict):
-    normal = prompt_text(model_source, smoke_examples(model_source, 1)[0])
+def test_input_is_handled(variant, harness_session, domain_prompt, robustness_context, case, record_verdict):
+    normal = domain_prompt
 
     def answer_to_normal():
         return harness_session.generate(normal, max_new_tokens=16).tokens

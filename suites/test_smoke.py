@@ -4,7 +4,7 @@ Runs with and without ``--benchmark``; timings are the performance suites' job.
 """
 
 from harness.metrics import proportion
-from harness.smoke import answer_matches, graph_mismatches, prompt_text, smoke_examples
+from harness.smoke import answer_matches, graph_mismatches, prompt_text
 
 
 def test_build_matches_precision(variant, built_variant):
@@ -15,9 +15,10 @@ def test_build_matches_precision(variant, built_variant):
     assert not problems, f"{variant}: " + "; ".join(problems)
 
 
-def test_answers_prompts(variant, harness_session, model_source, harness_config, record_measurement):
+def test_answers_prompts(variant, harness_session, model_source, domain_examples, harness_config,
+                        record_measurement):
     """Greedy answers to a few prompts: non-empty, ended cleanly; domain answers scored."""
-    examples = smoke_examples(model_source, harness_config.profile.smoke_prompts)
+    examples = domain_examples[:harness_config.profile.smoke_prompts]
     assert examples, "no smoke prompts"
     scored = []
     for example in examples:

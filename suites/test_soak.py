@@ -13,7 +13,6 @@ onnxruntime-genai must report no leaked objects when the worker exits.
 import pytest
 
 from harness.session import SessionSpec
-from harness.smoke import prompt_text, smoke_examples
 from harness.soak import leak_verdict, runtime_leak_report, slowdown_verdict
 from harness.worker import WorkerSession
 
@@ -22,12 +21,12 @@ pytestmark = pytest.mark.harness_perf
 NEW_TOKENS = 16
 
 
-def test_soak(variant, built_variant, harness_session, model_source, harness_config, record_measurement,
+def test_soak(variant, built_variant, harness_session, domain_prompt, harness_config, record_measurement,
               record_verdict):
     profile = harness_config.profile
     spec = SessionSpec(model_dir=str(built_variant.path), provider=variant.split("-")[-1],
                        max_length=harness_session.info()["max_length"])
-    ids = harness_session.encode(prompt_text(model_source, smoke_examples(model_source, 1)[0]))
+    ids = harness_session.encode(domain_prompt)
     worker = WorkerSession(spec, f"{variant} (soak)", timeout=harness_config.worker_timeout)
     verdicts = []
     try:

@@ -313,3 +313,21 @@ def test_ctrl_c_keeps_every_finished_measurement(tmp_path, build_cache):
     assert len(data["measurements"]) >= measured
     assert all(m["samples"] for m in data["measurements"])
     assert (reports / "latest" / "report.md").is_file()
+
+
+def test_a_malformed_dataset_line_stops_the_run_before_any_work(tmp_path, tiny_qwen2):
+    dataset = tmp_path / "mine.jsonl"
+    dataset.write_text('{"id": "1", "messages": [{"role": "user", "content": "Hi"}]}\n'
+                       '{"id": "2", "messages": [{"role": "user", "content": "Bye"}]\n')
+    result = run_suites("--model", str(tiny_qwen2), "--dataset", str(dataset),
+                        "--reports-dir", str(tmp_path / "reports"))
+    output = result.stdout + result.stderr
+    assert result.returncode == 4, output[-2000:]
+    assert f"ERROR: {dataset}:2: malformed JSON" in output and "Traceback" not in output
+
+    dataset.write_text('{"id": "1", "messages": [{"role": "user", "content": "Hi"}], "reference": "x"}\n')
+    result = run_suites("--model", str(tiny_qwen2), "--dataset", str(dataset), "--precisions", "int4",
+                        "-k", "answers", "--reports-dir", str(tmp_path / "reports"))
+    assert result.returncode == 0, result.stdout[-2000:]
+    smoke = next(m for m in load(tmp_path / "reports")["measurements"] if m["name"] == "smoke_exact_match")
+    assert smoke["stats"]["n"] == 1  # the user's one example, not the built-in set
