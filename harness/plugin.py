@@ -206,7 +206,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("harness_perf") and not state.config.benchmark:
             item.add_marker(skip_perf)
     collector = config.pluginmanager.get_plugin("harness-results")
-    if variant_tests and collector is not None:
+    if variant_tests and collector is not None and not config.option.collectonly:
         try:  # make the run folder now: a bad --reports-dir stops the run before any work
             collector.ensure_store()
         except HarnessError as exc:
