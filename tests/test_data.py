@@ -1,26 +1,107 @@
-"""Data sets: a bad line is named by file and line, and nothing is guessed."""
+"""Evaluation sets: every supported format reads the same records; a bad record is named by file
+and line (or row), and nothing is guessed."""
 
+import json
+
+import pandas as pd
 import pytest
 
-from harness.data import load_jsonl
+from harness.data import DATASETS_DIR, load_examples, locate
 from harness.errors import HarnessError
+
+RECORDS = [
+    {"id": "a", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"}],
+     "reference": "4", "checks": {"numeric": 0.5, "contains": "4"}},
+    {"id": "b", "prompt": "Say hi", "reference": "hi"},
+    {"id": "c", "prompt": "Anything", "checks": {"regex": "^x", "json_valid": True}},
+]
+
+
+def _same_examples(examples):
+    assert [e.id for e in examples] == ["a", "b", "c"]
+    assert examples[0].messages[0] == {"role": "system", "content": "Be brief."}
+    assert examples[1].messages == ({"role": "user", "content": "Say hi"},)
+    assert examples[0].checks == {"numeric": {"value": 4.0, "tolerance": 0.5}, "contains": ["4"]}
+    assert examples[1].checks == {"exact_match": True, "rouge_l": True}  # the default with a reference
+    assert examples[2].reference is None and examples[2].checks == {"regex": "^x", "json_valid": True}
+
+
+def test_jsonl_csv_parquet_and_a_saved_folder_give_the_same_examples(tmp_path):
+    import datasets
+
+    jsonl = tmp_path / "set.jsonl"
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
+    flat = [{**r, "messages": json.dumps(r["messages"]) if "messages" in r else None,
+             "checks": json.dumps(r["checks"]) if "checks" in r else None} for r in RECORDS]
+    pd.DataFrame(flat).to_csv(tmp_path / "set.csv", index=False)
+    pd.DataFrame(flat).to_parquet(tmp_path / "set.parquet")
+    datasets.Dataset.from_pandas(pd.DataFrame(flat)).save_to_disk(str(tmp_path / "saved"))
+    hashes = set()
+    for path in ("set.jsonl", "set.csv", "set.parquet", "saved"):
+        loaded = load_examples(tmp_path / path)
+        _same_examples(loaded.examples)
+        assert len(loaded.sha256) == 64
+        hashes.add(loaded.sha256)
+    assert len(hashes) == 4  # the content hash is of the bytes read
+
+
+def test_the_hash_follows_the_content(tmp_path):
+    path = tmp_path / "set.jsonl"
+    path.write_text(json.dumps(RECORDS[1]) + "\n")
+    first = load_examples(path).sha256
+    path.write_text(json.dumps({**RECORDS[1], "reference": "hello"}) + "\n")
+    assert load_examples(path).sha256 != first
+
+
+def test_a_name_finds_the_shipped_set_and_its_heldout_split():
+    path, kind = locate("support_tickets")
+    assert path == DATASETS_DIR / "support_tickets" / "heldout.jsonl" and kind == "json"
+    examples = load_examples("support_tickets").examples
+    assert len(examples) == 300
+    assert set(examples[0].checks) == {"exact_match", "json_valid", "json_schema", "regex", "contains",
+                                       "rouge_l", "numeric"}
+    assert examples[0].checks["json_schema"]["required"] == ["category", "priority", "order_id"]
 
 
 @pytest.mark.parametrize("line, message", [
     ('{"id": "a", "messages": [', "malformed JSON"),
-    ('{"id": "a", "prompt": "hi"}', "expected 'messages', a list of {role, content}"),
+    ('{"id": "a"}', "expected 'messages' (a list of {role, content}) or 'prompt' (text)"),
     ('{"id": "a", "messages": [{"role": "user"}]}', "expected 'messages', a list of {role, content}"),
-    ("[1, 2]", "expected 'messages', a list of {role, content}"),
+    ('{"id": "a", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}',
+     "the last message must be the user's"),
+    ('{"id": "a", "messages": [{"role": "robot", "content": "q"}]}', "unknown role 'robot'"),
+    ("[1, 2]", "expected a JSON object"),
+    ('{"id": "a", "prompt": "q", "checks": {"exact": true}}', "unknown check 'exact'"),
+    ('{"id": "a", "prompt": "q", "checks": {"regex": "(["}}', "check 'regex': invalid pattern"),
+    ('{"id": "a", "prompt": "q", "checks": {"exact_match": true}}', "checks 'exact_match' and 'rouge_l' need a 'reference'"),
+    ('{"id": "a", "prompt": "q", "checks": {"json_schema": "nowhere.json"}}', "check 'json_schema': cannot read"),
+    ('{"id": "a", "prompt": "q", "checks": {"json_schema": {"type": 5}}}', "check 'json_schema': not a valid JSON Schema"),
+    ('{"id": "a", "prompt": "q", "reference": "none", "checks": {"numeric": 0.1}}', "check 'numeric': no 'value' given and no number in the reference"),
+    ('{"id": "ok", "prompt": "again"}', "id 'ok' repeats an earlier record"),
 ])
-def test_a_malformed_line_is_named_by_file_and_line(tmp_path, line, message):
+def test_a_bad_record_is_named_by_file_and_line(tmp_path, line, message):
     good = '{"id": "ok", "messages": [{"role": "user", "content": "hi"}], "reference": "x"}'
     path = tmp_path / "set.jsonl"
-    path.write_text(f"{good}\n\n{line}\n{good}\n")
+    path.write_text(f"{good}\n\n{line}\n")
     with pytest.raises(HarnessError) as info:
-        load_jsonl(path)
-    assert str(info.value).startswith(f"{path}:3: {message}")
+        load_examples(path)
+    assert str(info.value).startswith(f"{path}:3: {message}"), str(info.value)
 
 
-def test_a_missing_data_set_is_named(tmp_path):
-    with pytest.raises(HarnessError, match=r"cannot read dataset .*missing.jsonl"):
-        load_jsonl(tmp_path / "missing.jsonl")
+def test_a_bad_csv_row_is_named_by_row(tmp_path):
+    path = tmp_path / "set.csv"
+    pd.DataFrame([{"id": "a", "prompt": "q", "checks": '{"regex": "x"}'},
+                  {"id": "b", "prompt": "q", "checks": '{"regex": '}]).to_csv(path, index=False)
+    with pytest.raises(HarnessError, match=rf"^{path}: row 2: 'checks' is not valid JSON"):
+        load_examples(path)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: d / "missing.jsonl", "no such file or folder"),
+    (lambda d: (d / "x.txt").write_text("hi") and d / "x.txt", "unknown format '.txt'"),
+    (lambda d: (d / "empty.jsonl").write_text("\n") and d / "empty.jsonl", "no records"),
+    (lambda d: [(d / n).write_text("{}\n") for n in ("a.jsonl", "b.jsonl")] and d, "several data files"),
+])
+def test_what_cannot_be_read_is_named(tmp_path, make, message):
+    with pytest.raises(HarnessError, match=message):
+        load_examples(make(tmp_path))

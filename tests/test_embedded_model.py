@@ -5,11 +5,11 @@ import json
 import pytest
 
 from harness.build import build_variant
-from harness.data import load_jsonl
+from harness.data import load_examples
 from harness.embedded import ANSWER_SCHEMA, DATA_DIR, MODEL_DIR
 from harness.prompts import chat_template, render_chat
 from harness.session import SessionSpec
-from harness.smoke import answer_matches
+from harness.scoring import exact_match
 from harness.sources import resolve_model
 from harness.variants import Variant
 from harness.worker import WorkerSession
@@ -45,14 +45,14 @@ def test_dataset_splits_are_disjoint_and_answers_follow_the_schema():
 def test_fp32_build_answers_held_out_tickets(build_cache):
     source = resolve_model("embedded")
     built = build_variant(Variant("fp32", "cpu"), source, build_cache)
-    examples = load_jsonl(DATA_DIR / "heldout.jsonl", limit=40)
+    examples = load_examples(DATA_DIR / "heldout.jsonl").examples[:40]
     template = chat_template(MODEL_DIR)
     session = WorkerSession(SessionSpec(model_dir=str(built.path), max_length=512), "fp32-cpu", timeout=120)
     try:
         answers = [session.generate(render_chat(list(e.messages), template), max_new_tokens=40) for e in examples]
     finally:
         session.close()
-    correct = sum(answer_matches(a.text, e.reference) for a, e in zip(answers, examples))
+    correct = sum(exact_match(a.text, e.reference) for a, e in zip(answers, examples))
     assert all(a.finish_reason == "eos" for a in answers)
     assert all(len(a.tokens) == len(a.token_times) for a in answers), "a step without its token"
     assert correct / len(examples) >= 0.9, f"{correct}/{len(examples)} held-out tickets answered exactly"

@@ -71,7 +71,7 @@ __all__ = [
 ]
 
 #: Version of the generator / data set. Bump when the output changes.
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 #: Seed used for the published data set.
 DEFAULT_SEED = 20240611
@@ -602,9 +602,32 @@ def _iter_tickets(rng: random.Random) -> Iterator[tuple[str, dict[str, Any]]]:
             yield make_ticket(rng, category, priority)
 
 
+#: The answer's canonical shape (key order, spacing, value forms) as a regular expression.
+ANSWER_PATTERN = (r'^\{"category": "(' + "|".join(CATEGORIES) + r')", "priority": "('
+                  + "|".join(PRIORITIES) + r')", "order_id": (null|"ORD-[0-9]{5}")\}$')
+#: File name of ANSWER_SCHEMA next to the data files (written by ``train.write_dataset``).
+SCHEMA_FILE = "answer.schema.json"
+
+
+def checks_for(fields: dict[str, Any]) -> dict[str, Any]:
+    """The harness checks that apply to a held-out record (README: Record format)."""
+    checks: dict[str, Any] = {
+        "exact_match": True,
+        "json_valid": True,
+        "json_schema": SCHEMA_FILE,
+        "regex": ANSWER_PATTERN,
+        "contains": [fields["category"], fields["priority"]],
+        "rouge_l": True,
+    }
+    if fields["order_id"] is not None:
+        checks["numeric"] = {"value": int(fields["order_id"].split("-")[1]), "tolerance": 0}
+    return checks
+
+
 def _record(split_name: str, index: int, text: str, fields: dict[str, Any]) -> dict[str, Any]:
-    """Wrap a ticket into the chat-style JSONL record format."""
-    return {
+    """Wrap a ticket into the chat-style JSONL record format (held-out records also carry the
+    checks the harness scores)."""
+    record = {
         "id": f"tk-{split_name}-{index:05d}",
         "messages": [
             {"role": "system", "content": SYSTEM_PROMPT},
@@ -613,6 +636,9 @@ def _record(split_name: str, index: int, text: str, fields: dict[str, Any]) -> d
         "reference": format_answer(fields["category"], fields["priority"], fields["order_id"]),
         "fields": dict(fields),
     }
+    if split_name == "heldout":
+        record["checks"] = checks_for(fields)
+    return record
 
 
 def generate(n: int, seed: int = DEFAULT_SEED, split_name: str = "gen") -> list[dict[str, Any]]:

@@ -143,6 +143,8 @@ def write_dataset(data_dir: Path, seed: int) -> tuple[Records, Records, dict[str
         payload = tickets.to_jsonl(records).encode("utf-8")
         (data_dir / name).write_bytes(payload)
         hashes[name] = hashlib.sha256(payload).hexdigest()
+    schema = json.dumps(tickets.ANSWER_SCHEMA, indent=2) + "\n"
+    (data_dir / tickets.SCHEMA_FILE).write_text(schema, encoding="utf-8")
     return train, heldout, hashes
 
 

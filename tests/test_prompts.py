@@ -1,0 +1,67 @@
+"""Prompt formatting: the model's chat template and a Foundry Local PromptTemplate give the same
+prompt for ChatML; the tutorial's template, as written, does not."""
+
+import json
+
+import pytest
+
+from harness.embedded import MODEL_DIR
+from harness.errors import HarnessError
+from harness.prompts import ChatFormatter, PromptTemplate, chat_template, derive_prompt_template, render_chat
+
+CHATS = [
+    [{"role": "system", "content": "Classify."}, {"role": "user", "content": "My order is late."}],
+    [{"role": "user", "content": "Hi"}],
+    [{"role": "system", "content": "S"}, {"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
+     {"role": "user", "content": "c"}],
+]
+# The tutorial's inference_model.json for Qwen-style (ChatML) models, as printed in it.
+TUTORIAL = {"Name": "your-finetuned-model-int4", "PromptTemplate": {
+    "system": "<|im_start|>system\n{Content}<|im_end|>",
+    "user": "<|im_start|>user\n{Content}<|im_end|>",
+    "assistant": "<|im_start|>assistant\n{Content}<|im_end|>",
+    "prompt": "<|im_start|>user\n{Content}<|im_end|>\n<|im_start|>assistant"}}
+
+
+@pytest.mark.parametrize("chat", CHATS)
+def test_a_prompt_template_derived_from_chatml_renders_the_same_prompt(chat, tmp_path):
+    template = chat_template(MODEL_DIR)
+    derived = derive_prompt_template(template)
+    assert derived.prompt == "<|im_start|>user\n{Content}<|im_end|>\n<|im_start|>assistant\n"
+    assert derived.render(chat) == render_chat(chat, template)
+    # and through a file, as --prompt-template reads it
+    path = tmp_path / "inference_model.json"
+    path.write_text(json.dumps({"Name": "m", "PromptTemplate": derived.to_json()}))
+    formatter = ChatFormatter(MODEL_DIR, path)
+    assert formatter.kind == "foundry_prompt_template"
+    assert formatter(chat) == ChatFormatter(MODEL_DIR)(chat)
+    assert not formatter.differs_from_chat_template(chat)
+
+
+def test_the_tutorials_template_leaves_out_the_newlines_chatml_puts_between_turns(tmp_path):
+    path = tmp_path / "inference_model.json"
+    path.write_text(json.dumps(TUTORIAL))
+    formatter = ChatFormatter(MODEL_DIR, path)
+    assert formatter(CHATS[0]) == ("<|im_start|>system\nClassify.<|im_end|><|im_start|>user\nMy order is late."
+                                   "<|im_end|>\n<|im_start|>assistant")
+    assert formatter.differs_from_chat_template(CHATS[0])
+    assert formatter.to_record(CHATS[0])["differs_from_chat_template"] is True
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{", "corrupt JSON at line 1"),
+    ('{"PromptTemplate": {"prompt": "no placeholder", "assistant": "{Content}"}}', "'prompt' must be text containing {Content}"),
+    ('{"PromptTemplate": {"prompt": "{Content}", "assistant": "{Content}", "tool": "x"}}', "unknown PromptTemplate key tool"),
+    ("[1]", "expected an object with 'PromptTemplate'"),
+])
+def test_a_bad_prompt_template_file_is_named(tmp_path, content, message):
+    path = tmp_path / "inference_model.json"
+    path.write_text(content)
+    with pytest.raises(HarnessError, match=message) as info:
+        PromptTemplate.from_file(path)
+    assert str(path) in str(info.value)
+
+
+def test_without_a_chat_template_messages_are_joined_as_text(tmp_path):
+    assert ChatFormatter(tmp_path).kind == "plain"
+    assert ChatFormatter(tmp_path)([{"role": "user", "content": "q"}]) == "q\n"
