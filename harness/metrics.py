@@ -23,16 +23,18 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def bootstrap_median_ci(values: Sequence[float], confidence: float = 0.95,
-                        resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
-    """Percentile-bootstrap interval for the median (seeded: same samples, same interval)."""
+                        resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                        statistic=np.median) -> tuple[float, float]:
+    """Percentile-bootstrap interval for the median (or another ``statistic``; seeded: same
+    samples, same interval)."""
     data = np.asarray(values, dtype=float)
     if data.size < 2:
         value = float(data[0]) if data.size else math.nan
         return value, value
     rng = np.random.default_rng(seed)
-    medians = np.median(data[rng.integers(0, data.size, size=(resamples, data.size))], axis=1)
+    estimates = statistic(data[rng.integers(0, data.size, size=(resamples, data.size))], axis=1)
     alpha = (1 - confidence) / 2
-    return float(np.quantile(medians, alpha)), float(np.quantile(medians, 1 - alpha))
+    return float(np.quantile(estimates, alpha)), float(np.quantile(estimates, 1 - alpha))
 
 
 def summarize(values: Sequence[float]) -> dict:
@@ -81,19 +83,57 @@ def proportion(variant: str, suite: str, name: str, outcomes: Sequence[bool], **
     }
 
 
+def mcnemar_exact(reference: Sequence[bool], variant: Sequence[bool]) -> dict:
+    """Exact (binomial) two-sided McNemar test of paired pass/fail outcomes on the same examples:
+    only the discordant pairs count; p = P(a split at least this uneven | no real difference)."""
+    if len(reference) != len(variant):
+        raise ValueError(f"paired outcomes differ in length ({len(reference)} vs {len(variant)})")
+    reference_only = sum(1 for r, v in zip(reference, variant) if r and not v)
+    variant_only = sum(1 for r, v in zip(reference, variant) if v and not r)
+    discordant = reference_only + variant_only
+    p_value = 1.0 if discordant == 0 else float(binomtest(min(reference_only, variant_only), discordant, 0.5).pvalue)
+    return {"n": len(reference), "reference_only": reference_only, "variant_only": variant_only,
+            "p_value": min(p_value, 1.0)}
+
+
+def estimate(variant: str, suite: str, name: str, unit: str, value: float, uncertainty: float | None, *,
+             stats: dict | None = None, samples: Sequence[float] = (), higher_is_better: bool | None = None,
+             bounds: tuple[float, float] | None = None, **extra) -> dict:
+    """A computed statistic with its standard uncertainty (one standard error, as printed
+    ``value ± uncertainty``); the interval is value ± 1.96 uncertainties, kept within ``bounds``
+    (a share cannot pass 1)."""
+    finite = uncertainty is not None and math.isfinite(uncertainty) and value is not None and math.isfinite(value)
+    interval = [value - 1.96 * uncertainty, value + 1.96 * uncertainty] if finite else None
+    if interval and bounds:
+        interval = [max(interval[0], bounds[0]), min(interval[1], bounds[1])]
+    return {
+        "variant": variant, "suite": suite, "name": name, "unit": unit, "estimator": "estimate",
+        "value": value, "interval": interval,
+        "stats": {**(stats or {}), "value": value, "uncertainty": uncertainty},
+        "samples": [float(v) for v in samples], "warmup_samples": [],
+        "higher_is_better": higher_is_better, **extra,
+    }
+
+
 def measurement(variant: str, suite: str, name: str, unit: str, values: Sequence[float], *,
                 warmup: Sequence[float] = (), higher_is_better: bool | None = None,
-                **extra) -> dict:
-    """A measurement record: value = median of ``values``, with statistics and raw samples."""
+                estimator: str = "median", **extra) -> dict:
+    """A measurement record: value = median (or mean) of ``values``, with statistics, a
+    bootstrap 95 % interval for that estimator, and the raw samples."""
     stats = summarize(values)
+    value, interval = stats.get("median"), stats.get("median_ci95")
+    if estimator == "mean" and stats["n"]:
+        value = stats["mean"]
+        interval = list(bootstrap_median_ci(values, statistic=np.mean))
+        stats["mean_ci95"] = interval
     return {
         "variant": variant,
         "suite": suite,
         "name": name,
         "unit": unit,
-        "estimator": "median",
-        "value": stats.get("median"),
-        "interval": stats.get("median_ci95"),
+        "estimator": estimator,
+        "value": value,
+        "interval": interval,
         "stats": stats,
         "samples": [float(v) for v in values],
         "warmup_samples": [float(v) for v in warmup],

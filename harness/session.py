@@ -91,6 +91,10 @@ class Session(Protocol):
 
     def encode(self, text: str) -> list[int]: ...
 
+    def logits(self, ids: Sequence[int]):
+        """Logits at every position of ``ids``: float32 [len(ids), vocab]."""
+        ...
+
     def hold_generator(self, ids: Sequence[int], measure: Callable[[], dict]) -> dict:
         """Call ``measure`` while a generator sized to ``max_length`` holds ``ids`` and one new
         token (its KV cache allocated), and return what it returned."""
@@ -206,6 +210,22 @@ class OgaSession:
     def encode(self, text: str) -> list[int]:
         _check_text(text)
         return [int(t) for t in self.tokenizer.encode(text)]
+
+    def logits(self, ids: Sequence[int]):
+        """The logits at every position of ``ids`` (one prefill on a fresh generator): a float32
+        array [len(ids), vocab]."""
+        import numpy as np
+
+        ids = _prompt_ids(ids, self.vocab_size)
+        _check_request(len(ids), 1, 0, self.max_length)
+        generator = self._generator(0)
+        try:
+            generator.append_tokens(ids)
+            return np.array(generator.get_output("logits"), dtype=np.float32).reshape(len(ids), -1)
+        except RuntimeError as exc:
+            raise GenerationError(_classify_runtime_error(str(exc)), str(exc)) from None
+        finally:
+            del generator
 
     def generate_rewound(self, ids: Sequence[int], new_tokens: int) -> GenerationTrace:
         """Generate exactly ``new_tokens`` after ``ids`` on one generator kept across calls and
@@ -336,6 +356,17 @@ class FakeSession:
     def encode(self, text: str) -> list[int]:
         _check_text(text)
         return list(text.encode("utf-8"))
+
+    def logits(self, ids: Sequence[int]):
+        """Deterministic logits: position k favours the token that follows it in ``ids``."""
+        import numpy as np
+
+        ids = _prompt_ids(ids, self.VOCAB)
+        rng = np.random.default_rng(len(ids))
+        out = rng.normal(0.0, 1.0, size=(len(ids), self.VOCAB)).astype(np.float32)
+        for k, token in enumerate(ids[1:]):
+            out[k, token] += 4.0
+        return out
 
     def generate_rewound(self, ids: Sequence[int], new_tokens: int) -> GenerationTrace:
         return self.generate(list(ids), max_new_tokens=new_tokens, min_new_tokens=new_tokens)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Sequence
 
-from .data import DATASETS_DIR, Example, load_jsonl
-from .prompts import chat_template, render_chat
+from .data import DATASETS_DIR, Example
 from .sources import ModelSource
 
 # The quantization each precision must show in its graph (harness.graph.quantization_summary).
@@ -54,18 +52,6 @@ def default_dataset(source: ModelSource) -> Path:
 
         return DATA_DIR / "heldout.jsonl"
     return DATASETS_DIR / "smoke" / "prompts.jsonl"
-
-
-def prompt_text(source: ModelSource, example: Example) -> str:
-    return render_chat(list(example.messages), chat_template(source.path))
-
-
-def answer_matches(answer: str, reference: str) -> bool:
-    """Exact match of two JSON answers (compared as parsed objects when both parse)."""
-    try:
-        return json.loads(answer) == json.loads(reference)
-    except (json.JSONDecodeError, TypeError):
-        return answer.strip() == reference.strip()
 
 
 def domain_texts(examples: Sequence[Example]) -> list[str]:

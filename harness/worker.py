@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any, Sequence
 
 from .errors import GenerationError, WorkerCrashed
@@ -114,6 +115,14 @@ def serve(spec: SessionSpec) -> int:
                 before = _memory()
                 held = session.hold_generator(request["ids"], _memory)
                 reply({"ok": True, "before": before, "with_generator": held, "after": _memory()})
+            elif op == "write_reference":  # closeness: this variant is the reference
+                from .closeness import write_reference
+
+                reply({"ok": True, **write_reference(session.logits, request["chunks"], Path(request["path"]))})
+            elif op == "compare":  # closeness: per-token figures against the stored reference
+                from .closeness import compare
+
+                reply({"ok": True, "per_token": compare(session.logits, request["chunks"], Path(request["path"]))})
             elif op == "info":
                 reply({"ok": True, "info": session.info()})
             elif op == "exit":
@@ -202,6 +211,14 @@ class WorkerSession:
 
     def info(self) -> dict:
         return self._call({"op": "info"})["info"]
+
+    def write_reference(self, chunks: Sequence[Sequence[int]], path: Path) -> dict:
+        return self._call({"op": "write_reference", "chunks": [list(map(int, c)) for c in chunks],
+                           "path": str(path)})
+
+    def compare(self, chunks: Sequence[Sequence[int]], path: Path) -> dict[str, list]:
+        return self._call({"op": "compare", "chunks": [list(map(int, c)) for c in chunks],
+                           "path": str(path)})["per_token"]
 
     def _stop(self, timeout: float) -> None:
         """Ask the worker to exit (so the runtime can say what it leaked); kill it if it won't."""

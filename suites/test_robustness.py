@@ -8,17 +8,15 @@ The cases are in ``harness/robustness.py``; each one is a test per variant (ids 
 
 import pytest
 
-from harness.prompts import chat_template, render_chat
 from harness.robustness import CASES, Context, outcome_of
 
 
 @pytest.fixture(scope="session")
-def robustness_context(harness_session, model_source):
+def robustness_context(harness_session, format_prompt):
     info = harness_session.info()
-    template = chat_template(model_source.path)
     return Context(max_length=info["max_length"], context_length=info.get("context_length", info["max_length"]),
                    vocab_size=info["vocab_size"], encode=harness_session.encode,
-                   chat=lambda text: render_chat([{"role": "user", "content": text}], template))
+                   chat=lambda text: format_prompt([{"role": "user", "content": text}]))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])

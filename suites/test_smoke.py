@@ -4,7 +4,8 @@ Runs with and without ``--benchmark``; timings are the performance suites' job.
 """
 
 from harness.metrics import proportion
-from harness.smoke import answer_matches, graph_mismatches, prompt_text
+from harness.scoring import exact_match
+from harness.smoke import graph_mismatches
 
 
 def test_build_matches_precision(variant, built_variant):
@@ -15,17 +16,17 @@ def test_build_matches_precision(variant, built_variant):
     assert not problems, f"{variant}: " + "; ".join(problems)
 
 
-def test_answers_prompts(variant, harness_session, model_source, domain_examples, harness_config,
+def test_answers_prompts(variant, harness_session, format_prompt, domain_examples, harness_config,
                         record_measurement):
     """Greedy answers to a few prompts: non-empty, ended cleanly; domain answers scored."""
     examples = domain_examples[:harness_config.profile.smoke_prompts]
     assert examples, "no smoke prompts"
     scored = []
     for example in examples:
-        trace = harness_session.generate(prompt_text(model_source, example), max_new_tokens=64)
+        trace = harness_session.generate(format_prompt(list(example.messages)), max_new_tokens=64)
         assert trace.new_tokens > 0, f"{example.id}: no tokens generated"
         assert trace.text.strip(), f"{example.id}: empty answer"
         if example.reference is not None:
-            scored.append(answer_matches(trace.text, example.reference))
+            scored.append(exact_match(trace.text, example.reference))
     if scored:
         record_measurement(proportion(variant, "smoke", "smoke_exact_match", scored))

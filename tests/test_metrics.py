@@ -51,3 +51,39 @@ def test_proportion_is_the_share_with_a_wilson_interval():
     assert abs(low - 0.8654) < 1e-3 and abs(high - 0.9890) < 1e-3
     perfect = proportion("v", "s", "exact", [True] * 10)
     assert perfect["interval"][1] == 1.0 and perfect["interval"][0] < 0.75
+
+
+def test_wilson_interval_by_hand():
+    from harness.metrics import wilson_interval
+
+    # 8/10, z = 1.959964: centre (0.8 + z²/20) / (1 + z²/10) = 0.71674,
+    # half-width z·sqrt(0.8·0.2/10 + z²/400) / (1 + z²/10) = 0.22657
+    low, high = wilson_interval(8, 10)
+    assert low == pytest.approx(0.71674 - 0.22657, abs=1e-4)
+    assert high == pytest.approx(0.71674 + 0.22657, abs=1e-4)
+
+
+@pytest.mark.parametrize("reference_only, variant_only, p_value", [
+    (1, 6, 2 * (1 + 7) / 2**7),  # two-sided exact binomial on the 7 discordant pairs
+    (0, 5, 2 / 2**5),
+    (3, 3, 1.0),
+    (0, 0, 1.0),  # no discordant pair: no evidence of a difference
+])
+def test_mcnemar_exact_by_hand(reference_only, variant_only, p_value):
+    from harness.metrics import mcnemar_exact
+
+    both = [True] * 10
+    reference = both + [True] * reference_only + [False] * variant_only + [False] * 4
+    variant = both + [False] * reference_only + [True] * variant_only + [False] * 4
+    result = mcnemar_exact(reference, variant)
+    assert result["reference_only"] == reference_only and result["variant_only"] == variant_only
+    assert result["p_value"] == pytest.approx(p_value)
+
+
+def test_estimate_interval_is_value_plus_minus_two_standard_errors():
+    from harness.metrics import estimate
+
+    record = estimate("int4-cpu", "quality", "kld_mean", "nats/token", 0.02, 0.005)
+    assert record["interval"] == pytest.approx([0.02 - 1.96 * 0.005, 0.02 + 1.96 * 0.005])
+    assert record["stats"]["uncertainty"] == 0.005
+    assert estimate("v", "s", "n", "u", 1.0, None)["interval"] is None
