@@ -36,21 +36,23 @@ class Profile:
     overhead_pairs: int  # alternating harness / bare-loop request pairs
     soak_warmup: int  # soak iterations run first, kept out of the verdicts
     soak_iterations: int  # measured soak iterations per mode (fresh and reused generator)
+    quality_examples: int | None  # domain examples answered and scored per variant (None: all)
+    kld_chunks: int  # closeness: chunks of domain text (KLD_CONTEXT tokens each, second half scored)
 
 
 PROFILES: dict[str, Profile] = {
     "quick": Profile("quick", warmup=1, repetitions=5, new_tokens=32, smoke_prompts=3,
                      length_points=(0.0, 0.33, 0.66, 1.0), length_repetitions=3,
                      length_new_tokens=16, overhead_pairs=7,
-                     soak_warmup=10, soak_iterations=60),
+                     soak_warmup=10, soak_iterations=60, quality_examples=30, kld_chunks=2),
     "standard": Profile("standard", warmup=2, repetitions=10, new_tokens=64, smoke_prompts=10,
                         length_points=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0), length_repetitions=5,
                         length_new_tokens=32, overhead_pairs=9,
-                        soak_warmup=20, soak_iterations=300),
+                        soak_warmup=20, soak_iterations=300, quality_examples=100, kld_chunks=8),
     "full": Profile("full", warmup=3, repetitions=30, new_tokens=128, smoke_prompts=50,
                     length_points=(0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9, 1.0),
                     length_repetitions=10, length_new_tokens=64, overhead_pairs=15,
-                    soak_warmup=50, soak_iterations=2000),
+                    soak_warmup=50, soak_iterations=2000, quality_examples=None, kld_chunks=32),
 }
 
 
@@ -71,6 +73,12 @@ class RunConfig:
     worker_timeout: float = 600.0
     length_consistency: float = 0.5
     leak_threshold_kib: float = 16.0
+    prompt_template: Path | None = None  # None: the model's chat template
+    reference: str = "fp32"
+    answer_tokens: int = 128
+    gates_file: Path | None = None  # None: [tool.harness.gates] (or the built-in defaults)
+    baseline: Path | None = None
+    allow_foreign_baseline: bool = False
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where its value came from
 
 
@@ -105,6 +113,13 @@ def parse_providers(raw: Any) -> tuple[str, ...] | None:
     if str(raw).strip().lower() in ("auto", "all", ""):
         return None
     return _parse_choices(raw, PROVIDERS, "provider")
+
+
+def parse_reference(raw: Any) -> str:
+    items = _parse_choices(raw, PRECISIONS, "precision")
+    if len(items) != 1:
+        raise ValueError("expected one precision")
+    return items[0]
 
 
 def parse_profile(raw: Any) -> Profile:
@@ -176,7 +191,7 @@ def parse_model(raw: Any) -> str:
 
 
 def parse_optional_path(raw: Any) -> Path | None:
-    if str(raw).strip().lower() in ("auto", ""):
+    if str(raw).strip().lower() in ("auto", "none", ""):
         return None
     return parse_path(raw)
 
@@ -210,7 +225,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("model", "--model", "SPEC", "embedded", parse_model,
             "model to test: 'embedded' (the bundled support-ticket model) or a local Hugging Face folder"),
     Setting("dataset", "--dataset", "PATH", "auto", parse_optional_path,
-            "domain prompts (JSONL: id, messages, reference) the suites use; 'auto' = the model's own set"),
+            "evaluation set the suites use: JSONL, CSV, Parquet, a folder saved by datasets, or a name in datasets/; 'auto' = the model's own set"),
     Setting("precisions", "--precisions", "LIST", ",".join(PRECISIONS), parse_precisions,
             "comma-separated precisions to build and test, from fp32,fp16,int8,int4"),
     Setting("providers", "--providers", "LIST", "auto", parse_providers,
@@ -233,11 +248,23 @@ SETTINGS: tuple[Setting, ...] = (
             "input-length verdict: decode tokens/s at the longest prompt must be at least this share of the shortest's"),
     Setting("leak_threshold_kib", "--leak-threshold", "KIB", 16.0, parse_non_negative,
             "soak verdict: a leak is an RSS growth whose 95 % lower bound exceeds this many KiB per iteration"),
+    Setting("prompt_template", "--prompt-template", "PATH", "auto", parse_optional_path,
+            "format prompts with this Foundry Local PromptTemplate (an inference_model.json); 'auto' = the model's chat template"),
+    Setting("reference", "--reference", "PRECISION", "fp32", parse_reference,
+            "precision the quality suites compare every variant with (same provider, else cpu)"),
+    Setting("answer_tokens", "--answer-tokens", "N", 128, parse_positive_int,
+            "most tokens generated per answer in the task-quality suite"),
+    Setting("gates_file", "--gates", "PATH", "auto", parse_optional_path,
+            "TOML file of release gates; 'auto' = [tool.harness.gates] of pyproject.toml, else the built-in defaults"),
+    Setting("baseline", "--baseline", "PATH", "none", parse_optional_path,
+            "an earlier run's results.json (or run folder) that gates can compare with ('baseline' in a gate)"),
+    Setting("allow_foreign_baseline", "--allow-foreign-baseline", None, False, parse_bool,
+            "let performance gates compare with a baseline measured on another machine"),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
-PATH_SETTINGS = ("reports_dir", "cache_dir", "dataset")
-TABLE_SUBSECTIONS = ("gates",)  # [tool.harness.<name>] tables owned by later features
+PATH_SETTINGS = ("reports_dir", "cache_dir", "dataset", "prompt_template", "gates_file", "baseline")
+TABLE_SUBSECTIONS = ("gates",)  # [tool.harness.gates]: release gates (harness.gates)
 
 
 def resolve(

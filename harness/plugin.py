@@ -11,6 +11,8 @@ pytest-xdist writes the same file, and a crash in a worker loses nothing already
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -26,10 +28,13 @@ from .environment import describe
 from .errors import BuildError, GenerationError, HarnessError, WorkerCrashed
 from .exclusive import exclusive, shared
 from .report import write_report
-from .data import Example, load_jsonl
-from .results import ResultsStore, new_run_dir, now_iso, point_latest
+from .closeness import FORMAT_VERSION
+from .data import EvalSet, Example, load_examples
+from .gates import Gate, Judgement, judge, load_gates
+from .prompts import ChatFormatter
+from .results import ResultsStore, load_results, new_run_dir, now_iso, point_latest
 from .session import SessionSpec
-from .smoke import default_dataset, prompt_text
+from .smoke import default_dataset
 from .sources import ModelSource, resolve_model
 from .variants import PlannedVariant, plan
 from .worker import WorkerSession
@@ -39,6 +44,8 @@ PROP_UPDATE = "harness.variant_update"
 PROP_MEASUREMENT = "harness.measurement"
 PROP_VERDICT = "harness.verdict"
 PROP_WINDOW = "harness.window"  # when a test's call held the machine lock, and how
+PROP_ANSWERS = "harness.answers"  # per-example answers and scores of the task-quality suite
+PROP_GATE = "harness.gate"  # a gate's judgement (or, under xdist, the gate left to the controller)
 DEFAULT_CONTEXT_CAP = 2048
 
 
@@ -51,7 +58,15 @@ class HarnessState:
     started_at: str = field(default_factory=now_iso)
     source: ModelSource | None = None
     examples: list[Example] = field(default_factory=list)  # the domain set every suite draws on
+    eval_set: EvalSet | None = None
+    formatter: ChatFormatter | None = None
+    gates: list[Gate] = field(default_factory=list)
+    gates_origin: str = ""
+    tool_table: tuple[dict, str] = ({}, "[tool.harness]")  # [tool.harness] and where it was read
+    baseline: dict | None = None
     planned: list[PlannedVariant] = field(default_factory=list)
+    extra_planned: dict[str, PlannedVariant] = field(default_factory=dict)  # references not in the matrix
+    reference_answers: dict[str, list[dict]] = field(default_factory=dict)
     builds: dict[str, BuiltVariant | BaseException] = field(default_factory=dict)
     sessions: dict[str, WorkerSession | BaseException] = field(default_factory=dict)
     pending: dict[str, dict] = field(default_factory=dict)  # variant id -> fields to report
@@ -72,9 +87,15 @@ class HarnessState:
             return
         try:
             self.source = resolve_model(self.config.model, self.config.sources.get("model", "option --model"))
-            self.examples = load_jsonl(self.config.dataset or default_dataset(self.source))
-            if not self.examples:
-                raise HarnessError(f"{self.config.dataset or default_dataset(self.source)}: no examples")
+            self.eval_set = load_examples(self.config.dataset or default_dataset(self.source))
+            self.examples = self.eval_set.examples
+            self.formatter = ChatFormatter(self.source.path, self.config.prompt_template)
+            self.gates, self.gates_origin = load_gates(self.config.gates_file, *self.tool_table)
+            if self.config.baseline is not None:
+                try:
+                    self.baseline = load_results(self.config.baseline)
+                except HarnessError as exc:
+                    raise HarnessError(f"{exc} (option --baseline)") from None
             self.planned = plan(self.config.precisions, self.config.providers, self.source)
         except HarnessError as exc:
             self.setup_error = str(exc)
@@ -83,7 +104,66 @@ class HarnessState:
         self.pending.setdefault(variant_id, {}).update(fields)
 
     def planned_variant(self, variant_id: str) -> PlannedVariant:
-        return next(p for p in self.planned if p.id == variant_id)
+        found = next((p for p in self.planned if p.id == variant_id), None)
+        return found if found is not None else self.extra_planned[variant_id]
+
+    @property
+    def quality_examples(self) -> list[Example]:
+        limit = self.config.profile.quality_examples
+        return self.examples[:limit] if limit else list(self.examples)
+
+    # -- the reference variant (quality suites) ------------------------------------------------
+    def reference_for(self, variant_id: str) -> str | None:
+        """The variant ``variant_id`` is compared with: the reference precision on the same
+        provider, else on cpu; planned (and built when asked) even if not in the matrix."""
+        provider = self.planned_variant(variant_id).variant.provider
+        for candidate in dict.fromkeys((provider, "cpu")):
+            rid = f"{self.config.reference}-{candidate}"
+            if rid not in {p.id for p in self.planned} and rid not in self.extra_planned:
+                self.extra_planned[rid] = plan((self.config.reference,), (candidate,), self.source)[0]
+            if self.planned_variant(rid).supported:
+                return rid
+        return None
+
+    def _reference_file(self, kind: str, key: dict) -> Path:
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
+        folder = self.config.cache_dir / "reference"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{kind}-{digest}"
+
+    def answers_of_reference(self, reference_id: str, examples: list[Example], compute) -> list[dict]:
+        """The reference's answers to ``examples``: computed once (by ``compute(session)``) and
+        kept in the cache, keyed on its build, the data, the prompt format and the settings."""
+        from filelock import FileLock
+
+        built = self.build(reference_id)
+        key = {"build": built.path.name, "data": self.eval_set.sha256, "ids": [e.id for e in examples],
+               "answer_tokens": self.config.answer_tokens, "format": self.formatter.to_record(),
+               "version": 1}
+        path = self._reference_file("answers", key).with_suffix(".json")
+        with FileLock(str(path) + ".lock"):
+            if not path.is_file():
+                answers = compute(self.session(reference_id))
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(answers), encoding="utf-8")
+                os.replace(tmp, path)
+            return json.loads(path.read_text(encoding="utf-8"))
+
+    def reference_logprobs(self, reference_id: str, chunks: list[list[int]]) -> tuple[Path, dict | None]:
+        """The reference's 16-bit log-probs for ``chunks`` (harness.closeness), written once by
+        its worker and kept in the cache; also what writing them reported (None when cached)."""
+        from filelock import FileLock
+
+        built = self.build(reference_id)
+        key = {"build": built.path.name, "chunks": hashlib.sha256(json.dumps(chunks).encode()).hexdigest(),
+               "version": FORMAT_VERSION}
+        path = self._reference_file("logprobs", key).with_suffix(".npz")
+        written = None
+        with FileLock(str(path) + ".lock"):
+            if not path.is_file():
+                self.progress(f"reference logits: {reference_id} over {len(chunks)} chunks")
+                written = self.session(reference_id).write_reference(chunks, path)
+        return path, written
 
     # -- builds and sessions, each done once per process and remembered (failures too) -------
     def build(self, variant_id: str) -> BuiltVariant:
@@ -126,9 +206,12 @@ class HarnessState:
         return result
 
     def close_session(self, variant_id: str) -> None:
+        """Close a variant's worker; a later need (the reference, asked for by another variant)
+        opens a new one."""
         session = self.sessions.get(variant_id)
         if isinstance(session, WorkerSession):
             session.close()
+            del self.sessions[variant_id]
 
 
 STATE = pytest.StashKey[HarnessState]()
@@ -150,20 +233,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                             dest=f"harness_{setting.name}", help=help_text)
 
 
-def _resolve_config(config: pytest.Config) -> cfg.RunConfig:
+def _resolve_config(config: pytest.Config) -> tuple[cfg.RunConfig, tuple[dict, str]]:
     cli = {s.name: config.getoption(f"harness_{s.name}") for s in cfg.SETTINGS}
     pyproject = config.rootpath / "pyproject.toml"
     table, origin = cfg.read_tool_table(pyproject)
     return cfg.resolve(cli, os.environ, table, table_origin=origin, rootdir=config.rootpath,
-                       invocation_dir=config.invocation_params.dir)
+                       invocation_dir=config.invocation_params.dir), (table, origin)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     try:
-        run_config = _resolve_config(config)
+        run_config, tool_table = _resolve_config(config)
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
-    state = HarnessState(config=run_config, is_worker=hasattr(config, "workerinput"))
+    state = HarnessState(config=run_config, is_worker=hasattr(config, "workerinput"), tool_table=tool_table)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None and not state.is_worker:
         def progress(message: str) -> None:
@@ -179,6 +262,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "gate_case" in metafunc.fixturenames:
+        _parametrize_gates(metafunc)
     if "variant" not in metafunc.fixturenames:
         return
     state = metafunc.config.stash[STATE]
@@ -192,10 +277,29 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("variant", params, scope="session")
 
 
+def _parametrize_gates(metafunc: pytest.Metafunc) -> None:
+    """One test per gate and variant it applies to, e.g. ``test_gate[close_to_reference-int4-cpu]``."""
+    state = metafunc.config.stash[STATE]
+    state.ensure_plan()
+    params = []
+    for gate in state.gates:
+        for planned in state.planned:
+            variant = {"precision": planned.variant.precision, "provider": planned.variant.provider}
+            if not gate.applies_to(variant):
+                continue
+            marks = []
+            if not planned.supported and not state.config.force_unsupported:
+                marks.append(pytest.mark.skip(reason=f"unsupported: {planned.reason}"))
+            params.append(pytest.param((gate, planned.id), id=f"{gate.name}-{planned.id}", marks=marks))
+    metafunc.parametrize("gate_case", params)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     state = config.stash[STATE]
     if state.setup_error is not None:
         raise pytest.UsageError(state.setup_error)
+    # gates judge what the suites measured: they run last, in collection order otherwise
+    items.sort(key=lambda item: item.get_closest_marker("harness_gate") is not None)
     skip_perf = pytest.mark.skip(reason="performance suite: run with --benchmark")
     variant_tests = False
     for item in items:
@@ -205,6 +309,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             variant_tests = True
         if item.get_closest_marker("harness_perf") and not state.config.benchmark:
             item.add_marker(skip_perf)
+        if item.get_closest_marker("harness_gate"):
+            variant_tests = True
     collector = config.pluginmanager.get_plugin("harness-results")
     if variant_tests and collector is not None and not config.option.collectonly:
         try:  # make the run folder now: a bad --reports-dir stops the run before any work
@@ -236,9 +342,62 @@ def domain_examples(pytestconfig: pytest.Config) -> list[Example]:
 
 
 @pytest.fixture(scope="session")
-def domain_prompt(model_source: ModelSource, domain_examples: list[Example]) -> str:
-    """The first domain example in the model's chat template: the prompt timed requests use."""
-    return prompt_text(model_source, domain_examples[0])
+def format_prompt(pytestconfig: pytest.Config) -> ChatFormatter:
+    """Chat messages -> prompt text: the model's chat template, or ``--prompt-template``."""
+    return pytestconfig.stash[STATE].formatter
+
+
+@pytest.fixture(scope="session")
+def domain_prompt(format_prompt: ChatFormatter, domain_examples: list[Example]) -> str:
+    """The first domain example, formatted: the prompt timed requests use."""
+    return format_prompt(list(domain_examples[0].messages))
+
+
+@pytest.fixture(scope="session")
+def quality_examples(pytestconfig: pytest.Config) -> list[Example]:
+    """The examples the task-quality suite answers (the profile's ``quality_examples``)."""
+    return pytestconfig.stash[STATE].quality_examples
+
+
+@pytest.fixture(scope="session")
+def harness_state(pytestconfig: pytest.Config) -> "HarnessState":
+    """The run's state: the reference variant, its cached answers and log-probs (quality suites)."""
+    return pytestconfig.stash[STATE]
+
+
+@pytest.fixture
+def record_answers(request: pytest.FixtureRequest) -> Callable[[str, list[dict]], None]:
+    """Attach per-example answers and scores (harness.quality.answer_all) to this test."""
+    def add(variant: str, answers: list[dict]) -> None:
+        request.node.user_properties.append((PROP_ANSWERS, {"variant": variant, "answers": answers}))
+    return add
+
+
+@pytest.fixture
+def judge_gate(request: pytest.FixtureRequest) -> Callable[[Gate, str], Judgement]:
+    """Judge a gate for a variant from this run's measurements; the judgement is recorded."""
+    state = request.config.stash[STATE]
+
+    def run(gate: Gate, variant_id: str) -> Judgement:
+        if state.is_worker:  # a pytest-xdist worker: the controller holds the results
+            request.node.user_properties.append((PROP_GATE, {"deferred": True, "gate": gate.name,
+                                                             "variant": variant_id}))
+            pytest.skip("under pytest-xdist the gates are judged by the controller at the end of the run")
+        judgement = _judge(state, gate, variant_id)
+        request.node.user_properties.append((PROP_GATE, judgement.to_record(gate)))
+        return judgement
+    return run
+
+
+def _judge(state: "HarnessState", gate: Gate, variant_id: str) -> Judgement:
+    data = state.store.data if state.store is not None else {"measurements": [], "variants": []}
+    variant = next((v for v in data["variants"] if v["id"] == variant_id), {"id": variant_id})
+    try:
+        return judge(gate, variant, data, reference=state.reference_for(variant_id), baseline=state.baseline,
+                     allow_foreign_baseline=state.config.allow_foreign_baseline,
+                     benchmark=state.config.benchmark)
+    except HarnessError as exc:
+        return Judgement(gate.name, variant_id, "failed", f"gate '{gate.name}': {exc}")
 
 
 @pytest.fixture(scope="session")
@@ -379,6 +538,7 @@ class ResultsCollector:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.state = config.stash[STATE]
+        self.deferred_gates: list[tuple[str, str]] = []
 
     def ensure_store(self) -> ResultsStore:
         state = self.state
@@ -401,6 +561,15 @@ class ResultsCollector:
                      "profile": state.config.profile.name, "settings": settings},
                 environment=describe(),
                 model=state.source.to_record() if state.source else None,
+                evaluation={
+                    "datasets": [state.eval_set.to_record(used=len(state.quality_examples))] if state.eval_set else [],
+                    "prompt_format": state.formatter.to_record(list(state.examples[0].messages))
+                    if state.formatter and state.examples else None,
+                    "reference_precision": state.config.reference,
+                    "gates": {"origin": state.gates_origin, "definitions": [g.to_record() for g in state.gates],
+                              "baseline": state.baseline["run"]["id"] if state.baseline else None,
+                              "results": []},
+                },
             )
             for planned in state.planned:
                 variant = planned.variant
@@ -415,6 +584,9 @@ class ResultsCollector:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = report.user_properties
+        for key, value in props:
+            if key == PROP_GATE and report.when == "call":
+                self._gate(value)
         variant_id = next((v for k, v in props if k == PROP_VARIANT), None)
         if variant_id is None:
             return
@@ -423,7 +595,9 @@ class ResultsCollector:
         except HarnessError:
             return
         for key, value in props:
-            if key == PROP_UPDATE:
+            if key == PROP_ANSWERS and report.when == "call":
+                store.add_answers(value["variant"], value["answers"])
+            elif key == PROP_UPDATE:
                 store.update_variant(value["id"], **{k: v for k, v in value.items() if k != "id"})
             elif key == PROP_MEASUREMENT and report.when == "call":
                 store.add_measurement(value)
@@ -446,11 +620,36 @@ class ResultsCollector:
         else:
             store.record_test(variant_id, test, report.outcome, message)
 
+    def _gate(self, value: dict) -> None:
+        try:
+            store = self.ensure_store()
+        except HarnessError:
+            return
+        if value.get("deferred"):
+            self.deferred_gates.append((value["gate"], value["variant"]))
+        else:
+            store.add_gate_result(value)
+
+    def _judge_deferred(self, session: pytest.Session) -> None:
+        """Under pytest-xdist the workers leave the gates to this process, which holds every
+        measurement: judge them now, record them, and fail the run when one fails."""
+        gates = {g.name: g for g in self.state.gates}
+        failed = False
+        for name, variant_id in self.deferred_gates:
+            judgement = _judge(self.state, gates[name], variant_id)
+            self.state.store.add_gate_result(judgement.to_record(gates[name]))
+            failed |= judgement.status == "failed"
+        if failed and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         store = self.state.store
         if store is None:
             return
+        if self.deferred_gates:
+            self._judge_deferred(session)
+            exitstatus = session.exitstatus
         for entry in store.data["variants"]:
             if entry.get("status") == "pending":
                 entry["status"] = "not_run"
@@ -484,5 +683,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
                                     yellow=True)
         for verdict in missed:
             terminalreporter.write_line(f"  {verdict['variant']:<12} {verdict['name']}: {verdict.get('message', '')}")
+    gates = state.store.data.get("gates", {}).get("results", [])
+    if gates:
+        counts = {status: sum(1 for g in gates if g["status"] == status) for status in ("passed", "failed", "skipped")}
+        failed = counts["failed"] > 0
+        terminalreporter.write_line(
+            f"gates ({state.store.data['gates'].get('origin')}): {counts['passed']} passed, {counts['failed']} failed, "
+            f"{counts['skipped']} skipped", red=failed, green=not failed)
+        for gate in gates:
+            if gate["status"] == "failed":
+                terminalreporter.write_line(f"  FAILED {gate['message']}", red=True)
     terminalreporter.write_line(f"results: {state.store.path}")
     terminalreporter.write_line(f"report:  {state.store.run_dir / 'report.md'}")

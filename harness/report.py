@@ -54,6 +54,8 @@ def render_markdown(results: dict) -> str:
             f"| `{v['id']}` | {v.get('status')} | {_fmt(size / MB) + ' MB' if size else '—'} | {ratio} | "
             f"{_fmt(v.get('build_seconds'))} | {quant} | {_fmt(v.get('load_s'))} | {note} |")
     lines += _performance_table(results)
+    lines += _quality_tables(results)
+    lines += _gates_table(results)
     verdicts = results.get("verdicts", [])
     if verdicts:
         lines += ["", "## Verdicts", "", "| variant | suite | verdict | result | detail |",
@@ -119,6 +121,81 @@ def _performance_table(results: dict) -> list[str]:
                 text += f" [{_fmt(interval[0] * scale)}, {_fmt(interval[1] * scale)}]"
             cells.append(text)
         lines.append(f"| `{vid}` | " + " | ".join(cells) + " |")
+    return lines
+
+
+TASK_METRICS = ("exact_match", "contains", "regex", "json_valid", "json_schema", "numeric", "rouge_l")
+CLOSENESS_COLUMNS = (("KLD mean", "kld_mean"), ("KLD p99", "kld_mean:p99"), ("KLD max", "kld_mean:max"),
+                     ("top-1 agreement", "top1_agreement"), ("Δp RMS", "delta_p_rms"),
+                     ("PPL ratio", "ppl_ratio"))
+
+
+def _quality_tables(results: dict) -> list[str]:
+    """Task scores (share [Wilson 95 %], McNemar p against the reference) and closeness to the
+    reference (value ± uncertainty), one row per variant."""
+    by_key = {(m["variant"], m["name"]): m for m in results.get("measurements", []) if m.get("suite") == "quality"}
+    if not by_key:
+        return []
+    variants = [v["id"] for v in results["variants"] if any(k[0] == v["id"] for k in by_key)]
+    lines = []
+    task = [n for n in TASK_METRICS if any((v, n) in by_key for v in variants)]
+    if task:
+        sets = results.get("datasets") or [{}]
+        lines += ["", "## Task quality", "",
+                  f"Data: `{sets[0].get('name')}` ({sets[0].get('used')} of {sets[0].get('records')} records, "
+                  f"sha256 `{str(sets[0].get('sha256', ''))[:12]}`). Share of examples passing each check "
+                  "[Wilson 95 %]; *p*: exact McNemar test against the reference on the same examples "
+                  "(small *p*: the difference is real). ROUGE-L: mean F1 [bootstrap 95 %].", "",
+                  "| variant | " + " | ".join(task) + " |", "| --- | " + " | ".join("---:" for _ in task) + " |"]
+        for vid in variants:
+            cells = []
+            for name in task:
+                m = by_key.get((vid, name))
+                if m is None:
+                    cells.append("—")
+                    continue
+                text = f"{m['value']:.3f}"
+                if m.get("interval") and None not in m["interval"]:
+                    text += f" [{m['interval'][0]:.3f}, {m['interval'][1]:.3f}]"
+                if m.get("paired"):
+                    text += f" p={m['paired']['p_value']:.2g}"
+                cells.append(text)
+            lines.append(f"| `{vid}` | " + " | ".join(cells) + " |")
+    rows = [v for v in variants if (v, "kld_mean") in by_key]
+    if rows:
+        reference = by_key[(rows[0], "kld_mean")].get("reference")
+        lines += ["", "## Closeness to the reference", "",
+                  f"Against `{reference}` on the same tokens of domain text, as llama-perplexity "
+                  "--kl-divergence computes it (README, *Quality metrics*): value ± one standard error.", "",
+                  "| variant | " + " | ".join(c[0] for c in CLOSENESS_COLUMNS) + " | tokens |",
+                  "| --- | " + " | ".join("---:" for _ in CLOSENESS_COLUMNS) + " | ---: |"]
+        for vid in rows:
+            cells = []
+            for _, key in CLOSENESS_COLUMNS:
+                name, _, stat = key.partition(":")
+                m = by_key.get((vid, name))
+                if m is None:
+                    cells.append("—")
+                elif stat:
+                    cells.append(_fmt(m["stats"].get(stat)))
+                else:
+                    unc = m["stats"].get("uncertainty")
+                    cells.append(_fmt(m["value"]) + (f" ± {_fmt(unc)}" if unc else ""))
+            lines.append(f"| `{vid}` | " + " | ".join(cells) + f" | {by_key[(vid, 'kld_mean')]['stats'].get('n')} |")
+    return lines
+
+
+def _gates_table(results: dict) -> list[str]:
+    gates = results.get("gates") or {}
+    judged = gates.get("results") or []
+    if not judged:
+        return []
+    lines = ["", "## Gates", "", f"From {gates.get('origin')}"
+             + (f"; baseline run `{gates['baseline']}`" if gates.get("baseline") else "") + ".", "",
+             "| gate | variant | result | detail |", "| --- | --- | --- | --- |"]
+    shown = {"passed": "pass", "failed": "**FAIL**", "skipped": "skipped"}
+    for g in judged:
+        lines.append(f"| {g['gate']} | `{g['variant']}` | {shown.get(g['status'], g['status'])} | {g['message']} |")
     return lines
 
 

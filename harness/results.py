@@ -10,11 +10,15 @@ Schema (``schema_version`` 1)::
                   quantization (read from the graph), toolchain, load_s, tests {name: outcome}
     measurements  records: variant, suite, name, unit, value, samples, ... (see harness.metrics)
     verdicts      records: variant, name, passed, message
+    datasets      the evaluation set: name, path, format, sha256 (content hash), records, used
+    prompt_format how prompts were formatted: chat_template | foundry_prompt_template | plain
+    answers       per variant and example: the answer, finish reason, tokens and every check's score
+    gates         origin, definitions, baseline run id, results (gate, variant, status, message, ...)
 
 Variant ``status``: ``unsupported`` (cannot run here; ``reason`` says why), ``pending`` (planned,
 nothing ran yet), ``passed`` / ``failed`` (its tests), ``build_failed``, ``crashed`` (its worker
 died), ``skipped``. A run folder is never reused: a later run never overwrites an earlier one.
-History: 1 = first version.
+History: 1 = first version; 2 = datasets, prompt_format, reference_precision, answers, gates.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from typing import Any
 
 from .errors import HarnessError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 STATUS_ORDER = ("crashed", "build_failed", "failed", "passed", "skipped", "pending", "unsupported")
 
 
@@ -98,7 +103,8 @@ def write_json_atomic(path: Path, data: Any) -> None:
 class ResultsStore:
     """Holds one run's results in memory and rewrites ``results.json`` after every change."""
 
-    def __init__(self, run_dir: Path, *, run: dict, environment: dict, model: dict | None) -> None:
+    def __init__(self, run_dir: Path, *, run: dict, environment: dict, model: dict | None,
+                 evaluation: dict | None = None) -> None:
         self.run_dir = run_dir
         self.path = run_dir / "results.json"
         self.data: dict[str, Any] = {
@@ -109,6 +115,8 @@ class ResultsStore:
             "variants": [],
             "measurements": [],
             "verdicts": [],
+            "answers": [],
+            **(evaluation or {}),
         }
         self._variants: dict[str, dict] = {}
         self.save()
@@ -160,6 +168,15 @@ class ResultsStore:
         self.data["verdicts"].append(record)
         self.save()
 
+    def add_answers(self, variant: str, answers: list[dict]) -> None:
+        self.data["answers"].extend({"variant": variant, **a} for a in answers)
+        self.save()
+
+    def add_gate_result(self, record: dict) -> None:
+        gates = self.data.setdefault("gates", {"origin": None, "definitions": [], "results": []})
+        gates["results"].append(record)
+        self.save()
+
     # -- run -----------------------------------------------------------------------------------
     def finish(self, *, complete: bool, exit_status: int | None = None) -> None:
         self.data["run"]["ended_at"] = now_iso()
@@ -182,6 +199,7 @@ def load_results(path: Path) -> dict:
     except json.JSONDecodeError as exc:
         raise HarnessError(f"{path}: corrupt JSON at line {exc.lineno}: {exc.msg}") from None
     version = data.get("schema_version") if isinstance(data, dict) else None
-    if version != SCHEMA_VERSION:
-        raise HarnessError(f"{path}: schema_version {version!r} is not supported (expected {SCHEMA_VERSION})")
+    if version not in READABLE_VERSIONS:
+        raise HarnessError(f"{path}: schema_version {version!r} is not supported "
+                           f"(readable: {', '.join(map(str, READABLE_VERSIONS))})")
     return data

@@ -1,5 +1,6 @@
 """`pytest suites/` end to end, in a subprocess, as a user runs it."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -118,6 +119,11 @@ def test_forcing_an_unsupported_variant_shows_the_real_failure(tiny_qwen2, tmp_p
     (["--precisions", "fp64"], "ERROR: invalid value 'fp64' for option --precisions: unknown precision 'fp64'"),
     (["--providers", "tpu"], "ERROR: invalid value 'tpu' for option --providers: unknown provider 'tpu'"),
     (["--reports-dir", "/etc/passwd/reports"], "ERROR: cannot create the reports folder /etc/passwd/reports"),
+    (["--dataset", "/no/such.csv"], "ERROR: dataset /no/such.csv: no such file or folder"),
+    (["--gates", "/no/such.toml"], "ERROR: cannot read gates file /no/such.toml (option --gates)"),
+    (["--baseline", "/no/such"], "ERROR: no results.json at /no/such (option --baseline)"),
+    (["--prompt-template", "/no/such.json"], "ERROR: cannot read prompt template /no/such.json"),
+    (["--reference", "fp32,int4"], "ERROR: invalid value 'fp32,int4' for option --reference: expected one precision"),
 ])
 def test_user_mistakes_get_one_line_and_no_traceback(args, message, tiny_qwen2):
     if "--model" not in args:
@@ -247,6 +253,10 @@ def test_a_damaged_model_folder_is_named_in_one_line(damage, message, tiny_qwen2
     ("profile = 'huge'", "invalid value 'huge' for [tool.harness] in {pyproject} key 'profile': unknown profile "
                          "(choose from quick, standard, full)"),
     ("thresholds = 1", "unknown setting 'thresholds' in [tool.harness] in {pyproject}"),
+    ("[tool.harness.gates]\nfast = 'decode_tps => 1'", "[tool.harness.gates] in {pyproject}: gate 'fast': "
+                                                      "cannot read 'decode_tps => 1'"),
+    ("[tool.harness.gates]\nfast = {check = 'decode_tps >= 1', precision = 'int4'}",
+     "[tool.harness.gates] in {pyproject}: gate 'fast': unknown option 'precision'"),
 ])
 def test_a_bad_setting_in_the_project_table_is_named(table, message, tmp_path, tiny_qwen2):
     project = tmp_path / "project"
@@ -331,3 +341,50 @@ def test_a_malformed_dataset_line_stops_the_run_before_any_work(tmp_path, tiny_q
     assert result.returncode == 0, result.stdout[-2000:]
     smoke = next(m for m in load(tmp_path / "reports")["measurements"] if m["name"] == "smoke_exact_match")
     assert smoke["stats"]["n"] == 1  # the user's one example, not the built-in set
+
+
+GATES = """
+[gates]
+close = { check = "kld_mean <= 0.001", precisions = ["int4"] }
+accuracy = "exact_match >= reference - 0.05"
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+def test_a_failing_gate_fails_the_run_and_says_why(workers, tmp_path, build_cache):
+    """Quality suites on the embedded model, then gates: INT4's KL divergence cannot meet 0.001,
+    and the failure names the gate, metric, variant, value, interval and threshold, in the
+    terminal, in JUnit XML and in results.json (under xdist, judged by the controller)."""
+    gates = tmp_path / "gates.toml"
+    gates.write_text(GATES)
+    junit = tmp_path / "junit.xml"
+    reports = tmp_path / "reports"
+    result = run_suites("--profile", "quick", "--precisions", "fp32,int4", "--gates", str(gates),
+                        "-k", "quality or gate", "--junitxml", str(junit), "--reports-dir", str(reports),
+                        "--cache-dir", str(build_cache), *workers)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-3000:]
+    assert "Traceback" not in output
+    results = load(reports)
+    judged = {(g["gate"], g["variant"]): g for g in results["gates"]["results"]}
+    close = judged[("close", "int4-cpu")]
+    assert close["status"] == "failed"
+    assert close["message"].startswith("gate 'close' (kld_mean <= 0.001): int4-cpu kld_mean = ")
+    assert "is not <= 0.001" in close["message"] and "[" in close["message"]  # value [interval]
+    assert ("close", "fp32-cpu") not in judged  # scoped to int4
+    assert judged[("accuracy", "int4-cpu")]["status"] == "passed"
+    assert "(reference fp32-cpu" in judged[("accuracy", "int4-cpu")]["message"]
+    assert f"  FAILED {close['message']}" in result.stdout
+    if not workers:
+        import xml.etree.ElementTree as ElementTree
+
+        cases = {case.get("name"): case for case in ElementTree.parse(junit).iter("testcase")}
+        failure = cases["test_gate[close-int4-cpu]"].find("failure")
+        assert failure is not None and failure.get("message") == f"Failed: {close['message']}"
+        assert cases["test_gate[accuracy-int4-cpu]"].find("failure") is None
+    kld = next(m for m in results["measurements"] if m["name"] == "kld_mean")
+    assert kld["variant"] == "int4-cpu" and len(kld["samples"]) == kld["stats"]["n"] == 2 * 255
+    answers = [a for a in results["answers"] if a["variant"] == "int4-cpu"]
+    assert len(answers) == 30 and set(answers[0]["scores"]) >= {"exact_match", "json_schema", "rouge_l"}
+    assert results["datasets"][0]["sha256"] == hashlib.sha256(
+        (REPO / "datasets/support_tickets/heldout.jsonl").read_bytes()).hexdigest()

@@ -1,0 +1,294 @@
+"""Release gates: thresholds on measured metrics, each judged per variant.
+
+A gate is declared in ``[tool.harness.gates]`` (or a TOML file given with ``--gates``) as
+``name = "METRIC OP THRESHOLD"`` or ``name = {check = "...", precisions = [...], providers =
+[...], interval = true, description = "..."}``:
+
+- ``METRIC`` is a measurement name (``exact_match``, ``kld_mean``, ``decode_tps``, ...), or
+  ``suite:name`` when two suites measure the same name, or a glob (``leak_kib_per_iter_*``) that
+  every matching measurement must pass;
+- ``OP`` is one of ``>=``, ``<=``, ``>``, ``<``;
+- ``THRESHOLD`` is a number, or relative to the reference variant or the baseline run:
+  ``reference - 0.03``, ``reference + 0.1``, ``0.9 * baseline``, ``baseline``.
+
+With ``interval = true`` the gate uses the side of the 95 % interval that must clear the threshold
+(the lower bound for ``>=``, the upper bound for ``<=``), so a variant passes only when the
+threshold is cleared with confidence. The reference and baseline sides use their point values.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import re
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any
+
+from .config import PRECISIONS, PROVIDERS
+
+# what the closeness suite measures against the reference (not measured for the reference itself)
+CLOSENESS_METRICS = ("kld_mean", "top1_agreement", "delta_p_mean", "delta_p_rms", "ppl", "ppl_reference",
+                     "ln_ppl_ratio", "ppl_ratio", "ppl_correlation")
+from .errors import HarnessError
+
+OPERATORS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b,
+             ">": lambda a, b: a > b, "<": lambda a, b: a < b}
+NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+EXPRESSION = re.compile(r"^\s*(?P<metric>[A-Za-z_][\w@.:*?\[\]-]*)\s*(?P<op>>=|<=|>|<)\s*(?P<rhs>.+?)\s*$")
+RHS_FORMS = (
+    (re.compile(rf"^(?P<k>{NUMBER})$"), "absolute"),
+    (re.compile(rf"^(?P<base>reference|baseline)\s*(?P<sign>[-+])\s*(?P<k>{NUMBER})$"), "offset"),
+    (re.compile(rf"^(?P<k>{NUMBER})\s*\*\s*(?P<base>reference|baseline)$"), "scale"),
+    (re.compile(rf"^(?P<base>reference|baseline)\s*\*\s*(?P<k>{NUMBER})$"), "scale"),
+    (re.compile(r"^(?P<base>reference|baseline)$"), "same"),
+)
+OPTIONS = ("check", "precisions", "providers", "interval", "description")
+QUALITY_SUITES = ("quality", "smoke", "robustness")  # not performance: comparable across machines
+
+# Used when a project declares no gates: what a release of a quantized variant must at least show.
+# Metrics a run did not measure are skipped, so these apply to any model and data set.
+DEFAULT_GATES = {
+    "task_accuracy_kept": {"check": "exact_match >= reference - 0.05",
+                           "description": "answers as often right as the reference, within 5 points"},
+    "answer_format": {"check": "json_schema >= 0.95",
+                      "description": "answers conform to the data set's JSON Schema"},
+    "close_to_reference": {"check": "kld_mean <= 0.1",
+                           "description": "mean KL divergence from the reference's next-token distribution"},
+    "same_top_token": {"check": "top1_agreement >= 0.9",
+                       "description": "the most likely next token agrees with the reference's"},
+    "no_leak": {"check": "leak_kib_per_iter_* <= 64",
+                "description": "RSS growth per soak iteration (Theil-Sen slope)"},
+}
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str
+    metric: str
+    op: str
+    form: str  # absolute | offset | scale | same
+    k: float
+    base: str | None  # None | reference | baseline
+    precisions: tuple[str, ...] = ()
+    providers: tuple[str, ...] = ()
+    interval: bool = False
+    description: str = ""
+    origin: str = ""
+
+    @property
+    def check(self) -> str:
+        if self.form == "absolute":
+            rhs = f"{self.k:g}"
+        elif self.form == "offset":
+            rhs = f"{self.base} {'-' if self.k < 0 else '+'} {abs(self.k):g}"
+        elif self.form == "scale":
+            rhs = f"{self.k:g} * {self.base}"
+        else:
+            rhs = str(self.base)
+        return f"{self.metric} {self.op} {rhs}"
+
+    def applies_to(self, variant: dict) -> bool:
+        return ((not self.precisions or variant.get("precision") in self.precisions)
+                and (not self.providers or variant.get("provider") in self.providers))
+
+    def to_record(self) -> dict:
+        return {"name": self.name, "check": self.check, "precisions": list(self.precisions),
+                "providers": list(self.providers), "interval": self.interval,
+                "description": self.description}
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading gates
+
+
+def parse_gate(name: str, spec: Any, origin: str) -> Gate:
+    where = f"{origin}: gate '{name}'"
+    if isinstance(spec, str):
+        spec = {"check": spec}
+    if not isinstance(spec, dict):
+        raise HarnessError(f"{where}: expected \"METRIC OP THRESHOLD\" or a table with 'check'")
+    unknown = sorted(set(spec) - set(OPTIONS))
+    if unknown:
+        raise HarnessError(f"{where}: unknown option {', '.join(map(repr, unknown))} (known: {', '.join(OPTIONS)})")
+    check = spec.get("check")
+    match = EXPRESSION.match(check) if isinstance(check, str) else None
+    if match is None:
+        raise HarnessError(f"{where}: cannot read {check!r}; expected e.g. \"exact_match >= 0.85\"")
+    rhs = match["rhs"]
+    for pattern, form in RHS_FORMS:
+        found = pattern.match(rhs)
+        if found:
+            break
+    else:
+        raise HarnessError(f"{where}: cannot read the threshold {rhs!r}; use a number, 'reference - 0.03', "
+                           f"'0.9 * baseline' or similar")
+    groups = found.groupdict()
+    k = float(groups.get("k") or (1.0 if form == "same" else 0.0))
+    if form == "offset" and groups["sign"] == "-":
+        k = -k
+    if form == "same":
+        form, k = "scale", 1.0
+    precisions = _names(spec.get("precisions", []), PRECISIONS, f"{where}: precisions")
+    providers = _names(spec.get("providers", []), PROVIDERS, f"{where}: providers")
+    interval = spec.get("interval", False)
+    if not isinstance(interval, bool):
+        raise HarnessError(f"{where}: 'interval' must be true or false")
+    return Gate(name=name, metric=match["metric"], op=match["op"], form=form, k=k, base=groups.get("base"),
+                precisions=precisions, providers=providers, interval=interval,
+                description=str(spec.get("description", "")), origin=origin)
+
+
+def _names(raw: Any, allowed: tuple[str, ...], where: str) -> tuple[str, ...]:
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+        raise HarnessError(f"{where}: expected a list of names")
+    bad = [x for x in items if x not in allowed]
+    if bad:
+        raise HarnessError(f"{where}: unknown {', '.join(map(repr, bad))} (choose from {', '.join(allowed)})")
+    return tuple(items)
+
+
+def parse_gates(table: dict, origin: str) -> list[Gate]:
+    if not isinstance(table, dict):
+        raise HarnessError(f"{origin}: gates must be a table of name = \"METRIC OP THRESHOLD\"")
+    return [parse_gate(name, spec, origin) for name, spec in table.items()]
+
+
+def load_gates(gates_file: Path | None, tool_table: dict, tool_origin: str) -> tuple[list[Gate], str]:
+    """The run's gates and where they came from: ``--gates FILE`` (its ``[gates]`` table, or its
+    top level), else ``[tool.harness.gates]``, else :data:`DEFAULT_GATES`."""
+    if gates_file is not None:
+        import tomllib
+
+        try:
+            data = tomllib.loads(gates_file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise HarnessError(f"cannot read gates file {gates_file} (option --gates): {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise HarnessError(f"{gates_file}: invalid TOML: {exc}") from None
+        table = data.get("gates", data)
+        return parse_gates(table, str(gates_file)), str(gates_file)
+    if "gates" in tool_table:
+        origin = tool_origin.replace("[tool.harness]", "[tool.harness.gates]")
+        return parse_gates(tool_table["gates"], origin), origin
+    return parse_gates(DEFAULT_GATES, "built-in default gates"), "built-in default gates"
+
+
+# ---------------------------------------------------------------------------------------------
+# Judging
+
+
+@dataclass
+class Judgement:
+    gate: str
+    variant: str
+    status: str  # passed | failed | skipped
+    message: str
+    checks: list[dict] = field(default_factory=list)  # one per matching measurement
+
+    def to_record(self, gate: Gate) -> dict:
+        return {"gate": self.gate, "variant": self.variant, "check": gate.check, "status": self.status,
+                "passed": self.status == "passed", "message": self.message, "measurements": self.checks}
+
+
+def _find(measurements: list[dict], variant: str, metric: str) -> list[dict]:
+    suite, _, name = metric.rpartition(":")
+    found = [m for m in measurements if m.get("variant") == variant and fnmatch.fnmatchcase(m["name"], name)
+             and (not suite or m.get("suite") == suite)]
+    by_name: dict[str, list[dict]] = {}
+    for m in found:
+        by_name.setdefault(m["name"], []).append(m)
+    for name, records in by_name.items():
+        suites = {m.get("suite") for m in records}
+        if len(suites) > 1:
+            raise HarnessError(f"metric {name!r} is measured by several suites ({', '.join(sorted(suites))}) "
+                               f"for {variant}; write it as suite:{name}")
+    return [records[-1] for records in by_name.values()]
+
+
+def _fmt(x: float | None) -> str:
+    return "—" if x is None else f"{x:.4g}"
+
+
+def judge(gate: Gate, variant: dict, results: dict, *, reference: str | None,
+          baseline: dict | None = None, allow_foreign_baseline: bool = False,
+          benchmark: bool | None = None) -> Judgement:
+    """Judge one gate for one variant of ``results`` (a results.json dictionary); ``benchmark``
+    (whether the performance suites ran) only shapes the reason a gate is skipped."""
+    vid = variant["id"]
+
+    def skipped(message: str) -> Judgement:
+        return Judgement(gate.name, vid, "skipped", message)
+
+    measurements = results.get("measurements", [])
+    found = _find(measurements, vid, gate.metric)
+    if not found:
+        names = sorted({m["name"] for m in measurements if m.get("variant") == vid})
+        hint = get_close_matches(gate.metric, names, n=1)
+        why = ""
+        if vid == reference and any(fnmatch.fnmatchcase(n, gate.metric.rpartition(":")[2]) for n in CLOSENESS_METRICS):
+            why = " (the reference is not compared with itself)"
+        elif benchmark is False:
+            why = " (performance suites run only with --benchmark)"
+        return skipped(f"{gate.metric} was not measured for {vid}{why}"
+                       + (f"; did you mean {hint[0]!r}?" if hint else ""))
+    checks, failures = [], []
+    for m in found:
+        value, interval = m.get("value"), m.get("interval")
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return skipped(f"{m['name']} of {vid} has no value")
+        used, side = value, "value"
+        if gate.interval and interval and None not in interval:
+            used, side = (interval[0], "lower bound") if gate.op in (">=", ">") else (interval[1], "upper bound")
+        threshold, explained, problem = _threshold(gate, m, vid, reference, results, baseline, allow_foreign_baseline)
+        if problem is not None:
+            if problem.startswith("skip:"):
+                return skipped(problem[5:])
+            failures.append(problem)
+            checks.append({"name": m["name"], "value": value, "interval": interval, "passed": False,
+                           "message": problem})
+            continue
+        passed = OPERATORS[gate.op](used, threshold)
+        shown = f"{_fmt(value)}" + (f" [{_fmt(interval[0])}, {_fmt(interval[1])}]" if interval and None not in interval else "")
+        judged = f"; {side} {_fmt(used)}" if side != "value" else ""
+        text = (f"{vid} {m['name']} = {shown}{judged} {'is' if passed else 'is not'} {gate.op} "
+                f"{_fmt(threshold)}{explained}")
+        checks.append({"name": m["name"], "value": value, "interval": interval, "used": used,
+                       "threshold": threshold, "passed": passed, "message": text})
+        if not passed:
+            failures.append(text)
+    if failures:
+        return Judgement(gate.name, vid, "failed", f"gate '{gate.name}' ({gate.check}): " + "; ".join(failures), checks)
+    return Judgement(gate.name, vid, "passed", f"gate '{gate.name}': " + "; ".join(c["message"] for c in checks), checks)
+
+
+def _threshold(gate: Gate, m: dict, vid: str, reference: str | None, results: dict, baseline: dict | None,
+               allow_foreign: bool) -> tuple[float, str, str | None]:
+    """(threshold, how it was reached, problem) where problem is None, 'skip:<reason>' or a failure."""
+    if gate.base is None:
+        return gate.k, "", None
+    if gate.base == "reference":
+        if reference is None:
+            return math.nan, "", f"skip:no reference variant for {vid}"
+        source, label = results, f"reference {reference}"
+        other = [r for r in _find(source.get("measurements", []), reference, f"{m['suite']}:{m['name']}")]
+    else:
+        if baseline is None:
+            return math.nan, "", "skip:no baseline run given (option --baseline)"
+        if m.get("suite") not in QUALITY_SUITES and not allow_foreign:
+            ours = results.get("environment", {}).get("machine_fingerprint")
+            theirs = baseline.get("environment", {}).get("machine_fingerprint")
+            if ours != theirs:
+                return math.nan, "", (f"baseline run {baseline['run']['id']} was measured on another machine "
+                                      f"({theirs} vs {ours}); performance gates refuse it "
+                                      f"(--allow-foreign-baseline to compare anyway)")
+        source, label = baseline, f"baseline {baseline['run']['id']}"
+        other = _find(source.get("measurements", []), vid, f"{m['suite']}:{m['name']}")
+    if not other or other[0].get("value") is None:
+        return math.nan, "", f"skip:{label} has no {m['name']} for comparison"
+    base_value = float(other[0]["value"])
+    if gate.form == "offset":
+        return base_value + gate.k, f" ({label} {_fmt(base_value)} {'-' if gate.k < 0 else '+'} {abs(gate.k):g})", None
+    return base_value * gate.k, f" ({gate.k:g} × {label} {_fmt(base_value)})", None

@@ -1,0 +1,144 @@
+"""Gates: how they are read, and how they judge a run's measurements."""
+
+import pytest
+
+from harness.errors import HarnessError
+from harness.gates import DEFAULT_GATES, judge, load_gates, parse_gate, parse_gates
+from harness.metrics import estimate, measurement, proportion
+
+
+def _results(fingerprint="m1", run_id="run-a", **values):
+    measurements = []
+    for key, outcomes in values.items():
+        variant, name = key.split("__")
+        if name == "exact_match":
+            measurements.append(proportion(variant.replace("_", "-"), "quality", name, outcomes))
+        elif name == "kld_mean":
+            measurements.append(estimate(variant.replace("_", "-"), "quality", name, "nats", *outcomes))
+        else:
+            measurements.append(measurement(variant.replace("_", "-"), "latency", name, "tokens/s", outcomes))
+    return {"run": {"id": run_id}, "environment": {"machine_fingerprint": fingerprint},
+            "measurements": measurements, "variants": []}
+
+
+INT4 = {"id": "int4-cpu", "precision": "int4", "provider": "cpu"}
+
+
+@pytest.mark.parametrize("check, form, k, base", [
+    ("exact_match >= 0.85", "absolute", 0.85, None),
+    ("exact_match >= reference - 0.03", "offset", -0.03, "reference"),
+    ("decode_tps >= 0.9 * baseline", "scale", 0.9, "baseline"),
+    ("decode_tps >= baseline * 0.9", "scale", 0.9, "baseline"),
+    ("ttft_ms <= baseline", "scale", 1.0, "baseline"),
+    ("leak_kib_per_iter_* <= 64", "absolute", 64, None),
+    ("latency:decode_tps > 1e3", "absolute", 1000.0, None),
+])
+def test_gate_expressions(check, form, k, base):
+    gate = parse_gate("g", check, "test")
+    assert (gate.form, gate.k, gate.base) == (form, pytest.approx(k), base)
+    assert parse_gate("g", gate.check, "test") == gate  # the canonical text reads back the same
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("exact_match => 0.8", "cannot read 'exact_match => 0.8'"),
+    ("exact_match >= ref - 0.1", "cannot read the threshold 'ref - 0.1'"),
+    ({"check": "kld_mean <= 1", "precision": ["int4"]}, "unknown option 'precision'"),
+    ({"check": "kld_mean <= 1", "precisions": ["int3"]}, "unknown 'int3'"),
+    ({"check": "kld_mean <= 1", "interval": "yes"}, "'interval' must be true or false"),
+    (5, "expected \"METRIC OP THRESHOLD\""),
+])
+def test_a_bad_gate_is_named_with_where_it_came_from(spec, message):
+    with pytest.raises(HarnessError, match=message) as info:
+        parse_gate("fast", spec, "[tool.harness.gates] in pyproject.toml")
+    assert str(info.value).startswith("[tool.harness.gates] in pyproject.toml: gate 'fast'")
+
+
+def test_gates_come_from_a_file_then_the_project_then_the_defaults(tmp_path):
+    path = tmp_path / "gates.toml"
+    path.write_text('[gates]\nquick = "decode_tps >= 100"\n')
+    assert [g.name for g in load_gates(path, {}, "x")[0]] == ["quick"]
+    path.write_text('quick = "decode_tps >= 100"\nslow = { check = "ttft_ms <= 50", providers = ["cpu"] }\n')
+    gates, origin = load_gates(path, {"gates": {"other": "kld_mean <= 1"}}, "[tool.harness]")
+    assert [g.name for g in gates] == ["quick", "slow"] and origin == str(path)
+    gates, origin = load_gates(None, {"gates": {"other": "kld_mean <= 1"}}, "[tool.harness] in p.toml")
+    assert [g.name for g in gates] == ["other"] and origin == "[tool.harness.gates] in p.toml"
+    gates, origin = load_gates(None, {}, "[tool.harness]")
+    assert [g.name for g in gates] == list(DEFAULT_GATES) and origin == "built-in default gates"
+
+
+def test_absolute_gate_fails_with_metric_variant_value_interval_and_threshold():
+    results = _results(int4_cpu__exact_match=[True] * 8 + [False] * 2)
+    verdict = judge(parse_gate("acc", "exact_match >= 0.85", "t"), INT4, results, reference="fp32-cpu")
+    assert verdict.status == "failed"
+    assert verdict.message == ("gate 'acc' (exact_match >= 0.85): int4-cpu exact_match = 0.8 [0.4902, 0.9433] "
+                               "is not >= 0.85")
+    assert judge(parse_gate("acc", "exact_match >= 0.75", "t"), INT4, results, reference=None).status == "passed"
+
+
+def test_interval_gate_needs_the_bound_to_clear_the_threshold():
+    results = _results(int4_cpu__exact_match=[True] * 19 + [False])
+    plain = parse_gate("acc", "exact_match >= 0.9", "t")
+    strict = parse_gate("acc", {"check": "exact_match >= 0.9", "interval": True}, "t")
+    assert judge(plain, INT4, results, reference=None).status == "passed"
+    verdict = judge(strict, INT4, results, reference=None)
+    assert verdict.status == "failed" and "= 0.95 [0.7639, 0.9911]; lower bound 0.7639 is not >= 0.9" in verdict.message
+
+
+def test_relative_to_the_reference_and_skipped_when_not_measured():
+    results = _results(fp32_cpu__exact_match=[True] * 10, int4_cpu__exact_match=[True] * 9 + [False],
+                       int4_cpu__kld_mean=(0.02, 0.004))
+    drop = parse_gate("drop", "exact_match >= reference - 0.05", "t")
+    verdict = judge(drop, INT4, results, reference="fp32-cpu")
+    assert verdict.status == "failed" and "(reference fp32-cpu 1 - 0.05)" in verdict.message
+    kld = parse_gate("kld", {"check": "kld_mean <= 0.025", "interval": True}, "t")
+    assert judge(kld, INT4, results, reference="fp32-cpu").status == "failed"  # upper bound 0.0278
+    fp32 = {"id": "fp32-cpu", "precision": "fp32", "provider": "cpu"}
+    skipped = judge(kld, fp32, results, reference="fp32-cpu")
+    assert skipped.status == "skipped"
+    assert skipped.message == "kld_mean was not measured for fp32-cpu (the reference is not compared with itself)"
+    typo = judge(parse_gate("t", "kld_maen <= 1", "t"), INT4, results, reference=None)
+    assert typo.status == "skipped" and "did you mean 'kld_mean'?" in typo.message
+    perf = judge(parse_gate("t", "decode_tps >= 1", "t"), fp32, results, reference="fp32-cpu", benchmark=False)
+    assert perf.message == "decode_tps was not measured for fp32-cpu (performance suites run only with --benchmark)"
+
+
+def test_baseline_gates_refuse_another_machine_for_performance_only():
+    now = _results(int4_cpu__decode_tps=[80.0] * 5, int4_cpu__exact_match=[True] * 10)
+    before = _results(fingerprint="m2", run_id="run-b", int4_cpu__decode_tps=[100.0] * 5,
+                      int4_cpu__exact_match=[True] * 10)
+    speed = parse_gate("speed", "decode_tps >= 0.9 * baseline", "t")
+    verdict = judge(speed, INT4, now, reference=None, baseline=before)
+    assert verdict.status == "failed" and "measured on another machine" in verdict.message
+    verdict = judge(speed, INT4, now, reference=None, baseline=before, allow_foreign_baseline=True)
+    assert verdict.status == "failed" and "is not >= 90 (0.9 × baseline run-b 100)" in verdict.message
+    quality = parse_gate("q", "exact_match >= baseline - 0.01", "t")
+    assert judge(quality, INT4, now, reference=None, baseline=before).status == "passed"
+    assert judge(speed, INT4, now, reference=None).status == "skipped"  # no --baseline given
+
+
+def test_a_glob_gate_judges_every_match():
+    results = _results(int4_cpu__decode_tps=[50.0] * 3)
+    results["measurements"].append({**results["measurements"][0], "name": "decode_tps@16", "value": 10.0,
+                                    "interval": [9.0, 11.0]})
+    verdict = judge(parse_gate("g", "decode_tps* >= 20", "t"), INT4, results, reference=None)
+    assert verdict.status == "failed" and len(verdict.checks) == 2
+    assert "decode_tps@16 = 10" in verdict.message and "decode_tps = 50" not in verdict.message
+
+
+def test_scopes_select_variants():
+    gate = parse_gates({"g": {"check": "kld_mean <= 1", "precisions": ["int4", "int8"]}}, "t")[0]
+    assert gate.applies_to(INT4) and not gate.applies_to({"precision": "fp32", "provider": "cpu"})
+
+
+def test_the_example_release_gates_and_workflow_fit_together():
+    from pathlib import Path
+
+    import yaml
+
+    repo = Path(__file__).resolve().parents[1]
+    gates, _ = load_gates(repo / "examples" / "release-gates.toml", {}, "[tool.harness]")
+    assert {g.base for g in gates} == {None, "reference", "baseline"}
+    workflow = yaml.safe_load((repo / ".github" / "workflows" / "release-gate.yml").read_text())
+    script = "\n".join(step.get("run", "") for step in workflow["jobs"]["gate"]["steps"])
+    assert "--gates examples/release-gates.toml" in script and "--junitxml" in script
+    assert "pytest suites/ --benchmark" in script
