@@ -31,6 +31,8 @@ from .config import PRECISIONS, PROVIDERS
 # what the closeness suite measures against the reference (not measured for the reference itself)
 CLOSENESS_METRICS = ("kld_mean", "top1_agreement", "delta_p_mean", "delta_p_rms", "ppl", "ppl_reference",
                      "ln_ppl_ratio", "ppl_ratio", "ppl_correlation")
+TASK_METRICS = ("exact_match", "contains", "regex", "json_valid", "json_schema", "numeric", "rouge_l",
+                "smoke_exact_match")
 from .errors import HarnessError
 
 OPERATORS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b,
@@ -227,10 +229,13 @@ def judge(gate: Gate, variant: dict, results: dict, *, reference: str | None,
     if not found:
         names = sorted({m["name"] for m in measurements if m.get("variant") == vid})
         hint = get_close_matches(gate.metric, names, n=1)
+        pattern = gate.metric.rpartition(":")[2]
+        closeness = any(fnmatch.fnmatchcase(n, pattern) for n in CLOSENESS_METRICS)
+        quality = closeness or any(fnmatch.fnmatchcase(n, pattern) for n in TASK_METRICS)
         why = ""
-        if vid == reference and any(fnmatch.fnmatchcase(n, gate.metric.rpartition(":")[2]) for n in CLOSENESS_METRICS):
+        if vid == reference and closeness:
             why = " (the reference is not compared with itself)"
-        elif benchmark is False:
+        elif benchmark is False and not quality:
             why = " (performance suites run only with --benchmark)"
         return skipped(f"{gate.metric} was not measured for {vid}{why}"
                        + (f"; did you mean {hint[0]!r}?" if hint else ""))

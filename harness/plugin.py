@@ -17,7 +17,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -90,6 +90,9 @@ class HarnessState:
             self.eval_set = load_examples(self.config.dataset or default_dataset(self.source))
             self.examples = self.eval_set.examples
             self.formatter = ChatFormatter(self.source.path, self.config.prompt_template)
+            if self.formatter.differs_from_chat_template(list(self.examples[0].messages)):
+                self.progress(f"note: the prompt template {self.config.prompt_template} formats prompts "
+                              f"differently from the model's own chat template")
             self.gates, self.gates_origin = load_gates(self.config.gates_file, *self.tool_table)
             if self.config.baseline is not None:
                 try:
@@ -247,10 +250,16 @@ def pytest_configure(config: pytest.Config) -> None:
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     state = HarnessState(config=run_config, is_worker=hasattr(config, "workerinput"), tool_table=tool_table)
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and not state.is_worker:
+    if not state.is_worker:
         def progress(message: str) -> None:
-            reporter.write_line(f"[harness] {message}")
+            # looked up when used: the terminal reporter may register after this plugin configures;
+            # output capturing is lifted for the line, or it would be kept for failure reports only
+            reporter = config.pluginmanager.get_plugin("terminalreporter")
+            capture = config.pluginmanager.get_plugin("capturemanager")
+            if reporter is None:
+                return
+            with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
+                reporter.write_line(f"[harness] {message}")
         state.progress = progress
     config.stash[STATE] = state
     if not state.is_worker:

@@ -388,3 +388,27 @@ def test_a_failing_gate_fails_the_run_and_says_why(workers, tmp_path, build_cach
     assert len(answers) == 30 and set(answers[0]["scores"]) >= {"exact_match", "json_schema", "rouge_l"}
     assert results["datasets"][0]["sha256"] == hashlib.sha256(
         (REPO / "datasets/support_tickets/heldout.jsonl").read_bytes()).hexdigest()
+
+
+def test_the_tutorials_prompt_template_is_flagged_and_the_gates_catch_what_it_breaks(tmp_path, build_cache):
+    """The tutorial's ChatML PromptTemplate leaves out newlines the embedded model was trained
+    with: the run says the template differs, and the answer-format gate fails on the answers."""
+    template = tmp_path / "inference_model.json"
+    template.write_text(json.dumps({"Name": "tickets-int4", "PromptTemplate": {
+        "system": "<|im_start|>system\n{Content}<|im_end|>",
+        "user": "<|im_start|>user\n{Content}<|im_end|>",
+        "assistant": "<|im_start|>assistant\n{Content}<|im_end|>",
+        "prompt": "<|im_start|>user\n{Content}<|im_end|>\n<|im_start|>assistant"}}))
+    reports = tmp_path / "reports"
+    result = run_suites("--profile", "quick", "--precisions", "int4", "--prompt-template", str(template),
+                        "-k", "task_quality or gate", "--reports-dir", str(reports), "--cache-dir", str(build_cache))
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-3000:]
+    assert "formats prompts differently from the model's own chat template" in output
+    results = load(reports)
+    assert results["prompt_format"]["kind"] == "foundry_prompt_template"
+    assert results["prompt_format"]["differs_from_chat_template"] is True
+    judged = {g["gate"]: g for g in results["gates"]["results"]}
+    assert judged["answer_format"]["status"] == "failed"
+    schema = next(m for m in results["measurements"] if m["name"] == "json_schema")
+    assert schema["value"] < 0.5  # measured: 0 of 30 answers conform with this template
