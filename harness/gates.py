@@ -33,6 +33,21 @@ CLOSENESS_METRICS = ("kld_mean", "top1_agreement", "delta_p_mean", "delta_p_rms"
                      "ln_ppl_ratio", "ppl_ratio", "ppl_correlation")
 TASK_METRICS = ("exact_match", "contains", "regex", "json_valid", "json_schema", "numeric", "rouge_l",
                 "smoke_exact_match")
+# Every measurement name a suite records (README, "Metrics"); a gate naming none of them is a typo.
+# tests/test_suites_e2e.py checks that real runs record nothing outside this list.
+KNOWN_METRICS = TASK_METRICS + CLOSENESS_METRICS + (
+    "tokenize_ms", "ttft_ms", "prefill_tps", "tpot_ms", "decode_tps", "e2e_ms", "itl_ms", "bandwidth_efficiency",
+    "load_footprint_bytes", "rss_bytes", "uss_bytes", "peak_rss_bytes", "first_request_rss_delta_bytes",
+    "first_generator_rss_delta_bytes", "generator_rss_delta_bytes", "kv_cache_bytes", "kv_cache_share",
+    "device_bytes", "ttft_ms@*", "decode_tps@*", "prefill_ms_per_token", "decode_tpot_ms_per_1k_context",
+    "harness_decode_tps", "harness_ttft_ms", "bare_decode_tps", "bare_ttft_ms", "decode_ratio", "ttft_ratio",
+    "leak_kib_per_iter_fresh", "leak_kib_per_iter_reused", "decode_tps_trend_fresh", "decode_tps_trend_reused",
+)
+
+
+def is_known_metric(pattern: str) -> bool:
+    """Whether a measurement name (or a gate's glob) names at least one metric a suite records."""
+    return any(fnmatch.fnmatchcase(known, pattern) or fnmatch.fnmatchcase(pattern, known) for known in KNOWN_METRICS)
 from .errors import HarnessError
 
 OPERATORS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b,
@@ -118,6 +133,12 @@ def parse_gate(name: str, spec: Any, origin: str) -> Gate:
     match = EXPRESSION.match(check) if isinstance(check, str) else None
     if match is None:
         raise HarnessError(f"{where}: cannot read {check!r}; expected e.g. \"exact_match >= 0.85\"")
+    metric = match["metric"].rpartition(":")[2]
+    if not is_known_metric(metric):
+        names = [k for k in KNOWN_METRICS if "*" not in k]
+        hint = get_close_matches(metric, names, n=1)
+        raise HarnessError(f"{where}: unknown metric {metric!r}" + (f" (did you mean {hint[0]!r}?" if hint else " (")
+                           + "; metrics: README, Metrics)")
     rhs = match["rhs"]
     for pattern, form in RHS_FORMS:
         found = pattern.match(rhs)

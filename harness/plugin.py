@@ -66,7 +66,6 @@ class HarnessState:
     baseline: dict | None = None
     planned: list[PlannedVariant] = field(default_factory=list)
     extra_planned: dict[str, PlannedVariant] = field(default_factory=dict)  # references not in the matrix
-    reference_answers: dict[str, list[dict]] = field(default_factory=dict)
     builds: dict[str, BuiltVariant | BaseException] = field(default_factory=dict)
     sessions: dict[str, WorkerSession | BaseException] = field(default_factory=dict)
     pending: dict[str, dict] = field(default_factory=dict)  # variant id -> fields to report

@@ -42,6 +42,7 @@ def test_gate_expressions(check, form, k, base):
 @pytest.mark.parametrize("spec, message", [
     ("exact_match => 0.8", "cannot read 'exact_match => 0.8'"),
     ("exact_match >= ref - 0.1", "cannot read the threshold 'ref - 0.1'"),
+    ("leak_kib_per_iter <= 64", "unknown metric 'leak_kib_per_iter' \\(did you mean 'leak_kib_per_iter_fresh'"),
     ({"check": "kld_mean <= 1", "precision": ["int4"]}, "unknown option 'precision'"),
     ({"check": "kld_mean <= 1", "precisions": ["int3"]}, "unknown 'int3'"),
     ({"check": "kld_mean <= 1", "interval": "yes"}, "'interval' must be true or false"),
@@ -96,8 +97,8 @@ def test_relative_to_the_reference_and_skipped_when_not_measured():
     skipped = judge(kld, fp32, results, reference="fp32-cpu")
     assert skipped.status == "skipped"
     assert skipped.message == "kld_mean was not measured for fp32-cpu (the reference is not compared with itself)"
-    typo = judge(parse_gate("t", "kld_maen <= 1", "t"), INT4, results, reference=None)
-    assert typo.status == "skipped" and "did you mean 'kld_mean'?" in typo.message
+    with pytest.raises(HarnessError, match=r"gate 't': unknown metric 'kld_maen' \(did you mean 'kld_mean'\?"):
+        parse_gate("t", "kld_maen <= 1", "t")
     perf = judge(parse_gate("t", "decode_tps >= 1", "t"), fp32, results, reference="fp32-cpu", benchmark=False)
     assert perf.message == "decode_tps was not measured for fp32-cpu (performance suites run only with --benchmark)"
 
@@ -121,6 +122,7 @@ def test_a_glob_gate_judges_every_match():
     results["measurements"].append({**results["measurements"][0], "name": "decode_tps@16", "value": 10.0,
                                     "interval": [9.0, 11.0]})
     verdict = judge(parse_gate("g", "decode_tps* >= 20", "t"), INT4, results, reference=None)
+    assert judge(parse_gate("g", "decode_tps@16 >= 20", "t"), INT4, results, reference=None).status == "failed"
     assert verdict.status == "failed" and len(verdict.checks) == 2
     assert "decode_tps@16 = 10" in verdict.message and "decode_tps = 50" not in verdict.message
 
