@@ -1,31 +1,71 @@
 """Command line: ``python -m harness COMMAND``.
 
-    report RUN_DIR     re-render RUN_DIR/report.md from RUN_DIR/results.json
+    report RUN_DIR [--objective NAME]       re-render a run's report from its results.json
+    compare RUN_A RUN_B [--all] [--out F]   what changed from RUN_A to RUN_B, beyond noise or not
+    merge RUN_DIR... [--out DIR]            runs from several machines as one report
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
 from pathlib import Path
 
+from .config import OBJECTIVES
 from .errors import HarnessError
+
+
+def _run_folder(path: Path) -> Path:
+    return path if path.is_dir() else path.parent
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness", description="precision trade-off harness")
     commands = parser.add_subparsers(dest="command", required=True)
-    report = commands.add_parser("report", help="re-render a run's report from its results.json")
+    report = commands.add_parser("report", help="re-render a run's report (report.md, report.html, "
+                                                "results.csv, plots) from its results.json")
     report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    report.add_argument("--objective", choices=OBJECTIVES, default=None,
+                        help="what the recommendation minimises (default: the run's own setting)")
+    comparison = commands.add_parser("compare", help="what changed between two runs, and whether it is noise")
+    comparison.add_argument("run_a", type=Path, metavar="RUN_A")
+    comparison.add_argument("run_b", type=Path, metavar="RUN_B")
+    comparison.add_argument("--all", action="store_true", help="every metric both runs measured, not only the headline ones")
+    comparison.add_argument("--out", type=Path, default=None, help="also write the comparison (Markdown) to this file")
+    merging = commands.add_parser("merge", help="runs from several machines as one report, the machine a dimension")
+    merging.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
+    merging.add_argument("--out", type=Path, default=None,
+                         help="folder for the merged run (default: reports/merged-<time> next to the first run)")
     args = parser.parse_args(argv)
     try:
-        if args.command == "report":
-            from .report import write_report
-            from .results import load_results
+        from .report import write_report
+        from .results import load_results, write_json_atomic
 
+        if args.command == "report":
             results = load_results(args.run_dir)
-            path = write_report(args.run_dir if args.run_dir.is_dir() else args.run_dir.parent, results)
+            path = write_report(_run_folder(args.run_dir), results, args.objective)
             print(f"wrote {path}")
+        elif args.command == "compare":
+            from .compare import compare, render
+
+            text = render(compare(load_results(args.run_a), load_results(args.run_b), everything=args.all))
+            print(text, end="")
+            if args.out is not None:
+                args.out.write_text(text, encoding="utf-8")
+        elif args.command == "merge":
+            from .merge import merge
+
+            merged = merge([load_results(path) for path in args.run_dirs])
+            out = args.out or _run_folder(args.run_dirs[0]).parent / f"merged-{time.strftime('%Y%m%d-%H%M%S')}"
+            try:
+                out.mkdir(parents=True, exist_ok=False)
+            except FileExistsError:
+                raise HarnessError(f"{out} already exists (option --out): choose a new folder") from None
+            write_json_atomic(out / "results.json", merged)
+            path = write_report(out, json.loads((out / "results.json").read_text(encoding="utf-8")))
+            print(f"merged {len(args.run_dirs)} runs from {len(merged['machines'])} machine records; wrote {path}")
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

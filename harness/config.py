@@ -19,6 +19,7 @@ from .errors import HarnessError
 
 PRECISIONS = ("fp32", "fp16", "int8", "int4")
 PROVIDERS = ("cpu", "cuda", "dml", "webgpu")
+OBJECTIVES = ("size", "speed", "memory")  # what "cheapest" means for the recommendation
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class RunConfig:
     gates_file: Path | None = None  # None: [tool.harness.gates] (or the built-in defaults)
     baseline: Path | None = None
     allow_foreign_baseline: bool = False
+    objective: str = "size"
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where its value came from
 
 
@@ -119,6 +121,13 @@ def parse_reference(raw: Any) -> str:
     items = _parse_choices(raw, PRECISIONS, "precision")
     if len(items) != 1:
         raise ValueError("expected one precision")
+    return items[0]
+
+
+def parse_objective(raw: Any) -> str:
+    items = _parse_choices(raw, OBJECTIVES, "objective")
+    if len(items) != 1:
+        raise ValueError("expected one objective")
     return items[0]
 
 
@@ -260,6 +269,8 @@ SETTINGS: tuple[Setting, ...] = (
             "an earlier run's results.json (or run folder) that gates can compare with ('baseline' in a gate)"),
     Setting("allow_foreign_baseline", "--allow-foreign-baseline", None, False, parse_bool,
             "let performance gates compare with a baseline measured on another machine"),
+    Setting("objective", "--objective", "NAME", "size", parse_objective,
+            "size | speed | memory: what the recommendation minimises among the variants that pass every test and gate"),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

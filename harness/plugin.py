@@ -27,7 +27,7 @@ from .build import BuiltVariant, build_variant
 from .environment import describe
 from .errors import BuildError, GenerationError, HarnessError, WorkerCrashed
 from .exclusive import exclusive, shared
-from .report import write_report
+from .report import summary_lines, write_report
 from .closeness import FORMAT_VERSION
 from .data import EvalSet, Example, load_examples
 from .gates import Gate, Judgement, judge, load_gates
@@ -680,11 +680,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             terminalreporter.write_line(f"[harness] no results written: {state.setup_error}", red=True)
         return
     terminalreporter.section("precision harness")
+    for line in summary_lines(state.store.data):
+        terminalreporter.write_line(line)
     for entry in state.store.data["variants"]:
-        size = entry.get("size_bytes")
-        size_text = f"{size / 1e6:7.2f} MB" if size else "        —"
-        terminalreporter.write_line(
-            f"{entry['id']:<14} {entry['status']:<12} {size_text}  {entry.get('reason') or ''}")
+        if entry.get("status") in ("unsupported", "build_failed", "crashed") and (entry.get("reason") or entry.get("error")):
+            terminalreporter.write_line(f"{entry['id']}: {(entry.get('reason') or entry.get('error')).splitlines()[0]}")
     missed = [v for v in state.store.data["verdicts"] if not v.get("passed")]
     if missed:
         terminalreporter.write_line(f"verdicts missed ({len(missed)} of {len(state.store.data['verdicts'])}):",
@@ -702,4 +702,4 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             if gate["status"] == "failed":
                 terminalreporter.write_line(f"  FAILED {gate['message']}", red=True)
     terminalreporter.write_line(f"results: {state.store.path}")
-    terminalreporter.write_line(f"report:  {state.store.run_dir / 'report.md'}")
+    terminalreporter.write_line(f"report:  {state.store.run_dir / 'report.html'} (and report.md, results.csv, plots)")

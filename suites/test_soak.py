@@ -21,8 +21,8 @@ pytestmark = pytest.mark.harness_perf
 NEW_TOKENS = 16
 
 
-def test_soak(variant, built_variant, harness_session, domain_prompt, harness_config, record_measurement,
-              record_verdict):
+def test_soak(variant, built_variant, harness_session, domain_prompt, harness_config, harness_state,
+              record_measurement, record_verdict):
     profile = harness_config.profile
     spec = SessionSpec(model_dir=str(built_variant.path), provider=variant.split("-")[-1],
                        max_length=harness_session.info()["max_length"])
@@ -38,6 +38,9 @@ def test_soak(variant, built_variant, harness_session, domain_prompt, harness_co
                 if index >= profile.soak_warmup:
                     rss.append(memory["rss_bytes"])
                     tps.append(trace.decode_tps)
+                    if len(rss) % max(profile.soak_iterations // 4, 1) == 0:  # a line per quarter
+                        harness_state.progress(f"soak {variant} {mode}: {len(rss)}/{profile.soak_iterations} "
+                                               f"iterations, RSS {memory['rss_bytes'] / 2**20:.1f} MiB")
             for record, verdict in (leak_verdict(variant, mode, rss, harness_config.leak_threshold_kib),
                                     slowdown_verdict(variant, mode, tps)):
                 record_measurement(record)

@@ -1,0 +1,157 @@
+"""The report of real runs: results.csv, plots, report.md and a self-contained report.html that a
+real headless browser renders; the recommendation; `report`, `compare` and `merge` on real runs."""
+
+import copy
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from harness.plots import PLOTS, pareto_front
+from harness.recommend import recommend
+from test_suites_e2e import REPO, load, run_suites
+
+pytestmark = pytest.mark.slow
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory, build_cache):
+    """`pytest suites/ --benchmark --profile quick` on the embedded model: every suite, every plot."""
+    reports = tmp_path_factory.mktemp("quick") / "reports"
+    result = run_suites("--benchmark", "--profile", "quick", "--reports-dir", str(reports),
+                        "--cache-dir", str(build_cache))
+    assert result.returncode == 0, result.stdout[-3000:]
+    return reports / "latest", result.stdout
+
+
+@pytest.fixture(scope="module")
+def second_run(tmp_path_factory, build_cache):
+    reports = tmp_path_factory.mktemp("second") / "reports"
+    result = run_suites("--profile", "quick", "--precisions", "fp32,int4", "-k", "quality or latency or gate",
+                        "--benchmark", "--reports-dir", str(reports), "--cache-dir", str(build_cache))
+    assert result.returncode == 0, result.stdout[-3000:]
+    return reports / "latest"
+
+
+def harness_cli(*args):
+    return subprocess.run([sys.executable, "-m", "harness", *map(str, args)], capture_output=True, text=True,
+                          cwd=REPO, timeout=300)
+
+
+def test_a_run_writes_csv_plots_markdown_and_html(quick_run):
+    run_dir, stdout = quick_run
+    results = json.loads((run_dir / "results.json").read_text())
+    table = pd.read_csv(run_dir / "results.csv")
+    assert len(table) == len(results["measurements"])
+    assert {"variant", "metric", "value", "ci_low", "ci_high", "n", "machine"} <= set(table.columns)
+    for name in PLOTS:  # every plot the quick run has data for
+        assert (run_dir / f"{name}.png").stat().st_size > 10_000, name
+    markdown = (run_dir / "report.md").read_text()
+    assert "## Recommendation" in markdown and "Ship **int" in markdown
+    assert "| int4-cpu | passed | 1.32 |" in markdown  # the measured precision table
+    # the terminal ends with the short table, the recommendation and where the report is
+    assert re.search(r"int4-cpu +passed +1\.32 +0\.3 ", stdout)
+    assert f"report:  {run_dir.resolve()}" in stdout or "report.html" in stdout
+    assert "Ship int4-cpu on cpu" in stdout
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (Debian: apt-get install chromium)")
+def test_the_html_report_renders_in_a_headless_browser(quick_run, tmp_path):
+    run_dir, _ = quick_run
+    html = run_dir / "report.html"
+    assert "http://" not in html.read_text() and "https://" not in html.read_text()  # nothing to fetch
+    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                          f"file://{html.resolve()}"], capture_output=True, text=True, timeout=120).stdout
+    body = re.search(r"<body([^>]*)>", dom).group(1)
+    attributes = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', body))
+    assert attributes.get("images") == attributes.get("images-rendered") == str(len(PLOTS)), attributes
+    assert "errors" not in attributes  # no script error
+    assert re.search(r'id="recommendation-text">\s*<p>Ship <strong>int\d-cpu</strong>', dom)
+    for name in PLOTS:
+        assert f'id="plot-{name}"' in dom
+    shot = tmp_path / "report.png"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
+                    "--window-size=1280,2000", f"file://{html.resolve()}"], capture_output=True, timeout=120)
+    assert shot.stat().st_size > 50_000  # a page with content, not a blank one
+
+
+def test_report_re_renders_a_run_from_its_results(quick_run, tmp_path):
+    run_dir, _ = quick_run
+    copy_dir = tmp_path / "copy"
+    copy_dir.mkdir()
+    shutil.copy(run_dir / "results.json", copy_dir / "results.json")
+    result = harness_cli("report", copy_dir)
+    assert result.returncode == 0, result.stderr
+    assert (copy_dir / "report.md").read_text() == (run_dir / "report.md").read_text()
+    assert {p.name for p in copy_dir.iterdir()} >= {"report.html", "results.csv", *(f"{n}.png" for n in PLOTS)}
+    speed = harness_cli("report", copy_dir, "--objective", "speed")
+    assert speed.returncode == 0 and "by decode speed" in (copy_dir / "report.md").read_text()
+    missing = harness_cli("report", tmp_path / "nowhere")
+    assert missing.returncode == 2 and missing.stderr.startswith("error: no results.json at")
+
+
+def test_compare_says_what_changed_and_refuses_performance_across_machines(quick_run, second_run, tmp_path):
+    run_dir, _ = quick_run
+    result = harness_cli("compare", run_dir, second_run)
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| `int4-cpu` |")]
+    assert any("| exact_match |" in r and "Fisher p=" in r for r in rows)
+    assert any("| decode_tps |" in r and "Mann-Whitney p=" in r for r in rows)
+    assert all(("within noise" in r) or ("changed" in r) or ("no interval" in r) for r in rows)
+    # the same quality on the same tickets: greedy answers do not change between runs
+    assert any("| exact_match |" in r and "within noise" in r for r in rows)
+    other = json.loads((second_run / "results.json").read_text())
+    other["environment"]["machine_fingerprint"] = "another-machine"
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "results.json").write_text(json.dumps(other))
+    result = harness_cli("compare", run_dir, tmp_path / "other")
+    decode = next(r for r in result.stdout.splitlines() if r.startswith("| `int4-cpu` | decode_tps |"))
+    assert "not compared" in decode and "different machines" in decode
+    quality = next(r for r in result.stdout.splitlines() if r.startswith("| `int4-cpu` | exact_match |"))
+    assert "Fisher" in quality  # quality compares across machines
+
+
+def test_merge_keeps_each_machine_apart(quick_run, second_run, tmp_path):
+    run_dir, _ = quick_run
+    other = json.loads((second_run / "results.json").read_text())
+    other["environment"]["machine_fingerprint"] = "bbbbbbbbbbbbbbbb"
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "results.json").write_text(json.dumps(other))
+    out = tmp_path / "merged"
+    result = harness_cli("merge", run_dir, tmp_path / "b", "--out", out)
+    assert result.returncode == 0, result.stderr
+    merged = json.loads((out / "results.json").read_text())
+    labels = [m["label"] for m in merged["machines"]]
+    assert len(labels) == 2 and labels[1] == "bbbbbb"
+    ids = {v["id"] for v in merged["variants"]}
+    assert {f"int4-cpu@{labels[0]}", "int4-cpu@bbbbbb"} <= ids
+    assert all(m["variant"].endswith("@" + m["machine"]) for m in merged["measurements"])
+    advice = recommend(merged)
+    assert {a["machine"] for a in advice} == set(labels)  # one recommendation per machine
+    assert (out / "report.html").is_file() and "of machine bbbbbb" in (out / "report.md").read_text()
+    other["model"]["content_hash"] = "another-model"
+    (tmp_path / "b" / "results.json").write_text(json.dumps(other))
+    refused = harness_cli("merge", run_dir, tmp_path / "b", "--out", tmp_path / "again")
+    assert refused.returncode == 2 and "different models" in refused.stderr
+
+
+def test_pareto_front():
+    points = [(1.3, 0.98, "int4"), (1.8, 0.98, "int8"), (4.4, 0.99, "fp32"), (2.0, 0.90, "bad")]
+    assert pareto_front(points) == ["int4", "fp32"]
+    assert pareto_front([(10.0, 0.9, "slow"), (20.0, 0.9, "fast")], lower_x=False) == ["fast"]
+
+
+def test_recommendation_skips_a_variant_that_failed_a_gate(quick_run):
+    run_dir, _ = quick_run
+    results = json.loads((run_dir / "results.json").read_text())
+    failed = copy.deepcopy(results)
+    failed["gates"]["results"].append({"gate": "strict", "variant": "int4-cpu", "status": "failed", "message": "x"})
+    advice = recommend(failed)[0]
+    assert advice["choice"] == "int8-cpu" and "int4-cpu (failed 1 gate(s))" in advice["text"]
+    assert "Runner-up: fp32-cpu" in advice["text"]
+    assert recommend(results, "speed")[0]["objective_used"] == "speed"
