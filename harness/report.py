@@ -289,7 +289,7 @@ def _inline(text: str) -> str:
     out = html.escape(text, quote=False)
     out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
     out = re.sub(r"`(.+?)`", r"<code>\1</code>", out)
-    return re.sub(r"(?<![\w*])\*(\S.*?\S|\S)\*(?![\w*])", r"<em>\1</em>", out)
+    return re.sub(r"(?<![\w*])\*([^*\s]|[^*\s][^*]*?[^*\s])\*(?![\w*])", r"<em>\1</em>", out)
 
 
 def _cell(text: str) -> str:

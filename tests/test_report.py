@@ -155,3 +155,11 @@ def test_recommendation_skips_a_variant_that_failed_a_gate(quick_run):
     assert advice["choice"] == "int8-cpu" and "int4-cpu (failed 1 gate(s))" in advice["text"]
     assert "Runner-up: fp32-cpu" in advice["text"]
     assert recommend(results, "speed")[0]["objective_used"] == "speed"
+
+
+def test_inline_markup_of_report_paragraphs():
+    from harness.report import _inline
+
+    text = _inline("share [Wilson]; *p*: McNemar (small *p*: real). **Ship** `int4-cpu` <b> 2*3*4")
+    assert text == ("share [Wilson]; <em>p</em>: McNemar (small <em>p</em>: real). <strong>Ship</strong> "
+                    "<code>int4-cpu</code> &lt;b&gt; 2*3*4")
