@@ -25,13 +25,14 @@ from typing import Callable
 
 from filelock import FileLock
 
+from . import olive_build
 from .errors import BuildError
 from .graph import quantization_summary
 from .sources import ModelSource
 from .variants import Variant
 
 RECIPE_VERSION = 3  # bump when the harness changes how it calls a builder
-TOOLCHAIN_PACKAGES = ("onnxruntime-genai", "onnxruntime", "onnx", "transformers", "torch")
+TOOLCHAIN_PACKAGES = ("onnxruntime-genai", "onnxruntime", "onnx", "transformers", "torch", "olive-ai")
 INT4_BLOCK_SIZE = 32
 INT8_BLOCK_SIZE = 32
 
@@ -69,8 +70,13 @@ def toolchain() -> dict:
     return versions
 
 
-def recipe_for(variant: Variant) -> dict:
-    """What is built, independent of where: the part of the cache key that is not model or tools."""
+def recipe_for(variant: Variant, olive_recipe: dict | None = None) -> dict:
+    """What is built, independent of where: the part of the cache key that is not model or tools.
+    ``olive_recipe`` is the user's ``--recipe`` (Olive builder only)."""
+    if variant.builder == "olive":
+        return {"builder": "olive", "mode": "recipe" if olive_recipe is not None else "auto-opt",
+                "precision": variant.precision, "provider": variant.provider, "olive_recipe": olive_recipe,
+                "block_size": olive_build.requested_block_size(olive_recipe) or INT4_BLOCK_SIZE}
     if variant.precision == "int8":
         return {
             "builder": "genai+matmulnbits",
@@ -94,10 +100,10 @@ def cache_key(source: ModelSource, recipe: dict, tools: dict) -> str:
 
 
 def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
-                  progress: Progress = lambda message: None) -> BuiltVariant:
+                  progress: Progress = lambda message: None, olive_recipe: dict | None = None) -> BuiltVariant:
     """Return the built variant, building it (once, under a lock) if the cache lacks it."""
     tools = toolchain()
-    recipe = recipe_for(variant)
+    recipe = recipe_for(variant, olive_recipe)
     key = cache_key(source, recipe, tools)
     target = cache_dir / "builds" / f"{source.name}-{variant.id}-{key}"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -109,7 +115,12 @@ def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".tmp-") as tmp:
             staging = Path(tmp) / "out"
-            if variant.precision == "int8":
+            if variant.builder == "olive":
+                work = Path(tmp) / "olive"  # Olive's working folder and cache: new for every build
+                work.mkdir()
+                peak = _run(olive_build.command(variant.precision, variant.provider, source.path, staging, work,
+                                                olive_recipe), variant.id, cwd=work)
+            elif variant.precision == "int8":
                 base = build_variant(Variant("fp32", variant.provider), source, cache_dir, progress)
                 peak = _run([sys.executable, "-m", "harness.quantize", str(base.path), str(staging),
                              "--bits", "8", "--block-size", str(INT8_BLOCK_SIZE),
@@ -142,18 +153,18 @@ def _builder_command(variant: Variant, source: ModelSource, out: Path, hf_cache:
     return command
 
 
-def _run(command: list[str], variant_id: str) -> int:
+def _run(command: list[str], variant_id: str, cwd: Path | None = None) -> int:
     """Run one builder step; return its peak RSS in bytes; raise BuildError with its output tail."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1")
     with tempfile.TemporaryFile(mode="w+") as log:
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)  # per-child rusage: its own peak memory
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
             log.seek(0)
             tail = log.read()[-4000:]
             raise BuildError(f"build of {variant_id} failed (exit status {proc.returncode}): "
-                             f"{' '.join(command[1:4])} ...", tail)
+                             f"{' '.join(command[1:5])} ...", tail)
     return int(usage.ru_maxrss) * 1024  # Linux reports KiB
 
 

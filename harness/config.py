@@ -20,6 +20,7 @@ from .errors import HarnessError
 PRECISIONS = ("fp32", "fp16", "int8", "int4")
 PROVIDERS = ("cpu", "cuda", "dml", "webgpu")
 OBJECTIVES = ("size", "speed", "memory")  # what "cheapest" means for the recommendation
+BUILDERS = ("genai", "olive")  # the onnxruntime-genai model builder; Olive (harness.olive_build)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ class RunConfig:
     baseline: Path | None = None
     allow_foreign_baseline: bool = False
     objective: str = "size"
+    builders: tuple[str, ...] = ("genai",)
+    recipe: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where its value came from
 
 
@@ -122,6 +125,10 @@ def parse_reference(raw: Any) -> str:
     if len(items) != 1:
         raise ValueError("expected one precision")
     return items[0]
+
+
+def parse_builders(raw: Any) -> tuple[str, ...]:
+    return _parse_choices(raw, BUILDERS, "builder")
 
 
 def parse_objective(raw: Any) -> str:
@@ -269,12 +276,16 @@ SETTINGS: tuple[Setting, ...] = (
             "an earlier run's results.json (or run folder) that gates can compare with ('baseline' in a gate)"),
     Setting("allow_foreign_baseline", "--allow-foreign-baseline", None, False, parse_bool,
             "let performance gates compare with a baseline measured on another machine"),
+    Setting("builders", "--builder", "LIST", "genai", parse_builders,
+            "comma-separated builders: genai (the onnxruntime-genai model builder), olive (the tutorial's Olive commands); variants of olive are named like int4-olive-cpu"),
+    Setting("recipe", "--recipe", "PATH", "none", parse_optional_path,
+            "an Olive recipe (olive run --config JSON with a ModelBuilder pass) the olive builder runs instead of auto-opt"),
     Setting("objective", "--objective", "NAME", "size", parse_objective,
             "size | speed | memory: what the recommendation minimises among the variants that pass every test and gate"),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
-PATH_SETTINGS = ("reports_dir", "cache_dir", "dataset", "prompt_template", "gates_file", "baseline")
+PATH_SETTINGS = ("reports_dir", "cache_dir", "dataset", "prompt_template", "gates_file", "baseline", "recipe")
 TABLE_SUBSECTIONS = ("gates",)  # [tool.harness.gates]: release gates (harness.gates)
 
 

@@ -31,6 +31,7 @@ from .report import summary_lines, write_report
 from .closeness import FORMAT_VERSION
 from .data import EvalSet, Example, load_examples
 from .gates import Gate, Judgement, judge, load_gates
+from .olive_build import read_recipe
 from .prompts import ChatFormatter
 from .results import ResultsStore, load_results, new_run_dir, now_iso, point_latest
 from .session import SessionSpec
@@ -66,6 +67,7 @@ class HarnessState:
     baseline: dict | None = None
     planned: list[PlannedVariant] = field(default_factory=list)
     extra_planned: dict[str, PlannedVariant] = field(default_factory=dict)  # references not in the matrix
+    olive_recipe: dict | None = None  # --recipe, read and checked
     builds: dict[str, BuiltVariant | BaseException] = field(default_factory=dict)
     sessions: dict[str, WorkerSession | BaseException] = field(default_factory=dict)
     pending: dict[str, dict] = field(default_factory=dict)  # variant id -> fields to report
@@ -98,7 +100,12 @@ class HarnessState:
                     self.baseline = load_results(self.config.baseline)
                 except HarnessError as exc:
                     raise HarnessError(f"{exc} (option --baseline)") from None
-            self.planned = plan(self.config.precisions, self.config.providers, self.source)
+            if self.config.recipe is not None:
+                if "olive" not in self.config.builders:
+                    raise HarnessError("--recipe is run by the olive builder: add --builder olive (or genai,olive)")
+                self.olive_recipe = read_recipe(self.config.recipe)
+            self.planned = plan(self.config.precisions, self.config.providers, self.source,
+                                builders=self.config.builders)
         except HarnessError as exc:
             self.setup_error = str(exc)
 
@@ -172,7 +179,7 @@ class HarnessState:
         if variant_id not in self.builds:
             try:
                 built = build_variant(self.planned_variant(variant_id).variant, self.source,
-                                      self.config.cache_dir, self.progress)
+                                      self.config.cache_dir, self.progress, self.olive_recipe)
             except BuildError as exc:
                 self.builds[variant_id] = exc
                 self.note(variant_id, status="build_failed", error=f"{exc.args[0]}\n{exc.output_tail}")

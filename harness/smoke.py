@@ -17,8 +17,10 @@ EXPECTED_GRAPH = {
 }
 
 
-def graph_mismatches(precision: str, quantization: dict, provider: str = "cpu") -> list[str]:
-    """Differences between what a precision promises and what its graph holds (empty = fine).
+def graph_mismatches(precision: str, quantization: dict, provider: str = "cpu",
+                     block_size: int | None = None) -> list[str]:
+    """Differences between what a precision promises and what its graph holds (empty = fine);
+    ``block_size`` is the one the build asked for, when it asked (an Olive recipe).
 
     On CPU a quantized MatMul must also compute in int8 (accuracy level 4): with float compute
     the CPU kernel is several times slower, and the variant would be measured at its worst.
@@ -34,8 +36,9 @@ def graph_mismatches(precision: str, quantization: dict, provider: str = "cpu") 
             problems.append("no MatMulNBits nodes: nothing was quantized")
         if quantization["bits"] != expected["bits"]:
             problems.append(f"bits {quantization['bits']}, expected {expected['bits']}")
-        if quantization["block_sizes"] != expected["block_sizes"]:
-            problems.append(f"block sizes {quantization['block_sizes']}, expected {expected['block_sizes']}")
+        blocks = [block_size] if block_size else expected["block_sizes"]
+        if quantization["block_sizes"] != blocks:
+            problems.append(f"block sizes {quantization['block_sizes']}, expected {blocks}")
         levels = quantization.get("accuracy_levels")
         if provider == "cpu" and quantization["matmul_nbits"] and levels != [4]:
             problems.append(f"accuracy levels {levels}, expected [4] (int8 compute) on cpu")

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from .sources import ModelSource
 
-BUILDER = "genai"  # the onnxruntime-genai model builder (Olive joins later as a second builder)
+BUILDER = "genai"  # the onnxruntime-genai model builder; "olive" is the second (harness.olive_build)
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,15 @@ def unsupported_reason(variant: Variant, source: ModelSource, available: tuple[s
             variant.provider, f"an onnxruntime-genai build with the {variant.provider} provider")
         return (f"execution provider '{variant.provider}' is not available here "
                 f"(available: {', '.join(available)}; it needs {package} and a matching device)")
+    if variant.builder == "olive":
+        from . import olive_build
+
+        if variant.precision not in olive_build.PRECISIONS:
+            return (f"the olive builder makes {', '.join(olive_build.PRECISIONS)}: its ModelBuilder pass drives "
+                    f"onnxruntime-genai 0.14.1's builder, which has no {variant.precision}")
+        problem = olive_build.toolchain_problem()
+        if problem:
+            return problem
     if variant.precision == "fp16" and variant.provider == "cpu" and source.uses_gqa:
         return ("fp16 on the cpu provider crashes at the first decode step for models with "
                 f"grouped-query attention ({source.num_attention_heads} heads, "
@@ -79,14 +88,15 @@ def unsupported_reason(variant: Variant, source: ModelSource, available: tuple[s
 
 
 def plan(precisions: tuple[str, ...], providers: tuple[str, ...] | None, source: ModelSource,
-         available: tuple[str, ...] | None = None) -> list[PlannedVariant]:
-    """The full matrix in a stable order (provider, then precision), each with its support."""
+         available: tuple[str, ...] | None = None, builders: tuple[str, ...] = (BUILDER,)) -> list[PlannedVariant]:
+    """The full matrix in a stable order (provider, builder, precision), each with its support."""
     available = available_providers() if available is None else available
     chosen = providers if providers is not None else available
     planned = []
     for provider in chosen:
-        for precision in precisions:
-            variant = Variant(precision, provider)
-            reason = unsupported_reason(variant, source, available)
-            planned.append(PlannedVariant(variant, supported=not reason, reason=reason))
+        for builder in builders:
+            for precision in precisions:
+                variant = Variant(precision, provider, builder)
+                reason = unsupported_reason(variant, source, available)
+                planned.append(PlannedVariant(variant, supported=not reason, reason=reason))
     return planned

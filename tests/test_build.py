@@ -90,3 +90,12 @@ def test_a_failing_builder_is_a_build_error_with_its_output(source, tmp_path, mo
     assert "exit status 3" in str(info.value.args[0])
     assert "boom from builder" in info.value.output_tail
     assert not list((tmp_path / "builds").glob("*/build.json"))  # nothing half-built is cached
+
+
+def test_a_requested_block_size_is_what_the_graph_must_show():
+    from harness.smoke import graph_mismatches
+
+    q = {"matmul_nbits": 21, "bits": [4], "block_sizes": [32], "accuracy_levels": [4], "float_matmul": 0,
+         "weight_dtypes": {"uint8": 21}}
+    assert graph_mismatches("int4", q) == []
+    assert graph_mismatches("int4", q, "cpu", block_size=128) == ["block sizes [32], expected [128]"]

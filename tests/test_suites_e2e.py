@@ -128,6 +128,9 @@ def test_forcing_an_unsupported_variant_shows_the_real_failure(tiny_qwen2, tmp_p
     (["--baseline", "/no/such"], "ERROR: no results.json at /no/such (option --baseline)"),
     (["--prompt-template", "/no/such.json"], "ERROR: cannot read prompt template /no/such.json"),
     (["--reference", "fp32,int4"], "ERROR: invalid value 'fp32,int4' for option --reference: expected one precision"),
+    (["--builder", "olive", "--recipe", "/no/such.json"], "ERROR: cannot read recipe /no/such.json (option --recipe)"),
+    (["--recipe", "examples/tutorial-recipe.json"], "ERROR: --recipe is run by the olive builder: add --builder olive"),
+    (["--builder", "optimum"], "ERROR: invalid value 'optimum' for option --builder: unknown builder 'optimum'"),
 ])
 def test_user_mistakes_get_one_line_and_no_traceback(args, message, tiny_qwen2):
     if "--model" not in args:

@@ -1,0 +1,110 @@
+"""Olive as a builder: the tutorial's two paths, run offline in a subprocess.
+
+- ``auto-opt`` (the tutorial's one command): ``olive auto-opt -m MODEL -o OUT --device cpu
+  --provider CPUExecutionProvider --use_model_builder --precision P``;
+- ``recipe`` (``--recipe FILE``, the tutorial's ``olive run --config`` JSON): the harness fills in
+  ``input_model.model_path``, ``output_dir``, ``cache_dir`` and the precision of every
+  ``ModelBuilder`` pass, and runs it.
+
+Olive runs in a fresh temporary folder with its cache inside it, so Olive's own cache can never
+return a model an older toolchain built (FACTS.md); the harness's build cache keys on the recipe
+and the toolchain, olive-ai included.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from .errors import HarnessError
+
+PRECISIONS = ("fp32", "fp16", "int4")  # what Olive's ModelBuilder pass can ask of onnxruntime-genai 0.14.1
+DEVICES = {"cpu": ("cpu", "CPUExecutionProvider"), "cuda": ("gpu", "CUDAExecutionProvider"),
+           "dml": ("gpu", "DmlExecutionProvider"), "webgpu": ("gpu", "WebGpuExecutionProvider")}
+# olive-ai release -> the onnxruntime-genai releases its ModelBuilder pass works with, and how the
+# others fail (FACTS.md, verified on this machine type)
+WORKS_WITH = {"0.13.0": ("0.14.",)}
+KNOWN_FAILURES = {"0.15.": "its ModelBuilder pass fails with KeyError: 'hf_details'",
+                  "0.16.": "its ModelBuilder pass fails with ModuleNotFoundError: onnxruntime_genai.models.quantized_model",
+                  "0.17.": "its ModelBuilder pass fails with ModuleNotFoundError: onnxruntime_genai.models.quantized_model",
+                  "0.18.": "its ModelBuilder pass fails with ModuleNotFoundError: onnxruntime_genai.models.quantized_model"}
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def toolchain_problem(olive: str | None = None, genai: str | None = None) -> str | None:
+    """Why the installed Olive cannot build with the installed onnxruntime-genai (None: it can),
+    in one line with the versions that work together."""
+    olive = olive if olive is not None else _version("olive-ai")
+    genai = genai if genai is not None else _version("onnxruntime-genai")
+    if olive is None:
+        return "olive-ai is not installed (pip install olive-ai==0.13.0 requests)"
+    good = WORKS_WITH.get(olive)
+    if good is None:
+        return (f"olive-ai {olive} is not a version this harness has verified; olive-ai 0.13.0 with "
+                f"onnxruntime-genai 0.14.1 works")
+    if genai is None or not genai.startswith(good):
+        known = next((why for prefix, why in KNOWN_FAILURES.items() if genai and genai.startswith(prefix)), None)
+        return (f"olive-ai {olive} does not build with onnxruntime-genai {genai}"
+                + (f" ({known})" if known else "") + "; olive-ai 0.13.0 works with onnxruntime-genai 0.14.1")
+    return None
+
+
+def read_recipe(path: Path) -> dict:
+    """A recipe file (Olive's ``run --config`` JSON) with at least one ModelBuilder pass."""
+    try:
+        recipe = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise HarnessError(f"cannot read recipe {path} (option --recipe): {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise HarnessError(f"{path}: corrupt JSON at line {exc.lineno}: {exc.msg}") from None
+    passes = recipe.get("passes") if isinstance(recipe, dict) else None
+    if not isinstance(passes, dict) or not any(isinstance(p, dict) and p.get("type") == "ModelBuilder"
+                                               for p in passes.values()):
+        raise HarnessError(f"{path}: the recipe has no ModelBuilder pass under 'passes' (option --recipe)")
+    if not isinstance(recipe.get("input_model"), dict):
+        raise HarnessError(f"{path}: the recipe has no 'input_model' object (option --recipe)")
+    return recipe
+
+
+def requested_block_size(recipe: dict | None) -> int | None:
+    """The INT4 block size a recipe asks its ModelBuilder pass for (None: the builder's default)."""
+    for spec in (recipe or {}).get("passes", {}).values():
+        if isinstance(spec, dict) and spec.get("type") == "ModelBuilder":
+            config = spec.get("config") or {}
+            size = (config.get("quantization_config") or {}).get("block_size") or config.get("int4_block_size")
+            if size:
+                return int(size)
+    return None
+
+
+def filled_recipe(recipe: dict, model_path: Path, out: Path, cache: Path, precision: str) -> dict:
+    filled = copy.deepcopy(recipe)
+    filled["input_model"]["model_path"] = str(model_path)
+    filled["output_dir"] = str(out)
+    filled["cache_dir"] = str(cache)
+    for spec in filled["passes"].values():
+        if isinstance(spec, dict) and spec.get("type") == "ModelBuilder":
+            spec.setdefault("config", {})["precision"] = precision
+    return filled
+
+
+def command(precision: str, provider: str, model_path: Path, out: Path, work: Path,
+            recipe: dict | None) -> list[str]:
+    """The Olive command for one variant; ``work`` is its fresh working folder (Olive's cache)."""
+    if recipe is not None:
+        config = work / "recipe.json"
+        config.write_text(json.dumps(filled_recipe(recipe, model_path, out, work / "olive-cache", precision),
+                                     indent=2), encoding="utf-8")
+        return [sys.executable, "-m", "olive", "run", "--config", str(config), "--log_level", "3"]
+    device, provider_name = DEVICES[provider]
+    return [sys.executable, "-m", "olive", "auto-opt", "-m", str(model_path), "-o", str(out), "--device", device,
+            "--provider", provider_name, "--precision", precision, "--use_model_builder", "--log_level", "3"]

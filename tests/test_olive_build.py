@@ -1,0 +1,87 @@
+"""The Olive builder: its toolchain check, the recipe it fills in, and real builds of the
+embedded model through both of the tutorial's paths."""
+
+import json
+
+import pytest
+
+from harness.errors import HarnessError
+from harness.olive_build import filled_recipe, read_recipe, requested_block_size, toolchain_problem
+from harness.sources import resolve_model
+from harness.variants import Variant, plan
+from test_suites_e2e import REPO, load, run_suites
+
+TUTORIAL_RECIPE = REPO / "examples" / "tutorial-recipe.json"
+
+
+@pytest.mark.parametrize("olive, genai, problem", [
+    ("0.13.0", "0.14.1", None),
+    ("0.13.0", "0.15.2", "olive-ai 0.13.0 does not build with onnxruntime-genai 0.15.2 (its ModelBuilder pass fails "
+                         "with KeyError: 'hf_details'); olive-ai 0.13.0 works with onnxruntime-genai 0.14.1"),
+    ("0.13.0", "0.18.0", "ModuleNotFoundError: onnxruntime_genai.models.quantized_model"),
+    ("0.9.1", "0.14.1", "olive-ai 0.9.1 is not a version this harness has verified"),
+])
+def test_the_toolchain_check_names_the_versions_that_work(olive, genai, problem):
+    found = toolchain_problem(olive, genai)
+    assert (found is None) if problem is None else (problem in found)
+
+
+def test_the_installed_toolchain_is_the_one_that_works():
+    assert toolchain_problem() is None
+
+
+def test_the_recipe_is_filled_in_and_its_block_size_read(tmp_path):
+    recipe = read_recipe(TUTORIAL_RECIPE)
+    assert requested_block_size(recipe) == 128
+    filled = filled_recipe(recipe, tmp_path / "model", tmp_path / "out", tmp_path / "cache", "fp32")
+    assert filled["input_model"]["model_path"] == str(tmp_path / "model")
+    assert filled["output_dir"] == str(tmp_path / "out") and filled["cache_dir"] == str(tmp_path / "cache")
+    assert filled["passes"]["builder"]["config"]["precision"] == "fp32"
+    assert recipe["passes"]["builder"]["config"]["precision"] == "int4"  # the user's file is left as it was
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{", "corrupt JSON at line 1"),
+    ('{"input_model": {}, "passes": {"q": {"type": "OnnxQuantization"}}}', "has no ModelBuilder pass"),
+    ('{"passes": {"b": {"type": "ModelBuilder"}}}', "has no 'input_model' object"),
+])
+def test_a_bad_recipe_is_named(tmp_path, content, message):
+    path = tmp_path / "recipe.json"
+    path.write_text(content)
+    with pytest.raises(HarnessError, match=message):
+        read_recipe(path)
+
+
+def test_the_matrix_names_what_olive_cannot_build():
+    planned = {p.id: p for p in plan(("fp32", "int8", "int4"), ("cpu",), resolve_model("embedded"),
+                                     available=("cpu",), builders=("genai", "olive"))}
+    assert list(planned) == ["fp32-cpu", "int8-cpu", "int4-cpu", "fp32-olive-cpu", "int8-olive-cpu", "int4-olive-cpu"]
+    assert planned["int4-olive-cpu"].supported and planned["int8-cpu"].supported
+    assert not planned["int8-olive-cpu"].supported and "has no int8" in planned["int8-olive-cpu"].reason
+    assert Variant("int4", "cpu", "olive").id == "int4-olive-cpu"
+
+
+@pytest.mark.slow
+def test_both_builders_in_one_run_and_the_tutorials_recipe_checked(tmp_path, build_cache):
+    reports = tmp_path / "reports"
+    result = run_suites("--builder", "genai,olive", "--precisions", "int4", "--profile", "quick",
+                        "-k", "smoke or quality or gate", "--reports-dir", str(reports), "--cache-dir", str(build_cache))
+    assert result.returncode == 0, result.stdout[-3000:]
+    results = load(reports)
+    variants = {v["id"]: v for v in results["variants"]}
+    assert variants["int4-olive-cpu"]["status"] == "passed" and variants["int4-cpu"]["status"] == "passed"
+    olive = variants["int4-olive-cpu"]
+    assert olive["recipe"]["mode"] == "auto-opt" and olive["toolchain"]["olive-ai"] == "0.13.0"
+    assert olive["quantization"]["bits"] == [4] and olive["quantization"]["accuracy_levels"] == [4]
+    kld = {m["variant"]: m for m in results["measurements"] if m["name"] == "kld_mean"}
+    assert set(kld) == {"int4-cpu", "int4-olive-cpu"}  # both compared with the same fp32 reference
+    # The tutorial's recipe asks for block size 128; the graph it gets has 32, and the smoke suite says so.
+    reports = tmp_path / "recipe-reports"
+    result = run_suites("--builder", "olive", "--recipe", str(TUTORIAL_RECIPE), "--precisions", "int4",
+                        "--profile", "quick", "-k", "build_matches", "--reports-dir", str(reports),
+                        "--cache-dir", str(build_cache))
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert ("int4-olive-cpu: block sizes [32], expected [128]; the recipe asks its ModelBuilder pass for block "
+            "size 128") in result.stdout
+    built = load(reports)["variants"][0]
+    assert built["recipe"]["mode"] == "recipe" and built["recipe"]["olive_recipe"]["passes"]["builder"]
