@@ -70,9 +70,16 @@ def toolchain() -> dict:
     return versions
 
 
-def recipe_for(variant: Variant, olive_recipe: dict | None = None) -> dict:
+def recipe_for(variant: Variant, olive_recipe: dict | None = None, calibration: list[str] | None = None) -> dict:
     """What is built, independent of where: the part of the cache key that is not model or tools.
-    ``olive_recipe`` is the user's ``--recipe`` (Olive builder only)."""
+    ``olive_recipe`` is the user's ``--recipe`` (olive builder); ``calibration`` the texts that
+    GPTQ/AWQ calibrate on (their hash is part of the key)."""
+    if variant.builder in olive_build.CALIBRATED:
+        return {"builder": variant.builder, "mode": "calibrated", "precision": variant.precision,
+                "provider": variant.provider, "block_size": INT4_BLOCK_SIZE,
+                "samples": olive_build.CALIBRATION_SAMPLES, "max_tokens": olive_build.CALIBRATION_MAX_TOKENS,
+                "calibration_sha256": hashlib.sha256(json.dumps(calibration or []).encode()).hexdigest(),
+                "calibration_texts": len(calibration or [])}
     if variant.builder == "olive":
         return {"builder": "olive", "mode": "recipe" if olive_recipe is not None else "auto-opt",
                 "precision": variant.precision, "provider": variant.provider, "olive_recipe": olive_recipe,
@@ -100,10 +107,11 @@ def cache_key(source: ModelSource, recipe: dict, tools: dict) -> str:
 
 
 def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
-                  progress: Progress = lambda message: None, olive_recipe: dict | None = None) -> BuiltVariant:
+                  progress: Progress = lambda message: None, olive_recipe: dict | None = None,
+                  calibration: list[str] | None = None) -> BuiltVariant:
     """Return the built variant, building it (once, under a lock) if the cache lacks it."""
     tools = toolchain()
-    recipe = recipe_for(variant, olive_recipe)
+    recipe = recipe_for(variant, olive_recipe, calibration)
     key = cache_key(source, recipe, tools)
     target = cache_dir / "builds" / f"{source.name}-{variant.id}-{key}"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -115,11 +123,19 @@ def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".tmp-") as tmp:
             staging = Path(tmp) / "out"
-            if variant.builder == "olive":
+            if variant.builder in ("olive", *olive_build.CALIBRATED):
                 work = Path(tmp) / "olive"  # Olive's working folder and cache: new for every build
                 work.mkdir()
-                peak = _run(olive_build.command(variant.precision, variant.provider, source.path, staging, work,
-                                                olive_recipe), variant.id, cwd=work)
+                calibrated = variant.builder in olive_build.CALIBRATED
+                if calibrated and not calibration:
+                    raise BuildError(f"{variant.id} needs calibration data: give --calibration PATH", "")
+                command = olive_build.command(variant.precision, variant.provider, source.path, staging, work,
+                                              None if calibrated else olive_recipe, calibration,
+                                              variant.builder if calibrated else None)
+                peak = _run(command, variant.id, cwd=work)
+                if not (staging / "model.onnx").is_file():  # Olive can exit 0 having produced nothing
+                    raise BuildError(f"build of {variant.id}: Olive exited without a model in {staging}",
+                                     _olive_log_tail(work))
             elif variant.precision == "int8":
                 base = build_variant(Variant("fp32", variant.provider), source, cache_dir, progress)
                 peak = _run([sys.executable, "-m", "harness.quantize", str(base.path), str(staging),
@@ -156,7 +172,8 @@ def _builder_command(variant: Variant, source: ModelSource, out: Path, hf_cache:
 def _run(command: list[str], variant_id: str, cwd: Path | None = None) -> int:
     """Run one builder step; return its peak RSS in bytes; raise BuildError with its output tail."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1")
-    with tempfile.TemporaryFile(mode="w+") as log:
+    # with a working folder, the output stays there (build.log) for a later look
+    with (open(cwd / "build.log", "w+") if cwd is not None else tempfile.TemporaryFile(mode="w+")) as log:
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)  # per-child rusage: its own peak memory
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -166,6 +183,11 @@ def _run(command: list[str], variant_id: str, cwd: Path | None = None) -> int:
             raise BuildError(f"build of {variant_id} failed (exit status {proc.returncode}): "
                              f"{' '.join(command[1:5])} ...", tail)
     return int(usage.ru_maxrss) * 1024  # Linux reports KiB
+
+
+def _olive_log_tail(work: Path) -> str:
+    log = work / "build.log"
+    return log.read_text(errors="replace")[-4000:] if log.is_file() else "(Olive left no log)"
 
 
 def _check_cached(target: Path, variant_id: str) -> None:

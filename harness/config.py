@@ -20,7 +20,7 @@ from .errors import HarnessError
 PRECISIONS = ("fp32", "fp16", "int8", "int4")
 PROVIDERS = ("cpu", "cuda", "dml", "webgpu")
 OBJECTIVES = ("size", "speed", "memory")  # what "cheapest" means for the recommendation
-BUILDERS = ("genai", "olive")  # the onnxruntime-genai model builder; Olive (harness.olive_build)
+BUILDERS = ("genai", "olive", "gptq", "awq")  # the genai model builder; Olive (harness.olive_build)
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,7 @@ class RunConfig:
     objective: str = "size"
     builders: tuple[str, ...] = ("genai",)
     recipe: Path | None = None
+    calibration: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where its value came from
 
 
@@ -277,15 +278,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("allow_foreign_baseline", "--allow-foreign-baseline", None, False, parse_bool,
             "let performance gates compare with a baseline measured on another machine"),
     Setting("builders", "--builder", "LIST", "genai", parse_builders,
-            "comma-separated builders: genai (the onnxruntime-genai model builder), olive (the tutorial's Olive commands); variants of olive are named like int4-olive-cpu"),
+            "comma-separated builders: genai (the onnxruntime-genai model builder), olive (the tutorial's Olive commands), gptq and awq (calibrated INT4 through Olive); variants are named like int4-olive-cpu, int4-gptq-cpu"),
     Setting("recipe", "--recipe", "PATH", "none", parse_optional_path,
             "an Olive recipe (olive run --config JSON with a ModelBuilder pass) the olive builder runs instead of auto-opt"),
+    Setting("calibration", "--calibration", "PATH", "auto", parse_optional_path,
+            "calibration set for gptq/awq (any format --dataset reads); 'auto' = the embedded model's training tickets, none for other models"),
     Setting("objective", "--objective", "NAME", "size", parse_objective,
             "size | speed | memory: what the recommendation minimises among the variants that pass every test and gate"),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
-PATH_SETTINGS = ("reports_dir", "cache_dir", "dataset", "prompt_template", "gates_file", "baseline", "recipe")
+PATH_SETTINGS = ("reports_dir", "cache_dir", "dataset", "prompt_template", "gates_file", "baseline", "recipe", "calibration")
 TABLE_SUBSECTIONS = ("gates",)  # [tool.harness.gates]: release gates (harness.gates)
 
 

@@ -22,6 +22,9 @@ from pathlib import Path
 from .errors import HarnessError
 
 PRECISIONS = ("fp32", "fp16", "int4")  # what Olive's ModelBuilder pass can ask of onnxruntime-genai 0.14.1
+CALIBRATED = ("gptq", "awq")  # builders that quantize the PyTorch model with calibration data first
+CALIBRATION_SAMPLES = 128  # calibration texts given to GPTQ/AWQ
+CALIBRATION_MAX_TOKENS = 256
 DEVICES = {"cpu": ("cpu", "CPUExecutionProvider"), "cuda": ("gpu", "CUDAExecutionProvider"),
            "dml": ("gpu", "DmlExecutionProvider"), "webgpu": ("gpu", "WebGpuExecutionProvider")}
 # olive-ai release -> the onnxruntime-genai releases its ModelBuilder pass works with, and how the
@@ -97,9 +100,43 @@ def filled_recipe(recipe: dict, model_path: Path, out: Path, cache: Path, precis
     return filled
 
 
+def calibrated_recipe(algorithm: str, calibration: Path, block_size: int) -> dict:
+    """An Olive recipe: ``algorithm`` (GPTQ or AWQ, 4 bits) on the PyTorch model with the local
+    calibration texts (never the Hub data set Olive reaches for by default), then ModelBuilder."""
+    quantizer = {"gptq": {"type": "Gptq", "bits": 4, "group_size": block_size},
+                 "awq": {"type": "AutoAWQQuantizer", "w_bit": 4, "q_group_size": block_size}}[algorithm]
+    return {
+        "input_model": {"type": "HfModel", "model_path": "filled in"},
+        "data_configs": [{
+            "name": "calibration", "type": "HuggingfaceContainer",
+            "load_dataset_config": {"data_name": "json", "data_files": [str(calibration)], "split": "train"},
+            "pre_process_data_config": {"text_cols": "text", "max_seq_len": CALIBRATION_MAX_TOKENS,
+                                        "max_samples": CALIBRATION_SAMPLES, "add_special_tokens": False},
+        }],
+        "passes": {algorithm: {**quantizer, "data_config": "calibration"},
+                   "builder": {"type": "ModelBuilder", "precision": "int4"}},
+    }
+
+
+def calibrated_problem(algorithm: str, provider: str) -> str | None:
+    """Why a calibrated variant cannot be built here (None: it can)."""
+    if algorithm == "awq":
+        try:
+            import awq  # noqa: F401
+        except ImportError:
+            return ("Olive's AWQ pass needs the autoawq package, which is not installed here (its kernels "
+                    "target CUDA GPUs)")
+    return None
+
+
 def command(precision: str, provider: str, model_path: Path, out: Path, work: Path,
-            recipe: dict | None) -> list[str]:
-    """The Olive command for one variant; ``work`` is its fresh working folder (Olive's cache)."""
+            recipe: dict | None, calibration: list[str] | None = None, algorithm: str | None = None) -> list[str]:
+    """The Olive command for one variant; ``work`` is its fresh working folder (Olive's cache).
+    ``algorithm`` (gptq, awq) with ``calibration`` texts makes a calibrated INT4 variant."""
+    if algorithm is not None:
+        data = work / "calibration.jsonl"
+        data.write_text("".join(json.dumps({"text": text}) + "\n" for text in calibration), encoding="utf-8")
+        recipe = calibrated_recipe(algorithm, data, 32)
     if recipe is not None:
         config = work / "recipe.json"
         config.write_text(json.dumps(filled_recipe(recipe, model_path, out, work / "olive-cache", precision),

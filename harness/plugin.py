@@ -116,6 +116,23 @@ class HarnessState:
         found = next((p for p in self.planned if p.id == variant_id), None)
         return found if found is not None else self.extra_planned[variant_id]
 
+    def calibration_texts(self) -> list[str] | None:
+        """What GPTQ/AWQ calibrate on: the first records of ``--calibration`` (by default the
+        embedded model's training tickets, never the evaluation set), each a whole formatted
+        conversation. None when there is no calibration set."""
+        path = self.config.calibration
+        if path is None and self.source.kind == "embedded":
+            from .embedded import DATA_DIR
+
+            path = DATA_DIR / "train.jsonl"
+        if path is None:
+            return None
+        from .olive_build import CALIBRATION_SAMPLES
+        from .quality import conversation_text
+
+        examples = load_examples(path).examples[:CALIBRATION_SAMPLES]
+        return [conversation_text(e, self.formatter) for e in examples]
+
     @property
     def quality_examples(self) -> list[Example]:
         limit = self.config.profile.quality_examples
@@ -179,7 +196,8 @@ class HarnessState:
         if variant_id not in self.builds:
             try:
                 built = build_variant(self.planned_variant(variant_id).variant, self.source,
-                                      self.config.cache_dir, self.progress, self.olive_recipe)
+                                      self.config.cache_dir, self.progress, self.olive_recipe,
+                                      self.calibration_texts())
             except BuildError as exc:
                 self.builds[variant_id] = exc
                 self.note(variant_id, status="build_failed", error=f"{exc.args[0]}\n{exc.output_tail}")

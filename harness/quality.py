@@ -48,16 +48,18 @@ def task_measurements(variant: str, answers: list[dict], reference: str | None =
     return records
 
 
+def conversation_text(example: Example, format_prompt) -> str:
+    """An example's whole conversation (its reference answer as the assistant's turn), formatted
+    as the model sees it."""
+    messages = list(example.messages)
+    if example.reference is None:
+        return format_prompt(messages)
+    return format_prompt(messages + [{"role": "assistant", "content": example.reference}], add_generation_prompt=False)
+
+
 def token_stream(examples: Sequence[Example], format_prompt, encode: Callable[[str], list[int]]) -> list[int]:
-    """The domain text the closeness suite scores: each example's whole conversation (its
-    reference answer as the assistant's turn), formatted as the model sees it, encoded, joined."""
+    """The domain text the closeness suite scores: each example's conversation, encoded, joined."""
     tokens: list[int] = []
     for example in examples:
-        messages = list(example.messages)
-        if example.reference is not None:
-            messages.append({"role": "assistant", "content": example.reference})
-            text = format_prompt(messages, add_generation_prompt=False)
-        else:
-            text = format_prompt(messages)
-        tokens.extend(encode(text))
+        tokens.extend(encode(conversation_text(example, format_prompt)))
     return tokens

@@ -70,9 +70,15 @@ def unsupported_reason(variant: Variant, source: ModelSource, available: tuple[s
             variant.provider, f"an onnxruntime-genai build with the {variant.provider} provider")
         return (f"execution provider '{variant.provider}' is not available here "
                 f"(available: {', '.join(available)}; it needs {package} and a matching device)")
-    if variant.builder == "olive":
+    if variant.builder in ("olive", "gptq", "awq"):
         from . import olive_build
 
+        if variant.builder != "olive" and variant.precision != "int4":
+            return f"{variant.builder} is an INT4 method: only int4-{variant.builder}-* variants exist"
+        if variant.builder != "olive":
+            problem = olive_build.calibrated_problem(variant.builder, variant.provider)
+            if problem:
+                return problem
         if variant.precision not in olive_build.PRECISIONS:
             return (f"the olive builder makes {', '.join(olive_build.PRECISIONS)}: its ModelBuilder pass drives "
                     f"onnxruntime-genai 0.14.1's builder, which has no {variant.precision}")

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from harness.errors import HarnessError
-from harness.olive_build import filled_recipe, read_recipe, requested_block_size, toolchain_problem
+from harness.olive_build import (calibrated_recipe, filled_recipe, read_recipe, requested_block_size,
+                                 toolchain_problem)
 from harness.sources import resolve_model
 from harness.variants import Variant, plan
 from test_suites_e2e import REPO, load, run_suites
@@ -40,6 +41,14 @@ def test_the_recipe_is_filled_in_and_its_block_size_read(tmp_path):
     assert recipe["passes"]["builder"]["config"]["precision"] == "int4"  # the user's file is left as it was
 
 
+def test_a_calibrated_recipe_uses_the_local_calibration_file(tmp_path):
+    recipe = calibrated_recipe("gptq", tmp_path / "calibration.jsonl", 32)
+    data = recipe["data_configs"][0]["load_dataset_config"]
+    assert data == {"data_name": "json", "data_files": [str(tmp_path / "calibration.jsonl")], "split": "train"}
+    assert recipe["passes"]["gptq"]["data_config"] == "calibration"  # not Olive's default Hub data set
+    assert list(recipe["passes"]) == ["gptq", "builder"] and recipe["passes"]["builder"]["type"] == "ModelBuilder"
+
+
 @pytest.mark.parametrize("content, message", [
     ("{", "corrupt JSON at line 1"),
     ('{"input_model": {}, "passes": {"q": {"type": "OnnxQuantization"}}}', "has no ModelBuilder pass"),
@@ -64,7 +73,7 @@ def test_the_matrix_names_what_olive_cannot_build():
 @pytest.mark.slow
 def test_both_builders_in_one_run_and_the_tutorials_recipe_checked(tmp_path, build_cache):
     reports = tmp_path / "reports"
-    result = run_suites("--builder", "genai,olive", "--precisions", "int4", "--profile", "quick",
+    result = run_suites("--builder", "genai,olive,gptq,awq", "--precisions", "int4", "--profile", "quick",
                         "-k", "smoke or quality or gate", "--reports-dir", str(reports), "--cache-dir", str(build_cache))
     assert result.returncode == 0, result.stdout[-3000:]
     results = load(reports)
@@ -74,7 +83,12 @@ def test_both_builders_in_one_run_and_the_tutorials_recipe_checked(tmp_path, bui
     assert olive["recipe"]["mode"] == "auto-opt" and olive["toolchain"]["olive-ai"] == "0.13.0"
     assert olive["quantization"]["bits"] == [4] and olive["quantization"]["accuracy_levels"] == [4]
     kld = {m["variant"]: m for m in results["measurements"] if m["name"] == "kld_mean"}
-    assert set(kld) == {"int4-cpu", "int4-olive-cpu"}  # both compared with the same fp32 reference
+    assert set(kld) == {"int4-cpu", "int4-olive-cpu", "int4-gptq-cpu"}  # all against the same fp32 reference
+    gptq = variants["int4-gptq-cpu"]
+    assert gptq["status"] == "passed" and gptq["recipe"]["mode"] == "calibrated"
+    assert gptq["recipe"]["calibration_texts"] == 128  # from the training tickets, not the evaluation set
+    assert gptq["quantization"]["bits"] == [4] and gptq["quantization"]["block_sizes"] == [32]
+    assert "autoawq" in variants["int4-awq-cpu"]["reason"] and variants["int4-awq-cpu"]["status"] == "unsupported"
     # The tutorial's recipe asks for block size 128; the graph it gets has 32, and the smoke suite says so.
     reports = tmp_path / "recipe-reports"
     result = run_suites("--builder", "olive", "--recipe", str(TUTORIAL_RECIPE), "--precisions", "int4",
