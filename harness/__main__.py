@@ -3,6 +3,7 @@
     report RUN_DIR [--objective NAME]       re-render a run's report from its results.json
     compare RUN_A RUN_B [--all] [--out F]   what changed from RUN_A to RUN_B, beyond noise or not
     merge RUN_DIR... [--out DIR]            runs from several machines as one report
+    package --foundry OUT_DIR [RUN_DIR]     Foundry Local packages of a run's variants
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     merging.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
     merging.add_argument("--out", type=Path, default=None,
                          help="folder for the merged run (default: reports/merged-<time> next to the first run)")
+    packaging = commands.add_parser("package", help="write a Foundry Local package per variant of a run")
+    packaging.add_argument("--foundry", type=Path, required=True, metavar="OUT_DIR",
+                           help="folder that gets one package folder per variant (e.g. Foundry Local's models folder)")
+    packaging.add_argument("run_dir", type=Path, nargs="?", default=Path("reports/latest"), metavar="RUN_DIR",
+                           help="the run whose variants to package (default: reports/latest)")
     args = parser.parse_args(argv)
     try:
         from .report import write_report
@@ -54,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
             print(text, end="")
             if args.out is not None:
                 args.out.write_text(text, encoding="utf-8")
+        elif args.command == "package":
+            from .foundry import package_run
+
+            for path in package_run(load_results(args.run_dir), args.foundry):
+                print(f"wrote {path}")
         elif args.command == "merge":
             from .merge import merge
 

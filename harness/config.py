@@ -85,6 +85,7 @@ class RunConfig:
     builders: tuple[str, ...] = ("genai",)
     recipe: Path | None = None
     calibration: Path | None = None
+    foundry_packages: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where its value came from
 
 
@@ -283,12 +284,14 @@ SETTINGS: tuple[Setting, ...] = (
             "an Olive recipe (olive run --config JSON with a ModelBuilder pass) the olive builder runs instead of auto-opt"),
     Setting("calibration", "--calibration", "PATH", "auto", parse_optional_path,
             "calibration set for gptq/awq (any format --dataset reads); 'auto' = the embedded model's training tickets, none for other models"),
+    Setting("foundry_packages", "--foundry-packages", "DIR", "none", parse_optional_path,
+            "write a Foundry Local package per variant into DIR (the Foundry suite checks them; 'none' = a temporary folder)"),
     Setting("objective", "--objective", "NAME", "size", parse_objective,
             "size | speed | memory: what the recommendation minimises among the variants that pass every test and gate"),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
-PATH_SETTINGS = ("reports_dir", "cache_dir", "dataset", "prompt_template", "gates_file", "baseline", "recipe", "calibration")
+PATH_SETTINGS = ("reports_dir", "cache_dir", "dataset", "prompt_template", "gates_file", "baseline", "recipe", "calibration", "foundry_packages")
 TABLE_SUBSECTIONS = ("gates",)  # [tool.harness.gates]: release gates (harness.gates)
 
 

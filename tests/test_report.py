@@ -163,3 +163,13 @@ def test_inline_markup_of_report_paragraphs():
     text = _inline("share [Wilson]; *p*: McNemar (small *p*: real). **Ship** `int4-cpu` <b> 2*3*4")
     assert text == ("share [Wilson]; <em>p</em>: McNemar (small <em>p</em>: real). <strong>Ship</strong> "
                     "<code>int4-cpu</code> &lt;b&gt; 2*3*4")
+
+
+def test_package_writes_a_foundry_folder_per_built_variant(quick_run, tmp_path):
+    run_dir, _ = quick_run
+    result = harness_cli("package", "--foundry", tmp_path / "models", run_dir)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == [
+        "support-tickets-fp32", "support-tickets-int4", "support-tickets-int8"]  # fp16 was never built
+    meta = json.loads((tmp_path / "models" / "support-tickets-int4" / "inference_model.json").read_text())
+    assert meta["Name"] == "support-tickets-int4" and "prompt" in meta["PromptTemplate"]
