@@ -12,7 +12,6 @@ and the provider added when they are not the defaults (``support-tickets-int4-gp
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -47,15 +46,6 @@ def inference_model(name: str, description: str, build_dir: Path) -> dict:
     }
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
-    """A hard link where the file system allows (model weights are large and never written to),
-    else a copy. Files the package changes (tokenizer_config.json) are rewritten, not edited."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
-
-
 def write_package(build_dir: Path, out_dir: Path, name: str, description: str) -> Path:
     """Copy a built variant into ``out_dir/name`` as a Foundry Local package (replacing an older
     package of that name); return the folder."""
@@ -65,7 +55,7 @@ def write_package(build_dir: Path, out_dir: Path, name: str, description: str) -
     staging.mkdir(parents=True)
     for file in MODEL_FILES + TOKENIZER_FILES:
         if (build_dir / file).is_file():
-            _link_or_copy(build_dir / file, staging / file)
+            shutil.copy2(build_dir / file, staging / file)
     missing = [f for f in MODEL_FILES[:1] + ("genai_config.json", "tokenizer_config.json") if not (staging / f).is_file()]
     if missing:
         shutil.rmtree(staging)
@@ -73,7 +63,6 @@ def write_package(build_dir: Path, out_dir: Path, name: str, description: str) -
     tokenizer_config = json.loads((staging / "tokenizer_config.json").read_text(encoding="utf-8"))
     if "chat_template" not in tokenizer_config:  # Foundry Local reads it from there only
         tokenizer_config["chat_template"] = chat_template(build_dir)
-        (staging / "tokenizer_config.json").unlink()  # it may be a hard link to the cached build's file
         (staging / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2) + "\n", encoding="utf-8")
     (staging / "inference_model.json").write_text(
         json.dumps(inference_model(name, description, build_dir), indent=2) + "\n", encoding="utf-8")

@@ -40,6 +40,8 @@ def test_a_package_holds_the_model_the_tokenizer_and_the_tutorials_json(int4_bui
     assert json.loads((path / "tokenizer_config.json").read_text())["chat_template"]
     assert "chat_template" not in json.loads((int4_build.path / "tokenizer_config.json").read_text()), \
         "the cached build must not change when its package does"
+    # copies, not hard links: onnx refuses to load external data with several links
+    assert (int4_build.path / "model.onnx.data").stat().st_nlink == 1
     write_package(int4_build.path, tmp_path, "support-tickets-int4", "again")  # replaces, never mixes
     assert json.loads((path / "inference_model.json").read_text())["Description"] == "again"
 
