@@ -45,3 +45,88 @@ def test_foundry_package(variant, foundry_package, domain_examples, record_verdi
                                + ("the first 20 domain prompts as the chat template does" if not differing
                                   else f"{len(differing)} of 20 domain prompts differently ({differing[0]}, ...)")})
     assert not differing, f"{variant}: the PromptTemplate renders {differing[0]} differently from the chat template"
+
+
+FOUNDRY_ANSWERS = 10  # domain prompts each package answers through Foundry Local
+
+
+@pytest.fixture(scope="session")
+def foundry_local(tmp_path_factory):
+    """Foundry Local's SDK, in process and offline: its catalog points at a dead loopback address
+    and its data, cache and logs live in a temporary folder. One manager per process (it is a
+    singleton), closed at the end."""
+    sdk = pytest.importorskip("foundry_local_sdk",
+                              reason="foundry-local-sdk is not installed (pip install -e '.[foundry]')")
+    home = tmp_path_factory.mktemp("foundry-local")
+    for name in ("data", "cache", "logs"):
+        (home / name).mkdir()
+    config = sdk.Configuration(app_name="precision-harness", app_data_dir=str(home / "data"),
+                               model_cache_dir=str(home / "cache"), logs_dir=str(home / "logs"),
+                               log_level=sdk.LogLevel.WARNING, disable_nonessential_telemetry=True,
+                               catalog_urls=[("http://127.0.0.1:9/asset-gallery/v1.0/models", None)])
+    try:
+        sdk.FoundryLocalManager.initialize(config)
+    except Exception as exc:  # the native library cannot share this environment
+        pytest.skip(f"foundry-local-sdk cannot start here: {type(exc).__name__}: {exc}")
+    manager = sdk.FoundryLocalManager.instance
+    yield sdk, manager.get_catalog(sdk.CatalogType.LOCAL)
+    manager.close()
+
+
+def _ask(sdk, model, messages, max_tokens):
+    """One stateless request (a fresh ChatSession keeps no history): (answer, seconds)."""
+    import time
+
+    with sdk.ChatSession(model) as session:
+        session.set_options(sdk.RequestOptions(search=sdk.SearchOptions(
+            temperature=0.0, do_sample=False, max_output_tokens=max_tokens)))
+        request = sdk.Request()
+        for message in messages:
+            request.add_item(getattr(sdk.MessageItem, message["role"])(message["content"]))
+        with request:
+            started = time.perf_counter()
+            with session.process_request(request) as response:
+                seconds = time.perf_counter() - started
+                text = "".join(part.text for item in response if isinstance(item, sdk.MessageItem)
+                               for part in item.parts if isinstance(part, sdk.TextItem))
+    return text, seconds
+
+
+def test_foundry_local_answers(variant, foundry_package, foundry_local, harness_session, domain_examples,
+                               format_prompt, harness_config, record_measurement, record_verdict):
+    """Register the package in Foundry Local's local catalog, load it, send the domain prompts
+    through its chat session, and compare answers and latency with the harness's own session."""
+    from harness.metrics import measurement, proportion
+    from harness.scoring import score
+
+    sdk, catalog = foundry_local
+    model_id = f"{foundry_package.name}:1"
+    if catalog.get_model_variant(model_id) is not None:  # left by an earlier, interrupted run
+        catalog.unregister_model(model_id)
+    with sdk.ModelInfoBuilder() as info:
+        info.set_string_property("task", "chat-completion")
+        model = catalog.register_model(str(foundry_package), model_id, info)
+    model.load()
+    examples = domain_examples[:FOUNDRY_ANSWERS]
+    tokens = min(harness_config.answer_tokens, 64)
+    try:
+        answers = [_ask(sdk, model, list(e.messages), tokens) for e in examples]
+    finally:
+        model.unload()
+        catalog.unregister_model(model_id)
+    direct = [harness_session.generate(format_prompt(list(e.messages)), max_new_tokens=tokens) for e in examples]
+    same = [a.strip() == d.text.strip() for (a, _), d in zip(answers, direct)]
+    record_measurement(proportion(variant, "foundry", "foundry_same_answer", same,
+                                  example_ids=[e.id for e in examples]))
+    scored = [(e, a) for e, (a, _) in zip(examples, answers) if "exact_match" in e.checks]
+    if scored:
+        record_measurement(proportion(variant, "foundry", "foundry_exact_match",
+                                      [score(e, a)["exact_match"] for e, a in scored]))
+    record_measurement(measurement(variant, "foundry", "foundry_e2e_ms", "ms", [s * 1e3 for _, s in answers],
+                                   higher_is_better=False))
+    record_measurement(measurement(variant, "foundry", "harness_e2e_ms", "ms", [d.e2e_s * 1e3 for d in direct],
+                                   higher_is_better=False))
+    record_verdict({"variant": variant, "suite": "foundry", "name": "foundry_local_answers_like_the_harness",
+                    "passed": all(same), "message": f"{sum(same)} of {len(same)} answers through Foundry Local equal "
+                                                    f"the harness session's"})
+    assert all(a.strip() for a, _ in answers), f"{variant}: Foundry Local gave an empty answer"
