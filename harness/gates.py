@@ -42,7 +42,8 @@ KNOWN_METRICS = TASK_METRICS + CLOSENESS_METRICS + (
     "device_bytes", "ttft_ms@*", "decode_tps@*", "prefill_ms_per_token", "decode_tpot_ms_per_1k_context",
     "harness_decode_tps", "harness_ttft_ms", "bare_decode_tps", "bare_ttft_ms", "decode_ratio", "ttft_ratio",
     "leak_kib_per_iter_fresh", "leak_kib_per_iter_reused", "decode_tps_trend_fresh", "decode_tps_trend_reused",
-    "foundry_same_answer", "foundry_exact_match", "foundry_e2e_ms", "harness_e2e_ms",
+    "foundry_same_answer", "foundry_e2e_ms", "harness_e2e_ms", *(f"foundry_{check}" for check in (
+        "exact_match", "contains", "regex", "json_valid", "json_schema", "numeric")),
 )
 
 

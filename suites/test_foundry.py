@@ -97,7 +97,7 @@ def test_foundry_local_answers(variant, foundry_package, foundry_local, harness_
     """Register the package in Foundry Local's local catalog, load it, send the domain prompts
     through its chat session, and compare answers and latency with the harness's own session."""
     from harness.metrics import measurement, proportion
-    from harness.scoring import score
+    from harness.scoring import PASS_FAIL, score
 
     sdk, catalog = foundry_local
     model_id = f"{foundry_package.name}:1"
@@ -118,10 +118,11 @@ def test_foundry_local_answers(variant, foundry_package, foundry_local, harness_
     same = [a.strip() == d.text.strip() for (a, _), d in zip(answers, direct)]
     record_measurement(proportion(variant, "foundry", "foundry_same_answer", same,
                                   example_ids=[e.id for e in examples]))
-    scored = [(e, a) for e, (a, _) in zip(examples, answers) if "exact_match" in e.checks]
-    if scored:
-        record_measurement(proportion(variant, "foundry", "foundry_exact_match",
-                                      [score(e, a)["exact_match"] for e, a in scored]))
+    scores = [score(e, a) for e, (a, _) in zip(examples, answers)]
+    for check in PASS_FAIL:  # the answers' accuracy and format, as the task-quality suite scores them
+        outcomes = [s[check] for s in scores if check in s]
+        if outcomes:
+            record_measurement(proportion(variant, "foundry", f"foundry_{check}", outcomes))
     record_measurement(measurement(variant, "foundry", "foundry_e2e_ms", "ms", [s * 1e3 for _, s in answers],
                                    higher_is_better=False))
     record_measurement(measurement(variant, "foundry", "harness_e2e_ms", "ms", [d.e2e_s * 1e3 for d in direct],

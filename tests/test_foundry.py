@@ -61,3 +61,33 @@ def test_a_run_without_builds_has_nothing_to_package(tmp_path):
     with pytest.raises(HarnessError, match="no variant with a build still in the cache"):
         package_run({"run": {"id": "r"}, "model": {"name": "m"}, "variants": [{"id": "int4-cpu", "path": None}]},
                     tmp_path)
+
+
+@pytest.fixture(scope="module")
+def foundry_run(tmp_path_factory, build_cache):
+    from test_suites_e2e import load, run_suites
+
+    root = tmp_path_factory.mktemp("foundry-run")
+    result = run_suites("-k", "foundry", "--precisions", "fp32,int4", "--foundry-packages", str(root / "models"),
+                        "--reports-dir", str(root / "reports"), "--cache-dir", str(build_cache))
+    assert result.returncode == 0, result.stdout[-3000:]
+    return root, load(root / "reports")
+
+
+def test_the_suites_write_and_check_a_package_per_variant(foundry_run):
+    root, results = foundry_run
+    assert sorted(p.name for p in (root / "models").iterdir()) == ["support-tickets-fp32", "support-tickets-int4"]
+    verdicts = {(v["variant"], v["name"]): v for v in results["verdicts"]}
+    for variant in ("fp32-cpu", "int4-cpu"):
+        assert verdicts[(variant, "prompt_template_matches_chat_template")]["passed"]
+
+
+def test_packages_answer_through_foundry_local_like_the_harness(foundry_run):
+    pytest.importorskip("foundry_local_sdk", reason="foundry-local-sdk is not installed (pip install -e '.[foundry]')")
+    _, results = foundry_run
+    measured = {(m["variant"], m["name"]): m for m in results["measurements"]}
+    for variant in ("fp32-cpu", "int4-cpu"):
+        assert measured[(variant, "foundry_same_answer")]["value"] == 1.0  # greedy, same prompt, same answers
+        assert measured[(variant, "foundry_exact_match")]["stats"]["n"] == 10
+        assert measured[(variant, "foundry_json_schema")]["value"] == 1.0  # the answer format holds
+        assert measured[(variant, "foundry_e2e_ms")]["value"] > 0 and measured[(variant, "harness_e2e_ms")]["value"] > 0
