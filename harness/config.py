@@ -46,7 +46,7 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile("quick", warmup=1, repetitions=5, new_tokens=32, smoke_prompts=3,
                      length_points=(0.0, 0.33, 0.66, 1.0), length_repetitions=3,
                      length_new_tokens=16, overhead_pairs=7,
-                     soak_warmup=10, soak_iterations=60, quality_examples=30, kld_chunks=2),
+                     soak_warmup=40, soak_iterations=120, quality_examples=30, kld_chunks=2),
     "standard": Profile("standard", warmup=2, repetitions=10, new_tokens=64, smoke_prompts=10,
                         length_points=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0), length_repetitions=5,
                         length_new_tokens=32, overhead_pairs=9,
