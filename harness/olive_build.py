@@ -20,9 +20,9 @@ from importlib import metadata
 from pathlib import Path
 
 from .errors import HarnessError
+from .variants import CALIBRATED  # builders that quantize the PyTorch model with calibration data first
 
 PRECISIONS = ("fp32", "fp16", "int4")  # what Olive's ModelBuilder pass can ask of onnxruntime-genai 0.14.1
-CALIBRATED = ("gptq", "awq")  # builders that quantize the PyTorch model with calibration data first
 CALIBRATION_SAMPLES = 128  # calibration texts given to GPTQ/AWQ
 CALIBRATION_MAX_TOKENS = 256
 DEVICES = {"cpu": ("cpu", "CPUExecutionProvider"), "cuda": ("gpu", "CUDAExecutionProvider"),

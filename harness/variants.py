@@ -12,6 +12,7 @@ from functools import lru_cache
 from .sources import ModelSource
 
 BUILDER = "genai"  # the onnxruntime-genai model builder; "olive" is the second (harness.olive_build)
+CALIBRATED = ("gptq", "awq")  # Olive builders of calibrated INT4 (only int4 variants exist)
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,6 @@ def unsupported_reason(variant: Variant, source: ModelSource, available: tuple[s
     if variant.builder in ("olive", "gptq", "awq"):
         from . import olive_build
 
-        if variant.builder != "olive" and variant.precision != "int4":
-            return f"{variant.builder} is an INT4 method: only int4-{variant.builder}-* variants exist"
         if variant.builder != "olive":
             problem = olive_build.calibrated_problem(variant.builder, variant.provider)
             if problem:
@@ -102,6 +101,8 @@ def plan(precisions: tuple[str, ...], providers: tuple[str, ...] | None, source:
     for provider in chosen:
         for builder in builders:
             for precision in precisions:
+                if builder in CALIBRATED and precision != "int4":
+                    continue  # GPTQ and AWQ are INT4 methods: there is no fp32-gptq to skip
                 variant = Variant(precision, provider, builder)
                 reason = unsupported_reason(variant, source, available)
                 planned.append(PlannedVariant(variant, supported=not reason, reason=reason))

@@ -68,6 +68,9 @@ def test_the_matrix_names_what_olive_cannot_build():
     assert planned["int4-olive-cpu"].supported and planned["int8-cpu"].supported
     assert not planned["int8-olive-cpu"].supported and "has no int8" in planned["int8-olive-cpu"].reason
     assert Variant("int4", "cpu", "olive").id == "int4-olive-cpu"
+    calibrated = [p.id for p in plan(("fp32", "int4"), ("cpu",), resolve_model("embedded"), available=("cpu",),
+                                     builders=("gptq",))]
+    assert calibrated == ["int4-gptq-cpu"]  # GPTQ is an INT4 method: no fp32-gptq to skip
 
 
 @pytest.mark.slow
