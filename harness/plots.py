@@ -32,6 +32,13 @@ def _colour(row_or_variant) -> str:
     return COLOURS.get(precision, "#555555")
 
 
+def _hatch(variant: str) -> str | None:
+    """Variants of other builders (int4-olive-cpu, int4-gptq-cpu) are hatched, in their
+    precision's colour."""
+    parts = variant.split("-")
+    return {"olive": "//", "gptq": "xx", "awq": ".."}.get(parts[1]) if len(parts) > 2 else None
+
+
 def _errors(value, interval):
     if value is None or not interval or None in interval:
         return [[0], [0]]
@@ -59,9 +66,11 @@ def latency(results: dict):
         for i, r in enumerate(rows):
             if r[key] is None:
                 continue
-            ax.bar(i, r[key], color=_colour(r), alpha=0.85)
+            ax.bar(i, r[key], color=_colour(r), alpha=0.85, hatch=_hatch(r["variant"]), edgecolor="white")
             ax.errorbar(i, r[key], yerr=_errors(r[key], r[f"{key}_ci"]), color="black", capsize=4, lw=1)
-        ax.set_xticks(range(len(rows)), [r["variant"] for r in rows])
+        crowded = len(rows) > 4
+        ax.set_xticks(range(len(rows)), [r["variant"] for r in rows], rotation=30 if crowded else 0,
+                      ha="right" if crowded else "center", fontsize=8 if crowded else 10)
         _style(ax, label)
     fig.suptitle("Median with its bootstrap 95 % interval", fontsize=9, x=0.01, ha="left", color="#555555")
     fig.tight_layout()
