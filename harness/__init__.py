@@ -1,9 +1,12 @@
 """Precision trade-off harness for small language models on onnxruntime-genai.
 
 The pipeline (one module per arrow): settings (:mod:`.config`) -> model source (:mod:`.sources`)
--> variants (:mod:`.variants`) -> builds (:mod:`.build`) -> sessions in worker processes
-(:mod:`.session`, :mod:`.worker`) -> measurements (:mod:`.metrics`) -> results
-(:mod:`.results`) -> report (:mod:`.report`). The pytest plugin (:mod:`.plugin`) wires them.
+and evaluation set (:mod:`.data`, :mod:`.prompts`) -> variants (:mod:`.variants`) -> builds
+(:mod:`.build`, :mod:`.olive_build`) -> sessions in worker processes (:mod:`.session`,
+:mod:`.worker`) -> measurements (:mod:`.metrics`, :mod:`.perf`, :mod:`.quality`,
+:mod:`.closeness`) -> gates (:mod:`.gates`) -> results (:mod:`.results`) -> report
+(:mod:`.report`, :mod:`.tables`, :mod:`.plots`, :mod:`.recommend`) and packages
+(:mod:`.foundry`). The pytest plugin (:mod:`.plugin`, with :mod:`.state`) wires them.
 """
 
 from .config import PROFILES, RunConfig
