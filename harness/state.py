@@ -5,6 +5,7 @@ remembered, failures too). The plugin (:mod:`harness.plugin`) keeps one in ``con
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -24,7 +25,7 @@ from .results import ResultsStore, load_results, now_iso
 from .session import SessionSpec
 from .smoke import default_dataset
 from .sources import ModelSource, resolve_model
-from .variants import PlannedVariant, plan
+from .variants import CALIBRATED, PlannedVariant, plan
 from .worker import WorkerSession
 
 DEFAULT_CONTEXT_CAP = 2048
@@ -96,6 +97,7 @@ class HarnessState:
         found = next((p for p in self.planned if p.id == variant_id), None)
         return found if found is not None else self.extra_planned[variant_id]
 
+    @functools.cached_property
     def calibration_texts(self) -> list[str] | None:
         """What GPTQ/AWQ calibrate on: the first records of ``--calibration`` (by default the
         embedded model's training tickets, never the evaluation set), each a whole formatted
@@ -174,10 +176,11 @@ class HarnessState:
     # -- builds and sessions, each done once per process and remembered (failures too) -------
     def build(self, variant_id: str) -> BuiltVariant:
         if variant_id not in self.builds:
+            variant = self.planned_variant(variant_id).variant
             try:
-                built = build_variant(self.planned_variant(variant_id).variant, self.source,
-                                      self.config.cache_dir, self.progress, self.olive_recipe,
-                                      self.calibration_texts())
+                calibration = self.calibration_texts if variant.builder in CALIBRATED else None
+                built = build_variant(variant, self.source, self.config.cache_dir, self.progress,
+                                      self.olive_recipe, calibration)
             except BuildError as exc:
                 self.builds[variant_id] = exc
                 self.note(variant_id, status="build_failed", error=f"{exc.args[0]}\n{exc.output_tail}")
