@@ -7,8 +7,11 @@ Sources today: the embedded default (``embedded``: the support-ticket model ship
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .errors import HarnessError
@@ -65,6 +68,20 @@ def resolve_model(spec: str, origin: str = "option --model") -> ModelSource:
     return _from_folder(path.resolve(), kind="hf_folder", name=path.resolve().name, origin=origin)
 
 
+@lru_cache(maxsize=1)
+def supported_architectures() -> frozenset[str]:
+    """The Hugging Face architectures the installed onnxruntime-genai model builder dispatches on,
+    read from its source (importing it loads torch). Empty when the builder cannot be found, and
+    then nothing is refused here: the build itself will say what is wrong."""
+    spec = importlib.util.find_spec("onnxruntime_genai")
+    if spec is None or not spec.submodule_search_locations:
+        return frozenset()
+    builder = Path(list(spec.submodule_search_locations)[0]) / "models" / "builder.py"
+    if not builder.is_file():
+        return frozenset()
+    return frozenset(re.findall(r'config\.architectures\[0\] == "(\w+)"', builder.read_text(encoding="utf-8")))
+
+
 def _from_folder(path: Path, *, kind: str, name: str, origin: str) -> ModelSource:
     config_path = path / "config.json"
     if not config_path.is_file():
@@ -75,6 +92,12 @@ def _from_folder(path: Path, *, kind: str, name: str, origin: str) -> ModelSourc
         raise HarnessError(f"{config_path}: corrupt JSON: {exc}") from None
     if not isinstance(config, dict):
         raise HarnessError(f"{config_path}: expected a JSON object")
+    architectures = config.get("architectures") or []
+    supported = supported_architectures()
+    if supported and (not architectures or architectures[0] not in supported):
+        named = architectures[0] if architectures else "none named in 'architectures'"
+        raise HarnessError(f"{config_path}: architecture {named} is not one onnxruntime-genai's model builder "
+                           f"supports ({', '.join(sorted(supported))}) ({origin})")
     if not any(path.glob(p) for p in WEIGHT_PATTERNS):
         raise HarnessError(f"{path}: no weights (*.safetensors or pytorch_model*.bin) ({origin})")
     for weights in sorted(path.glob("*.safetensors")):

@@ -230,6 +230,12 @@ def _damaged_copy(model, tmp_path, damage):
     return copy
 
 
+def _set_architecture(model, name):
+    config = json.loads((model / "config.json").read_text())
+    config["architectures"] = [name]
+    (model / "config.json").write_text(json.dumps(config))
+
+
 def _truncate(path, keep=0.5):
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * keep)])
@@ -240,7 +246,9 @@ def _truncate(path, keep=0.5):
     (lambda m: (m / "tokenizer.json").unlink(), ": no tokenizer (tokenizer.json or tokenizer.model) (option --model)"),
     (lambda m: _truncate(m / "model.safetensors"), "model.safetensors: truncated or damaged: "),
     (lambda m: (m / "model.safetensors").write_bytes(b"\xff" * 64), "model.safetensors: not a readable safetensors file"),
-], ids=["corrupt_config", "missing_tokenizer", "truncated_weights", "garbage_weights"])
+    (lambda m: _set_architecture(m, "GPT2LMHeadModel"),
+     "config.json: architecture GPT2LMHeadModel is not one onnxruntime-genai's model builder supports (ChatGLM"),
+], ids=["corrupt_config", "missing_tokenizer", "truncated_weights", "garbage_weights", "unsupported_architecture"])
 def test_a_damaged_model_folder_is_named_in_one_line(damage, message, tiny_qwen2, tmp_path):
     model = _damaged_copy(tiny_qwen2, tmp_path, damage)
     result = run_suites("--model", str(model), "--reports-dir", str(tmp_path / "reports"))
