@@ -35,6 +35,12 @@ KLD_PERCENTILES = (("max", 1.0), ("p99.9", 0.999), ("p99", 0.99), ("p95", 0.95),
                    ("median", None), ("p10", 0.10), ("p5", 0.05), ("p1", 0.01), ("p0.1", 0.001),
                    ("min", 0.0))
 FORMAT_VERSION = 2
+# what :func:`summarize` returns, each recorded as a measurement: name -> (unit, higher is better)
+STATISTICS = {"kld_mean": ("nats/token", False), "top1_agreement": ("fraction", True),
+              "delta_p_mean": ("probability", None), "delta_p_rms": ("probability", False),
+              "ppl": ("perplexity", False), "ppl_reference": ("perplexity", False),
+              "ln_ppl_ratio": ("nats/token", False), "ppl_ratio": ("ratio", False),
+              "ppl_correlation": ("correlation", True)}
 
 LogitsOf = Callable[[Sequence[int]], np.ndarray]  # token ids -> logits [len(ids), vocab]
 

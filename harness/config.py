@@ -122,11 +122,15 @@ def parse_providers(raw: Any) -> tuple[str, ...] | None:
     return _parse_choices(raw, PROVIDERS, "provider")
 
 
-def parse_reference(raw: Any) -> str:
-    items = _parse_choices(raw, PRECISIONS, "precision")
+def _parse_one(raw: Any, allowed: tuple[str, ...], what: str) -> str:
+    items = _parse_choices(raw, allowed, what)
     if len(items) != 1:
-        raise ValueError("expected one precision")
+        raise ValueError(f"expected one {what}")
     return items[0]
+
+
+def parse_reference(raw: Any) -> str:
+    return _parse_one(raw, PRECISIONS, "precision")
 
 
 def parse_builders(raw: Any) -> tuple[str, ...]:
@@ -134,10 +138,7 @@ def parse_builders(raw: Any) -> tuple[str, ...]:
 
 
 def parse_objective(raw: Any) -> str:
-    items = _parse_choices(raw, OBJECTIVES, "objective")
-    if len(items) != 1:
-        raise ValueError("expected one objective")
-    return items[0]
+    return _parse_one(raw, OBJECTIVES, "objective")
 
 
 def parse_profile(raw: Any) -> Profile:

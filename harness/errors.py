@@ -12,6 +12,22 @@ class HarnessError(Exception):
     """A problem with the user's input, reported as one clear line."""
 
 
+def read_json(path, what: str, option: str | None = None):
+    """A user's JSON file, or a HarnessError naming it: ``cannot read <what> PATH (option X):
+    reason`` when it cannot be opened, ``PATH: corrupt JSON at line N: reason`` when it does not
+    parse."""
+    import json
+    from pathlib import Path
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        where = f" (option {option})" if option else ""
+        raise HarnessError(f"cannot read {what} {path}{where}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise HarnessError(f"{path}: corrupt JSON at line {exc.lineno}: {exc.msg}") from None
+
+
 class UnsupportedVariant(HarnessError):
     """A precision/provider combination that cannot run here (reported as skipped)."""
 

@@ -26,13 +26,14 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
+from .closeness import STATISTICS
 from .config import PRECISIONS, PROVIDERS
+from .scoring import PASS_FAIL
+from .scoring import TASK_METRICS as SCORING_METRICS
 
 # what the closeness suite measures against the reference (not measured for the reference itself)
-CLOSENESS_METRICS = ("kld_mean", "top1_agreement", "delta_p_mean", "delta_p_rms", "ppl", "ppl_reference",
-                     "ln_ppl_ratio", "ppl_ratio", "ppl_correlation")
-TASK_METRICS = ("exact_match", "contains", "regex", "json_valid", "json_schema", "numeric", "rouge_l",
-                "smoke_exact_match")
+CLOSENESS_METRICS = tuple(STATISTICS)
+TASK_METRICS = SCORING_METRICS + ("smoke_exact_match",)
 # Every measurement name a suite records (README, "Metrics"); a gate naming none of them is a typo.
 # tests/test_suites_e2e.py checks that real runs record nothing outside this list.
 KNOWN_METRICS = TASK_METRICS + CLOSENESS_METRICS + (
@@ -42,8 +43,7 @@ KNOWN_METRICS = TASK_METRICS + CLOSENESS_METRICS + (
     "device_bytes", "ttft_ms@*", "decode_tps@*", "prefill_ms_per_token", "decode_tpot_ms_per_1k_context",
     "harness_decode_tps", "harness_ttft_ms", "bare_decode_tps", "bare_ttft_ms", "decode_ratio", "ttft_ratio",
     "leak_kib_per_iter_fresh", "leak_kib_per_iter_reused", "decode_tps_trend_fresh", "decode_tps_trend_reused",
-    "foundry_same_answer", "foundry_e2e_ms", "harness_e2e_ms", *(f"foundry_{check}" for check in (
-        "exact_match", "contains", "regex", "json_valid", "json_schema", "numeric")),
+    "foundry_same_answer", "foundry_e2e_ms", "harness_e2e_ms", *(f"foundry_{check}" for check in PASS_FAIL),
 )
 
 

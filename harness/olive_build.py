@@ -19,7 +19,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from .errors import HarnessError
+from .errors import HarnessError, read_json
 from .variants import CALIBRATED  # builders that quantize the PyTorch model with calibration data first
 
 PRECISIONS = ("fp32", "fp16", "int4")  # what Olive's ModelBuilder pass can ask of onnxruntime-genai 0.14.1
@@ -63,12 +63,7 @@ def toolchain_problem(olive: str | None = None, genai: str | None = None) -> str
 
 def read_recipe(path: Path) -> dict:
     """A recipe file (Olive's ``run --config`` JSON) with at least one ModelBuilder pass."""
-    try:
-        recipe = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise HarnessError(f"cannot read recipe {path} (option --recipe): {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise HarnessError(f"{path}: corrupt JSON at line {exc.lineno}: {exc.msg}") from None
+    recipe = read_json(path, "recipe", "--recipe")
     passes = recipe.get("passes") if isinstance(recipe, dict) else None
     if not isinstance(passes, dict) or not any(isinstance(p, dict) and p.get("type") == "ModelBuilder"
                                                for p in passes.values()):

@@ -7,12 +7,11 @@ the text is the same one ``apply_chat_template`` would give.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import HarnessError
+from .errors import HarnessError, read_json
 
 
 def chat_template(model_dir: Path) -> str | None:
@@ -20,10 +19,7 @@ def chat_template(model_dir: Path) -> str | None:
     path = Path(model_dir) / "tokenizer_config.json"
     if not path.is_file():
         return None
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise HarnessError(f"{path}: corrupt JSON at line {exc.lineno}: {exc.msg}") from None
+    config = read_json(path, "tokenizer config")
     template = config.get("chat_template")
     if isinstance(template, list):  # named templates: take the default one
         template = next((t["template"] for t in template if t.get("name") == "default"), None)
@@ -75,12 +71,7 @@ class PromptTemplate:
     @classmethod
     def from_file(cls, path: Path) -> "PromptTemplate":
         """Read ``PromptTemplate`` from an inference_model.json (or a file holding only it)."""
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise HarnessError(f"cannot read prompt template {path}: {exc.strerror}") from None
-        except json.JSONDecodeError as exc:
-            raise HarnessError(f"{path}: corrupt JSON at line {exc.lineno}: {exc.msg}") from None
+        data = read_json(path, "prompt template", "--prompt-template")
         template = data.get("PromptTemplate", data) if isinstance(data, dict) else None
         if not isinstance(template, dict):
             raise HarnessError(f"{path}: expected an object with 'PromptTemplate'")

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from .plots import TITLES, draw_all
 from .recommend import OBJECTIVES, recommend
+from .scoring import TASK_METRICS
 from .tables import fmt, measurements_frame, precision_rows_text, precision_table, references_of, with_interval
 
 MB = 1e6
-TASK_METRICS = ("exact_match", "contains", "regex", "json_valid", "json_schema", "numeric", "rouge_l")
 CLOSENESS_COLUMNS = (("KLD mean", "kld_mean"), ("KLD p99", "kld_mean:p99"), ("KLD max", "kld_mean:max"),
                      ("top-1 agreement", "top1_agreement"), ("Δp RMS", "delta_p_rms"),
                      ("PPL ratio", "ppl_ratio"))
@@ -236,9 +236,10 @@ def _measurements(results: dict) -> Section | None:
 # Rendering
 
 
-def render_markdown(results: dict, plots: dict[str, Path] | None = None, objective: str | None = None) -> str:
+def render_markdown(results: dict, plots: dict[str, Path] | None = None, objective: str | None = None,
+                    sections: list[Section] | None = None) -> str:
     lines: list[str] = []
-    for index, section in enumerate(build_sections(results, objective)):
+    for index, section in enumerate(sections or build_sections(results, objective)):
         lines += [f"{'#' if index == 0 else '##'} {section.title}", ""]
         bullet = section.anchor == "summary"
         lines += [(f"- {p}" if bullet else p) for p in section.text]
@@ -301,11 +302,12 @@ def _cell(text: str) -> str:
     return f"<td>{rendered}</td>"
 
 
-def render_html(results: dict, plots: dict[str, Path] | None = None, objective: str | None = None) -> str:
+def render_html(results: dict, plots: dict[str, Path] | None = None, objective: str | None = None,
+                sections: list[Section] | None = None) -> str:
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              f"<title>Precision report {html.escape(results['run']['id'])}</title>",
              f"<style>{CSS}</style>{SELF_CHECK}</head><body>"]
-    for index, section in enumerate(build_sections(results, objective)):
+    for index, section in enumerate(sections or build_sections(results, objective)):
         tag = "h1" if index == 0 else "h2"
         body = [f'<{tag} id="{section.anchor}">{_inline(section.title)}</{tag}>']
         if section.anchor == "summary":
@@ -360,7 +362,8 @@ def write_report(run_dir: Path, results: dict, objective: str | None = None) -> 
     HTML report's path."""
     measurements_frame(results).to_csv(run_dir / "results.csv", index=False)
     plots = draw_all(results, run_dir)
-    _write_text(run_dir / "report.md", render_markdown(results, plots, objective))
+    sections = build_sections(results, objective)  # built once, rendered twice
+    _write_text(run_dir / "report.md", render_markdown(results, plots, sections=sections))
     path = run_dir / "report.html"
-    _write_text(path, render_html(results, plots, objective))
+    _write_text(path, render_html(results, plots, sections=sections))
     return path

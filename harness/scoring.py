@@ -9,10 +9,11 @@ import unicodedata
 from functools import lru_cache
 from typing import Any
 
-from .data import Example, first_number
+from .data import CHECKS, Example, first_number
 
-PASS_FAIL = ("exact_match", "contains", "regex", "json_valid", "json_schema", "numeric")
-SCORED = ("rouge_l",)
+SCORED = ("rouge_l",)  # scores in [0, 1], not pass/fail
+PASS_FAIL = tuple(check for check in CHECKS if check not in SCORED)
+TASK_METRICS = PASS_FAIL + SCORED  # the task-quality suite's measurement names
 
 
 def normalise(text: str) -> str:

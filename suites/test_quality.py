@@ -13,17 +13,11 @@ Both run with and without ``--benchmark``; thresholds are the gates' job (suites
 
 import pytest
 
-from harness.closeness import chunks_of
+from harness.closeness import STATISTICS, chunks_of
 from harness.closeness import summarize as closeness_summary
 from harness.metrics import estimate
 from harness.quality import KLD_CONTEXT, MIN_CONTEXT, answer_all, task_measurements, token_stream
 
-# closeness statistic -> (unit, higher is better)
-CLOSENESS_UNITS = {"kld_mean": ("nats/token", False), "top1_agreement": ("fraction", True),
-                   "delta_p_mean": ("probability", None), "delta_p_rms": ("probability", False),
-                   "ppl": ("perplexity", False), "ppl_reference": ("perplexity", False),
-                   "ln_ppl_ratio": ("nats/token", False), "ppl_ratio": ("ratio", False),
-                   "ppl_correlation": ("correlation", True)}
 
 
 def test_task_quality(variant, harness_session, harness_state, quality_examples, format_prompt,
@@ -74,7 +68,7 @@ def test_closeness_to_reference(variant, harness_session, harness_state, domain_
     per_token = harness_session.compare(chunks, path)
     stats = closeness_summary(per_token)
     for name, figures in stats.items():
-        unit, better = CLOSENESS_UNITS[name]
+        unit, better = STATISTICS[name]
         samples = per_token["kld"] if name == "kld_mean" else per_token["delta_p"] if name == "delta_p_mean" else ()
         record_measurement(estimate(variant, "quality", name, unit, figures["value"], figures.get("uncertainty"),
                                     stats={k: v for k, v in figures.items() if k not in ("value", "uncertainty")},
