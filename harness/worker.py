@@ -53,13 +53,27 @@ def _device_bytes() -> int | None:
     return int(sum(used)) if used else None
 
 
+def _peak_rss_bytes() -> int:
+    """This process's own high-water RSS: ``VmHWM``, which starts anew at exec. ``ru_maxrss``
+    does not: Linux carries the parent's high-water mark across fork and exec, so a worker
+    started by a large pytest process would report the parent's size as its peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
 def _memory() -> dict:
     import psutil
 
     process = psutil.Process()
     full = process.memory_full_info()
     memory = {"rss_bytes": int(full.rss), "uss_bytes": int(full.uss),
-              "peak_rss_bytes": int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024}
+              "peak_rss_bytes": _peak_rss_bytes()}
     if _DEVICE_MEMORY:
         device = _device_bytes()
         if device is not None:
@@ -198,7 +212,7 @@ class WorkerSession:
         return text
 
     def memory(self) -> dict:
-        """The worker's RSS, USS and peak RSS (``ru_maxrss``), in bytes."""
+        """The worker's RSS, USS and peak RSS (``VmHWM``), in bytes."""
         return self._call({"op": "memory"})["memory"]
 
     def encode(self, text: str) -> list[int]:

@@ -2,7 +2,7 @@
 
 - ``load_footprint_bytes``: RSS after loading the model minus RSS before (in the worker);
 - ``rss_bytes`` / ``uss_bytes``: the worker now (USS: memory only this process holds);
-- ``peak_rss_bytes``: the worker's high-water mark so far (``ru_maxrss``), after the suites that
+- ``peak_rss_bytes``: the worker's high-water mark so far (``VmHWM``), after the suites that
   ran before this one in the same worker;
 - ``kv_cache_bytes``: the key/value cache onnxruntime-genai allocates at the run's ``max_length``
   (computed from the model's shape); ``first_request_rss_delta_bytes``: what the worker's first

@@ -72,3 +72,18 @@ def test_a_load_failure_is_a_clear_error(tmp_path):
     with pytest.raises(GenerationError) as info:
         WorkerSession(SessionSpec(model_dir=str(tmp_path)), "fp32-cpu", timeout=30)
     assert info.value.kind == "load_failed"
+
+
+def test_a_workers_peak_memory_is_its_own_not_its_parents():
+    """ru_maxrss would report this process's 400 MB as the worker's peak (Linux keeps the high-
+    water mark across fork and exec); the worker reports its own."""
+    ballast = bytearray(400 * 2**20)
+    for offset in range(0, len(ballast), 4096):
+        ballast[offset] = 1
+    session = WorkerSession(SessionSpec(model_dir="fake", fake=True), "fake", timeout=60)
+    try:
+        peak = session.memory()["peak_rss_bytes"]
+    finally:
+        session.close()
+    assert 0 < peak < 200 * 2**20, f"worker peak {peak / 2**20:.0f} MiB: the parent's ballast leaked in"
+    del ballast
