@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend is chosen first)
 import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from .tables import precision_table  # noqa: E402
 
@@ -119,6 +120,8 @@ def quality_tradeoff(results: dict):
             ax.legend(fontsize=8, loc="lower right")
         if lower is False:
             ax.invert_xaxis()  # cheaper to the left in both panels: here, faster is "cheaper"
+        ax.xaxis.set_major_locator(MaxNLocator(5))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}" if abs(x) >= 100 else f"{x:g}"))
         _style(ax, f"{'accuracy' if quality else 'KLD'} against {xlabel}", xlabel,
                (rows[0]["accuracy_metric"] + " [Wilson 95 %]") if quality else "KLD mean (lower is better)")
     fig.tight_layout()
