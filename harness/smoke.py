@@ -49,11 +49,15 @@ def graph_mismatches(precision: str, quantization: dict, provider: str = "cpu",
 
 def default_dataset(source: ModelSource) -> Path:
     """The domain set used when ``--dataset`` is not given: the embedded model's held-out tickets,
-    generic prompts for any other model."""
+    a preset's own set (general knowledge for instruct presets), generic prompts for any other model."""
     if source.kind == "embedded":
         from .embedded import DATA_DIR
 
         return DATA_DIR / "heldout.jsonl"
+    if source.kind == "preset":
+        from .presets import PRESETS
+
+        return DATASETS_DIR / PRESETS[source.name].dataset
     return DATASETS_DIR / "smoke" / "prompts.jsonl"
 
 

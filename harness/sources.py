@@ -1,11 +1,14 @@
 """Model sources: what the user points at, resolved to a :class:`ModelSource` with a content hash.
 
-Sources today: the embedded default (``embedded``: the support-ticket model shipped in
-``harness/embedded/model``) and a local Hugging Face checkpoint folder.
+Sources: the embedded default (``embedded``: the support-ticket model shipped in
+``harness/embedded/model``), a preset (``smollm2-135m``: a real model from a registry package,
+:mod:`harness.presets`), a local Hugging Face checkpoint folder, and a local GGUF file. Presets and
+GGUF files are converted once into a Hugging Face folder (:mod:`harness.gguf_convert`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -13,8 +16,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 from .errors import HarnessError
+from .gguf_convert import converted_folder
+from .presets import PRESETS
 
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model")
@@ -22,14 +28,16 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model")
 
 @dataclass(frozen=True)
 class ModelSource:
-    kind: str  # "embedded" | "hf_folder"
+    kind: str  # "embedded" | "preset" | "hf_folder" | "gguf"
     name: str  # short name used in reports and package names
-    path: Path  # the Hugging Face folder the builders read
+    path: Path  # the Hugging Face folder the builders read (for a GGUF: the converted folder)
     content_hash: str  # sha256 over every file's relative path and bytes
     architecture: str  # config.json model_type, e.g. "llama"
     num_attention_heads: int
     num_key_value_heads: int
     context_length: int  # max_position_embeddings
+    gguf_file: str | None = None  # the GGUF file the folder was converted from
+    gguf_sha256: str | None = None
 
     @property
     def uses_gqa(self) -> bool:
@@ -46,11 +54,14 @@ class ModelSource:
             "num_attention_heads": self.num_attention_heads,
             "num_key_value_heads": self.num_key_value_heads,
             "context_length": self.context_length,
+            "gguf_file": self.gguf_file,
+            "gguf_sha256": self.gguf_sha256,
         }
 
 
-def resolve_model(spec: str, origin: str = "option --model") -> ModelSource:
-    """Turn a ``--model`` value into a validated :class:`ModelSource`."""
+def resolve_model(spec: str, origin: str = "option --model", cache_dir: Path = Path(".harness-cache"),
+                  progress: Callable[[str], None] = lambda message: None) -> ModelSource:
+    """Turn a ``--model`` value into a validated :class:`ModelSource` (converting a GGUF file once)."""
     if spec == "embedded":
         from .embedded import MODEL_DIR
 
@@ -60,12 +71,29 @@ def resolve_model(spec: str, origin: str = "option --model") -> ModelSource:
                 "`python -m harness.embedded.train`"
             )
         return _from_folder(MODEL_DIR, kind="embedded", name="support-tickets", origin=origin)
+    if spec in PRESETS:
+        gguf = PRESETS[spec].locate(origin)
+        return _from_gguf(gguf, kind="preset", name=spec, origin=origin, cache_dir=cache_dir, progress=progress)
     path = Path(spec).expanduser()
     if not path.exists():
-        raise HarnessError(f"model folder not found: {path} ({origin})")
-    if not path.is_dir():
-        raise HarnessError(f"model path is not a folder: {path} ({origin}; expected a Hugging Face checkpoint folder)")
-    return _from_folder(path.resolve(), kind="hf_folder", name=path.resolve().name, origin=origin)
+        if "/" not in spec and not path.suffix:
+            raise HarnessError(f"no model folder or file named '{spec}', and no preset of that name "
+                               f"(presets: embedded, {', '.join(PRESETS)}) ({origin})")
+        raise HarnessError(f"model folder or file not found: {path} ({origin})")
+    path = path.resolve()
+    if path.is_file():
+        if path.suffix.lower() != ".gguf":
+            raise HarnessError(f"model path is a file but not a .gguf file: {path} ({origin}; expected a "
+                               "Hugging Face checkpoint folder or a GGUF file)")
+        return _from_gguf(path, kind="gguf", name=path.stem, origin=origin, cache_dir=cache_dir, progress=progress)
+    return _from_folder(path, kind="hf_folder", name=path.name, origin=origin)
+
+
+def _from_gguf(gguf: Path, *, kind: str, name: str, origin: str, cache_dir: Path,
+               progress: Callable[[str], None]) -> ModelSource:
+    folder, sha = converted_folder(gguf, cache_dir, progress, origin)
+    source = _from_folder(folder, kind=kind, name=name, origin=f"converted from {gguf}, {origin}")
+    return dataclasses.replace(source, gguf_file=str(gguf), gguf_sha256=sha)
 
 
 @lru_cache(maxsize=1)

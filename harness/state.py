@@ -19,6 +19,7 @@ from .closeness import FORMAT_VERSION
 from .data import EvalSet, Example, load_examples
 from .errors import BuildError, HarnessError
 from .gates import Gate, load_gates
+from .scoring import score
 from .olive_build import read_recipe
 from .prompts import ChatFormatter
 from .results import ResultsStore, load_results, now_iso
@@ -68,7 +69,8 @@ class HarnessState:
         if self.source is not None or self.setup_error is not None:
             return
         try:
-            self.source = resolve_model(self.config.model, self.config.sources.get("model", "option --model"))
+            self.source = resolve_model(self.config.model, self.config.sources.get("model", "option --model"),
+                                        self.config.cache_dir, self.progress)
             self.eval_set = load_examples(self.config.dataset or default_dataset(self.source))
             self.examples = self.eval_set.examples
             self.formatter = ChatFormatter(self.source.path, self.config.prompt_template)
@@ -155,7 +157,9 @@ class HarnessState:
                 tmp = path.with_suffix(f".{os.getpid()}.tmp")
                 tmp.write_text(json.dumps(answers), encoding="utf-8")
                 os.replace(tmp, path)
-            return json.loads(path.read_text(encoding="utf-8"))
+            answers = json.loads(path.read_text(encoding="utf-8"))
+        by_id = {e.id: e for e in examples}  # scored again: the cache keeps what was said, not how it scored
+        return [{**a, "scores": score(by_id[a["id"]], a["answer"])} for a in answers]
 
     def reference_logprobs(self, reference_id: str, chunks: list[list[int]]) -> tuple[Path, dict | None]:
         """The reference's 16-bit log-probs for ``chunks`` (harness.closeness), written once by
