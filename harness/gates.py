@@ -28,7 +28,7 @@ from typing import Any
 
 from .closeness import STATISTICS
 from .config import PRECISIONS, PROVIDERS
-from .scoring import PASS_FAIL
+from .scoring import PROPORTIONS
 from .scoring import TASK_METRICS as SCORING_METRICS
 
 # what the closeness suite measures against the reference (not measured for the reference itself)
@@ -43,7 +43,7 @@ KNOWN_METRICS = TASK_METRICS + CLOSENESS_METRICS + (
     "device_bytes", "ttft_ms@*", "decode_tps@*", "prefill_ms_per_token", "decode_tpot_ms_per_1k_context",
     "harness_decode_tps", "harness_ttft_ms", "bare_decode_tps", "bare_ttft_ms", "decode_ratio", "ttft_ratio",
     "leak_kib_per_iter_fresh", "leak_kib_per_iter_reused", "decode_tps_trend_fresh", "decode_tps_trend_reused",
-    "foundry_same_answer", "foundry_e2e_ms", "harness_e2e_ms", *(f"foundry_{check}" for check in PASS_FAIL),
+    "foundry_same_answer", "foundry_e2e_ms", "harness_e2e_ms", *(f"foundry_{check}" for check in PROPORTIONS),
 )
 
 
@@ -69,8 +69,8 @@ QUALITY_SUITES = ("quality", "smoke", "robustness")  # not performance: comparab
 # Used when a project declares no gates: what a release of a quantized variant must at least show.
 # Metrics a run did not measure are skipped, so these apply to any model and data set.
 DEFAULT_GATES = {
-    "task_accuracy_kept": {"check": "exact_match >= reference - 0.05",
-                           "description": "answers as often right as the reference, within 5 points"},
+    "task_accuracy_kept": {"check": "all_checks >= reference - 0.05",
+                           "description": "as many answers pass all their checks as the reference's, within 5 points"},
     "answer_format": {"check": "json_schema >= 0.95",
                       "description": "answers conform to the data set's JSON Schema"},
     "close_to_reference": {"check": "kld_mean <= 0.1",

@@ -7,7 +7,7 @@ from typing import Callable, Sequence
 
 from .data import Example
 from .metrics import mcnemar_exact, measurement, proportion
-from .scoring import PASS_FAIL, score
+from .scoring import PROPORTIONS, score
 
 KLD_CONTEXT = 512  # tokens per closeness chunk (capped by the session's max_length and the text)
 MIN_CONTEXT = 16  # fewer tokens of domain text than this: closeness is not measured
@@ -31,7 +31,7 @@ def task_measurements(variant: str, answers: list[dict], reference: str | None =
     test against the reference's outcomes on the same examples; ROUGE-L as a mean (bootstrap)."""
     paired = {a["id"]: a["scores"] for a in reference_answers or []}
     records = []
-    names = [n for n in PASS_FAIL if any(n in a["scores"] for a in answers)]
+    names = [n for n in PROPORTIONS if any(n in a["scores"] for a in answers)]
     for name in names:
         scored = [a for a in answers if name in a["scores"]]
         outcomes = [bool(a["scores"][name]) for a in scored]

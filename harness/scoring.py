@@ -13,7 +13,9 @@ from .data import CHECKS, Example, first_number
 
 SCORED = ("rouge_l",)  # scores in [0, 1], not pass/fail
 PASS_FAIL = tuple(check for check in CHECKS if check not in SCORED)
-TASK_METRICS = PASS_FAIL + SCORED  # the task-quality suite's measurement names
+ALL_CHECKS = "all_checks"  # an example passes every pass/fail check it carries: task accuracy on any data set
+PROPORTIONS = PASS_FAIL + (ALL_CHECKS,)  # reported as shares with Wilson intervals
+TASK_METRICS = PROPORTIONS + SCORED  # the task-quality suite's measurement names
 
 
 def normalise(text: str) -> str:
@@ -78,4 +80,7 @@ def score(example: Example, answer: str) -> dict[str, bool | float]:
         scores["numeric"] = found is not None and abs(found - spec["value"]) <= spec["tolerance"]
     if "rouge_l" in checks:
         scores["rouge_l"] = rouge_l(answer, example.reference)
+    outcomes = [scores[name] for name in PASS_FAIL if name in scores]
+    if outcomes:
+        scores[ALL_CHECKS] = all(outcomes)
     return scores

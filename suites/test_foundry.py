@@ -97,7 +97,7 @@ def test_foundry_local_answers(variant, foundry_package, foundry_local, harness_
     """Register the package in Foundry Local's local catalog, load it, send the domain prompts
     through its chat session, and compare answers and latency with the harness's own session."""
     from harness.metrics import measurement, proportion
-    from harness.scoring import PASS_FAIL, score
+    from harness.scoring import PROPORTIONS, score
 
     sdk, catalog = foundry_local
     model_id = f"{foundry_package.name}:1"
@@ -119,7 +119,7 @@ def test_foundry_local_answers(variant, foundry_package, foundry_local, harness_
     record_measurement(proportion(variant, "foundry", "foundry_same_answer", same,
                                   example_ids=[e.id for e in examples]))
     scores = [score(e, a) for e, (a, _) in zip(examples, answers)]
-    for check in PASS_FAIL:  # the answers' accuracy and format, as the task-quality suite scores them
+    for check in PROPORTIONS:  # the answers' accuracy and format, as the task-quality suite scores them
         outcomes = [s[check] for s in scores if check in s]
         if outcomes:
             record_measurement(proportion(variant, "foundry", f"foundry_{check}", outcomes))

@@ -40,5 +40,15 @@ def test_every_check(answer, expected):
                               "json_schema": SCHEMA, "numeric": {"value": 42.0, "tolerance": 0.5},
                               "rouge_l": True})
     scores = score(example, answer)
-    assert {k: v for k, v in scores.items() if k != "rouge_l"} == expected
+    assert {k: v for k, v in scores.items() if k not in ("rouge_l", "all_checks")} == expected
+    assert scores["all_checks"] == all(expected.values())  # one example passes all six, the others not
     assert 0.0 <= scores["rouge_l"] <= 1.0
+
+
+def test_all_checks_needs_a_pass_fail_check():
+    scored_only = Example(id="x", messages=({"role": "user", "content": "?"},), reference="a b",
+                          checks={"rouge_l": True})
+    assert "all_checks" not in score(scored_only, "a b")  # ROUGE-L is a score, not a pass or fail
+    one = Example(id="y", messages=({"role": "user", "content": "?"},), checks={"regex": r"(?i)\bparis\b"})
+    assert score(one, "The capital is Paris.")["all_checks"] is True
+    assert score(one, "The capital is Lyon.")["all_checks"] is False
