@@ -293,6 +293,7 @@ SETTINGS: tuple[Setting, ...] = (
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 PATH_SETTINGS = ("reports_dir", "cache_dir", "dataset", "prompt_template", "gates_file", "baseline", "recipe", "calibration", "foundry_packages")
+DATA_SETTINGS = ("dataset", "calibration")  # a bare name may also be a folder in datasets/
 TABLE_SUBSECTIONS = ("gates",)  # [tool.harness.gates]: release gates (harness.gates)
 
 
@@ -332,10 +333,21 @@ def resolve(
         except ValueError as exc:
             raise HarnessError(f"invalid value {raw!r} for {origin}: {exc}") from None
         if setting.name in PATH_SETTINGS and value is not None and not value.is_absolute():
-            value = (base / value).resolve()
+            value = _named_data_set(value, base) if setting.name in DATA_SETTINGS else (base / value).resolve()
         values[setting.name] = value
         origins[setting.name] = origin
     return RunConfig(**values, sources=origins)
+
+
+def _named_data_set(value: Path, base: Path) -> Path:
+    """A relative data path, resolved against ``base``; a bare name that is not there but is a
+    folder in the project's ``datasets/`` means that folder (``--dataset general_knowledge``)."""
+    from .data import DATASETS_DIR
+
+    local = (base / value).resolve()
+    if not local.exists() and len(value.parts) == 1 and (DATASETS_DIR / value).is_dir():
+        return DATASETS_DIR / value
+    return local
 
 
 def read_tool_table(pyproject: Path | None) -> tuple[dict[str, Any], str]:

@@ -60,7 +60,7 @@ def converted_folder(gguf: Path, cache_dir: Path, progress: Callable[[str], None
             return dest, sha
         partial = dest.parent / (dest.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
-        progress(f"converting {gguf.name} ({gguf.stat().st_size / 1e6:.0f} MB) to a Hugging Face folder, "
+        progress(f"converting {gguf.name} ({gguf.stat().st_size / 1e6:.1f} MB) to a Hugging Face folder, "
                  f"once: {dest}")
         done = subprocess.run([sys.executable, "-m", "harness.gguf_convert", str(gguf), str(partial)],
                               capture_output=True, text=True)

@@ -57,6 +57,19 @@ def test_relative_paths_follow_their_source(tmp_path):
     assert config.reports_dir == (tmp_path / "root" / "r").resolve()
 
 
+def test_a_bare_data_set_name_means_a_folder_in_datasets_unless_it_exists_here(tmp_path):
+    from harness.data import DATASETS_DIR
+
+    config = resolve({"dataset": "general_knowledge", "calibration": "support_tickets"}, {}, {},
+                     invocation_dir=tmp_path)
+    assert config.dataset == DATASETS_DIR / "general_knowledge"
+    assert config.calibration == DATASETS_DIR / "support_tickets"
+    (tmp_path / "general_knowledge").mkdir()  # the user's own folder of that name wins
+    assert resolve({"dataset": "general_knowledge"}, {}, {}, invocation_dir=tmp_path).dataset == \
+        tmp_path / "general_knowledge"
+    assert resolve({"dataset": "mine.jsonl"}, {}, {}, invocation_dir=tmp_path).dataset == tmp_path / "mine.jsonl"
+
+
 def test_tool_table_is_read_and_bad_toml_is_named(tmp_path):
     good = tmp_path / "pyproject.toml"
     good.write_text('[tool.harness]\nprofile = "quick"\n')

