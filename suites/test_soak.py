@@ -1,7 +1,9 @@
 """Soak: stable over long use. No memory growth, no slowdown, no leaks the runtime reports.
 
 Per variant, in a worker of its own (so the other suites' allocations do not blur the series):
-the profile's warm-up iterations, then its measured iterations, each a forced-length greedy
+the profile's warm-up iterations, then its measured iterations (ended early, after at least 60,
+when a mode has run the profile's soak seconds: a large model's soak stays bounded), each a
+forced-length greedy
 request on a domain prompt, first with a fresh generator per request, then with one generator
 kept and rewound. After each iteration the worker's RSS and the request's decode tokens/s are
 recorded. Verdicts (``harness.soak``): the Theil–Sen RSS slope's lower bound must not exceed
@@ -9,6 +11,7 @@ recorded. Verdicts (``harness.soak``): the Theil–Sen RSS slope's lower bound m
 onnxruntime-genai must report no leaked objects when the worker exits.
 """
 
+import time
 
 import pytest
 
@@ -19,6 +22,7 @@ from harness.worker import WorkerSession
 pytestmark = pytest.mark.harness_perf
 
 NEW_TOKENS = 16
+MIN_ITERATIONS = 60  # measured before the profile's time limit may end a mode
 
 
 def test_soak(variant, built_variant, harness_session, domain_prompt, harness_config, harness_state,
@@ -32,15 +36,23 @@ def test_soak(variant, built_variant, harness_session, domain_prompt, harness_co
     try:
         for mode, rewound in (("fresh", False), ("reused", True)):
             rss, tps = [], []
+            started = None
             for index in range(profile.soak_warmup + profile.soak_iterations):
                 trace, memory = worker.generate_measured(ids, NEW_TOKENS, rewound=rewound)
                 assert trace.new_tokens == NEW_TOKENS
-                if index >= profile.soak_warmup:
-                    rss.append(memory["rss_bytes"])
-                    tps.append(trace.decode_tps)
-                    if len(rss) % max(profile.soak_iterations // 4, 1) == 0:  # a line per quarter
-                        harness_state.progress(f"soak {variant} {mode}: {len(rss)}/{profile.soak_iterations} "
-                                               f"iterations, RSS {memory['rss_bytes'] / 2**20:.1f} MiB")
+                if index < profile.soak_warmup:
+                    continue
+                started = started or time.perf_counter()
+                rss.append(memory["rss_bytes"])
+                tps.append(trace.decode_tps)
+                if len(rss) % max(profile.soak_iterations // 4, 1) == 0:  # a line per quarter
+                    harness_state.progress(f"soak {variant} {mode}: {len(rss)}/{profile.soak_iterations} "
+                                           f"iterations, RSS {memory['rss_bytes'] / 2**20:.1f} MiB")
+                if (profile.soak_seconds and len(rss) >= MIN_ITERATIONS
+                        and time.perf_counter() - started > profile.soak_seconds):
+                    harness_state.progress(f"soak {variant} {mode}: {len(rss)} iterations in the profile's "
+                                           f"{profile.soak_seconds:g} s, RSS {memory['rss_bytes'] / 2**20:.1f} MiB")
+                    break
             for record, verdict in (leak_verdict(variant, mode, rss, harness_config.leak_threshold_kib),
                                     slowdown_verdict(variant, mode, tps)):
                 record_measurement(record)

@@ -19,5 +19,6 @@ def test_every_profile_is_documented():
         points = ", ".join(f"{x:g}" for x in p.length_points)
         row = (f"| `{p.name}` | {p.warmup} | {p.repetitions} | {p.new_tokens} | {p.smoke_prompts} | "
                f"{points} | {p.length_repetitions} | {p.length_new_tokens} | {p.overhead_pairs} | "
-               f"{p.soak_warmup} | {p.soak_iterations} | {p.quality_examples or 'all'} | {p.kld_chunks} |")
+               f"{p.soak_warmup} | {p.soak_iterations} | {f'{p.soak_seconds:g}' if p.soak_seconds else 'no limit'} | "
+               f"{p.quality_examples or 'all'} | {p.kld_chunks} |")
         assert row in README, f"README lacks the row for profile {p.name}: {row}"
