@@ -70,7 +70,9 @@ def _summary(results: dict) -> Section:
         f"**Status**: {state}; started {run.get('started_at')}, ended {run.get('ended_at') or '—'}",
         f"**Model**: {model.get('name', '—')} ({model.get('architecture', '?')}, "
         f"{model.get('num_attention_heads', '?')} heads / {model.get('num_key_value_heads', '?')} KV heads), "
-        f"hash `{str(model.get('content_hash', ''))[:12]}`",
+        f"hash `{str(model.get('content_hash', ''))[:12]}`"
+        + (f", converted from `{Path(model['gguf_file']).name}` (sha256 `{model['gguf_sha256'][:12]}`)"
+           if model.get("gguf_file") else ""),
         f"**Machine**: {env.get('cpu_model')}, {env.get('cores_usable')} cores, "
         f"{(env.get('memory_total_bytes') or 0) / 2**30:.1f} GiB, {env.get('os')}",
         f"**Toolchain**: onnxruntime-genai {packages.get('onnxruntime-genai')}, onnxruntime "

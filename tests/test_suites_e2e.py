@@ -448,6 +448,7 @@ def test_a_gguf_file_runs_the_suites_and_a_damaged_one_is_named(tiny_llama, tmp_
     names = {(m["variant"], m["name"]) for m in results["measurements"]}
     assert {("fp32-cpu", "all_checks"), ("int4-cpu", "all_checks"), ("int4-cpu", "kld_mean")} <= names
     assert len([a for a in results["answers"] if a["variant"] == "int4-cpu"]) == 30
+    assert "converted from `tiny-llama.gguf` (sha256 `" in (reports / "latest" / "report.md").read_text()
 
     gguf.write_bytes(b"GGUF" + b"\x03\x00\x00\x00" + b"\xff" * 64)
     result = run_suites("--model", str(gguf), "--reports-dir", str(tmp_path / "bad"), "--cache-dir", str(cache))
