@@ -47,9 +47,12 @@ def converted_folder(gguf: Path, cache_dir: Path, progress: Callable[[str], None
     """The Hugging Face folder converted from ``gguf`` and the file's sha256; converts on first use."""
     from filelock import FileLock
 
-    if not is_gguf(gguf):
-        raise HarnessError(f"{gguf}: not a GGUF file (it does not start with 'GGUF') ({origin})")
-    sha = file_sha256(gguf)
+    try:
+        if not is_gguf(gguf):
+            raise HarnessError(f"{gguf}: not a GGUF file (it does not start with 'GGUF') ({origin})")
+        sha = file_sha256(gguf)
+    except OSError as exc:
+        raise HarnessError(f"cannot read {gguf}: {exc.strerror} ({origin})") from None
     key = hashlib.sha256(f"{sha} {CONVERTER_VERSION} {version('transformers')} {version('gguf')}".encode())
     dest = cache_dir.resolve() / "models" / f"{gguf.stem}-{key.hexdigest()[:16]}"
     if (dest / MARKER).is_file():
