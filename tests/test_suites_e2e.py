@@ -119,7 +119,7 @@ def test_forcing_an_unsupported_variant_shows_the_real_failure(tiny_qwen2, tmp_p
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--model", "/no/such/model"], "ERROR: model folder not found: /no/such/model (option --model)"),
+    (["--model", "/no/such/model"], "ERROR: model folder or file not found: /no/such/model (option --model)"),
     (["--precisions", "fp64"], "ERROR: invalid value 'fp64' for option --precisions: unknown precision 'fp64'"),
     (["--providers", "tpu"], "ERROR: invalid value 'tpu' for option --providers: unknown provider 'tpu'"),
     (["--reports-dir", "/etc/passwd/reports"], "ERROR: cannot create the reports folder /etc/passwd/reports"),
