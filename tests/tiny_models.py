@@ -29,7 +29,7 @@ def _tokenizer(folder: Path) -> int:
     return tokenizer.get_vocab_size()
 
 
-ARCHITECTURES = ("llama", "qwen2", "qwen3", "mistral")  # what make_tiny_model can make
+ARCHITECTURES = ("llama", "qwen2", "qwen3", "mistral", "phi3", "gemma")  # what make_tiny_model can make
 
 
 def make_tiny_model(folder: Path, architecture: str = "qwen2", seed: int = 0) -> Path:
@@ -47,9 +47,13 @@ def make_tiny_model(folder: Path, architecture: str = "qwen2", seed: int = 0) ->
         "qwen2": (transformers.Qwen2Config, transformers.Qwen2ForCausalLM),
         "qwen3": (transformers.Qwen3Config, transformers.Qwen3ForCausalLM),
         "mistral": (transformers.MistralConfig, transformers.MistralForCausalLM),
+        "phi3": (transformers.Phi3Config, transformers.Phi3ForCausalLM),
+        "gemma": (transformers.GemmaConfig, transformers.GemmaForCausalLM),
     }[architecture]
-    if architecture == "qwen3":
+    if architecture in ("qwen3", "gemma"):
         common["head_dim"] = 16
+    if architecture == "phi3":  # the builder picks Phi-3's short-context path by this equality
+        common["original_max_position_embeddings"] = common["max_position_embeddings"]
     torch.manual_seed(seed)
     model = model_class(config_class(**common))
     model.save_pretrained(folder, safe_serialization=True)
