@@ -19,10 +19,10 @@ from .closeness import FORMAT_VERSION
 from .data import EvalSet, Example, load_examples
 from .errors import BuildError, HarnessError
 from .gates import Gate, load_gates
-from .scoring import score
 from .olive_build import read_recipe
 from .prompts import ChatFormatter
 from .results import ResultsStore, load_results, now_iso
+from .scoring import score
 from .session import SessionSpec
 from .smoke import default_dataset
 from .sources import ModelSource, resolve_model

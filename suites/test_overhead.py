@@ -17,8 +17,9 @@ from harness.overhead import BareLoop, alternate, verdicts
 
 pytestmark = pytest.mark.harness_perf
 
-# Each request decodes for about DECODE_SECONDS (at least MIN_NEW_TOKENS, at most MAX_NEW_TOKENS): long enough that the clock's resolution and scheduler jitter do not decide the
-# ratio, and no longer, so that a slow model does not spend minutes here.
+# Each request decodes for about DECODE_SECONDS (at least MIN_NEW_TOKENS, at most MAX_NEW_TOKENS):
+# long enough that the clock's resolution and scheduler jitter do not decide the ratio, and no
+# longer, so that a slow model does not spend minutes here.
 DECODE_SECONDS = 0.25
 MIN_NEW_TOKENS = 16
 MAX_NEW_TOKENS = 256

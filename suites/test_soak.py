@@ -3,9 +3,8 @@
 Per variant, in a worker of its own (so the other suites' allocations do not blur the series):
 the profile's warm-up iterations, then its measured iterations (ended early, after at least 60,
 when a mode has run the profile's soak seconds: a large model's soak stays bounded), each a
-forced-length greedy
-request on a domain prompt, first with a fresh generator per request, then with one generator
-kept and rewound. After each iteration the worker's RSS and the request's decode tokens/s are
+forced-length greedy request on a domain prompt, first with a fresh generator per request, then
+with one generator kept and rewound. After each iteration the worker's RSS and the request's decode tokens/s are
 recorded. Verdicts (``harness.soak``): the Theil–Sen RSS slope's lower bound must not exceed
 ``--leak-threshold`` KiB/iteration, decode speed must not fall more than 10 % over the soak, and
 onnxruntime-genai must report no leaked objects when the worker exits.
