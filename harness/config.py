@@ -343,12 +343,10 @@ def resolve(
 def _named_data_set(value: Path, base: Path) -> Path:
     """A relative data path, resolved against ``base``; a bare name that is not there but is a
     folder in the project's ``datasets/`` means that folder (``--dataset general_knowledge``)."""
-    from .data import DATASETS_DIR
+    from .data import shipped_set
 
     local = (base / value).resolve()
-    if not local.exists() and len(value.parts) == 1 and (DATASETS_DIR / value).is_dir():
-        return DATASETS_DIR / value
-    return local
+    return local if local.exists() else (shipped_set(value) or local)
 
 
 def read_tool_table(pyproject: Path | None) -> tuple[dict[str, Any], str]:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import HarnessError
+from .hashing import update_from_file
 
 DATASETS_DIR = Path(__file__).resolve().parents[1] / "datasets"
 FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
@@ -74,12 +75,17 @@ class EvalSet:
 # Finding and reading the data
 
 
+def shipped_set(name: Path) -> Path | None:
+    """The folder in the project's ``datasets/`` that a bare name means, if there is one."""
+    return DATASETS_DIR / name if len(name.parts) == 1 and (DATASETS_DIR / name).is_dir() else None
+
+
 def locate(spec: Path) -> tuple[Path, str]:
     """The file or saved folder ``spec`` names, and its format. A bare name is looked up in
     ``datasets/``; a folder of data files gives its test/heldout/eval/validation split."""
     path = Path(spec)
-    if not path.exists() and len(path.parts) == 1 and (DATASETS_DIR / path).is_dir():
-        path = DATASETS_DIR / path
+    if not path.exists():
+        path = shipped_set(path) or path
     if not path.exists():
         raise HarnessError(f"dataset {spec}: no such file or folder")
     if path.is_dir():
@@ -109,7 +115,7 @@ def content_hash(path: Path) -> str:
     for file in files:
         if path.is_dir():
             digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        digest.update(file.read_bytes())
+        update_from_file(digest, file)
     return digest.hexdigest()
 
 

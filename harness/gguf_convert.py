@@ -23,18 +23,11 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import HarnessError
+from .hashing import file_sha256
 
 CONVERTER_VERSION = 1  # bump when the conversion's output changes
 MAGIC = b"GGUF"
 MARKER = ".converted.json"  # hidden: not part of the folder's content hash
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def is_gguf(path: Path) -> bool:

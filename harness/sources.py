@@ -20,6 +20,7 @@ from typing import Callable
 
 from .errors import HarnessError
 from .gguf_convert import converted_folder
+from .hashing import update_from_file
 from .presets import PRESETS
 
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin")
@@ -177,8 +178,6 @@ def hash_folder(path: Path) -> str:
     )
     for file in files:
         digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        with file.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
+        update_from_file(digest, file)
         digest.update(b"\0")
     return digest.hexdigest()

@@ -9,7 +9,7 @@ import pytest
 
 from harness.build import build_variant
 from harness.errors import HarnessError
-from harness.gguf_convert import file_sha256
+from harness.hashing import file_sha256
 from harness.presets import PRESETS, Preset
 from harness.session import SessionSpec, open_session
 from harness.smoke import default_dataset
