@@ -106,13 +106,17 @@ def quality_tradeoff(results: dict):
         else:  # no task score: closeness (lower KLD is better, so its negative is the quality)
             points = [(r[key], -r["kld_mean"], r["variant"]) for r in usable]
         front = pareto_front(points, lower)
+        x_span = (max(p[0] for p in points) - min(p[0] for p in points)) if points else 0
+        labelled: list[tuple[float, float]] = []  # points whose label is drawn, to stack close ones
         for r in usable:
             y = r["accuracy"] if quality else r["kld_mean"]
             yerr = _errors(y, r["accuracy_ci"]) if quality else [[0], [0]]
             ax.errorbar(r[key], y, yerr=yerr, fmt="o", color=_colour(r), capsize=4,
                         markersize=9 if r["variant"] in front else 6,
                         markeredgecolor="black" if r["variant"] in front else _colour(r))
-            ax.annotate(r["variant"], (r[key], y), textcoords="offset points", xytext=(6, 6), fontsize=8)
+            close = sum(1 for px, py in labelled if abs(px - r[key]) <= 0.05 * x_span and py == y)
+            ax.annotate(r["variant"], (r[key], y), textcoords="offset points", xytext=(6, 6 + 10 * close), fontsize=8)
+            labelled.append((r[key], y))
         ordered = sorted((p for p in points if p[2] in front), key=lambda p: p[0])
         if len(ordered) > 1:
             ys = [p[1] if quality else -p[1] for p in ordered]
