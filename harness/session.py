@@ -282,8 +282,11 @@ class OgaSession:
             # and left it out of the sequence. Keep it, so tokens and token_times agree.
             new.append(min(eos))
         finish = "eos" if new and new[-1] in eos else "length"
+        # An answer that ends at once has nothing to decode, and onnxruntime-genai 0.14.1's
+        # Tokenizer.decode([]) kills the process (SIGFPE): an empty answer is '' without asking it.
+        text = self.tokenizer.decode(visible) if visible else ""
         return GenerationTrace(
-            prompt_tokens=len(ids), tokens=tuple(new), text=self.tokenizer.decode(visible),
+            prompt_tokens=len(ids), tokens=tuple(new), text=text,
             token_times=tuple(times), tokenize_s=tokenize_s, finish_reason=finish)
 
     def _eos_ids(self) -> set[int]:

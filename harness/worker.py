@@ -6,8 +6,9 @@ native runtime prints cannot corrupt the protocol). Timings are taken inside the
 pipe adds nothing to what is measured.
 
 If the worker dies (segfault, abort, out of memory, killed) the client raises
-:class:`~harness.errors.WorkerCrashed` with the exit signal and the tail of the worker's stderr,
-for that request and every later one: only that variant's tests fail.
+:class:`~harness.errors.WorkerCrashed` with the exit signal and the tail of the worker's stderr
+for that request; the next request starts a fresh worker, up to :data:`MAX_RESTARTS` times, after
+which every later request of that variant fails with the last crash.
 
     python -m harness.worker '<SessionSpec JSON>'
 """
@@ -23,7 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .errors import GenerationError, WorkerCrashed
 from .session import GenerationTrace, SessionSpec
@@ -155,29 +156,57 @@ def serve(spec: SessionSpec) -> int:
 # --------------------------------------------------------------------------------------------
 # Client side
 
+MAX_RESTARTS = 3  # fresh workers a variant gets after crashes, before its later requests fail too
+
 
 class WorkerSession:
     """A :class:`~harness.session.Session` served by a worker process."""
 
     def __init__(self, spec: SessionSpec, variant_id: str, *, timeout: float = 600.0,
-                 load_timeout: float = 600.0) -> None:
+                 load_timeout: float = 600.0, max_restarts: int = MAX_RESTARTS,
+                 on_restart: Callable[[int, WorkerCrashed], None] = lambda count, crash: None) -> None:
         self.spec = spec
         self.variant_id = variant_id
         self.timeout = timeout
+        self.load_timeout = load_timeout
+        self.max_restarts = max_restarts
+        self.restarts = 0  # fresh workers started after a crash
+        self._on_restart = on_restart
+        self._crash: WorkerCrashed | None = None
+        self.after_first_request: dict | None = None  # the worker's memory after its first request
+        self._start()
+
+    def _start(self) -> None:
         self._stderr = tempfile.TemporaryFile(mode="w+b")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.worker", spec.to_json()],
+            [sys.executable, "-m", "harness.worker", self.spec.to_json()],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env)
         self._buffer = b""
-        self._crash: WorkerCrashed | None = None
-        self.after_first_request: dict | None = None  # the worker's memory after its first request
-        ready = self._read(load_timeout)
+        ready = self._read(self.load_timeout)
         if not ready.get("ok"):
             error = ready.get("error", {})
             self.close()
             raise GenerationError(error.get("kind", "load_failed"), error.get("message", "load failed"))
         self.ready = ready
+
+    def _restart(self) -> None:
+        """After a crash, the next request gets a fresh worker (at most ``max_restarts`` times):
+        the crash stays the failure of the request that caused it, and a report shows which
+        inputs crash a variant instead of failing everything after the first."""
+        crash = self._crash
+        self.close()
+        self.restarts += 1
+        self._on_restart(self.restarts, crash)
+        self._crash = None
+        self.after_first_request = None
+        try:
+            self._start()
+        except WorkerCrashed:
+            raise
+        except GenerationError:
+            self._crash = crash  # could not load again: the next request may try once more
+            raise
 
     @property
     def pid(self) -> int:
@@ -257,7 +286,9 @@ class WorkerSession:
     # ---------------------------------------------------------------------------------------
     def _call(self, request: dict) -> dict:
         if self._crash is not None:
-            raise self._crash
+            if self.restarts >= self.max_restarts:
+                raise self._crash
+            self._restart()
         try:
             self._proc.stdin.write((json.dumps(request) + "\n").encode())
             self._proc.stdin.flush()
