@@ -4,6 +4,7 @@
     compare RUN_A RUN_B [--all] [--out F]   what changed from RUN_A to RUN_B, beyond noise or not
     merge RUN_DIR... [--out DIR]            runs from several machines as one report
     package --foundry OUT_DIR [RUN_DIR]     Foundry Local packages of a run's variants
+    fp16-fixes [--model SPEC] [--out F]     the fp16 cpu corrections measured side by side
 """
 
 from __future__ import annotations
@@ -44,6 +45,13 @@ def main(argv: list[str] | None = None) -> int:
                            help="folder that gets one package folder per variant (e.g. Foundry Local's models folder)")
     packaging.add_argument("run_dir", type=Path, nargs="?", default=Path("reports/latest"), metavar="RUN_DIR",
                            help="the run whose variants to package (default: reports/latest)")
+    fixes = commands.add_parser("fp16-fixes", help="build FP32 and fp16 for cpu with each correction "
+                                                   "(harness.fp16_cpu) and measure them side by side")
+    fixes.add_argument("--model", default="smollm2-135m", metavar="SPEC",
+                       help="any --model value of the suites (default: smollm2-135m)")
+    fixes.add_argument("--cache-dir", type=Path, default=Path(".harness-cache"), metavar="DIR")
+    fixes.add_argument("--rounds", type=int, default=5, metavar="N", help="timed rounds after one warm-up (default: 5)")
+    fixes.add_argument("--out", type=Path, default=None, metavar="FILE", help="also write the figures (JSON) here")
     args = parser.parse_args(argv)
     try:
         from .report import write_report
@@ -65,6 +73,14 @@ def main(argv: list[str] | None = None) -> int:
 
             for path in package_run(load_results(args.run_dir), args.foundry):
                 print(f"wrote {path}")
+        elif args.command == "fp16-fixes":
+            from . import fp16_fixes
+
+            result = fp16_fixes.measure(args.model, args.cache_dir, rounds=args.rounds,
+                                        progress=lambda line: print(f"[harness] {line}", file=sys.stderr))
+            print(fp16_fixes.render(result), end="")
+            if args.out is not None:
+                write_json_atomic(args.out, result)
         elif args.command == "merge":
             from .merge import merge
 

@@ -25,7 +25,7 @@ from typing import Callable
 
 from filelock import FileLock
 
-from . import olive_build
+from . import fp16_cpu, olive_build
 from .errors import BuildError
 from .graph import quantization_summary
 from .sources import ModelSource
@@ -52,6 +52,7 @@ class BuiltVariant:
     recipe: dict
     quantization: dict
     cached: bool  # True when this run reused an earlier build
+    correction: dict | None = None  # what the harness changed in the builder's output, and why
 
     def to_record(self) -> dict:
         record = asdict(self)
@@ -70,10 +71,19 @@ def toolchain() -> dict:
     return versions
 
 
-def recipe_for(variant: Variant, olive_recipe: dict | None = None, calibration: list[str] | None = None) -> dict:
+def recipe_for(variant: Variant, olive_recipe: dict | None = None, calibration: list[str] | None = None,
+               *, uses_gqa: bool = False, fp16_cpu_fix: str = fp16_cpu.DEFAULT_FIX) -> dict:
     """What is built, independent of where: the part of the cache key that is not model or tools.
     ``olive_recipe`` is the user's ``--recipe`` (olive builder); ``calibration`` the texts that
-    GPTQ/AWQ calibrate on (their hash is part of the key)."""
+    GPTQ/AWQ calibrate on (their hash is part of the key). An fp16 CPU build of a model with
+    grouped-query attention names its correction (:mod:`harness.fp16_cpu`) and its version."""
+    recipe = _recipe(variant, olive_recipe, calibration)
+    if fp16_cpu.needed(variant.precision, variant.provider, uses_gqa):
+        recipe["fp16_cpu_fix"] = fp16_cpu.recipe_entry(fp16_cpu_fix, variant.builder)
+    return recipe
+
+
+def _recipe(variant: Variant, olive_recipe: dict | None, calibration: list[str] | None) -> dict:
     if variant.builder in olive_build.CALIBRATED:
         return {"builder": variant.builder, "mode": "calibrated", "precision": variant.precision,
                 "provider": variant.provider, "block_size": INT4_BLOCK_SIZE,
@@ -108,10 +118,11 @@ def cache_key(source: ModelSource, recipe: dict, tools: dict) -> str:
 
 def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
                   progress: Progress = lambda message: None, olive_recipe: dict | None = None,
-                  calibration: list[str] | None = None) -> BuiltVariant:
+                  calibration: list[str] | None = None,
+                  fp16_cpu_fix: str = fp16_cpu.DEFAULT_FIX) -> BuiltVariant:
     """Return the built variant, building it (once, under a lock) if the cache lacks it."""
     tools = toolchain()
-    recipe = recipe_for(variant, olive_recipe, calibration)
+    recipe = recipe_for(variant, olive_recipe, calibration, uses_gqa=source.uses_gqa, fp16_cpu_fix=fp16_cpu_fix)
     key = cache_key(source, recipe, tools)
     target = cache_dir / "builds" / f"{source.name}-{variant.id}-{key}"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -145,12 +156,14 @@ def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
             else:
                 peak = _run(_builder_command(variant, source, staging, Path(tmp) / "hf-cache", recipe),
                             variant.id)
+            correction = _correct(staging / "model.onnx", recipe, variant.id)
             seconds = time.perf_counter() - started
             record = {
                 "variant_id": variant.id, "cache_key": key, "build_seconds": round(seconds, 3),
                 "peak_rss_bytes": peak, "toolchain": tools, "recipe": recipe,
                 "quantization": quantization_summary(staging / "model.onnx"),
                 "model": source.to_record(), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "correction": correction,
             }
             (staging / "build.json").write_text(json.dumps(record, indent=2) + "\n")
             os.replace(staging, target)
@@ -161,12 +174,26 @@ def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
 
 def _builder_command(variant: Variant, source: ModelSource, out: Path, hf_cache: Path,
                      recipe: dict) -> list[str]:
-    command = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(source.path),
-               "-o", str(out), "-p", variant.precision, "-e", variant.provider, "-c", str(hf_cache)]
+    args = ["-i", str(source.path), "-o", str(out), "-p", variant.precision, "-e", variant.provider,
+            "-c", str(hf_cache)]
     extra = recipe["extra_options"]
     if extra:
-        command += ["--extra_options", *[f"{k}={v}" for k, v in extra.items()]]
-    return command
+        args += ["--extra_options", *[f"{k}={v}" for k, v in extra.items()]]
+    if recipe.get("fp16_cpu_fix", {}).get("name") == "gqa":
+        return fp16_cpu.gqa_builder_command(args)
+    return [sys.executable, "-m", "onnxruntime_genai.models.builder", *args]
+
+
+def _correct(model: Path, recipe: dict, variant_id: str) -> dict | None:
+    """The recipe's fp16 CPU correction, applied and stated (None when the build needs none)."""
+    fix = recipe.get("fp16_cpu_fix")
+    if fix is None:
+        return None
+    correction = fp16_cpu.correct(model, fix["name"])
+    if fix["name"] == "gqa" and not correction["changed"]:
+        raise BuildError(f"build of {variant_id}: the 'gqa' fp16 CPU correction left no GroupQueryAttention "
+                         "node: this onnxruntime-genai builder no longer takes it; use --fp16-cpu-fix relabel")
+    return correction
 
 
 def _run(command: list[str], variant_id: str, cwd: Path | None = None) -> int:
@@ -226,6 +253,7 @@ def _load(target: Path, variant_id: str, *, cached: bool) -> BuiltVariant:
         recipe=record["recipe"],
         quantization=record["quantization"],
         cached=cached,
+        correction=record.get("correction"),
     )
 
 

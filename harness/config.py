@@ -21,6 +21,7 @@ PRECISIONS = ("fp32", "fp16", "int8", "int4")
 PROVIDERS = ("cpu", "cuda", "dml", "webgpu")
 OBJECTIVES = ("size", "speed", "memory")  # what "cheapest" means for the recommendation
 BUILDERS = ("genai", "olive", "gptq", "awq")  # the genai model builder; Olive (harness.olive_build)
+FP16_CPU_FIXES = ("gqa", "relabel")  # harness.fp16_cpu (kept here so settings import no builder code)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class RunConfig:
     recipe: Path | None = None
     calibration: Path | None = None
     foundry_packages: Path | None = None
+    fp16_cpu_fix: str = "gqa"
+    strict_gates: bool = False
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where its value came from
 
 
@@ -140,6 +143,10 @@ def parse_builders(raw: Any) -> tuple[str, ...]:
 
 def parse_objective(raw: Any) -> str:
     return _parse_one(raw, OBJECTIVES, "objective")
+
+
+def parse_fp16_cpu_fix(raw: Any) -> str:
+    return _parse_one(raw, FP16_CPU_FIXES, "fp16 cpu correction")
 
 
 def parse_profile(raw: Any) -> Profile:
@@ -257,7 +264,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cache_dir", "--cache-dir", "DIR", ".harness-cache", parse_path,
             "content-addressed cache of built variants"),
     Setting("force_unsupported", "--force-unsupported", None, False, parse_bool,
-            "run variants known not to work here (e.g. fp16 on cpu with grouped-query attention) to see the real failure"),
+            "run variants known not to work here (e.g. a provider this machine lacks) to see the real failure"),
     Setting("benchmark", "--benchmark", None, False, parse_bool,
             "turn on the performance suites (latency, memory, length, soak)"),
     Setting("max_length", "--max-length", "N", "auto", parse_optional_int,
@@ -288,6 +295,10 @@ SETTINGS: tuple[Setting, ...] = (
             "calibration set for gptq/awq (any format --dataset reads); 'auto' = the embedded model's training tickets, none for other models"),
     Setting("foundry_packages", "--foundry-packages", "DIR", "none", parse_optional_path,
             "write a Foundry Local package per variant into DIR (the Foundry suite checks them; 'none' = a temporary folder)"),
+    Setting("strict_gates", "--strict-gates", None, False, parse_bool,
+            "fail a gate that does not apply to this run (not applicable) too: every listed gate must be judged"),
+    Setting("fp16_cpu_fix", "--fp16-cpu-fix", "NAME", "gqa", parse_fp16_cpu_fix,
+            "gqa | relabel: how fp16 builds for cpu of a model with grouped-query attention are corrected so they decode (the stock build fails at the first decode step); each build states its correction"),
     Setting("objective", "--objective", "NAME", "size", parse_objective,
             "size | speed | memory: what the recommendation minimises among the variants that pass every test and gate"),
 )

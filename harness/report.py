@@ -18,6 +18,7 @@ from pathlib import Path
 from .plots import TITLES, draw_all
 from .recommend import OBJECTIVES, recommend
 from .scoring import TASK_METRICS
+from .gates import NOT_APPLICABLE, outcome_of
 from .tables import fmt, measurements_frame, precision_rows_text, precision_table, references_of, with_interval
 
 MB = 1e6
@@ -96,13 +97,21 @@ def _recommendation(results: dict, objective: str) -> Section:
                       f"passed every test and failed no gate."])
 
 
+CPU_FP16_NOTE = (
+    "**FP16 on a CPU**: most x86 CPUs have no float16 arithmetic, so onnxruntime converts to float32 "
+    "as it computes; an FP16 variant's speed and memory here are this CPU's, not FP16's on a GPU. Its "
+    "size and its quality against the reference carry over to GPUs; its speed does not.")
+
+
 def _precision(results: dict) -> Section:
     header, rows = precision_rows_text(precision_table(results), references_of(results))
     return Section("Precision trade-off (the tutorial's table, measured)", "precision-table", text=[
         "Size on disk and decode speed also as a multiple of FP32 on the same provider (the tutorial "
         "claims ×0.5 for FP16, ×0.25 for INT8, ×0.125 for INT4). Timings: median [bootstrap 95 %]; "
         "accuracy: share [Wilson 95 %]; KLD and top-1 agreement against the reference: value ± one "
-        "standard error; gates: passed ✓, failed ✗."], header=header, rows=rows)
+        "standard error; gates: passed ✓, failed ✗."]
+        + ([CPU_FP16_NOTE] if any(r.get("precision") == "fp16" and r.get("provider") == "cpu"
+                                  for r in results["variants"]) else []), header=header, rows=rows)
 
 
 def _variants(results: dict) -> Section:
@@ -119,11 +128,18 @@ def _variants(results: dict) -> Section:
                      f"block {','.join(map(str, q.get('block_sizes', [])))}" if q.get("matmul_nbits")
                      else f"float ({', '.join(q.get('weight_dtypes', {}))})")
         note = v.get("reason") or v.get("error") or ""
+        note = note.splitlines()[0] if note else ""
+        if v.get("correction"):  # what the harness changed in the builder's output, said out loud
+            note = "; ".join(filter(None, [note, v["correction"]["statement"]]))
         rows.append([f"`{v['id']}`", str(v.get("status")), fmt(size / MB) + " MB" if size else "—",
                      f"{size / base:.3f}" if size and base else "—", fmt(v.get("build_seconds")), quant,
-                     fmt(v.get("load_s")), note.splitlines()[0] if note else ""])
-    return Section("Variants", "variants", header=["variant", "status", "size on disk", "× fp32", "build s",
-                                                   "quantization", "load s", "note"], rows=rows)
+                     fmt(v.get("load_s")), note])
+    text = []
+    if any(v.get("precision") == "fp16" and v.get("provider") == "cpu" and v.get("status") != "unsupported"
+           for v in variants):
+        text.append(CPU_FP16_NOTE)
+    return Section("Variants", "variants", text=text, header=["variant", "status", "size on disk", "× fp32", "build s",
+                                                              "quantization", "load s", "note"], rows=rows)
 
 
 def _performance(results: dict) -> Section | None:
@@ -196,16 +212,30 @@ def _quality(results: dict) -> list[Section]:
     return sections
 
 
+GATE_CELLS = {"passed": "pass", "failed": "**FAIL**", "unjudged": "**FAIL** (not judged)", NOT_APPLICABLE: "n/a"}
+
+
 def _gates(results: dict) -> Section | None:
+    """Each gate's outcome per variant (one row a gate, one column a variant), then the detail of
+    every gate that did not pass."""
     gates = results.get("gates") or {}
     judged = gates.get("results") or []
     if not judged:
         return None
-    shown = {"passed": "pass", "failed": "**FAIL**", "skipped": "skipped"}
+    variants = list(dict.fromkeys(g["variant"] for g in judged))
+    cell: dict[tuple[str, str], str] = {}
+    for g in judged:
+        outcome = "unjudged" if g["status"] == "failed" and g.get("judged") is False else outcome_of(g)
+        cell[(g["gate"], g["variant"])] = GATE_CELLS[outcome]
+    names = list(dict.fromkeys(g["gate"] for g in judged))
+    checks = {g["gate"]: g["check"] for g in judged}
+    details = [f"`{g['variant']}`: {g['message']}" for g in judged if g["status"] != "passed"]
     return Section("Gates", "gates", text=[
-        f"From {gates.get('origin')}" + (f"; baseline run `{gates['baseline']}`" if gates.get("baseline") else "") + "."],
-        header=["gate", "variant", "result", "detail"],
-        rows=[[g["gate"], f"`{g['variant']}`", shown.get(g["status"], g["status"]), g["message"]] for g in judged])
+        f"From {gates.get('origin')}" + (f"; baseline run `{gates['baseline']}`" if gates.get("baseline") else "")
+        + ". pass; **FAIL**; **FAIL** (not judged): a measurement the gate needs is missing, so it fails; "
+          "n/a: the gate does not apply to this run by design (with --strict-gates it fails).", *details],
+        header=["gate", "check", *[f"`{v}`" for v in variants]],
+        rows=[[name, f"`{checks[name]}`", *[cell.get((name, v), "—") for v in variants]] for name in names])
 
 
 def _verdicts(results: dict) -> Section | None:

@@ -27,7 +27,7 @@ from .session import SessionSpec
 from .smoke import default_dataset
 from .sources import ModelSource, resolve_model
 from .variants import CALIBRATED, PlannedVariant, plan
-from .worker import WorkerSession
+from .worker import MAX_RESTARTS, WorkerSession
 
 DEFAULT_CONTEXT_CAP = 2048
 
@@ -184,7 +184,7 @@ class HarnessState:
             try:
                 calibration = self.calibration_texts if variant.builder in CALIBRATED else None
                 built = build_variant(variant, self.source, self.config.cache_dir, self.progress,
-                                      self.olive_recipe, calibration)
+                                      self.olive_recipe, calibration, self.config.fp16_cpu_fix)
             except BuildError as exc:
                 self.builds[variant_id] = exc
                 self.note(variant_id, status="build_failed", error=f"{exc.args[0]}\n{exc.output_tail}")
@@ -204,8 +204,12 @@ class HarnessState:
             built = self.build(variant_id)
             spec = SessionSpec(model_dir=str(built.path), provider=self.planned_variant(variant_id).variant.provider,
                                max_length=self.max_length)
+            def restarted(count: int, crash: BaseException) -> None:
+                self.progress(f"{variant_id}: {crash.summary()}; fresh worker {count} of {MAX_RESTARTS} for its next test")
+                self.note(variant_id, worker_restarts=count)
+
             try:
-                session = WorkerSession(spec, variant_id, timeout=self.config.worker_timeout)
+                session = WorkerSession(spec, variant_id, timeout=self.config.worker_timeout, on_restart=restarted)
             except BaseException as exc:
                 self.sessions[variant_id] = exc
                 raise

@@ -84,11 +84,6 @@ def unsupported_reason(variant: Variant, source: ModelSource, available: tuple[s
         problem = olive_build.toolchain_problem()
         if problem:
             return problem
-    if variant.precision == "fp16" and variant.provider == "cpu" and source.uses_gqa:
-        return ("fp16 on the cpu provider crashes at the first decode step for models with "
-                f"grouped-query attention ({source.num_attention_heads} heads, "
-                f"{source.num_key_value_heads} key/value heads): onnxruntime-genai 'Shape mismatch "
-                "attempting to re-use buffer'; use --force-unsupported to see it")
     return ""
 
 
