@@ -67,8 +67,19 @@ class EvalSet:
         return self.path.parent.name if self.path.is_file() else self.path.name
 
     def to_record(self, used: int | None = None) -> dict:
+        """What results.json says of the set; ``checks`` counts the used records that carry each
+        check (and a ``reference``): a gate on a check no record carries is not applicable."""
+        used = len(self.examples) if used is None else used
+        checks: dict[str, int] = {}
+        for example in self.examples[:used]:
+            for name in example.checks:
+                checks[name] = checks.get(name, 0) + 1
+            if any(name != "rouge_l" for name in example.checks):  # a pass/fail check: all_checks
+                checks["all_checks"] = checks.get("all_checks", 0) + 1
+            if example.reference is not None:
+                checks["reference"] = checks.get("reference", 0) + 1
         return {"name": self.name, "path": str(self.path), "format": self.format, "sha256": self.sha256,
-                "records": len(self.examples), "used": len(self.examples) if used is None else used}
+                "records": len(self.examples), "used": used, "checks": checks}
 
 
 # ---------------------------------------------------------------------------------------------

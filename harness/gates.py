@@ -67,7 +67,7 @@ OPTIONS = ("check", "precisions", "providers", "interval", "description")
 QUALITY_SUITES = ("quality", "smoke", "robustness")  # not performance: comparable across machines
 
 # Used when a project declares no gates: what a release of a quantized variant must at least show.
-# Metrics a run did not measure are skipped, so these apply to any model and data set.
+# A metric a run does not measure by design is not applicable, so these apply to any model and data set.
 DEFAULT_GATES = {
     "task_accuracy_kept": {"check": "all_checks >= reference - 0.05",
                            "description": "as many answers pass all their checks as the reference's, within 5 points"},
@@ -205,17 +205,37 @@ def load_gates(gates_file: Path | None, tool_table: dict, tool_origin: str) -> t
 # Judging
 
 
+NOT_APPLICABLE = "not_applicable"
+OUTCOMES = ("passed", "failed", NOT_APPLICABLE)  # a gate's status; "could not be judged" is failed
+
+
 @dataclass
 class Judgement:
     gate: str
     variant: str
-    status: str  # passed | failed | skipped
+    status: str  # one of OUTCOMES
     message: str
     checks: list[dict] = field(default_factory=list)  # one per matching measurement
+    judged: bool = True  # False: failed because a measurement it needs is missing
 
     def to_record(self, gate: Gate) -> dict:
         return {"gate": self.gate, "variant": self.variant, "check": gate.check, "status": self.status,
-                "passed": self.status == "passed", "message": self.message, "measurements": self.checks}
+                "passed": self.status == "passed", "judged": self.judged, "message": self.message,
+                "measurements": self.checks}
+
+
+def outcome_of(record: dict) -> str:
+    """A recorded gate's outcome (results.json of schema 2 wrote "skipped" for not applicable)."""
+    return NOT_APPLICABLE if record["status"] == "skipped" else record["status"]
+
+
+def strict(judgement: Judgement) -> Judgement:
+    """``--strict-gates``: a gate that does not apply fails too (every listed gate must be judged)."""
+    if judgement.status != NOT_APPLICABLE:
+        return judgement
+    return Judgement(judgement.gate, judgement.variant, "failed",
+                     f"{judgement.message} (not applicable, and --strict-gates requires every gate judged)",
+                     judged=False)
 
 
 def _find(measurements: list[dict], variant: str, metric: str) -> list[dict]:
@@ -241,39 +261,50 @@ def judge(gate: Gate, variant: dict, results: dict, *, reference: str | None,
           baseline: dict | None = None, allow_foreign_baseline: bool = False,
           benchmark: bool | None = None) -> Judgement:
     """Judge one gate for one variant of ``results`` (a results.json dictionary); ``benchmark``
-    (whether the performance suites ran) only shapes the reason a gate is skipped."""
+    says whether the performance suites ran.
+
+    A gate that does not apply by design (the data set has no such check, the reference compared
+    with itself, a performance metric without ``--benchmark``, a baseline gate without a
+    baseline) is ``not_applicable``. A gate whose measurement is missing for any other reason (a
+    crashed worker, a failed suite) *could not be judged* and fails, so a gap never passes."""
     vid = variant["id"]
+    where = f"gate '{gate.name}' ({gate.check})"
 
-    def skipped(message: str) -> Judgement:
-        return Judgement(gate.name, vid, "skipped", message)
+    def not_applicable(message: str) -> Judgement:
+        return Judgement(gate.name, vid, NOT_APPLICABLE, f"{where}: not applicable: {message}")
 
+    def unjudged(message: str) -> Judgement:
+        return Judgement(gate.name, vid, "failed", f"{where} could not be judged: {message}", judged=False)
+
+    if gate.base == "reference" and vid == reference:
+        return not_applicable(f"{vid} is the reference (compared with itself)")
     measurements = results.get("measurements", [])
     found = _find(measurements, vid, gate.metric)
     if not found:
         names = sorted({m["name"] for m in measurements if m.get("variant") == vid})
         hint = get_close_matches(gate.metric, names, n=1)
-        pattern = gate.metric.rpartition(":")[2]
-        closeness = any(fnmatch.fnmatchcase(n, pattern) for n in CLOSENESS_METRICS)
-        quality = closeness or any(fnmatch.fnmatchcase(n, pattern) for n in TASK_METRICS)
-        why = ""
-        if vid == reference and closeness:
-            why = " (the reference is not compared with itself)"
-        elif benchmark is False and not quality:
-            why = " (performance suites run only with --benchmark)"
-        return skipped(f"{gate.metric} was not measured for {vid}{why}"
-                       + (f"; did you mean {hint[0]!r}?" if hint else ""))
+        by_design = _not_applicable_reason(gate.metric, vid, reference, results, benchmark)
+        if by_design:
+            return not_applicable(by_design)
+        failed = sorted(t for t, outcome in (variant.get("tests") or {}).items() if outcome in ("failed", "error"))
+        return unjudged(f"{gate.metric} was not measured for {vid}"
+                        + (f" (failed tests of {vid}: {', '.join(failed)})" if failed else "")
+                        + (f"; did you mean {hint[0]!r}?" if hint else ""))
     checks, failures = [], []
     for m in found:
         value, interval = m.get("value"), m.get("interval")
         if value is None or (isinstance(value, float) and math.isnan(value)):
-            return skipped(f"{m['name']} of {vid} has no value")
+            return unjudged(f"{m['name']} of {vid} has no value")
         used, side = value, "value"
         if gate.interval and interval and None not in interval:
             used, side = (interval[0], "lower bound") if gate.op in (">=", ">") else (interval[1], "upper bound")
         threshold, explained, problem = _threshold(gate, m, vid, reference, results, baseline, allow_foreign_baseline)
         if problem is not None:
-            if problem.startswith("skip:"):
-                return skipped(problem[5:])
+            kind, _, reason = problem.partition(":")
+            if kind == "na":
+                return not_applicable(reason)
+            if kind == "unjudged":
+                return unjudged(reason)
             failures.append(problem)
             checks.append({"name": m["name"], "value": value, "interval": interval, "passed": False,
                            "message": problem})
@@ -288,23 +319,55 @@ def judge(gate: Gate, variant: dict, results: dict, *, reference: str | None,
         if not passed:
             failures.append(text)
     if failures:
-        return Judgement(gate.name, vid, "failed", f"gate '{gate.name}' ({gate.check}): " + "; ".join(failures), checks)
+        return Judgement(gate.name, vid, "failed", f"{where}: " + "; ".join(failures), checks)
     return Judgement(gate.name, vid, "passed", f"gate '{gate.name}': " + "; ".join(c["message"] for c in checks), checks)
+
+
+def _not_applicable_reason(metric: str, vid: str, reference: str | None, results: dict,
+                           benchmark: bool | None) -> str:
+    """Why a metric that was not measured does not apply to this run by design ('' if it should
+    have been measured)."""
+    pattern = metric.rpartition(":")[2]
+
+    def matches(names) -> bool:
+        return any(fnmatch.fnmatchcase(n, pattern) for n in names)
+
+    if matches(CLOSENESS_METRICS) and vid == reference:
+        return "the reference is not compared with itself"
+    if benchmark is False and not matches(CLOSENESS_METRICS + TASK_METRICS):
+        return "performance suites run only with --benchmark"
+    datasets = results.get("datasets") or []
+    carried = datasets[0].get("checks") if datasets else None
+    if carried is not None and matches(TASK_METRICS):
+        wanted = [n for n in TASK_METRICS if fnmatch.fnmatchcase(n, pattern)]
+        needs = {n: ("reference" if n == "smoke_exact_match" else n) for n in wanted}
+        if not any(carried.get(need, 0) for need in needs.values()):
+            return f"the evaluation set {datasets[0].get('name')} has no record with {' or '.join(sorted(set(needs.values())))}"
+    return ""
 
 
 def _threshold(gate: Gate, m: dict, vid: str, reference: str | None, results: dict, baseline: dict | None,
                allow_foreign: bool) -> tuple[float, str, str | None]:
-    """(threshold, how it was reached, problem) where problem is None, 'skip:<reason>' or a failure."""
+    """(threshold, how it was reached, problem) where problem is None, 'na:<reason>' (not
+    applicable), 'unjudged:<reason>' (a figure is missing) or a failure."""
     if gate.base is None:
         return gate.k, "", None
     if gate.base == "reference":
         if reference is None:
-            return math.nan, "", f"skip:no reference variant for {vid}"
-        source, label = results, f"reference {reference}"
-        other = [r for r in _find(source.get("measurements", []), reference, f"{m['suite']}:{m['name']}")]
+            return math.nan, "", f"unjudged:no runnable reference variant for {vid}"
+        label = f"reference {reference}"
+        other = _find(results.get("measurements", []), reference, f"{m['suite']}:{m['name']}")
+        figure = m.get("reference_figure") or {}
+        if not other and figure.get("variant") == reference and figure.get("value") is not None:
+            # the reference's own answers to the same examples, computed for this variant's pairing
+            other = [{"value": figure["value"]}]
+            label += " (its answers to the same examples)"
+        if not other or other[0].get("value") is None:
+            return math.nan, "", (f"unjudged:reference {reference} has no {m['name']} for comparison "
+                                  f"(add {reference.split('-')[0]} to --precisions so its suites run)")
     else:
         if baseline is None:
-            return math.nan, "", "skip:no baseline run given (option --baseline)"
+            return math.nan, "", "na:no baseline run given (option --baseline)"
         if m.get("suite") not in QUALITY_SUITES and not allow_foreign:
             ours = results.get("environment", {}).get("machine_fingerprint")
             theirs = baseline.get("environment", {}).get("machine_fingerprint")
@@ -312,10 +375,10 @@ def _threshold(gate: Gate, m: dict, vid: str, reference: str | None, results: di
                 return math.nan, "", (f"baseline run {baseline['run']['id']} was measured on another machine "
                                       f"({theirs} vs {ours}); performance gates refuse it "
                                       f"(--allow-foreign-baseline to compare anyway)")
-        source, label = baseline, f"baseline {baseline['run']['id']}"
-        other = _find(source.get("measurements", []), vid, f"{m['suite']}:{m['name']}")
-    if not other or other[0].get("value") is None:
-        return math.nan, "", f"skip:{label} has no {m['name']} for comparison"
+        label = f"baseline {baseline['run']['id']}"
+        other = _find(baseline.get("measurements", []), vid, f"{m['suite']}:{m['name']}")
+        if not other or other[0].get("value") is None:
+            return math.nan, "", f"unjudged:{label} has no {m['name']} for comparison"
     base_value = float(other[0]["value"])
     if gate.form == "offset":
         return base_value + gate.k, f" ({label} {_fmt(base_value)} {'-' if gate.k < 0 else '+'} {abs(gate.k):g})", None

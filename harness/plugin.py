@@ -25,7 +25,7 @@ from .data import Example
 from .environment import describe
 from .errors import BuildError, GenerationError, HarnessError, WorkerCrashed
 from .exclusive import exclusive, shared
-from .gates import Gate, Judgement, judge
+from .gates import NOT_APPLICABLE, OUTCOMES, Gate, Judgement, judge, outcome_of, strict
 from .prompts import ChatFormatter
 from .report import summary_lines, write_report
 from .results import ResultsStore, new_run_dir, point_latest
@@ -226,11 +226,12 @@ def _judge(state: "HarnessState", gate: Gate, variant_id: str) -> Judgement:
     data = state.store.data if state.store is not None else {"measurements": [], "variants": []}
     variant = next((v for v in data["variants"] if v["id"] == variant_id), {"id": variant_id})
     try:
-        return judge(gate, variant, data, reference=state.reference_for(variant_id), baseline=state.baseline,
-                     allow_foreign_baseline=state.config.allow_foreign_baseline,
-                     benchmark=state.config.benchmark)
+        judgement = judge(gate, variant, data, reference=state.reference_for(variant_id), baseline=state.baseline,
+                          allow_foreign_baseline=state.config.allow_foreign_baseline,
+                          benchmark=state.config.benchmark)
     except HarnessError as exc:
         return Judgement(gate.name, variant_id, "failed", f"gate '{gate.name}': {exc}")
+    return strict(judgement) if state.config.strict_gates else judgement
 
 
 @pytest.fixture(scope="session")
@@ -518,11 +519,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             terminalreporter.write_line(f"  {verdict['variant']:<12} {verdict['name']}: {verdict.get('message', '')}")
     gates = state.store.data.get("gates", {}).get("results", [])
     if gates:
-        counts = {status: sum(1 for g in gates if g["status"] == status) for status in ("passed", "failed", "skipped")}
+        counts = {status: sum(1 for g in gates if outcome_of(g) == status) for status in OUTCOMES}
         failed = counts["failed"] > 0
+        unjudged = sum(1 for g in gates if g["status"] == "failed" and g.get("judged") is False)
         terminalreporter.write_line(
-            f"gates ({state.store.data['gates'].get('origin')}): {counts['passed']} passed, {counts['failed']} failed, "
-            f"{counts['skipped']} skipped", red=failed, green=not failed)
+            f"gates ({state.store.data['gates'].get('origin')}): {counts['passed']} passed, {counts['failed']} failed"
+            + (f" ({unjudged} could not be judged)" if unjudged else "")
+            + f", {counts[NOT_APPLICABLE]} not applicable", red=failed, green=not failed)
         for gate in gates:
             if gate["status"] == "failed":
                 terminalreporter.write_line(f"  FAILED {gate['message']}", red=True)

@@ -37,14 +37,22 @@ def task_measurements(variant: str, answers: list[dict], reference: str | None =
         outcomes = [bool(a["scores"][name]) for a in scored]
         extra: dict = {"example_ids": [a["id"] for a in scored]}
         if reference is not None and all(name in paired.get(a["id"], {}) for a in scored):
-            test = mcnemar_exact([bool(paired[a["id"]][name]) for a in scored], outcomes)
+            theirs = [bool(paired[a["id"]][name]) for a in scored]
+            test = mcnemar_exact(theirs, outcomes)
             extra["paired"] = {"reference": reference, **test}
+            # the reference's share on the same examples: what a relative gate compares with when
+            # the reference is not itself a variant of the run
+            extra["reference_figure"] = {"variant": reference, "value": sum(theirs) / len(theirs)}
         records.append(proportion(variant, "quality", name, outcomes, **extra))
     rouge = [a for a in answers if "rouge_l" in a["scores"]]
     if rouge:
+        extra = {}
+        if reference is not None and all("rouge_l" in paired.get(a["id"], {}) for a in rouge):
+            theirs = [paired[a["id"]]["rouge_l"] for a in rouge]
+            extra["reference_figure"] = {"variant": reference, "value": sum(theirs) / len(theirs)}
         records.append(measurement(variant, "quality", "rouge_l", "F1", [a["scores"]["rouge_l"] for a in rouge],
                                    estimator="mean", higher_is_better=True,
-                                   example_ids=[a["id"] for a in rouge]))
+                                   example_ids=[a["id"] for a in rouge], **extra))
     return records
 
 

@@ -7,6 +7,8 @@ import math
 
 import pandas as pd
 
+from .gates import NOT_APPLICABLE, OUTCOMES, outcome_of
+
 # The headline figures per variant: (column, measurement name, scale). Quality "accuracy" is the
 # first task metric a run has: the share of evaluation examples that pass every check they carry,
 # else exact match, else the smoke suite's exact match.
@@ -62,7 +64,7 @@ def accuracy_of(results: dict, variant: str) -> dict | None:
 
 def gate_counts(results: dict, variant: str) -> dict[str, int]:
     judged = [g for g in (results.get("gates") or {}).get("results", []) if g["variant"] == variant]
-    return {status: sum(1 for g in judged if g["status"] == status) for status in ("passed", "failed", "skipped")}
+    return {status: sum(1 for g in judged if outcome_of(g) == status) for status in OUTCOMES}
 
 
 def _reference_value(results: dict, variants: list[dict], variant: dict, get) -> float | None:
@@ -149,7 +151,7 @@ def precision_rows_text(rows: list[dict], references: set[str] = frozenset()) ->
     body = []
     for r in rows:
         gates = r["gates"]
-        gate_text = (f"{gates['passed']} ✓ {gates['failed']} ✗" + (f" ({gates['skipped']} skipped)" if gates["skipped"] else "")
+        gate_text = (f"{gates['passed']} ✓ {gates['failed']} ✗" + (f" ({gates[NOT_APPLICABLE]} n/a)" if gates[NOT_APPLICABLE] else "")
                      if sum(gates.values()) else "—")
         body.append([
             r["variant"], r["status"] or "—", fmt(r["size_mb"]), fmt(r["size_x_fp32"]), fmt(r["load_s"]),

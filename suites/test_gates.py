@@ -2,11 +2,15 @@
 
 Gates come from ``--gates FILE``, ``[tool.harness.gates]`` or the built-in defaults
 (harness/gates.py, README: Gates). A failing gate fails the run, naming the metric, the variant,
-the value with its interval and the threshold; a gate whose metric was not measured in this run
-is skipped with the reason.
+the value with its interval and the threshold. A gate that does not apply by design (the data
+set has no such check, the reference compared with itself, a performance metric without
+--benchmark) is skipped as "not applicable" with the reason; a gate whose measurement is missing
+for any other reason could not be judged, and fails.
 """
 
 import pytest
+
+from harness.gates import NOT_APPLICABLE
 
 pytestmark = pytest.mark.harness_gate
 
@@ -14,7 +18,7 @@ pytestmark = pytest.mark.harness_gate
 def test_gate(gate_case, judge_gate):
     gate, variant = gate_case
     judgement = judge_gate(gate, variant)
-    if judgement.status == "skipped":
+    if judgement.status == NOT_APPLICABLE:
         pytest.skip(judgement.message)
     if judgement.status != "passed":
         pytest.fail(judgement.message, pytrace=False)
