@@ -19,7 +19,7 @@ import math
 
 from scipy.stats import fisher_exact, mannwhitneyu
 
-from .gates import QUALITY_SUITES
+from .gates import QUALITY_SUITES, outcome_of
 from .tables import fmt
 
 ALPHA = 0.05
@@ -71,9 +71,9 @@ def compare(a: dict, b: dict, everything: bool = False) -> dict:
     status_a = {v["id"]: v.get("status") for v in a.get("variants", [])}
     statuses = [(v["id"], status_a.get(v["id"]), v.get("status")) for v in b.get("variants", [])
                 if status_a.get(v["id"]) != v.get("status")]
-    gates_a = {(g["gate"], g["variant"]): g["status"] for g in (a.get("gates") or {}).get("results", [])}
-    gates = [(g["gate"], g["variant"], gates_a.get((g["gate"], g["variant"])), g["status"])
-             for g in (b.get("gates") or {}).get("results", []) if gates_a.get((g["gate"], g["variant"])) != g["status"]]
+    gates_a = {(g["gate"], g["variant"]): outcome_of(g) for g in (a.get("gates") or {}).get("results", [])}
+    gates = [(g["gate"], g["variant"], gates_a.get((g["gate"], g["variant"])), outcome_of(g))
+             for g in (b.get("gates") or {}).get("results", []) if gates_a.get((g["gate"], g["variant"])) != outcome_of(g)]
     return {"a": a["run"]["id"], "b": b["run"]["id"], "same_machine": same_machine, "rows": rows,
             "statuses": statuses, "gates": gates}
 

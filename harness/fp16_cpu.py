@@ -17,12 +17,13 @@ on tiny models and a KL divergence from FP32 near 1e-5 on SmolLM2-135M:
 
 - ``gqa`` (default): build with GroupQueryAttention for ``(cpu, float16)`` too (the builder's
   attention choice widened by one pair, in the builder's own process); onnxruntime's CPU
-  GroupQueryAttention has an fp16 kernel. Only for the genai builder: Olive's fp16 builds are
-  relabelled whatever this says. If a builder no longer takes the widening, the build fails
-  naming ``--fp16-cpu-fix relabel``.
+  GroupQueryAttention has an fp16 kernel. If a builder no longer takes the widening, the build
+  fails naming ``--fp16-cpu-fix relabel``.
 - ``relabel``: after the stock build, the wrong labels in ``model.onnx``'s
   ``value_info`` are set to ``total_sequence_length``; nodes and weights are the builder's own.
-  It needs nothing of the builder's internals, so it applies unchanged to Olive's fp16 builds.
+  It needs nothing of the builder's internals, so it is what any other builder's fp16 CPU output
+  gets (olive-ai 0.13.0's ModelBuilder pass refuses fp16 for cpu, so ``fp16-olive-cpu`` is
+  unsupported today; see :mod:`harness.variants`).
 
 The measured comparison is in the README (``python -m harness fp16-fixes`` reproduces it). The build
 record states which correction was made, what it changed and why (``correction``), and its
@@ -54,7 +55,8 @@ def needed(precision: str, provider: str, uses_gqa: bool) -> bool:
 
 
 def applied(fix: str, builder: str) -> str:
-    """The correction a builder's fp16 CPU build really gets (Olive builds are relabelled)."""
+    """The correction a builder's fp16 CPU build really gets: ``gqa`` patches the genai builder's
+    own process, so any other builder's output is relabelled."""
     return fix if builder == "genai" else "relabel"
 
 

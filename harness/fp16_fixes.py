@@ -9,7 +9,7 @@ variants each round so that drift on a shared machine touches all alike:
 - peak RSS: each worker's own high-water mark (``VmHWM``) after the rounds;
 - KLD and top-1 agreement against FP32 over the same chunks of the model's domain text
   (:mod:`harness.closeness`, as the quality suite computes them);
-- whether the greedy tokens of the timed prompt equal FP32's.
+- how many of the timed prompt's greedy tokens equal FP32's before the first difference.
 
 The table goes to stdout (Markdown) and, with ``--out``, with the machine's description to JSON.
 """
@@ -86,7 +86,7 @@ def measure(model: str, cache_dir: Path, *, rounds: int = 5, new_tokens: int = 6
                     "kld_uncertainty": closeness and closeness["kld_mean"]["uncertainty"],
                     "top1_agreement": closeness and closeness["top1_agreement"]["value"],
                     "scored_tokens": closeness and closeness["kld_mean"]["n"],
-                    "same_greedy_tokens": tokens[name] == tokens["fp32"],
+                    "same_greedy_prefix": _common_prefix(tokens[name], tokens["fp32"]),
                 })
     finally:
         for session in sessions.values():
@@ -104,7 +104,7 @@ def render(result: dict) -> str:
              f"{s['rounds']} rounds of {s['prompt_tokens']}-token prompt + {s['new_tokens']} tokens, "
              f"closeness over {s['chunks']} x {s['n_ctx']} tokens",
              "",
-             "| variant | size MB | decode tok/s (× FP32) | TTFT ms | peak RSS MB | KLD vs FP32 | top-1 | FP32's greedy tokens |",
+             "| variant | size MB | decode tok/s (× FP32) | TTFT ms | peak RSS MB | KLD vs FP32 | top-1 | greedy tokens as FP32's |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in result["rows"]:
         kld = "—" if row["kld_mean"] is None else f"{row['kld_mean']:.2g} ± {row['kld_uncertainty']:.1g}"
@@ -112,5 +112,14 @@ def render(result: dict) -> str:
         lines.append(f"| {row['variant']} | {row['size_bytes'] / 1e6:.0f} | {row['decode_tps']:.1f} "
                      f"({row['decode_tps'] / fp32['decode_tps']:.2f}) | {row['ttft_ms']:.1f} | "
                      f"{row['peak_rss_bytes'] / 2**20:.0f} | {kld} | {top1} | "
-                     f"{'yes' if row['same_greedy_tokens'] else 'no'} |")
+                     f"{row['same_greedy_prefix']} of {s['new_tokens']} |")
     return "\n".join(lines) + "\n"
+
+
+def _common_prefix(a: tuple, b: tuple) -> int:
+    count = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        count += 1
+    return count

@@ -34,17 +34,26 @@ from .scoring import TASK_METRICS as SCORING_METRICS
 # what the closeness suite measures against the reference (not measured for the reference itself)
 CLOSENESS_METRICS = tuple(STATISTICS)
 TASK_METRICS = SCORING_METRICS + ("smoke_exact_match",)
-# Every measurement name a suite records (README, "Metrics"); a gate naming none of them is a typo.
-# tests/test_suites_e2e.py checks that real runs record nothing outside this list.
-KNOWN_METRICS = TASK_METRICS + CLOSENESS_METRICS + (
-    "tokenize_ms", "ttft_ms", "prefill_tps", "tpot_ms", "decode_tps", "e2e_ms", "itl_ms", "bandwidth_efficiency",
-    "load_footprint_bytes", "rss_bytes", "uss_bytes", "peak_rss_bytes", "first_request_rss_delta_bytes",
-    "first_generator_rss_delta_bytes", "generator_rss_delta_bytes", "kv_cache_bytes", "kv_cache_share",
-    "device_bytes", "ttft_ms@*", "decode_tps@*", "prefill_ms_per_token", "decode_tpot_ms_per_1k_context",
-    "harness_decode_tps", "harness_ttft_ms", "bare_decode_tps", "bare_ttft_ms", "decode_ratio", "ttft_ratio",
-    "leak_kib_per_iter_fresh", "leak_kib_per_iter_reused", "decode_tps_trend_fresh", "decode_tps_trend_reused",
-    "foundry_same_answer", "foundry_e2e_ms", "harness_e2e_ms", *(f"foundry_{check}" for check in PROPORTIONS),
-)
+# Every measurement name a suite records, by the suite file that records it (README, "Metrics");
+# a gate naming none of them is a typo, and a gate whose suite did not run is not applicable.
+# tests/test_suites_e2e.py checks that real runs record nothing outside these lists.
+MEASURED_BY = {
+    "test_smoke.py": ("smoke_exact_match",),
+    "test_quality.py": SCORING_METRICS + CLOSENESS_METRICS,
+    "test_latency.py": ("tokenize_ms", "ttft_ms", "prefill_tps", "tpot_ms", "decode_tps", "e2e_ms", "itl_ms",
+                        "bandwidth_efficiency"),
+    "test_memory.py": ("load_footprint_bytes", "rss_bytes", "uss_bytes", "peak_rss_bytes",
+                       "first_request_rss_delta_bytes", "first_generator_rss_delta_bytes",
+                       "generator_rss_delta_bytes", "kv_cache_bytes", "kv_cache_share", "device_bytes"),
+    "test_input_length.py": ("ttft_ms@*", "decode_tps@*", "prefill_ms_per_token", "decode_tpot_ms_per_1k_context"),
+    "test_overhead.py": ("harness_decode_tps", "harness_ttft_ms", "bare_decode_tps", "bare_ttft_ms", "decode_ratio",
+                         "ttft_ratio"),
+    "test_soak.py": ("leak_kib_per_iter_fresh", "leak_kib_per_iter_reused", "decode_tps_trend_fresh",
+                     "decode_tps_trend_reused"),
+    "test_foundry.py": ("foundry_same_answer", "foundry_e2e_ms", "harness_e2e_ms",
+                        *(f"foundry_{check}" for check in PROPORTIONS)),
+}
+KNOWN_METRICS = tuple(name for names in MEASURED_BY.values() for name in names)
 
 
 def is_known_metric(pattern: str) -> bool:
@@ -265,8 +274,9 @@ def judge(gate: Gate, variant: dict, results: dict, *, reference: str | None,
 
     A gate that does not apply by design (the data set has no such check, the reference compared
     with itself, a performance metric without ``--benchmark``, a baseline gate without a
-    baseline) is ``not_applicable``. A gate whose measurement is missing for any other reason (a
-    crashed worker, a failed suite) *could not be judged* and fails, so a gap never passes."""
+    baseline, a suite that did not run or was skipped) is ``not_applicable``. A gate whose
+    measurement is missing for any other reason (a crashed worker, a failed suite, a suite that
+    passed without recording it) *could not be judged* and fails, so a gap never passes."""
     vid = variant["id"]
     where = f"gate '{gate.name}' ({gate.check})"
 
@@ -283,7 +293,7 @@ def judge(gate: Gate, variant: dict, results: dict, *, reference: str | None,
     if not found:
         names = sorted({m["name"] for m in measurements if m.get("variant") == vid})
         hint = get_close_matches(gate.metric, names, n=1)
-        by_design = _not_applicable_reason(gate.metric, vid, reference, results, benchmark)
+        by_design = _not_applicable_reason(gate.metric, variant, reference, results, benchmark)
         if by_design:
             return not_applicable(by_design)
         failed = sorted(t for t, outcome in (variant.get("tests") or {}).items() if outcome in ("failed", "error"))
@@ -323,11 +333,12 @@ def judge(gate: Gate, variant: dict, results: dict, *, reference: str | None,
     return Judgement(gate.name, vid, "passed", f"gate '{gate.name}': " + "; ".join(c["message"] for c in checks), checks)
 
 
-def _not_applicable_reason(metric: str, vid: str, reference: str | None, results: dict,
+def _not_applicable_reason(metric: str, variant: dict, reference: str | None, results: dict,
                            benchmark: bool | None) -> str:
     """Why a metric that was not measured does not apply to this run by design ('' if it should
     have been measured)."""
     pattern = metric.rpartition(":")[2]
+    vid = variant["id"]
 
     def matches(names) -> bool:
         return any(fnmatch.fnmatchcase(n, pattern) for n in names)
@@ -343,6 +354,12 @@ def _not_applicable_reason(metric: str, vid: str, reference: str | None, results
         needs = {n: ("reference" if n == "smoke_exact_match" else n) for n in wanted}
         if not any(carried.get(need, 0) for need in needs.values()):
             return f"the evaluation set {datasets[0].get('name')} has no record with {' or '.join(sorted(set(needs.values())))}"
+    files = [f for f, names in MEASURED_BY.items() if matches(names)]
+    ran = {test: outcome for test, outcome in (variant.get("tests") or {}).items() if test.split("::")[0] in files}
+    if not ran:
+        return f"its suite ({', '.join(files)}) did not run for {vid} in this run"
+    if all(outcome == "skipped" for outcome in ran.values()):
+        return f"its suite's tests were skipped for {vid} ({', '.join(sorted(ran))})"
     return ""
 
 

@@ -204,6 +204,7 @@ class HarnessState:
             built = self.build(variant_id)
             spec = SessionSpec(model_dir=str(built.path), provider=self.planned_variant(variant_id).variant.provider,
                                max_length=self.max_length)
+
             def restarted(count: int, crash: BaseException) -> None:
                 self.progress(f"{variant_id}: {crash.summary()}; fresh worker {count} of {MAX_RESTARTS} for its next test")
                 self.note(variant_id, worker_restarts=count)

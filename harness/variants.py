@@ -81,6 +81,9 @@ def unsupported_reason(variant: Variant, source: ModelSource, available: tuple[s
         if variant.precision not in olive_build.PRECISIONS:
             return (f"the olive builder makes {', '.join(olive_build.PRECISIONS)}: its ModelBuilder pass drives "
                     f"onnxruntime-genai 0.14.1's builder, which has no {variant.precision}")
+        if variant.precision == "fp16" and variant.provider == "cpu":
+            return ("Olive's ModelBuilder pass refuses fp16 for cpu in its own config check ('FP16 is not "
+                    "supported on CPU.') and builds nothing; the genai builder's fp16-cpu is the FP16 variant here")
         problem = olive_build.toolchain_problem()
         if problem:
             return problem

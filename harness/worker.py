@@ -202,10 +202,8 @@ class WorkerSession:
         self.after_first_request = None
         try:
             self._start()
-        except WorkerCrashed:
-            raise
-        except GenerationError:
-            self._crash = crash  # could not load again: the next request may try once more
+        except GenerationError:  # could not load again: the next request may try once more
+            self._crash = crash
             raise
 
     @property

@@ -85,7 +85,7 @@ def test_interval_gate_needs_the_bound_to_clear_the_threshold():
     assert verdict.status == "failed" and "= 0.95 [0.7639, 0.9911]; lower bound 0.7639 is not >= 0.9" in verdict.message
 
 
-def test_relative_to_the_reference_and_skipped_when_not_measured():
+def test_relative_to_the_reference_and_not_applicable_by_design():
     results = _results(fp32_cpu__exact_match=[True] * 10, int4_cpu__exact_match=[True] * 9 + [False],
                        int4_cpu__kld_mean=(0.02, 0.004))
     drop = parse_gate("drop", "exact_match >= reference - 0.05", "t")
@@ -94,13 +94,74 @@ def test_relative_to_the_reference_and_skipped_when_not_measured():
     kld = parse_gate("kld", {"check": "kld_mean <= 0.025", "interval": True}, "t")
     assert judge(kld, INT4, results, reference="fp32-cpu").status == "failed"  # upper bound 0.0278
     fp32 = {"id": "fp32-cpu", "precision": "fp32", "provider": "cpu"}
-    skipped = judge(kld, fp32, results, reference="fp32-cpu")
-    assert skipped.status == "skipped"
-    assert skipped.message == "kld_mean was not measured for fp32-cpu (the reference is not compared with itself)"
+    itself = judge(kld, fp32, results, reference="fp32-cpu")
+    assert itself.status == "not_applicable" and itself.judged
+    assert itself.message == ("gate 'kld' (kld_mean <= 0.025): not applicable: "
+                              "the reference is not compared with itself")
+    assert judge(drop, fp32, results, reference="fp32-cpu").status == "not_applicable"
     with pytest.raises(HarnessError, match=r"gate 't': unknown metric 'kld_maen' \(did you mean 'kld_mean'\?"):
         parse_gate("t", "kld_maen <= 1", "t")
     perf = judge(parse_gate("t", "decode_tps >= 1", "t"), fp32, results, reference="fp32-cpu", benchmark=False)
-    assert perf.message == "decode_tps was not measured for fp32-cpu (performance suites run only with --benchmark)"
+    assert perf.status == "not_applicable"
+    assert perf.message.endswith("not applicable: performance suites run only with --benchmark")
+
+
+def test_a_missing_measurement_could_not_be_judged_and_fails():
+    results = _results(fp32_cpu__exact_match=[True] * 10)
+    variant = {**INT4, "tests": {"test_quality.py::test_task_quality": "failed",
+                                 "test_smoke.py::test_answers_prompts": "passed"}}
+    gate = parse_gate("acc", "exact_match >= reference - 0.05", "t")
+    verdict = judge(gate, variant, results, reference="fp32-cpu", benchmark=True)
+    assert verdict.status == "failed" and verdict.judged is False
+    assert verdict.message == ("gate 'acc' (exact_match >= reference - 0.05) could not be judged: exact_match was "
+                               "not measured for int4-cpu (failed tests of int4-cpu: test_quality.py::test_task_quality)")
+    assert verdict.to_record(gate)["judged"] is False and verdict.to_record(gate)["passed"] is False
+    speed = parse_gate("t", "decode_tps >= 1", "t")
+    ran = {**INT4, "tests": {"test_latency.py::test_latency": "passed"}}  # it ran, and recorded nothing
+    assert judge(speed, ran, results, reference="fp32-cpu", benchmark=True).judged is False
+    skipped = {**INT4, "tests": {"test_latency.py::test_latency": "skipped"}}
+    assert judge(speed, skipped, results, reference="fp32-cpu", benchmark=True).status == "not_applicable"
+    unrun = judge(speed, INT4, results, reference="fp32-cpu", benchmark=True)  # deselected (-k)
+    assert unrun.status == "not_applicable"
+    assert unrun.message.endswith("its suite (test_latency.py) did not run for int4-cpu in this run")
+    nan = _results(int4_cpu__kld_mean=(float("nan"), 0.0))
+    assert judge(parse_gate("k", "kld_mean <= 1", "t"), INT4, nan, reference="fp32-cpu").judged is False
+    # a relative gate whose reference has no figure, and a variant with no runnable reference
+    only_int4 = _results(int4_cpu__exact_match=[True] * 10)
+    verdict = judge(gate, INT4, only_int4, reference="fp32-cpu")
+    assert verdict.status == "failed" and "reference fp32-cpu has no exact_match" in verdict.message
+    assert judge(gate, INT4, only_int4, reference=None).judged is False
+
+
+def test_a_relative_gate_uses_the_reference_answers_paired_with_the_variant():
+    from harness.quality import task_measurements
+
+    answers = [{"id": str(i), "scores": {"exact_match": i < 9, "all_checks": i < 9}} for i in range(10)]
+    reference = [{"id": str(i), "scores": {"exact_match": True, "all_checks": True}} for i in range(10)]
+    records = task_measurements("int4-cpu", answers, "fp32-cpu", reference)
+    results = {"run": {"id": "r"}, "environment": {}, "measurements": records, "variants": []}
+    verdict = judge(parse_gate("em", "exact_match >= 0.99 * reference", "t"), INT4, results, reference="fp32-cpu")
+    assert verdict.status == "failed"  # 0.9 against 0.99 x 1.0, the reference's share on the same ten
+    assert "(0.99 × reference fp32-cpu (its answers to the same examples) 1)" in verdict.message
+    ok = judge(parse_gate("em", "exact_match >= reference - 0.1", "t"), INT4, results, reference="fp32-cpu")
+    assert ok.status == "passed"
+
+
+def test_a_check_the_data_set_lacks_is_not_applicable_and_strict_fails_it():
+    from harness.gates import strict
+
+    results = _results(int4_cpu__exact_match=[True] * 10)
+    results["datasets"] = [{"name": "general_knowledge", "checks": {"regex": 10, "all_checks": 10}}]
+    gate = parse_gate("fmt", "json_schema >= 0.95", "t")
+    verdict = judge(gate, INT4, results, reference="fp32-cpu")
+    assert verdict.status == "not_applicable"
+    assert verdict.message.endswith("the evaluation set general_knowledge has no record with json_schema")
+    failed = strict(verdict)
+    assert failed.status == "failed" and "--strict-gates" in failed.message and failed.judged is False
+    results["datasets"][0]["checks"]["json_schema"] = 3  # the set has the check: missing is a gap
+    ran = {**INT4, "tests": {"test_quality.py::test_task_quality": "passed"}}
+    assert judge(gate, ran, results, reference="fp32-cpu").judged is False
+    assert strict(judge(parse_gate("em", "exact_match >= 0.5", "t"), INT4, results, reference=None)).status == "passed"
 
 
 def test_baseline_gates_refuse_another_machine_for_performance_only():
@@ -114,7 +175,7 @@ def test_baseline_gates_refuse_another_machine_for_performance_only():
     assert verdict.status == "failed" and "is not >= 90 (0.9 × baseline run-b 100)" in verdict.message
     quality = parse_gate("q", "exact_match >= baseline - 0.01", "t")
     assert judge(quality, INT4, now, reference=None, baseline=before).status == "passed"
-    assert judge(speed, INT4, now, reference=None).status == "skipped"  # no --baseline given
+    assert judge(speed, INT4, now, reference=None).status == "not_applicable"  # no --baseline given
 
 
 def test_a_glob_gate_judges_every_match():

@@ -46,6 +46,12 @@ def test_each_architecture_builds_and_generates_what_transformers_generates(arch
     assert int4.quantization["bits"] == [4]
     assert open_session(SessionSpec(model_dir=str(int4.path), max_length=128)).generate(
         ids, max_new_tokens=4, min_new_tokens=4).new_tokens == 4
+    # fp16 on cpu: corrected (GQA), float16 weights, and it decodes past the first step
+    fp16 = build_variant(Variant("fp16", "cpu"), source, build_cache)
+    assert fp16.correction["name"] == "gqa" and set(fp16.quantization["weight_dtypes"]) == {"float16"}
+    half = open_session(SessionSpec(model_dir=str(fp16.path), max_length=128)).generate(
+        ids, max_new_tokens=8, min_new_tokens=8)
+    assert half.new_tokens == 8 and list(half.tokens[:2]) == list(trace.tokens[:2])
 
 
 @pytest.fixture(scope="module")

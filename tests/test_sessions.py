@@ -57,15 +57,28 @@ def test_worker_serves_the_same_answers_as_in_process():
         worker.close()
 
 
-def test_a_killed_worker_fails_its_requests_with_the_signal_and_stderr():
-    worker = WorkerSession(FAKE, "int4-cpu", timeout=30)
-    os.kill(worker.pid, signal.SIGKILL)
-    with pytest.raises(WorkerCrashed) as info:
-        worker.generate("hello", max_new_tokens=4)
-    assert "worker for variant int4-cpu died (killed by signal SIGKILL)" in str(info.value)
-    with pytest.raises(WorkerCrashed):  # and every later request, without hanging
-        worker.generate("hello", max_new_tokens=4)
-    worker.close()
+def test_a_killed_worker_fails_its_request_and_the_next_gets_a_fresh_one():
+    restarts = []
+    worker = WorkerSession(FAKE, "int4-cpu", timeout=30, max_restarts=2,
+                           on_restart=lambda count, crash: restarts.append((count, crash.returncode)))
+    try:
+        expected = FakeSession(FAKE).generate("hello", max_new_tokens=4)
+        for round_ in (1, 2):
+            first_pid = worker.pid
+            os.kill(first_pid, signal.SIGKILL)
+            with pytest.raises(WorkerCrashed) as info:  # the request that met the crash fails with it
+                worker.generate("hello", max_new_tokens=4)
+            assert "worker for variant int4-cpu died (killed by signal SIGKILL)" in str(info.value)
+            assert worker.generate("hello", max_new_tokens=4) == expected  # the next: a fresh worker
+            assert worker.pid != first_pid and worker.restarts == round_
+        assert restarts == [(1, -signal.SIGKILL), (2, -signal.SIGKILL)]
+        os.kill(worker.pid, signal.SIGKILL)  # restarts used up: this and every later request fail
+        for _ in range(2):
+            with pytest.raises(WorkerCrashed):
+                worker.generate("hello", max_new_tokens=4)
+        assert worker.restarts == 2
+    finally:
+        worker.close()
 
 
 def test_a_load_failure_is_a_clear_error(tmp_path):

@@ -16,14 +16,18 @@ KILLER = '''
 import os, signal
 import pytest
 
+KILLED = []
+
 @pytest.fixture(autouse=True)
-def _kill_int8_worker(request):
-    """Kill int8-cpu's worker the first time a test asks for its session."""
+def _kill_a_worker(request):
+    """Kill VARIANT's worker once, when the test named TEST (any, if unset) asks for its session."""
     callspec = getattr(request.node, "callspec", None)
-    if callspec and callspec.params.get("variant") == "int8-cpu" and "harness_session" in request.fixturenames:
+    wanted = os.environ.get("KILL_TEST")
+    if (not KILLED and callspec and callspec.params.get("variant") == os.environ["KILL_VARIANT"]
+            and "harness_session" in request.fixturenames and (not wanted or request.node.name.startswith(wanted))):
         session = request.getfixturevalue("harness_session")
-        if session._proc.poll() is None:
-            os.kill(session.pid, signal.SIGKILL)
+        KILLED.append(request.node.name)
+        os.kill(session.pid, signal.SIGKILL)
 '''
 
 
@@ -47,15 +51,16 @@ def test_main_job_on_another_architecture(tiny_qwen2, tmp_path, build_cache):
                     "test_answers_prompts[int4-cpu]", "test_latency[int4-cpu]", "test_memory[int8-cpu]",
                     "test_input_length[fp32-cpu]", "test_harness_overhead[int4-cpu]"):
         assert f"{test_id} PASSED" in result.stdout
-    assert "test_answers_prompts[fp16-cpu] SKIPPED (unsupported: fp16 on the cpu provider" in result.stdout
+    assert "test_answers_prompts[fp16-cpu] PASSED" in result.stdout and "SKIPPED (unsupported" not in result.stdout
     results = load(reports)
     assert results["run"]["complete"] is True
     assert results["model"]["architecture"] == "qwen2"
     variants = {v["id"]: v for v in results["variants"]}
     assert list(variants) == ["fp32-cpu", "fp16-cpu", "int8-cpu", "int4-cpu"]
-    assert variants["fp16-cpu"]["status"] == "unsupported"
-    assert "grouped-query attention" in variants["fp16-cpu"]["reason"]
-    for vid in ("fp32-cpu", "int8-cpu", "int4-cpu"):
+    assert variants["fp16-cpu"]["correction"]["name"] == "gqa"  # a GQA model: the build is corrected, and says so
+    assert "FP16 on a CPU" in (reports / "latest" / "report.md").read_text()
+    assert variants["fp16-cpu"]["correction"]["statement"] in (reports / "latest" / "report.md").read_text()
+    for vid in ("fp32-cpu", "fp16-cpu", "int8-cpu", "int4-cpu"):
         assert variants[vid]["status"] == "passed", variants[vid]
         assert variants[vid]["size_bytes"] > 0 and variants[vid]["load_s"] > 0
     assert variants["int4-cpu"]["size_bytes"] < variants["int8-cpu"]["size_bytes"] < variants["fp32-cpu"]["size_bytes"]
@@ -92,28 +97,95 @@ def test_main_job_on_another_architecture(tiny_qwen2, tmp_path, build_cache):
         assert results["environment"]["packages"][package]
 
 
-def test_a_killed_worker_fails_only_its_variant(tiny_qwen2, tmp_path, build_cache):
+def test_a_killed_worker_fails_its_test_and_the_variant_goes_on_in_a_fresh_one(tiny_qwen2, tmp_path, build_cache):
     (tmp_path / "killer.py").write_text(KILLER)
     reports = tmp_path / "reports"
     result = run_suites("--model", str(tiny_qwen2), "--profile", "quick", "--reports-dir", str(reports),
-                        "--cache-dir", str(build_cache), "-p", "killer",
-                        env={"PYTHONPATH": str(tmp_path)})
+                        "--cache-dir", str(build_cache), "-p", "killer", "-v",
+                        env={"PYTHONPATH": str(tmp_path), "KILL_VARIANT": "int8-cpu"})
     assert result.returncode == 1, result.stdout[-3000:]
     assert "worker for variant int8-cpu died (killed by signal SIGKILL)" in result.stdout
+    assert "fresh worker 1 of 3 for its next test" in result.stdout
+    failed = [line for line in result.stdout.splitlines() if line.endswith("FAILED") or " FAILED " in line]
+    assert len([line for line in failed if "[int8-cpu" in line]) == 1, failed  # only the test that met the crash
+    assert "test_input_is_handled[int8-cpu-emoji] PASSED" in result.stdout  # later tests: a fresh worker
     results = load(reports)
     assert results["run"]["complete"] is True
     statuses = {v["id"]: v["status"] for v in results["variants"]}
-    assert statuses == {"fp32-cpu": "passed", "fp16-cpu": "unsupported", "int8-cpu": "crashed",
-                        "int4-cpu": "passed"}
+    assert statuses == {"fp32-cpu": "passed", "fp16-cpu": "passed", "int8-cpu": "crashed", "int4-cpu": "passed"}
     crashed = next(v for v in results["variants"] if v["id"] == "int8-cpu")
-    assert "SIGKILL" in crashed["error"]
+    assert "SIGKILL" in crashed["error"] and crashed["worker_restarts"] == 1
+    assert sum(outcome == "failed" for outcome in crashed["tests"].values()) == 1
 
 
-def test_forcing_an_unsupported_variant_shows_the_real_failure(tiny_qwen2, tmp_path, build_cache):
-    result = run_suites("--model", str(tiny_qwen2), "--precisions", "fp16", "--force-unsupported",
-                        "--reports-dir", str(tmp_path), "--cache-dir", str(build_cache))
+def test_a_crashed_quality_suite_fails_its_gates_as_not_judged(tmp_path, build_cache):
+    (tmp_path / "killer.py").write_text(KILLER)
+    reports = tmp_path / "reports"
+    result = run_suites("--precisions", "int4", "--profile", "quick", "--reports-dir", str(reports),
+                        "--cache-dir", str(build_cache), "-p", "killer", "-k", "not foundry",
+                        env={"PYTHONPATH": str(tmp_path), "KILL_VARIANT": "int4-cpu", "KILL_TEST": "test_task_quality"})
+    assert result.returncode == 1, result.stdout[-3000:]
+    gates = {g["gate"]: g for g in load(reports)["gates"]["results"]}
+    accuracy = gates["task_accuracy_kept"]
+    assert accuracy["status"] == "failed" and accuracy["judged"] is False
+    assert accuracy["message"] == ("gate 'task_accuracy_kept' (all_checks >= reference - 0.05) could not be judged: "
+                                   "all_checks was not measured for int4-cpu (failed tests of int4-cpu: "
+                                   "test_quality.py::test_task_quality)")
+    assert gates["close_to_reference"]["status"] == "passed"  # the next suite ran in a fresh worker
+    assert "could not be judged)" in result.stdout and "FAILED gate 'task_accuracy_kept'" in result.stdout
+    assert "**FAIL** (not judged)" in (reports / "latest" / "report.md").read_text()
+
+
+def test_a_run_without_the_reference_still_judges_accuracy_against_it(tmp_path, build_cache):
+    (tmp_path / "gates.toml").write_text('[gates]\nem = "exact_match >= 0.99 * reference"\n')
+    reports = tmp_path / "reports"
+    result = run_suites("--precisions", "int4", "--profile", "quick", "--reports-dir", str(reports),
+                        "--cache-dir", str(build_cache), "-k", "not foundry")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "gates (built-in default gates): 4 passed, 0 failed, 1 not applicable" in result.stdout
+    results = load(reports)
+    assert [v["id"] for v in results["variants"]] == ["int4-cpu"]  # the reference is not reported as a variant
+    gates = {g["gate"]: g for g in results["gates"]["results"]}
+    assert gates["task_accuracy_kept"]["status"] == "passed"
+    assert "reference fp32-cpu (its answers to the same examples)" in gates["task_accuracy_kept"]["message"]
+    assert gates["no_leak"]["status"] == "not_applicable"
+    # the same figures under a gate file: int4's exact_match against 0.99 x the reference's
+    assert {a["variant"] for a in results["answers"]} == {"int4-cpu"}
+    result = run_suites("--precisions", "int4", "--profile", "quick", "--reports-dir", str(reports),
+                        "--cache-dir", str(build_cache), "--gates", str(tmp_path / "gates.toml"), "-k", "not foundry")
+    record = load(reports)["gates"]["results"][0]
+    value, threshold = record["measurements"][0]["value"], record["measurements"][0]["threshold"]
+    assert record["status"] == ("passed" if value >= threshold else "failed") and record["judged"] is True
+    assert result.returncode == (0 if record["status"] == "passed" else 1)
+    assert 0 < threshold <= 0.99
+
+
+def test_a_model_that_answers_nothing_is_reported_not_crashed(tmp_path):
+    from tiny_models import make_silent_model
+
+    model = make_silent_model(tmp_path / "silent")
+    reports = tmp_path / "reports"
+    result = run_suites("--model", str(model), "--precisions", "fp32", "--profile", "quick", "-v",
+                        "--dataset", "general_knowledge",
+                        "--reports-dir", str(reports), "--cache-dir", str(tmp_path / "cache"),
+                        str(REPO / "suites" / "test_smoke.py"), str(REPO / "suites" / "test_robustness.py"),
+                        str(REPO / "suites" / "test_quality.py"))
+    assert "died" not in result.stdout, result.stdout[-3000:]
+    assert "empty answer" in result.stdout  # the smoke suite fails it for what it is
+    results = load(reports)
+    variant = results["variants"][0]
+    assert variant["status"] == "failed" and "worker_restarts" not in variant
+    assert all(v["passed"] for v in results["verdicts"] if v["suite"] == "robustness"), results["verdicts"]
+    answers = results["answers"]
+    assert answers and all(a["answer"] == "" and a["finish_reason"] == "eos" and a["new_tokens"] == 1
+                           for a in answers)
+
+
+def test_forcing_an_unsupported_variant_shows_the_real_failure(tmp_path, build_cache):
+    result = run_suites("--precisions", "int4", "--providers", "cuda", "--force-unsupported", "-k", "not foundry",
+                        "--reports-dir", str(tmp_path), "--cache-dir", str(build_cache), str(REPO / "suites" / "test_smoke.py"))
     assert result.returncode == 1
-    assert "Shape mismatch attempting to re-use buffer" in result.stdout
+    assert "Cuda interface not available" in result.stdout
     results = load(tmp_path)
     assert results["variants"][0]["status"] == "failed"
 

@@ -14,13 +14,18 @@ def test_ids_read_like_precision_provider():
     assert Variant("int4", "cpu", builder="olive").id == "int4-olive-cpu"
 
 
-def test_fp16_on_cpu_is_unsupported_only_with_grouped_query_attention():
+def test_fp16_on_cpu_is_supported_and_only_a_gqa_build_names_a_correction():
+    from harness.build import recipe_for
+
     planned = {p.id: p for p in plan(("fp32", "fp16"), ("cpu",), source(6, 2), available=("cpu",))}
-    assert planned["fp32-cpu"].supported
-    assert not planned["fp16-cpu"].supported
-    assert "grouped-query attention" in planned["fp16-cpu"].reason
-    planned = {p.id: p for p in plan(("fp16",), ("cpu",), source(4, 4), available=("cpu",))}
-    assert planned["fp16-cpu"].supported
+    assert planned["fp32-cpu"].supported and planned["fp16-cpu"].supported
+    fp16 = Variant("fp16", "cpu")
+    assert recipe_for(fp16, uses_gqa=True)["fp16_cpu_fix"] == {"name": "gqa", "version": 1}
+    assert recipe_for(fp16, uses_gqa=True, fp16_cpu_fix="relabel")["fp16_cpu_fix"]["name"] == "relabel"
+    assert recipe_for(Variant("fp16", "cpu", "olive"), uses_gqa=True)["fp16_cpu_fix"]["name"] == "relabel"
+    assert "fp16_cpu_fix" not in recipe_for(fp16, uses_gqa=False)
+    assert "fp16_cpu_fix" not in recipe_for(Variant("fp16", "cuda"), uses_gqa=True)
+    assert "fp16_cpu_fix" not in recipe_for(Variant("fp32", "cpu"), uses_gqa=True)
 
 
 def test_missing_provider_is_kept_with_a_reason_not_dropped():

@@ -128,3 +128,27 @@ def make_tiny_gguf(hf_folder: Path, out: Path) -> Path:
     writer.write_tensors_to_file()
     writer.close()
     return out
+
+
+def make_silent_model(folder: Path) -> Path:
+    """A tiny Llama whose first generated token is always its end token: every answer is empty.
+
+    Its output head is all zeros, so every logit ties and greedy search takes token 0, which the
+    config names as the end token."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    make_tiny_model(folder, "llama", seed=5)
+    weights = load_file(str(folder / "model.safetensors"))
+    weights["lm_head.weight"] = torch.zeros_like(weights["lm_head.weight"])
+    save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    for name in ("config.json", "generation_config.json"):
+        path = folder / name
+        if path.is_file():
+            config = json.loads(path.read_text())
+            config["eos_token_id"] = 0
+            path.write_text(json.dumps(config))
+    tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text())
+    tokenizer_config["eos_token"] = "<|endoftext|>"
+    (folder / "tokenizer_config.json").write_text(json.dumps(tokenizer_config))
+    return folder
