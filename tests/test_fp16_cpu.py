@@ -134,3 +134,40 @@ def test_olive_refuses_fp16_for_cpu_and_the_plan_says_so(tmp_path):
                           cwd=work, capture_output=True, text=True, timeout=300)
     assert "FP16 is not supported on CPU." in done.stdout + done.stderr
     assert not (out / "model.onnx").exists()
+
+
+def test_the_fixes_command_measures_both_corrections_against_fp32(tmp_path, build_cache):
+    import json
+
+    out = tmp_path / "fixes.json"
+    done = subprocess.run([sys.executable, "-m", "harness", "fp16-fixes", "--model", "embedded", "--rounds", "1",
+                           "--cache-dir", str(build_cache), "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {row["variant"]: row for row in json.loads(out.read_text())["rows"]}
+    assert list(rows) == ["fp32", *(f"fp16 ({fix})" for fix in fp16_cpu.FIXES)]
+    for fix in fp16_cpu.FIXES:
+        row = rows[f"fp16 ({fix})"]
+        assert row["correction"]["name"] == fix and set(row["weight_dtypes"]) == {"float16"}
+        assert 0 < row["kld_mean"] < 1e-3 and row["top1_agreement"] > 0.99 and row["scored_tokens"] > 0
+        assert row["decode_tps"] > 0 and row["peak_rss_bytes"] > 0
+        assert row["size_bytes"] < 0.6 * rows["fp32"]["size_bytes"]
+        assert f"| fp16 ({fix}) | 2 |" in done.stdout
+    assert rows["fp32"]["kld_mean"] is None and rows["fp32"]["same_greedy_prefix"] == 64
+
+
+def test_the_fixes_command_refuses_a_model_without_gqa_in_one_line(tmp_path):
+    import json
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from tiny_models import make_tiny_model
+
+    folder = make_tiny_model(tmp_path / "mha", "llama")
+    config = json.loads((folder / "config.json").read_text())
+    config["num_key_value_heads"] = config["num_attention_heads"]
+    (folder / "config.json").write_text(json.dumps(config))
+    done = subprocess.run([sys.executable, "-m", "harness", "fp16-fixes", "--model", str(folder),
+                           "--cache-dir", str(tmp_path / "cache")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == ("error: mha has no grouped-query attention: its fp16 cpu build "
+                                                    "needs no correction")
