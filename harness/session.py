@@ -127,7 +127,7 @@ def open_session(spec: SessionSpec) -> Session:
 
 
 def _check_ids(ids: Sequence[int], vocab_size: int) -> None:
-    """Reject ids the runtime would mishandle: negative ids are silently accepted by it (FACTS.md)."""
+    """Reject ids the runtime would mishandle: onnxruntime-genai 0.14.1 silently accepts negative ids."""
     bad = [i for i in ids if not 0 <= int(i) < vocab_size]
     if bad:
         raise GenerationError("invalid_token_id",
