@@ -238,6 +238,11 @@ def outcome_of(record: dict) -> str:
     return NOT_APPLICABLE if record["status"] == "skipped" else record["status"]
 
 
+def unjudged(record: dict) -> bool:
+    """Whether a recorded gate failed because a measurement it needs is missing."""
+    return record["status"] == "failed" and record.get("judged") is False
+
+
 def strict(judgement: Judgement) -> Judgement:
     """``--strict-gates``: a gate that does not apply fails too (every listed gate must be judged)."""
     if judgement.status != NOT_APPLICABLE:

@@ -25,7 +25,7 @@ from .data import Example
 from .environment import describe
 from .errors import BuildError, GenerationError, HarnessError, WorkerCrashed
 from .exclusive import exclusive, shared
-from .gates import NOT_APPLICABLE, OUTCOMES, Gate, Judgement, judge, outcome_of, strict
+from .gates import NOT_APPLICABLE, OUTCOMES, Gate, Judgement, judge, outcome_of, strict, unjudged
 from .prompts import ChatFormatter
 from .report import summary_lines, write_report
 from .results import ResultsStore, new_run_dir, point_latest
@@ -521,10 +521,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if gates:
         counts = {status: sum(1 for g in gates if outcome_of(g) == status) for status in OUTCOMES}
         failed = counts["failed"] > 0
-        unjudged = sum(1 for g in gates if g["status"] == "failed" and g.get("judged") is False)
+        not_judged = sum(1 for g in gates if unjudged(g))
         terminalreporter.write_line(
             f"gates ({state.store.data['gates'].get('origin')}): {counts['passed']} passed, {counts['failed']} failed"
-            + (f" ({unjudged} could not be judged)" if unjudged else "")
+            + (f" ({not_judged} could not be judged)" if not_judged else "")
             + f", {counts[NOT_APPLICABLE]} not applicable", red=failed, green=not failed)
         for gate in gates:
             if gate["status"] == "failed":

@@ -15,10 +15,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .gates import NOT_APPLICABLE, outcome_of, unjudged
 from .plots import TITLES, draw_all
 from .recommend import OBJECTIVES, recommend
 from .scoring import TASK_METRICS
-from .gates import NOT_APPLICABLE, outcome_of
 from .tables import fmt, measurements_frame, precision_rows_text, precision_table, references_of, with_interval
 
 MB = 1e6
@@ -103,15 +103,19 @@ CPU_FP16_NOTE = (
     "size and its quality against the reference carry over to GPUs; its speed does not.")
 
 
+def _cpu_fp16_note(results: dict) -> list[str]:
+    """The note every table with a measured CPU FP16 variant carries."""
+    return [CPU_FP16_NOTE] if any(v.get("precision") == "fp16" and v.get("provider") == "cpu"
+                                  and v.get("status") != "unsupported" for v in results["variants"]) else []
+
+
 def _precision(results: dict) -> Section:
     header, rows = precision_rows_text(precision_table(results), references_of(results))
     return Section("Precision trade-off (the tutorial's table, measured)", "precision-table", text=[
         "Size on disk and decode speed also as a multiple of FP32 on the same provider (the tutorial "
         "claims ×0.5 for FP16, ×0.25 for INT8, ×0.125 for INT4). Timings: median [bootstrap 95 %]; "
         "accuracy: share [Wilson 95 %]; KLD and top-1 agreement against the reference: value ± one "
-        "standard error; gates: passed ✓, failed ✗."]
-        + ([CPU_FP16_NOTE] if any(r.get("precision") == "fp16" and r.get("provider") == "cpu"
-                                  for r in results["variants"]) else []), header=header, rows=rows)
+        "standard error; gates: passed ✓, failed ✗."] + _cpu_fp16_note(results), header=header, rows=rows)
 
 
 def _variants(results: dict) -> Section:
@@ -134,11 +138,7 @@ def _variants(results: dict) -> Section:
         rows.append([f"`{v['id']}`", str(v.get("status")), fmt(size / MB) + " MB" if size else "—",
                      f"{size / base:.3f}" if size and base else "—", fmt(v.get("build_seconds")), quant,
                      fmt(v.get("load_s")), note])
-    text = []
-    if any(v.get("precision") == "fp16" and v.get("provider") == "cpu" and v.get("status") != "unsupported"
-           for v in variants):
-        text.append(CPU_FP16_NOTE)
-    return Section("Variants", "variants", text=text, header=["variant", "status", "size on disk", "× fp32", "build s",
+    return Section("Variants", "variants", text=_cpu_fp16_note(results), header=["variant", "status", "size on disk", "× fp32", "build s",
                                                               "quantization", "load s", "note"], rows=rows)
 
 
@@ -225,7 +225,7 @@ def _gates(results: dict) -> Section | None:
     variants = list(dict.fromkeys(g["variant"] for g in judged))
     cell: dict[tuple[str, str], str] = {}
     for g in judged:
-        outcome = "unjudged" if g["status"] == "failed" and g.get("judged") is False else outcome_of(g)
+        outcome = "unjudged" if unjudged(g) else outcome_of(g)
         cell[(g["gate"], g["variant"])] = GATE_CELLS[outcome]
     names = list(dict.fromkeys(g["gate"] for g in judged))
     checks = {g["gate"]: g["check"] for g in judged}
