@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from .config import OBJECTIVES
-from .errors import HarnessError
+from harness.settings.config import OBJECTIVES
+from harness.errors import HarnessError
 
 
 def _run_folder(path: Path) -> Path:
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     packaging.add_argument("run_dir", type=Path, nargs="?", default=Path("reports/latest"), metavar="RUN_DIR",
                            help="the run whose variants to package (default: reports/latest)")
     fixes = commands.add_parser("fp16-fixes", help="build FP32 and fp16 for cpu with each correction "
-                                                   "(harness.fp16_cpu) and measure them side by side")
+                                                   "(harness.variants.fp16_cpu) and measure them side by side")
     fixes.add_argument("--model", default="smollm2-135m", metavar="SPEC",
                        help="any --model value of the suites (default: smollm2-135m)")
     fixes.add_argument("--cache-dir", type=Path, default=Path(".harness-cache"), metavar="DIR")
@@ -54,27 +54,27 @@ def main(argv: list[str] | None = None) -> int:
     fixes.add_argument("--out", type=Path, default=None, metavar="FILE", help="also write the figures (JSON) here")
     args = parser.parse_args(argv)
     try:
-        from .report import write_report
-        from .results import load_results, write_json_atomic
+        from harness.report.render import write_report
+        from harness.results.store import load_results, write_json_atomic
 
         if args.command == "report":
             results = load_results(args.run_dir)
             path = write_report(_run_folder(args.run_dir), results, args.objective)
             print(f"wrote {path}")
         elif args.command == "compare":
-            from .compare import compare, render
+            from harness.results.compare import compare, render
 
             text = render(compare(load_results(args.run_a), load_results(args.run_b), everything=args.all))
             print(text, end="")
             if args.out is not None:
                 args.out.write_text(text, encoding="utf-8")
         elif args.command == "package":
-            from .foundry import package_run
+            from harness.ship.foundry import package_run
 
             for path in package_run(load_results(args.run_dir), args.foundry):
                 print(f"wrote {path}")
         elif args.command == "fp16-fixes":
-            from . import fp16_fixes
+            from harness.variants import fp16_fixes
 
             result = fp16_fixes.measure(args.model, args.cache_dir, rounds=args.rounds,
                                         progress=lambda line: print(f"[harness] {line}", file=sys.stderr))
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.out is not None:
                 write_json_atomic(args.out, result)
         elif args.command == "merge":
-            from .merge import merge
+            from harness.results.merge import merge
 
             merged = merge([load_results(path) for path in args.run_dirs])
             out = args.out or _run_folder(args.run_dirs[0]).parent / f"merged-{time.strftime('%Y%m%d-%H%M%S')}"

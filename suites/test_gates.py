@@ -1,7 +1,7 @@
 """Release gates: one test per gate and variant, judged after every suite has run.
 
-Gates come from ``--gates FILE``, ``[tool.harness.gates]`` or the built-in defaults
-(harness/gates.py, README: Gates). A failing gate fails the run, naming the metric, the variant,
+Gates come from ``--gates FILE``, ``[tool.harness.gates.judge]`` or the built-in defaults
+(harness/gates/judge.py, README: Gates). A failing gate fails the run, naming the metric, the variant,
 the value with its interval and the threshold. A gate that does not apply by design (the data
 set has no such check, the reference compared with itself, a performance metric without
 --benchmark) is skipped as "not applicable" with the reason; a gate whose measurement is missing
@@ -10,7 +10,7 @@ for any other reason could not be judged, and fails.
 
 import pytest
 
-from harness.gates import NOT_APPLICABLE
+from harness.gates.judge import NOT_APPLICABLE
 
 pytestmark = pytest.mark.harness_gate
 

@@ -13,8 +13,8 @@ A prompt at the limit and one beyond it must each end in the typed ``prompt_too_
 import pytest
 
 from harness.errors import GenerationError
-from harness.perf import domain_token_ids, length_records, sweep_lengths
-from harness.smoke import domain_texts
+from harness.measure.perf import domain_token_ids, length_records, sweep_lengths
+from harness.measure.smoke import domain_texts
 
 pytestmark = pytest.mark.harness_perf
 

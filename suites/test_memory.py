@@ -16,9 +16,9 @@ import json
 
 import pytest
 
-from harness.metrics import measurement
-from harness.perf import kv_cache_bytes
-from harness.smoke import domain_texts
+from harness.measure.records import measurement
+from harness.measure.perf import kv_cache_bytes
+from harness.measure.smoke import domain_texts
 
 pytestmark = pytest.mark.harness_perf
 

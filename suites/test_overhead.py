@@ -1,7 +1,7 @@
 """The harness must not disturb what it measures: its session against a bare genai loop.
 
 Same variant, same token ids, same forced length (about a quarter second of decoding, 16 to 256
-tokens); alternating pairs (``harness.overhead``).
+tokens); alternating pairs (``harness.measure.overhead``).
 Targets: decode tokens/s ≥ 0.98 × the bare loop's, TTFT within ±3 %. The verdicts go into
 results.json, the report and the run's closing summary; a miss does not fail the test (gates
 decide what fails a release).
@@ -12,8 +12,8 @@ from statistics import median
 
 import pytest
 
-from harness.metrics import measurement
-from harness.overhead import BareLoop, alternate, verdicts
+from harness.measure.records import measurement
+from harness.measure.overhead import BareLoop, alternate, verdicts
 
 pytestmark = pytest.mark.harness_perf
 

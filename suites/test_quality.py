@@ -6,17 +6,17 @@
   bootstrap interval. Every answer and score goes into results.json (``answers``).
 - Closeness: the variant's full next-token distributions against the reference's on the same
   tokens of domain text: KL divergence, top-1 agreement, Δp, perplexity ratio
-  (:mod:`harness.closeness`, computed as llama-perplexity --kl-divergence does).
+  (:mod:`harness.measure.closeness`, computed as llama-perplexity --kl-divergence does).
 
 Both run with and without ``--benchmark``; thresholds are the gates' job (suites/test_gates.py).
 """
 
 import pytest
 
-from harness.closeness import STATISTICS, chunks_of
-from harness.closeness import summarize as closeness_summary
-from harness.metrics import estimate
-from harness.quality import KLD_CONTEXT, MIN_CONTEXT, answer_all, task_measurements, token_stream
+from harness.measure.closeness import STATISTICS, chunks_of
+from harness.measure.closeness import summarize as closeness_summary
+from harness.measure.records import estimate
+from harness.measure.quality import KLD_CONTEXT, MIN_CONTEXT, answer_all, task_measurements, token_stream
 
 
 

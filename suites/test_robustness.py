@@ -1,14 +1,14 @@
 """Robustness: edge cases and bad input end in a valid response or a typed error, never a crash,
 and the variant's session then answers a normal request exactly as it did before.
 
-The cases are in ``harness/robustness.py``; each one is a test per variant (ids like
+The cases are in ``harness/measure/robustness.py``; each one is a test per variant (ids like
 ``test_input_is_handled[int4-cpu-emoji]``) and a verdict in results.json. Runs with and without
 ``--benchmark``.
 """
 
 import pytest
 
-from harness.robustness import CASES, Context, outcome_of
+from harness.measure.robustness import CASES, Context, outcome_of
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,9 @@
 Runs with and without ``--benchmark``; timings are the performance suites' job.
 """
 
-from harness.metrics import proportion
-from harness.scoring import exact_match
-from harness.smoke import graph_mismatches
+from harness.measure.records import proportion
+from harness.evaluation.scoring import exact_match
+from harness.measure.smoke import graph_mismatches
 
 
 def test_build_matches_precision(variant, built_variant, record_verdict):

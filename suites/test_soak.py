@@ -5,7 +5,7 @@ the profile's warm-up iterations, then its measured iterations (ended early, aft
 when a mode has run the profile's soak seconds: a large model's soak stays bounded), each a
 forced-length greedy request on a domain prompt, first with a fresh generator per request, then
 with one generator kept and rewound. After each iteration the worker's RSS and the request's decode tokens/s are
-recorded. Verdicts (``harness.soak``): the Theil–Sen RSS slope's lower bound must not exceed
+recorded. Verdicts (``harness.measure.soak``): the Theil–Sen RSS slope's lower bound must not exceed
 ``--leak-threshold`` KiB/iteration, decode speed must not fall more than 10 % over the soak, and
 onnxruntime-genai must report no leaked objects when the worker exits.
 """
@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from harness.session import SessionSpec
-from harness.soak import leak_verdict, runtime_leak_report, slowdown_verdict
-from harness.worker import WorkerSession
+from harness.runtime.session import SessionSpec
+from harness.measure.soak import leak_verdict, runtime_leak_report, slowdown_verdict
+from harness.runtime.worker import WorkerSession
 
 pytestmark = pytest.mark.harness_perf
 

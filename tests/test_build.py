@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import build as build_module
-from harness.build import build_variant, cache_key, recipe_for, toolchain
-from harness.smoke import graph_mismatches
-from harness.sources import resolve_model
-from harness.variants import Variant
+from harness.variants import build as build_module
+from harness.variants.build import build_variant, cache_key, recipe_for, toolchain
+from harness.measure.smoke import graph_mismatches
+from harness.models.sources import resolve_model
+from harness.variants.matrix import Variant
 
 pytestmark = pytest.mark.slow
 
@@ -70,8 +70,8 @@ def test_concurrent_requests_build_once(source, tmp_path):
     """Two processes (as two xdist workers would) ask for the same variant at once."""
     script = (
         "import sys, json; from pathlib import Path\n"
-        "from harness.build import build_variant; from harness.sources import resolve_model\n"
-        "from harness.variants import Variant\n"
+        "from harness.variants.build import build_variant; from harness.models.sources import resolve_model\n"
+        "from harness.variants.matrix import Variant\n"
         f"b = build_variant(Variant('fp32', 'cpu'), resolve_model({str(source.path)!r}), Path({str(tmp_path)!r}))\n"
         "print(json.dumps({'cached': b.cached, 'path': str(b.path)}))\n"
     )
@@ -93,7 +93,7 @@ def test_a_failing_builder_is_a_build_error_with_its_output(source, tmp_path, mo
 
 
 def test_a_requested_block_size_is_what_the_graph_must_show():
-    from harness.smoke import graph_mismatches
+    from harness.measure.smoke import graph_mismatches
 
     q = {"matmul_nbits": 21, "bits": [4], "block_sizes": [32], "accuracy_levels": [4], "float_matmul": 0,
          "weight_dtypes": {"uint8": 21}}

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from harness import closeness as c
+from harness.measure import closeness as c
 
 
 def _logits(rows):

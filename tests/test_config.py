@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import PROFILES, read_tool_table, resolve
+from harness.settings.config import PROFILES, read_tool_table, resolve
 from harness.errors import HarnessError
 
 
@@ -58,7 +58,7 @@ def test_relative_paths_follow_their_source(tmp_path):
 
 
 def test_a_bare_data_set_name_means_a_folder_in_datasets_unless_it_exists_here(tmp_path):
-    from harness.data import DATASETS_DIR
+    from harness.evaluation.datasets import DATASETS_DIR
 
     config = resolve({"dataset": "general_knowledge", "calibration": "support_tickets"}, {}, {},
                      invocation_dir=tmp_path)

@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import pytest
 
-from harness.data import DATASETS_DIR, load_examples, locate
+from harness.evaluation.datasets import DATASETS_DIR, load_examples, locate
 from harness.errors import HarnessError
 
 RECORDS = [

@@ -4,12 +4,12 @@ import subprocess
 import sys
 import time
 
-from harness.exclusive import exclusive, shared
+from harness.measure.machine_lock import exclusive, shared
 
 HOLD = '''
 import sys, time
 from pathlib import Path
-from harness.exclusive import exclusive, shared
+from harness.measure.machine_lock import exclusive, shared
 lock = {"exclusive": exclusive, "shared": shared}[sys.argv[2]]
 with lock(Path(sys.argv[1])):
     print("held", flush=True)

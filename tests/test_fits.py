@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from harness.fits import linear_fit, theil_sen
+from harness.measure.fits import linear_fit, theil_sen
 
 
 def test_linear_fit_recovers_a_known_line():

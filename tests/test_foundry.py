@@ -5,12 +5,12 @@ import shutil
 
 import pytest
 
-from harness.build import build_variant
+from harness.variants.build import build_variant
 from harness.errors import HarnessError
-from harness.foundry import package_name, package_run, write_package
-from harness.prompts import PromptTemplate, chat_template, render_chat
-from harness.sources import resolve_model
-from harness.variants import Variant
+from harness.ship.foundry import package_name, package_run, write_package
+from harness.evaluation.prompts import PromptTemplate, chat_template, render_chat
+from harness.models.sources import resolve_model
+from harness.variants.matrix import Variant
 
 pytestmark = pytest.mark.slow
 

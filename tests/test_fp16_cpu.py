@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from harness import fp16_cpu
-from harness.build import build_variant, cache_key, recipe_for, toolchain
+from harness.variants import fp16_cpu
+from harness.variants.build import build_variant, cache_key, recipe_for, toolchain
 from harness.errors import GenerationError
-from harness.session import SessionSpec, open_session
-from harness.sources import resolve_model
-from harness.variants import Variant
+from harness.runtime.session import SessionSpec, open_session
+from harness.models.sources import resolve_model
+from harness.variants.matrix import Variant
 
 pytestmark = pytest.mark.slow
 PROMPT = "What is the capital of France?"
@@ -62,7 +62,7 @@ def test_the_stock_fp16_cpu_build_still_fails_at_the_first_decode_step(stock_fp1
     finally:
         session.close()
     pytest.fail(f"onnxruntime-genai {metadata.version('onnxruntime-genai')}'s stock fp16 cpu build of a GQA model "
-                f"now decodes: the harness's correction (harness/fp16_cpu.py) can be retired", pytrace=False)
+                f"now decodes: the harness's correction (harness/variants/fp16_cpu.py) can be retired", pytrace=False)
 
 
 @pytest.mark.parametrize("fix", fp16_cpu.FIXES)
@@ -120,8 +120,8 @@ def test_a_new_correction_version_is_a_new_build(gqa_source, monkeypatch):
 
 
 def test_olive_refuses_fp16_for_cpu_and_the_plan_says_so(tmp_path):
-    from harness.olive_build import command
-    from harness.variants import plan
+    from harness.variants.olive import command
+    from harness.variants.matrix import plan
 
     source = resolve_model("embedded")
     planned = {p.id: p for p in plan(("fp16",), ("cpu",), source, available=("cpu",), builders=("genai", "olive"))}

@@ -3,8 +3,8 @@
 import pytest
 
 from harness.errors import HarnessError
-from harness.gates import DEFAULT_GATES, judge, load_gates, parse_gate, parse_gates
-from harness.metrics import estimate, measurement, proportion
+from harness.gates.judge import DEFAULT_GATES, judge, load_gates, parse_gate, parse_gates
+from harness.measure.records import estimate, measurement, proportion
 
 
 def _results(fingerprint="m1", run_id="run-a", **values):
@@ -50,8 +50,8 @@ def test_gate_expressions(check, form, k, base):
 ])
 def test_a_bad_gate_is_named_with_where_it_came_from(spec, message):
     with pytest.raises(HarnessError, match=message) as info:
-        parse_gate("fast", spec, "[tool.harness.gates] in pyproject.toml")
-    assert str(info.value).startswith("[tool.harness.gates] in pyproject.toml: gate 'fast'")
+        parse_gate("fast", spec, "[tool.harness.gates.judge] in pyproject.toml")
+    assert str(info.value).startswith("[tool.harness.gates.judge] in pyproject.toml: gate 'fast'")
 
 
 def test_gates_come_from_a_file_then_the_project_then_the_defaults(tmp_path):
@@ -62,7 +62,7 @@ def test_gates_come_from_a_file_then_the_project_then_the_defaults(tmp_path):
     gates, origin = load_gates(path, {"gates": {"other": "kld_mean <= 1"}}, "[tool.harness]")
     assert [g.name for g in gates] == ["quick", "slow"] and origin == str(path)
     gates, origin = load_gates(None, {"gates": {"other": "kld_mean <= 1"}}, "[tool.harness] in p.toml")
-    assert [g.name for g in gates] == ["other"] and origin == "[tool.harness.gates] in p.toml"
+    assert [g.name for g in gates] == ["other"] and origin == "[tool.harness.gates.judge] in p.toml"
     gates, origin = load_gates(None, {}, "[tool.harness]")
     assert [g.name for g in gates] == list(DEFAULT_GATES) and origin == "built-in default gates"
 
@@ -134,7 +134,7 @@ def test_a_missing_measurement_could_not_be_judged_and_fails():
 
 
 def test_a_relative_gate_uses_the_reference_answers_paired_with_the_variant():
-    from harness.quality import task_measurements
+    from harness.measure.quality import task_measurements
 
     answers = [{"id": str(i), "scores": {"exact_match": i < 9, "all_checks": i < 9}} for i in range(10)]
     reference = [{"id": str(i), "scores": {"exact_match": True, "all_checks": True}} for i in range(10)]
@@ -148,7 +148,7 @@ def test_a_relative_gate_uses_the_reference_answers_paired_with_the_variant():
 
 
 def test_a_check_the_data_set_lacks_is_not_applicable_and_strict_fails_it():
-    from harness.gates import strict
+    from harness.gates.judge import strict
 
     results = _results(int4_cpu__exact_match=[True] * 10)
     results["datasets"] = [{"name": "general_knowledge", "checks": {"regex": 10, "all_checks": 10}}]

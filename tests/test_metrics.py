@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from harness.metrics import bootstrap_median_ci, measurement, percentile, summarize
+from harness.measure.records import bootstrap_median_ci, measurement, percentile, summarize
 
 
 def test_percentiles_interpolate_linearly():
@@ -42,7 +42,7 @@ def test_measurement_keeps_raw_samples_and_warmups_apart():
 
 
 def test_proportion_is_the_share_with_a_wilson_interval():
-    from harness.metrics import proportion
+    from harness.measure.records import proportion
 
     record = proportion("int4-cpu", "smoke", "exact", [True] * 48 + [False] * 2)
     assert record["value"] == 0.96 and record["stats"]["successes"] == 48
@@ -54,7 +54,7 @@ def test_proportion_is_the_share_with_a_wilson_interval():
 
 
 def test_wilson_interval_by_hand():
-    from harness.metrics import wilson_interval
+    from harness.measure.records import wilson_interval
 
     # 8/10, z = 1.959964: centre (0.8 + z²/20) / (1 + z²/10) = 0.71674,
     # half-width z·sqrt(0.8·0.2/10 + z²/400) / (1 + z²/10) = 0.22657
@@ -70,7 +70,7 @@ def test_wilson_interval_by_hand():
     (0, 0, 1.0),  # no discordant pair: no evidence of a difference
 ])
 def test_mcnemar_exact_by_hand(reference_only, variant_only, p_value):
-    from harness.metrics import mcnemar_exact
+    from harness.measure.records import mcnemar_exact
 
     both = [True] * 10
     reference = both + [True] * reference_only + [False] * variant_only + [False] * 4
@@ -81,7 +81,7 @@ def test_mcnemar_exact_by_hand(reference_only, variant_only, p_value):
 
 
 def test_estimate_interval_is_value_plus_minus_two_standard_errors():
-    from harness.metrics import estimate
+    from harness.measure.records import estimate
 
     record = estimate("int4-cpu", "quality", "kld_mean", "nats/token", 0.02, 0.005)
     assert record["interval"] == pytest.approx([0.02 - 1.96 * 0.005, 0.02 + 1.96 * 0.005])

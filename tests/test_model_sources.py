@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.build import build_variant
+from harness.variants.build import build_variant
 from harness.errors import HarnessError
-from harness.hashing import file_sha256
-from harness.presets import PRESETS, Preset
-from harness.session import SessionSpec, open_session
-from harness.smoke import default_dataset
-from harness.sources import resolve_model
-from harness.variants import Variant
+from harness.common.hashing import file_sha256
+from harness.models.presets import PRESETS, Preset
+from harness.runtime.session import SessionSpec, open_session
+from harness.measure.smoke import default_dataset
+from harness.models.sources import resolve_model
+from harness.variants.matrix import Variant
 from tiny_models import ARCHITECTURES, make_tiny_gguf, make_tiny_model
 
 PROMPT = "What is the capital of France?"
@@ -136,8 +136,8 @@ def test_the_smollm2_preset_names_its_package_and_its_evaluation_set():
 
 
 def test_the_general_knowledge_set_accepts_its_references_and_rejects_swapped_ones():
-    from harness.data import load_examples
-    from harness.scoring import score
+    from harness.evaluation.datasets import load_examples
+    from harness.evaluation.scoring import score
 
     examples = load_examples(Path("general_knowledge")).examples
     assert len(examples) == 145 and len({e.id for e in examples}) == 145

@@ -6,10 +6,10 @@ import json
 import pytest
 
 from harness.errors import HarnessError
-from harness.olive_build import (calibrated_recipe, filled_recipe, read_recipe, requested_block_size,
+from harness.variants.olive import (calibrated_recipe, filled_recipe, read_recipe, requested_block_size,
                                  toolchain_problem)
-from harness.sources import resolve_model
-from harness.variants import Variant, plan
+from harness.models.sources import resolve_model
+from harness.variants.matrix import Variant, plan
 from test_suites_e2e import REPO, load, run_suites
 
 TUTORIAL_RECIPE = REPO / "examples" / "tutorial-recipe.json"

@@ -4,10 +4,10 @@ import math
 
 import pytest
 
-from harness.bandwidth import machine_bandwidth
-from harness.perf import (bandwidth_efficiency, domain_token_ids, kv_cache_bytes, latency_records,
+from harness.measure.bandwidth import machine_bandwidth
+from harness.measure.perf import (bandwidth_efficiency, domain_token_ids, kv_cache_bytes, latency_records,
                           length_records, sweep_lengths, timed_rounds)
-from harness.session import FakeSession, GenerationTrace, SessionSpec
+from harness.runtime.session import FakeSession, GenerationTrace, SessionSpec
 
 
 def trace(prompt_tokens, times, tokenize_s=0.001):

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from harness.config import PROFILES, SETTINGS
+from harness.settings.config import PROFILES, SETTINGS
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

@@ -11,8 +11,8 @@ import sys
 import pandas as pd
 import pytest
 
-from harness.plots import PLOTS, pareto_front
-from harness.recommend import recommend
+from harness.report.plots import PLOTS, pareto_front
+from harness.ship.recommend import recommend
 from test_suites_e2e import REPO, load, run_suites
 
 pytestmark = pytest.mark.slow
@@ -158,7 +158,7 @@ def test_recommendation_skips_a_variant_that_failed_a_gate(quick_run):
 
 
 def test_inline_markup_of_report_paragraphs():
-    from harness.report import _inline
+    from harness.report.render import _inline
 
     text = _inline("share [Wilson]; *p*: McNemar (small *p*: real). **Ship** `int4-cpu` <b> 2*3*4")
     assert text == ("share [Wilson]; <em>p</em>: McNemar (small <em>p</em>: real). <strong>Ship</strong> "

@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from harness.errors import HarnessError
-from harness.report import render_markdown
-from harness.results import ResultsStore, load_results, new_run_dir, point_latest
+from harness.report.render import render_markdown
+from harness.results.store import ResultsStore, load_results, new_run_dir, point_latest
 
 
 def make_store(tmp_path):
@@ -66,7 +66,7 @@ def test_a_corrupt_results_file_is_named(tmp_path):
 
 
 def test_undefined_statistics_are_written_as_null(tmp_path):
-    from harness.results import write_json_atomic
+    from harness.results.store import write_json_atomic
 
     path = tmp_path / "r.json"
     write_json_atomic(path, {"cv": float("nan"), "nested": [{"x": float("inf")}, 1.5]})

@@ -1,8 +1,8 @@
 """The robustness cases' judge, without a model."""
 
 from harness.errors import GenerationError
-from harness.robustness import CASES, RESPONSE, outcome_of
-from harness.session import GenerationTrace
+from harness.measure.robustness import CASES, RESPONSE, outcome_of
+from harness.runtime.session import GenerationTrace
 
 
 def trace(prompt_tokens, new_tokens):

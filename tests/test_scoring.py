@@ -2,8 +2,8 @@
 
 import pytest
 
-from harness.data import Example
-from harness.scoring import exact_match, normalise, rouge_l, score
+from harness.evaluation.datasets import Example
+from harness.evaluation.scoring import exact_match, normalise, rouge_l, score
 
 SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"],
           "additionalProperties": False}

@@ -6,8 +6,8 @@ import signal
 import pytest
 
 from harness.errors import GenerationError, WorkerCrashed
-from harness.session import FakeSession, Session, SessionSpec
-from harness.worker import WorkerSession
+from harness.runtime.session import FakeSession, Session, SessionSpec
+from harness.runtime.worker import WorkerSession
 
 FAKE = SessionSpec(model_dir="fake", fake=True, max_length=64)
 

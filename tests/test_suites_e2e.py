@@ -71,16 +71,16 @@ def test_main_job_on_another_architecture(tiny_qwen2, tmp_path, build_cache):
                      "kv_cache_bytes", "prefill_ms_per_token", "decode_tpot_ms_per_1k_context",
                      "decode_ratio", "ttft_ratio"):
             assert (vid, name) in names, (vid, name)
-    from harness.gates import is_known_metric
+    from harness.gates.judge import is_known_metric
     unknown = {m["name"] for m in results["measurements"] if not is_known_metric(m["name"])}
-    assert not unknown, f"measurements a gate could not name (add them to harness.gates.KNOWN_METRICS): {unknown}"
+    assert not unknown, f"measurements a gate could not name (add them to harness.gates.judge.KNOWN_METRICS): {unknown}"
     assert ("int4-cpu", "kld_mean") in names  # closeness on the generic prompts: one short chunk
     latency = next(m for m in results["measurements"] if (m["variant"], m["name"]) == ("int4-cpu", "ttft_ms"))
     assert len(latency["samples"]) == 5 and len(latency["warmup_samples"]) == 1
     assert set(latency["stats"]) >= {"median", "mean", "std", "p90", "p95", "p99", "cv", "median_ci95"}
     verdicts = {(v["variant"], v["suite"], v["name"]): v for v in results["verdicts"]}
     assert verdicts[("int4-cpu", "length", "prompt_beyond_limit")]["passed"]
-    from harness.robustness import CASES
+    from harness.measure.robustness import CASES
     for vid in ("fp32-cpu", "int8-cpu", "int4-cpu"):  # every edge case, on another architecture
         for case in CASES:
             verdict = verdicts[(vid, "robustness", case.name)]
@@ -258,7 +258,7 @@ def test_performance_suites_on_the_embedded_model(tmp_path, build_cache):
 
 
 LEAKER = '''
-import harness.session as session
+import harness.runtime.session as session
 
 _kept = []
 _generate = session.OgaSession.generate
@@ -340,17 +340,17 @@ def test_a_damaged_model_folder_is_named_in_one_line(damage, message, tiny_qwen2
     ("profile = 'huge'", "invalid value 'huge' for [tool.harness] in {pyproject} key 'profile': unknown profile "
                          "(choose from quick, standard, full)"),
     ("thresholds = 1", "unknown setting 'thresholds' in [tool.harness] in {pyproject}"),
-    ("[tool.harness.gates]\nfast = 'decode_tps => 1'", "[tool.harness.gates] in {pyproject}: gate 'fast': "
+    ("[tool.harness.gates.judge]\nfast = 'decode_tps => 1'", "[tool.harness.gates.judge] in {pyproject}: gate 'fast': "
                                                       "cannot read 'decode_tps => 1'"),
-    ("[tool.harness.gates]\nfast = {check = 'decode_tps >= 1', precision = 'int4'}",
-     "[tool.harness.gates] in {pyproject}: gate 'fast': unknown option 'precision'"),
+    ("[tool.harness.gates.judge]\nfast = {check = 'decode_tps >= 1', precision = 'int4'}",
+     "[tool.harness.gates.judge] in {pyproject}: gate 'fast': unknown option 'precision'"),
 ])
 def test_a_bad_setting_in_the_project_table_is_named(table, message, tmp_path, tiny_qwen2):
     project = tmp_path / "project"
     project.mkdir()
     pyproject = project / "pyproject.toml"
     pyproject.write_text(f"[tool.harness]\n{table}\n")
-    result = run_suites("-c", str(pyproject), "--rootdir", str(project), "-p", "harness.plugin",
+    result = run_suites("-c", str(pyproject), "--rootdir", str(project), "-p", "harness.plugin.hooks",
                         "--model", str(tiny_qwen2), cwd=project)
     output = result.stdout + result.stderr
     assert result.returncode == 4, output[-2000:]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.graph import quantization_summary
-from harness.session import SessionSpec
-from harness.worker import WorkerSession
+from harness.variants.graph import quantization_summary
+from harness.runtime.session import SessionSpec
+from harness.runtime.worker import WorkerSession
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from harness.sources import ModelSource
-from harness.variants import Variant, plan
+from harness.models.sources import ModelSource
+from harness.variants.matrix import Variant, plan
 
 
 def source(heads: int, kv_heads: int) -> ModelSource:
@@ -15,7 +15,7 @@ def test_ids_read_like_precision_provider():
 
 
 def test_fp16_on_cpu_is_supported_and_only_a_gqa_build_names_a_correction():
-    from harness.build import recipe_for
+    from harness.variants.build import recipe_for
 
     planned = {p.id: p for p in plan(("fp32", "fp16"), ("cpu",), source(6, 2), available=("cpu",))}
     assert planned["fp32-cpu"].supported and planned["fp16-cpu"].supported

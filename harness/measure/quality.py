@@ -1,0 +1,73 @@
+"""Domain quality of a variant: its answers to the evaluation set scored check by check, paired
+with the reference variant's answers (McNemar), and the token stream the closeness suite scores."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from harness.evaluation.datasets import Example
+from harness.measure.records import mcnemar_exact, measurement, proportion
+from harness.evaluation.scoring import PROPORTIONS, score
+
+KLD_CONTEXT = 512  # tokens per closeness chunk (capped by the session's max_length and the text)
+MIN_CONTEXT = 16  # fewer tokens of domain text than this: closeness is not measured
+
+
+def answer_all(generate: Callable[..., object], examples: Sequence[Example], format_prompt,
+               max_new_tokens: int) -> list[dict]:
+    """Greedy answers to every example, each with its scores: the per-example outcomes that go
+    into results.json (``answers``)."""
+    answers = []
+    for example in examples:
+        trace = generate(format_prompt(list(example.messages)), max_new_tokens=max_new_tokens)
+        answers.append({"id": example.id, "answer": trace.text, "finish_reason": trace.finish_reason,
+                        "new_tokens": trace.new_tokens, "scores": score(example, trace.text)})
+    return answers
+
+
+def task_measurements(variant: str, answers: list[dict], reference: str | None = None,
+                      reference_answers: list[dict] | None = None) -> list[dict]:
+    """One record per check: pass/fail checks as proportions (Wilson 95 %) with an exact McNemar
+    test against the reference's outcomes on the same examples; ROUGE-L as a mean (bootstrap)."""
+    paired = {a["id"]: a["scores"] for a in reference_answers or []}
+    records = []
+    names = [n for n in PROPORTIONS if any(n in a["scores"] for a in answers)]
+    for name in names:
+        scored = [a for a in answers if name in a["scores"]]
+        outcomes = [bool(a["scores"][name]) for a in scored]
+        extra: dict = {"example_ids": [a["id"] for a in scored]}
+        if reference is not None and all(name in paired.get(a["id"], {}) for a in scored):
+            theirs = [bool(paired[a["id"]][name]) for a in scored]
+            test = mcnemar_exact(theirs, outcomes)
+            extra["paired"] = {"reference": reference, **test}
+            # the reference's share on the same examples: what a relative gate compares with when
+            # the reference is not itself a variant of the run
+            extra["reference_figure"] = {"variant": reference, "value": sum(theirs) / len(theirs)}
+        records.append(proportion(variant, "quality", name, outcomes, **extra))
+    rouge = [a for a in answers if "rouge_l" in a["scores"]]
+    if rouge:
+        extra = {}
+        if reference is not None and all("rouge_l" in paired.get(a["id"], {}) for a in rouge):
+            theirs = [paired[a["id"]]["rouge_l"] for a in rouge]
+            extra["reference_figure"] = {"variant": reference, "value": sum(theirs) / len(theirs)}
+        records.append(measurement(variant, "quality", "rouge_l", "F1", [a["scores"]["rouge_l"] for a in rouge],
+                                   estimator="mean", higher_is_better=True,
+                                   example_ids=[a["id"] for a in rouge], **extra))
+    return records
+
+
+def conversation_text(example: Example, format_prompt) -> str:
+    """An example's whole conversation (its reference answer as the assistant's turn), formatted
+    as the model sees it."""
+    messages = list(example.messages)
+    if example.reference is None:
+        return format_prompt(messages)
+    return format_prompt(messages + [{"role": "assistant", "content": example.reference}], add_generation_prompt=False)
+
+
+def token_stream(examples: Sequence[Example], format_prompt, encode: Callable[[str], list[int]]) -> list[int]:
+    """The domain text the closeness suite scores: each example's conversation, encoded, joined."""
+    tokens: list[int] = []
+    for example in examples:
+        tokens.extend(encode(conversation_text(example, format_prompt)))
+    return tokens

@@ -1,0 +1,66 @@
+"""What the smoke suite asks of every variant: it was built as claimed, it loads, it answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from harness.evaluation.datasets import DATASETS_DIR, Example
+from harness.models.sources import ModelSource
+
+# The quantization each precision must show in its graph (harness.variants.graph.quantization_summary).
+EXPECTED_GRAPH = {
+    "fp32": {"matmul_nbits": 0, "weight_dtype": "float32"},
+    "fp16": {"matmul_nbits": 0, "weight_dtype": "float16"},
+    "int8": {"bits": [8], "block_sizes": [32]},
+    "int4": {"bits": [4], "block_sizes": [32]},
+}
+
+
+def graph_mismatches(precision: str, quantization: dict, provider: str = "cpu",
+                     block_size: int | None = None) -> list[str]:
+    """Differences between what a precision promises and what its graph holds (empty = fine);
+    ``block_size`` is the one the build asked for, when it asked (an Olive recipe).
+
+    On CPU a quantized MatMul must also compute in int8 (accuracy level 4): with float compute
+    the CPU kernel is several times slower, and the variant would be measured at its worst.
+    """
+    expected = EXPECTED_GRAPH[precision]
+    problems = []
+    if "matmul_nbits" in expected and quantization["matmul_nbits"] != expected["matmul_nbits"]:
+        problems.append(f"{quantization['matmul_nbits']} MatMulNBits nodes, expected none")
+    if "weight_dtype" in expected and expected["weight_dtype"] not in quantization["weight_dtypes"]:
+        problems.append(f"weights are {quantization['weight_dtypes']}, expected {expected['weight_dtype']}")
+    if "bits" in expected:
+        if quantization["matmul_nbits"] == 0:
+            problems.append("no MatMulNBits nodes: nothing was quantized")
+        if quantization["bits"] != expected["bits"]:
+            problems.append(f"bits {quantization['bits']}, expected {expected['bits']}")
+        blocks = [block_size] if block_size else expected["block_sizes"]
+        if quantization["block_sizes"] != blocks:
+            problems.append(f"block sizes {quantization['block_sizes']}, expected {blocks}")
+        levels = quantization.get("accuracy_levels")
+        if provider == "cpu" and quantization["matmul_nbits"] and levels != [4]:
+            problems.append(f"accuracy levels {levels}, expected [4] (int8 compute) on cpu")
+    if quantization.get("float_matmul") and "bits" in expected:
+        problems.append(f"{quantization['float_matmul']} MatMul nodes left in float")
+    return problems
+
+
+def default_dataset(source: ModelSource) -> Path:
+    """The domain set used when ``--dataset`` is not given: the embedded model's held-out tickets,
+    a preset's own set (general knowledge for instruct presets), generic prompts for any other model."""
+    if source.kind == "embedded":
+        from harness.models.embedded import DATA_DIR
+
+        return DATA_DIR / "heldout.jsonl"
+    if source.kind == "preset":
+        from harness.models.presets import PRESETS
+
+        return DATASETS_DIR / PRESETS[source.name].dataset
+    return DATASETS_DIR / "smoke" / "prompts.jsonl"
+
+
+def domain_texts(examples: Sequence[Example]) -> list[str]:
+    """Real text of the model's domain (the user turns of its examples), for length sweeps."""
+    return [m["content"] for e in examples for m in e.messages if m.get("role") == "user"]

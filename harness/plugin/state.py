@@ -1,0 +1,233 @@
+"""One pytest run's state in one process: the model, the evaluation set, the variant matrix,
+and the builds, worker sessions and reference results made for it (each made once and
+remembered, failures too). The plugin (:mod:`harness.plugin.hooks`) keeps one in ``config.stash``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from harness.settings import config as cfg
+from harness.variants.build import BuiltVariant, build_variant
+from harness.measure.closeness import FORMAT_VERSION
+from harness.evaluation.datasets import EvalSet, Example, load_examples
+from harness.errors import BuildError, HarnessError
+from harness.gates.judge import Gate, load_gates
+from harness.variants.olive import read_recipe
+from harness.evaluation.prompts import ChatFormatter
+from harness.results.store import ResultsStore, load_results, now_iso
+from harness.evaluation.scoring import score
+from harness.runtime.session import SessionSpec
+from harness.measure.smoke import default_dataset
+from harness.models.sources import ModelSource, resolve_model
+from harness.variants.matrix import CALIBRATED, PlannedVariant, plan
+from harness.runtime.worker import MAX_RESTARTS, WorkerSession
+
+DEFAULT_CONTEXT_CAP = 2048
+
+
+@dataclass
+class HarnessState:
+    """Per-process state of one pytest run (kept in ``config.stash``)."""
+
+    config: cfg.RunConfig
+    is_worker: bool
+    started_at: str = field(default_factory=now_iso)
+    source: ModelSource | None = None
+    examples: list[Example] = field(default_factory=list)  # the domain set every suite draws on
+    eval_set: EvalSet | None = None
+    formatter: ChatFormatter | None = None
+    gates: list[Gate] = field(default_factory=list)
+    gates_origin: str = ""
+    tool_table: tuple[dict, str] = ({}, "[tool.harness]")  # [tool.harness] and where it was read
+    baseline: dict | None = None
+    planned: list[PlannedVariant] = field(default_factory=list)
+    extra_planned: dict[str, PlannedVariant] = field(default_factory=dict)  # references not in the matrix
+    olive_recipe: dict | None = None  # --recipe, read and checked
+    builds: dict[str, BuiltVariant | BaseException] = field(default_factory=dict)
+    sessions: dict[str, WorkerSession | BaseException] = field(default_factory=dict)
+    pending: dict[str, dict] = field(default_factory=dict)  # variant id -> fields to report
+    store: ResultsStore | None = None
+    setup_error: str | None = None
+    progress: Callable[[str], None] = lambda message: None
+
+    @property
+    def max_length(self) -> int:
+        assert self.source is not None
+        return self.config.max_length or min(self.source.context_length, DEFAULT_CONTEXT_CAP)
+
+    def ensure_plan(self) -> None:
+        """Resolve the model and the matrix once, when a variant test first needs them (runs of
+        the harness's own tests never touch the model). A user error is remembered and raised
+        as a usage error after collection."""
+        if self.source is not None or self.setup_error is not None:
+            return
+        try:
+            self.source = resolve_model(self.config.model, self.config.sources.get("model", "option --model"),
+                                        self.config.cache_dir, self.progress)
+            self.eval_set = load_examples(self.config.dataset or default_dataset(self.source))
+            self.examples = self.eval_set.examples
+            self.formatter = ChatFormatter(self.source.path, self.config.prompt_template)
+            if self.formatter.differs_from_chat_template(list(self.examples[0].messages)):
+                self.progress(f"note: the prompt template {self.config.prompt_template} formats prompts "
+                              f"differently from the model's own chat template")
+            self.gates, self.gates_origin = load_gates(self.config.gates_file, *self.tool_table)
+            if self.config.baseline is not None:
+                try:
+                    self.baseline = load_results(self.config.baseline)
+                except HarnessError as exc:
+                    raise HarnessError(f"{exc} (option --baseline)") from None
+            if self.config.recipe is not None:
+                if "olive" not in self.config.builders:
+                    raise HarnessError("--recipe is run by the olive builder: add --builder olive (or genai,olive)")
+                self.olive_recipe = read_recipe(self.config.recipe)
+            self.planned = plan(self.config.precisions, self.config.providers, self.source,
+                                builders=self.config.builders)
+        except HarnessError as exc:
+            self.setup_error = str(exc)
+
+    def note(self, variant_id: str, **fields: Any) -> None:
+        self.pending.setdefault(variant_id, {}).update(fields)
+
+    def planned_variant(self, variant_id: str) -> PlannedVariant:
+        found = next((p for p in self.planned if p.id == variant_id), None)
+        return found if found is not None else self.extra_planned[variant_id]
+
+    @functools.cached_property
+    def calibration_texts(self) -> list[str] | None:
+        """What GPTQ/AWQ calibrate on: the first records of ``--calibration`` (by default the
+        embedded model's training tickets, never the evaluation set), each a whole formatted
+        conversation. None when there is no calibration set."""
+        path = self.config.calibration
+        if path is None and self.source.kind == "embedded":
+            from harness.models.embedded import DATA_DIR
+
+            path = DATA_DIR / "train.jsonl"
+        if path is None:
+            return None
+        from harness.variants.olive import CALIBRATION_SAMPLES
+        from harness.measure.quality import conversation_text
+
+        examples = load_examples(path).examples[:CALIBRATION_SAMPLES]
+        return [conversation_text(e, self.formatter) for e in examples]
+
+    @property
+    def quality_examples(self) -> list[Example]:
+        limit = self.config.profile.quality_examples
+        return self.examples[:limit] if limit else list(self.examples)
+
+    # -- the reference variant (quality suites) ------------------------------------------------
+    def reference_for(self, variant_id: str) -> str | None:
+        """The variant ``variant_id`` is compared with: the reference precision on the same
+        provider, else on cpu; planned (and built when asked) even if not in the matrix."""
+        provider = self.planned_variant(variant_id).variant.provider
+        for candidate in dict.fromkeys((provider, "cpu")):
+            rid = f"{self.config.reference}-{candidate}"
+            if rid not in {p.id for p in self.planned} and rid not in self.extra_planned:
+                self.extra_planned[rid] = plan((self.config.reference,), (candidate,), self.source)[0]
+            if self.planned_variant(rid).supported:
+                return rid
+        return None
+
+    def _reference_file(self, kind: str, key: dict) -> Path:
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
+        folder = self.config.cache_dir / "reference"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{kind}-{digest}"
+
+    def answers_of_reference(self, reference_id: str, examples: list[Example], compute) -> list[dict]:
+        """The reference's answers to ``examples``: computed once (by ``compute(session)``) and
+        kept in the cache, keyed on its build, the data, the prompt format and the settings."""
+        from filelock import FileLock
+
+        built = self.build(reference_id)
+        key = {"build": built.path.name, "data": self.eval_set.sha256, "ids": [e.id for e in examples],
+               "answer_tokens": self.config.answer_tokens, "format": self.formatter.to_record(),
+               "version": 1}
+        path = self._reference_file("answers", key).with_suffix(".json")
+        with FileLock(str(path) + ".lock"):
+            if not path.is_file():
+                answers = compute(self.session(reference_id))
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(answers), encoding="utf-8")
+                os.replace(tmp, path)
+            answers = json.loads(path.read_text(encoding="utf-8"))
+        by_id = {e.id: e for e in examples}  # scored again: the cache keeps what was said, not how it scored
+        return [{**a, "scores": score(by_id[a["id"]], a["answer"])} for a in answers]
+
+    def reference_logprobs(self, reference_id: str, chunks: list[list[int]]) -> tuple[Path, dict | None]:
+        """The reference's 16-bit log-probs for ``chunks`` (harness.measure.closeness), written once by
+        its worker and kept in the cache; also what writing them reported (None when cached)."""
+        from filelock import FileLock
+
+        built = self.build(reference_id)
+        key = {"build": built.path.name, "chunks": hashlib.sha256(json.dumps(chunks).encode()).hexdigest(),
+               "version": FORMAT_VERSION}
+        path = self._reference_file("logprobs", key).with_suffix(".npz")
+        written = None
+        with FileLock(str(path) + ".lock"):
+            if not path.is_file():
+                self.progress(f"reference logits: {reference_id} over {len(chunks)} chunks")
+                written = self.session(reference_id).write_reference(chunks, path)
+        return path, written
+
+    # -- builds and sessions, each done once per process and remembered (failures too) -------
+    def build(self, variant_id: str) -> BuiltVariant:
+        if variant_id not in self.builds:
+            variant = self.planned_variant(variant_id).variant
+            try:
+                calibration = self.calibration_texts if variant.builder in CALIBRATED else None
+                built = build_variant(variant, self.source, self.config.cache_dir, self.progress,
+                                      self.olive_recipe, calibration, self.config.fp16_cpu_fix)
+            except BuildError as exc:
+                self.builds[variant_id] = exc
+                self.note(variant_id, status="build_failed", error=f"{exc.args[0]}\n{exc.output_tail}")
+            else:
+                self.builds[variant_id] = built
+                record = built.to_record()
+                del record["variant_id"]
+                record["build_peak_rss_bytes"] = record.pop("peak_rss_bytes")
+                self.note(variant_id, **record)
+        result = self.builds[variant_id]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def session(self, variant_id: str) -> WorkerSession:
+        if variant_id not in self.sessions:
+            built = self.build(variant_id)
+            spec = SessionSpec(model_dir=str(built.path), provider=self.planned_variant(variant_id).variant.provider,
+                               max_length=self.max_length)
+
+            def restarted(count: int, crash: BaseException) -> None:
+                self.progress(f"{variant_id}: {crash.summary()}; fresh worker {count} of {MAX_RESTARTS} for its next test")
+                self.note(variant_id, worker_restarts=count)
+
+            try:
+                session = WorkerSession(spec, variant_id, timeout=self.config.worker_timeout, on_restart=restarted)
+            except BaseException as exc:
+                self.sessions[variant_id] = exc
+                raise
+            self.sessions[variant_id] = session
+            self.note(variant_id, load_s=session.ready["load_s"],
+                      rss_before_load_bytes=session.ready["rss_before_load_bytes"],
+                      rss_after_load_bytes=session.ready["rss_after_load_bytes"],
+                      max_length=self.max_length)
+        result = self.sessions[variant_id]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def close_session(self, variant_id: str) -> None:
+        """Close a variant's worker; a later need (the reference, asked for by another variant)
+        opens a new one."""
+        session = self.sessions.get(variant_id)
+        if isinstance(session, WorkerSession):
+            session.close()
+            del self.sessions[variant_id]

@@ -1,0 +1,401 @@
+"""A run's report, rendered from its ``results.json`` (the only module that writes report files
+besides ``results.json`` itself, which :mod:`harness.results.store` owns).
+
+The report is a list of :class:`Section` s (a title, a short text, a table) built once and
+rendered twice: ``report.md`` and a self-contained ``report.html`` (CSS inline, plots embedded as
+data URIs, no network). ``results.csv`` (one row per measurement) and the plots as PNG are
+written next to them.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.gates.judge import NOT_APPLICABLE, outcome_of, unjudged
+from harness.report.plots import TITLES, draw_all
+from harness.ship.recommend import OBJECTIVES, recommend
+from harness.evaluation.scoring import TASK_METRICS
+from harness.report.tables import fmt, measurements_frame, precision_rows_text, precision_table, references_of, with_interval
+
+MB = 1e6
+CLOSENESS_COLUMNS = (("KLD mean", "kld_mean"), ("KLD p99", "kld_mean:p99"), ("KLD max", "kld_mean:max"),
+                     ("top-1 agreement", "top1_agreement"), ("Δp RMS", "delta_p_rms"),
+                     ("PPL ratio", "ppl_ratio"))
+# (column title, measurement name, scale): the headline performance figures per variant
+PERFORMANCE_COLUMNS = (
+    ("TTFT ms", "ttft_ms", 1), ("decode tok/s", "decode_tps", 1), ("TPOT ms", "tpot_ms", 1),
+    ("prefill tok/s", "prefill_tps", 1), ("prefill ms/token (fit)", "prefill_ms_per_token", 1),
+    ("decode +ms per 1k ctx (fit)", "decode_tpot_ms_per_1k_context", 1),
+    ("bandwidth efficiency", "bandwidth_efficiency", 1), ("peak RSS MB", "peak_rss_bytes", 1e-6),
+    ("load footprint MB", "load_footprint_bytes", 1e-6), ("KV cache MB", "kv_cache_bytes", 1e-6),
+)
+
+
+@dataclass
+class Section:
+    title: str
+    anchor: str
+    text: list[str] = field(default_factory=list)  # paragraphs (with **bold** and `code`)
+    header: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    collapsed: bool = False  # long detail: folded in the HTML report
+
+
+def objective_of(results: dict) -> str:
+    value = (results.get("run", {}).get("settings", {}).get("objective") or {}).get("value")
+    return value if value in OBJECTIVES else "size"
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections
+
+
+def build_sections(results: dict, objective: str | None = None) -> list[Section]:
+    objective = objective or objective_of(results)
+    sections = [_summary(results), _recommendation(results, objective), _precision(results), _variants(results)]
+    sections += [_performance(results), *_quality(results), _gates(results), _verdicts(results),
+                 _measurements(results)]
+    return [s for s in sections if s is not None]
+
+
+def _summary(results: dict) -> Section:
+    run, env, model = results["run"], results.get("environment", {}), results.get("model") or {}
+    state = "complete" if run.get("complete") else "INCOMPLETE (interrupted or still running)"
+    packages = env.get("packages", {})
+    sets = results.get("datasets") or []
+    lines = [
+        f"**Status**: {state}; started {run.get('started_at')}, ended {run.get('ended_at') or '—'}",
+        f"**Model**: {model.get('name', '—')} ({model.get('architecture', '?')}, "
+        f"{model.get('num_attention_heads', '?')} heads / {model.get('num_key_value_heads', '?')} KV heads), "
+        f"hash `{str(model.get('content_hash', ''))[:12]}`"
+        + (f", converted from `{Path(model['gguf_file']).name}` (sha256 `{model['gguf_sha256'][:12]}`)"
+           if model.get("gguf_file") else ""),
+        f"**Machine**: {env.get('cpu_model')}, {env.get('cores_usable')} cores, "
+        f"{(env.get('memory_total_bytes') or 0) / 2**30:.1f} GiB, {env.get('os')}",
+        f"**Toolchain**: onnxruntime-genai {packages.get('onnxruntime-genai')}, onnxruntime "
+        f"{packages.get('onnxruntime')}, olive-ai {packages.get('olive-ai')}",
+        f"**Profile**: {run.get('settings', {}).get('profile', {}).get('value', '—')}",
+    ]
+    if sets:
+        lines.append(f"**Evaluation set**: `{sets[0].get('name')}` ({sets[0].get('used')} of {sets[0].get('records')} "
+                     f"records, sha256 `{str(sets[0].get('sha256', ''))[:12]}`)")
+    if results.get("machines"):
+        lines.append("**Machines** (merged runs): " + "; ".join(
+            f"`{m['label']}` = {m['cpu_model']}, {m['cores']} cores (run {m['run']})" for m in results["machines"]))
+    return Section(f"Run {run['id']}", "summary", text=lines)
+
+
+def _recommendation(results: dict, objective: str) -> Section:
+    entries = recommend(results, objective)
+    return Section("Recommendation", "recommendation",
+                   text=[e["text"] for e in entries]
+                   + [f"Objective: **{objective}** (`--objective`: size, speed or memory). Eligible: the variant "
+                      f"passed every test and failed no gate."])
+
+
+CPU_FP16_NOTE = (
+    "**FP16 on a CPU**: most x86 CPUs have no float16 arithmetic, so onnxruntime converts to float32 "
+    "as it computes; an FP16 variant's speed and memory here are this CPU's, not FP16's on a GPU. Its "
+    "size and its quality against the reference carry over to GPUs; its speed does not.")
+
+
+def _cpu_fp16_note(results: dict) -> list[str]:
+    """The note every table with a measured CPU FP16 variant carries."""
+    return [CPU_FP16_NOTE] if any(v.get("precision") == "fp16" and v.get("provider") == "cpu"
+                                  and v.get("status") != "unsupported" for v in results["variants"]) else []
+
+
+def _precision(results: dict) -> Section:
+    header, rows = precision_rows_text(precision_table(results), references_of(results))
+    return Section("Precision trade-off (the tutorial's table, measured)", "precision-table", text=[
+        "Size on disk and decode speed also as a multiple of FP32 on the same provider (the tutorial "
+        "claims ×0.5 for FP16, ×0.25 for INT8, ×0.125 for INT4). Timings: median [bootstrap 95 %]; "
+        "accuracy: share [Wilson 95 %]; KLD and top-1 agreement against the reference: value ± one "
+        "standard error; gates: passed ✓, failed ✗."] + _cpu_fp16_note(results), header=header, rows=rows)
+
+
+def _variants(results: dict) -> Section:
+    variants = results["variants"]
+    fp32 = {v["provider"]: v.get("size_bytes") for v in variants if v.get("precision") == "fp32"}
+    rows = []
+    for v in variants:
+        size = v.get("size_bytes")
+        base = fp32.get(v.get("provider"))
+        q = v.get("quantization") or {}
+        quant = "—"
+        if q:
+            quant = (f"{q.get('matmul_nbits')}× MatMulNBits {','.join(map(str, q.get('bits', [])))}-bit "
+                     f"block {','.join(map(str, q.get('block_sizes', [])))}" if q.get("matmul_nbits")
+                     else f"float ({', '.join(q.get('weight_dtypes', {}))})")
+        note = v.get("reason") or v.get("error") or ""
+        note = note.splitlines()[0] if note else ""
+        if v.get("correction"):  # what the harness changed in the builder's output, said out loud
+            note = "; ".join(filter(None, [note, v["correction"]["statement"]]))
+        rows.append([f"`{v['id']}`", str(v.get("status")), fmt(size / MB) + " MB" if size else "—",
+                     f"{size / base:.3f}" if size and base else "—", fmt(v.get("build_seconds")), quant,
+                     fmt(v.get("load_s")), note])
+    return Section("Variants", "variants", text=_cpu_fp16_note(results), header=["variant", "status", "size on disk", "× fp32", "build s",
+                                                              "quantization", "load s", "note"], rows=rows)
+
+
+def _performance(results: dict) -> Section | None:
+    by_key = {(m["variant"], m["name"]): m for m in results.get("measurements", [])}
+    variants = [v["id"] for v in results["variants"] if any((v["id"], c[1]) in by_key for c in PERFORMANCE_COLUMNS)]
+    if not variants:
+        return None
+    columns = [c for c in PERFORMANCE_COLUMNS if any((v, c[1]) in by_key for v in variants)]
+    rows = []
+    for vid in variants:
+        cells = [f"`{vid}`"]
+        for _, name, scale in columns:
+            m = by_key.get((vid, name))
+            if m is None or m.get("value") is None:
+                cells.append("—")
+                continue
+            interval = m.get("interval")
+            scaled = [x * scale for x in interval] if interval and None not in interval else None
+            cells.append(with_interval(m["value"] * scale, scaled))
+        rows.append(cells)
+    return Section("Performance per variant", "performance", text=[
+        "Median [95 % interval] (fits: slope [95 % interval]); warm-ups excluded. Definitions: README, *Metrics*."],
+        header=["variant"] + [c[0] for c in columns], rows=rows)
+
+
+def _quality(results: dict) -> list[Section]:
+    by_key = {(m["variant"], m["name"]): m for m in results.get("measurements", []) if m.get("suite") == "quality"}
+    variants = [v["id"] for v in results["variants"] if any(k[0] == v["id"] for k in by_key)]
+    sections = []
+    task = [n for n in TASK_METRICS if any((v, n) in by_key for v in variants)]
+    if task:
+        rows = []
+        for vid in variants:
+            cells = [f"`{vid}`"]
+            for name in task:
+                m = by_key.get((vid, name))
+                if m is None:
+                    cells.append("—")
+                    continue
+                text = with_interval(m["value"], m.get("interval"))
+                if m.get("paired"):
+                    text += f" p={m['paired']['p_value']:.2g}"
+                cells.append(text)
+            rows.append(cells)
+        sections.append(Section("Task quality", "task-quality", text=[
+            "Share of examples passing each check [Wilson 95 %]; *p*: exact McNemar test against the reference "
+            "on the same examples (small *p*: the difference is real). ROUGE-L: mean F1 [bootstrap 95 %]."],
+            header=["variant"] + task, rows=rows))
+    close = [v for v in variants if (v, "kld_mean") in by_key]
+    if close:
+        rows = []
+        for vid in close:
+            cells = [f"`{vid}`"]
+            for _, key in CLOSENESS_COLUMNS:
+                name, _, stat = key.partition(":")
+                m = by_key.get((vid, name))
+                if m is None:
+                    cells.append("—")
+                elif stat:
+                    cells.append(fmt(m["stats"].get(stat)))
+                else:
+                    unc = m["stats"].get("uncertainty")
+                    cells.append(fmt(m["value"]) + (f" ± {fmt(unc)}" if unc else ""))
+            rows.append(cells + [str(by_key[(vid, "kld_mean")]["stats"].get("n"))])
+        reference = by_key[(close[0], "kld_mean")].get("reference")
+        sections.append(Section("Closeness to the reference", "closeness", text=[
+            f"Against `{reference}` on the same tokens of domain text, as llama-perplexity --kl-divergence "
+            "computes it (README, *Quality suites*): value ± one standard error."],
+            header=["variant"] + [c[0] for c in CLOSENESS_COLUMNS] + ["tokens"], rows=rows))
+    return sections
+
+
+GATE_CELLS = {"passed": "pass", "failed": "**FAIL**", "unjudged": "**FAIL** (not judged)", NOT_APPLICABLE: "n/a"}
+
+
+def _gates(results: dict) -> Section | None:
+    """Each gate's outcome per variant (one row a gate, one column a variant), then the detail of
+    every gate that did not pass."""
+    gates = results.get("gates") or {}
+    judged = gates.get("results") or []
+    if not judged:
+        return None
+    variants = list(dict.fromkeys(g["variant"] for g in judged))
+    cell: dict[tuple[str, str], str] = {}
+    for g in judged:
+        outcome = "unjudged" if unjudged(g) else outcome_of(g)
+        cell[(g["gate"], g["variant"])] = GATE_CELLS[outcome]
+    names = list(dict.fromkeys(g["gate"] for g in judged))
+    checks = {g["gate"]: g["check"] for g in judged}
+    details = [f"`{g['variant']}`: {g['message']}" for g in judged if g["status"] != "passed"]
+    return Section("Gates", "gates", text=[
+        f"From {gates.get('origin')}" + (f"; baseline run `{gates['baseline']}`" if gates.get("baseline") else "")
+        + ". pass; **FAIL**; **FAIL** (not judged): a measurement the gate needs is missing, so it fails; "
+          "n/a: the gate does not apply to this run by design (with --strict-gates it fails).", *details],
+        header=["gate", "check", *[f"`{v}`" for v in variants]],
+        rows=[[name, f"`{checks[name]}`", *[cell.get((name, v), "—") for v in variants]] for name in names])
+
+
+def _verdicts(results: dict) -> Section | None:
+    verdicts = results.get("verdicts", [])
+    if not verdicts:
+        return None
+    return Section("Verdicts", "verdicts", header=["variant", "suite", "verdict", "result", "detail"],
+                   rows=[[f"`{v['variant']}`", v["suite"], v["name"], "pass" if v.get("passed") else "**FAIL**",
+                          v.get("message", "")] for v in verdicts], collapsed=True)
+
+
+def _measurements(results: dict) -> Section | None:
+    measurements = results.get("measurements", [])
+    if not measurements:
+        return None
+    rows = []
+    for m in measurements:
+        interval = m.get("interval")
+        rows.append([f"`{m['variant']}`", m["suite"], m["name"], fmt(m.get("value")),
+                     f"[{fmt(interval[0])}, {fmt(interval[1])}]" if interval and None not in interval else "—",
+                     str((m.get("stats") or {}).get("n", "—")), m["unit"]])
+    return Section("Measurements", "measurements", text=[
+        "Timings: the median with its bootstrap 95 % interval over the measured repetitions (warm-ups excluded). "
+        "Shares (unit `fraction`): successes / n with the Wilson 95 % interval. Every figure is also in "
+        "`results.csv`."], header=["variant", "suite", "metric", "value", "95 % interval", "n", "unit"],
+        rows=rows, collapsed=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+
+
+def render_markdown(results: dict, plots: dict[str, Path] | None = None, objective: str | None = None,
+                    sections: list[Section] | None = None) -> str:
+    lines: list[str] = []
+    for index, section in enumerate(sections or build_sections(results, objective)):
+        lines += [f"{'#' if index == 0 else '##'} {section.title}", ""]
+        bullet = section.anchor == "summary"
+        lines += [(f"- {p}" if bullet else p) for p in section.text]
+        if section.text:
+            lines.append("")
+        if section.header:
+            lines.append("| " + " | ".join(section.header) + " |")
+            lines.append("| " + " | ".join("---" for _ in section.header) + " |")
+            lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in section.rows]
+            lines.append("")
+        if section.anchor == "precision-table" and plots:
+            lines += ["## Plots", ""] + [f"![{TITLES[name]}]({path.name})" for name, path in plots.items()] + [""]
+    return "\n".join(lines)
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1180px;margin:2em auto;padding:0 1em;
+color:#1d2733;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #d5dbe3;
+padding-bottom:.2em}
+table{border-collapse:collapse;font-size:.86em;margin:.6em 0;width:100%}
+th,td{border:1px solid #d5dbe3;padding:.3em .5em;text-align:left;vertical-align:top}
+th{background:#eef2f7}tr:nth-child(even) td{background:#fafbfd}
+code{background:#eef2f7;padding:0 .25em;border-radius:3px;font-size:.92em}
+.recommendation{background:#eaf6ee;border-left:5px solid #2e8b57;padding:.6em 1em;margin:1em 0}
+.recommendation p{margin:.4em 0}
+.fail{color:#b03a2e;font-weight:bold}.pass{color:#2e8b57}
+figure{margin:1.2em 0}figure img{max-width:100%;border:1px solid #e3e7ed}
+figcaption{font-size:.85em;color:#5a6675}
+ul.summary{padding-left:1.2em}details summary{cursor:pointer;font-weight:bold;margin:.6em 0}
+td:first-child{white-space:nowrap}
+"""
+# Counts, once the page has loaded, the plots the browser could decode and any script error, on
+# <body data-images=... data-images-rendered=... data-errors=...>: a headless browser's DOM dump
+# then shows whether the report renders (tests/test_report.py).
+SELF_CHECK = """<script>
+window.addEventListener("error", () => { document.body.dataset.errors = (+document.body.dataset.errors || 0) + 1; });
+window.addEventListener("load", () => {
+  const images = Array.from(document.images);
+  document.body.dataset.images = images.length;
+  document.body.dataset.imagesRendered = images.filter(i => i.complete && i.naturalWidth > 0).length;
+});
+</script>"""
+
+
+def _inline(text: str) -> str:
+    """Markdown's **bold** and `code` in a paragraph, as HTML (the rest escaped)."""
+    out = html.escape(text, quote=False)
+    out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
+    out = re.sub(r"`(.+?)`", r"<code>\1</code>", out)
+    return re.sub(r"(?<![\w*])\*([^*\s]|[^*\s][^*]*?[^*\s])\*(?![\w*])", r"<em>\1</em>", out)
+
+
+def _cell(text: str) -> str:
+    rendered = _inline(text)
+    if text == "**FAIL**":
+        return '<td class="fail">FAIL</td>'
+    if text == "pass":
+        return '<td class="pass">pass</td>'
+    return f"<td>{rendered}</td>"
+
+
+def render_html(results: dict, plots: dict[str, Path] | None = None, objective: str | None = None,
+                sections: list[Section] | None = None) -> str:
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             f"<title>Precision report {html.escape(results['run']['id'])}</title>",
+             f"<style>{CSS}</style>{SELF_CHECK}</head><body>"]
+    for index, section in enumerate(sections or build_sections(results, objective)):
+        tag = "h1" if index == 0 else "h2"
+        body = [f'<{tag} id="{section.anchor}">{_inline(section.title)}</{tag}>']
+        if section.anchor == "summary":
+            body.append('<ul class="summary">' + "".join(f"<li>{_inline(p)}</li>" for p in section.text) + "</ul>")
+        elif section.anchor == "recommendation":
+            body.append('<div class="recommendation" id="recommendation-text">'
+                        + "".join(f"<p>{_inline(p)}</p>" for p in section.text) + "</div>")
+        else:
+            body += [f"<p>{_inline(p)}</p>" for p in section.text]
+        if section.header:
+            table = ["<table><thead><tr>" + "".join(f"<th>{_inline(h)}</th>" for h in section.header) + "</tr></thead><tbody>"]
+            table += ["<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in section.rows]
+            table.append("</tbody></table>")
+            if section.collapsed:
+                table = [f"<details><summary>{len(section.rows)} rows</summary>"] + table + ["</details>"]
+            body += table
+        parts += body
+        if section.anchor == "precision-table" and plots:
+            parts.append('<h2 id="plots">Plots</h2>')
+            for name, path in plots.items():
+                data = base64.b64encode(path.read_bytes()).decode("ascii")
+                parts.append(f'<figure id="plot-{name}"><img alt="{html.escape(TITLES[name])}" '
+                             f'src="data:image/png;base64,{data}"><figcaption>{html.escape(TITLES[name])}'
+                             f"</figcaption></figure>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+TERMINAL_COLUMNS = ("variant", "status", "size MB", "× fp32", "decode tok/s", "accuracy", "KLD", "gates")
+
+
+def summary_lines(results: dict, objective: str | None = None) -> list[str]:
+    """The short table and the recommendation printed at the end of a pytest run."""
+    header, rows = precision_rows_text(precision_table(results), references_of(results))
+    keep = [header.index(c) for c in TERMINAL_COLUMNS]
+    table = [[header[i] for i in keep]] + [[row[i].split(" [")[0] for i in keep] for row in rows]
+    widths = [max(len(r[c]) for r in table) for c in range(len(keep))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(r, widths)).rstrip() for r in table]
+    for entry in recommend(results, objective or objective_of(results)):
+        lines.append(entry["text"].replace("**", ""))
+    return lines
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def write_report(run_dir: Path, results: dict, objective: str | None = None) -> Path:
+    """Write results.csv, the plots, report.md and report.html into ``run_dir``; returns the
+    HTML report's path."""
+    measurements_frame(results).to_csv(run_dir / "results.csv", index=False)
+    plots = draw_all(results, run_dir)
+    sections = build_sections(results, objective)  # built once, rendered twice
+    _write_text(run_dir / "report.md", render_markdown(results, plots, sections=sections))
+    path = run_dir / "report.html"
+    _write_text(path, render_html(results, plots, sections=sections))
+    return path

@@ -1,0 +1,88 @@
+"""Foundry Local model packages: per variant, a folder Foundry Local picks up.
+
+A package holds the built model (``model.onnx`` and its data), ``genai_config.json``, the
+tokenizer with its chat template in ``tokenizer_config.json`` (Foundry Local needs it there), and
+``inference_model.json`` in the tutorial's format: ``Name``, ``Version``, ``Description``,
+``PromptTemplate`` (``system``/``user``/``assistant``/``prompt``, derived from the model's chat
+template so both render the same prompt) and ``ModelConfig`` (the generation settings of
+``genai_config.json``'s ``search``). Folders are named ``<model>-<precision>``, with the builder
+and the provider added when they are not the defaults (``support-tickets-int4-gptq``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.evaluation.prompts import chat_template, derive_prompt_template
+from harness.variants.matrix import BUILDER
+
+MODEL_FILES = ("model.onnx", "model.onnx.data", "genai_config.json")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "special_tokens_map.json",
+                   "chat_template.jinja", "added_tokens.json", "vocab.json", "merges.txt")
+MODEL_CONFIG_KEYS = ("max_length", "do_sample", "temperature", "top_p", "top_k", "repetition_penalty")
+VERSION = "1"
+
+
+def package_name(model: str, precision: str, builder: str = BUILDER, provider: str = "cpu") -> str:
+    parts = [model, precision] + ([builder] if builder != BUILDER else []) + ([provider] if provider != "cpu" else [])
+    return "-".join(parts)
+
+
+def inference_model(name: str, description: str, build_dir: Path) -> dict:
+    """The tutorial's inference_model.json for a built variant."""
+    template = chat_template(build_dir)
+    if template is None:
+        raise HarnessError(f"{build_dir}: the model has no chat template; Foundry Local needs one")
+    search = json.loads((build_dir / "genai_config.json").read_text(encoding="utf-8")).get("search", {})
+    return {
+        "Name": name,
+        "Version": VERSION,
+        "Description": description,
+        "PromptTemplate": derive_prompt_template(template).to_json(),
+        "ModelConfig": {key: search[key] for key in MODEL_CONFIG_KEYS if key in search},
+    }
+
+
+def write_package(build_dir: Path, out_dir: Path, name: str, description: str) -> Path:
+    """Copy a built variant into ``out_dir/name`` as a Foundry Local package (replacing an older
+    package of that name); return the folder."""
+    target = out_dir / name
+    staging = out_dir / f".{name}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for file in MODEL_FILES + TOKENIZER_FILES:
+        if (build_dir / file).is_file():
+            shutil.copy2(build_dir / file, staging / file)
+    missing = [f for f in MODEL_FILES[:1] + ("genai_config.json", "tokenizer_config.json") if not (staging / f).is_file()]
+    if missing:
+        shutil.rmtree(staging)
+        raise HarnessError(f"{build_dir}: cannot package it, {', '.join(missing)} missing")
+    tokenizer_config = json.loads((staging / "tokenizer_config.json").read_text(encoding="utf-8"))
+    if "chat_template" not in tokenizer_config:  # Foundry Local reads it from there only
+        tokenizer_config["chat_template"] = chat_template(build_dir)
+        (staging / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2) + "\n", encoding="utf-8")
+    (staging / "inference_model.json").write_text(
+        json.dumps(inference_model(name, description, build_dir), indent=2) + "\n", encoding="utf-8")
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target
+
+
+def package_run(results: dict, out_dir: Path) -> list[Path]:
+    """A package for every variant of a run whose build is still in the cache."""
+    model = (results.get("model") or {}).get("name", "model")
+    written = []
+    for variant in results.get("variants", []):
+        build = Path(variant.get("path") or "")
+        if not variant.get("path") or not (build / "genai_config.json").is_file():
+            continue
+        name = package_name(model, variant["precision"], variant.get("builder", BUILDER), variant["provider"])
+        description = (f"{model} {variant['id']}: {variant.get('status')} in harness run {results['run']['id']}; "
+                       f"quantization {json.dumps(variant.get('quantization', {}).get('bits', []))} bits")
+        written.append(write_package(build, out_dir, name, description))
+    if not written:
+        raise HarnessError(f"run {results['run']['id']}: no variant with a build still in the cache to package")
+    return written

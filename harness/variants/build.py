@@ -1,0 +1,264 @@
+"""Build variants in subprocesses, in a content-addressed cache.
+
+The cache key is a hash of the model's content hash, the build recipe and the toolchain versions,
+so a new onnxruntime-genai (or onnx, transformers, torch, harness recipe) always rebuilds: a cache
+that outlives its toolchain hides broken toolchains (Olive's own cache returned a model built by a
+working toolchain to a broken one, seen with olive-ai 0.13.0). Several processes
+(pytest-xdist workers) asking for the same variant wait on one file lock; one builds, the others
+reuse it. Each build records its seconds, peak memory, size on disk, toolchain and the
+quantization found in the built graph (``build.json`` beside the model).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+from filelock import FileLock
+
+from harness.variants import fp16_cpu
+
+from harness.variants import olive as olive_build
+from harness.errors import BuildError
+from harness.variants.graph import quantization_summary
+from harness.models.sources import ModelSource
+from harness.variants.matrix import Variant
+
+RECIPE_VERSION = 3  # bump when the harness changes how it calls a builder
+TOOLCHAIN_PACKAGES = ("onnxruntime-genai", "onnxruntime", "onnx", "transformers", "torch", "olive-ai")
+INT4_BLOCK_SIZE = 32
+INT8_BLOCK_SIZE = 32
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuiltVariant:
+    variant_id: str
+    path: Path  # folder with model.onnx, genai_config.json and the tokenizer
+    cache_key: str
+    size_bytes: int  # the whole folder as shipped
+    weights_bytes: int  # model.onnx + external data
+    build_seconds: float  # wall time of the original build (not of a cache hit)
+    peak_rss_bytes: int  # peak resident memory of the builder processes
+    toolchain: dict
+    recipe: dict
+    quantization: dict
+    cached: bool  # True when this run reused an earlier build
+    correction: dict | None = None  # what the harness changed in the builder's output, and why
+
+    def to_record(self) -> dict:
+        record = asdict(self)
+        record["path"] = str(self.path)
+        return record
+
+
+def toolchain() -> dict:
+    versions = {}
+    for package in TOOLCHAIN_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    versions["harness_recipe"] = RECIPE_VERSION
+    return versions
+
+
+def recipe_for(variant: Variant, olive_recipe: dict | None = None, calibration: list[str] | None = None,
+               *, uses_gqa: bool = False, fp16_cpu_fix: str = fp16_cpu.DEFAULT_FIX) -> dict:
+    """What is built, independent of where: the part of the cache key that is not model or tools.
+    ``olive_recipe`` is the user's ``--recipe`` (olive builder); ``calibration`` the texts that
+    GPTQ/AWQ calibrate on (their hash is part of the key). An fp16 CPU build of a model with
+    grouped-query attention names its correction (:mod:`harness.variants.fp16_cpu`) and its version."""
+    recipe = _recipe(variant, olive_recipe, calibration)
+    if fp16_cpu.needed(variant.precision, variant.provider, uses_gqa):
+        recipe["fp16_cpu_fix"] = fp16_cpu.recipe_entry(fp16_cpu_fix, variant.builder)
+    return recipe
+
+
+def _recipe(variant: Variant, olive_recipe: dict | None, calibration: list[str] | None) -> dict:
+    if variant.builder in olive_build.CALIBRATED:
+        return {"builder": variant.builder, "mode": "calibrated", "precision": variant.precision,
+                "provider": variant.provider, "block_size": INT4_BLOCK_SIZE,
+                "samples": olive_build.CALIBRATION_SAMPLES, "max_tokens": olive_build.CALIBRATION_MAX_TOKENS,
+                "calibration_sha256": hashlib.sha256(json.dumps(calibration or []).encode()).hexdigest(),
+                "calibration_texts": len(calibration or [])}
+    if variant.builder == "olive":
+        return {"builder": "olive", "mode": "recipe" if olive_recipe is not None else "auto-opt",
+                "precision": variant.precision, "provider": variant.provider, "olive_recipe": olive_recipe,
+                "block_size": olive_build.requested_block_size(olive_recipe) or INT4_BLOCK_SIZE}
+    if variant.precision == "int8":
+        return {
+            "builder": "genai+matmulnbits",
+            "base": recipe_for(Variant("fp32", variant.provider)),
+            "bits": 8, "block_size": INT8_BLOCK_SIZE, "symmetric": True,
+            # 4 = int8 activations in the CPU kernel, as the builder sets for int4 on CPU; the
+            # default (0, float compute) makes 8-bit MatMulNBits about 10x slower than FP32 there.
+            "accuracy_level": 4 if variant.provider == "cpu" else 0,
+        }
+    options = {}
+    if variant.precision == "int4":
+        options = {"int4_block_size": INT4_BLOCK_SIZE}
+    return {"builder": variant.builder, "precision": variant.precision,
+            "provider": variant.provider, "extra_options": options}
+
+
+def cache_key(source: ModelSource, recipe: dict, tools: dict) -> str:
+    blob = json.dumps({"model": source.content_hash, "recipe": recipe, "toolchain": tools},
+                      sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
+                  progress: Progress = lambda message: None, olive_recipe: dict | None = None,
+                  calibration: list[str] | None = None,
+                  fp16_cpu_fix: str = fp16_cpu.DEFAULT_FIX) -> BuiltVariant:
+    """Return the built variant, building it (once, under a lock) if the cache lacks it."""
+    tools = toolchain()
+    recipe = recipe_for(variant, olive_recipe, calibration, uses_gqa=source.uses_gqa, fp16_cpu_fix=fp16_cpu_fix)
+    key = cache_key(source, recipe, tools)
+    target = cache_dir / "builds" / f"{source.name}-{variant.id}-{key}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if (target / "build.json").is_file():
+            _check_cached(target, variant.id)
+            return _load(target, variant.id, cached=True)
+        progress(f"building {variant.id} of {source.name} ...")
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".tmp-") as tmp:
+            staging = Path(tmp) / "out"
+            if variant.builder in ("olive", *olive_build.CALIBRATED):
+                work = Path(tmp) / "olive"  # Olive's working folder and cache: new for every build
+                work.mkdir()
+                calibrated = variant.builder in olive_build.CALIBRATED
+                if calibrated and not calibration:
+                    raise BuildError(f"{variant.id} needs calibration data: give --calibration PATH", "")
+                command = olive_build.command(variant.precision, variant.provider, source.path, staging, work,
+                                              None if calibrated else olive_recipe, calibration,
+                                              variant.builder if calibrated else None)
+                peak = _run(command, variant.id, cwd=work)
+                if not (staging / "model.onnx").is_file():  # Olive can exit 0 having produced nothing
+                    raise BuildError(f"build of {variant.id}: Olive exited without a model in {staging}",
+                                     _olive_log_tail(work))
+            elif variant.precision == "int8":
+                base = build_variant(Variant("fp32", variant.provider), source, cache_dir, progress)
+                peak = _run([sys.executable, "-m", "harness.variants.int8", str(base.path), str(staging),
+                             "--bits", "8", "--block-size", str(INT8_BLOCK_SIZE),
+                             "--accuracy-level", str(recipe["accuracy_level"])], variant.id)
+                peak = max(peak, base.peak_rss_bytes)
+            else:
+                peak = _run(_builder_command(variant, source, staging, Path(tmp) / "hf-cache", recipe),
+                            variant.id)
+            correction = _correct(staging / "model.onnx", recipe, variant.id)
+            seconds = time.perf_counter() - started
+            record = {
+                "variant_id": variant.id, "cache_key": key, "build_seconds": round(seconds, 3),
+                "peak_rss_bytes": peak, "toolchain": tools, "recipe": recipe,
+                "quantization": quantization_summary(staging / "model.onnx"),
+                "model": source.to_record(), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "correction": correction,
+            }
+            (staging / "build.json").write_text(json.dumps(record, indent=2) + "\n")
+            os.replace(staging, target)
+        built = _load(target, variant.id, cached=False)
+        progress(f"built {variant.id} in {seconds:.1f} s ({built.size_bytes / 1e6:.1f} MB)")
+        return built
+
+
+def _builder_command(variant: Variant, source: ModelSource, out: Path, hf_cache: Path,
+                     recipe: dict) -> list[str]:
+    args = ["-i", str(source.path), "-o", str(out), "-p", variant.precision, "-e", variant.provider,
+            "-c", str(hf_cache)]
+    extra = recipe["extra_options"]
+    if extra:
+        args += ["--extra_options", *[f"{k}={v}" for k, v in extra.items()]]
+    if recipe.get("fp16_cpu_fix", {}).get("name") == "gqa":
+        return fp16_cpu.gqa_builder_command(args)
+    return [sys.executable, "-m", "onnxruntime_genai.models.builder", *args]
+
+
+def _correct(model: Path, recipe: dict, variant_id: str) -> dict | None:
+    """The recipe's fp16 CPU correction, applied and stated (None when the build needs none)."""
+    fix = recipe.get("fp16_cpu_fix")
+    if fix is None:
+        return None
+    correction = fp16_cpu.correct(model, fix["name"])
+    if fix["name"] == "gqa" and not correction["changed"]:
+        raise BuildError(f"build of {variant_id}: the 'gqa' fp16 CPU correction left no GroupQueryAttention "
+                         "node: this onnxruntime-genai builder no longer takes it; use --fp16-cpu-fix relabel")
+    return correction
+
+
+def _run(command: list[str], variant_id: str, cwd: Path | None = None) -> int:
+    """Run one builder step; return its peak RSS in bytes; raise BuildError with its output tail."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    # with a working folder, the output stays there (build.log) for a later look
+    with (open(cwd / "build.log", "w+") if cwd is not None else tempfile.TemporaryFile(mode="w+")) as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)  # per-child rusage: its own peak memory
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            log.seek(0)
+            tail = log.read()[-4000:]
+            raise BuildError(f"build of {variant_id} failed (exit status {proc.returncode}): "
+                             f"{' '.join(command[1:5])} ...", tail)
+    return int(usage.ru_maxrss) * 1024  # Linux reports KiB
+
+
+def _olive_log_tail(work: Path) -> str:
+    log = work / "build.log"
+    return log.read_text(errors="replace")[-4000:] if log.is_file() else "(Olive left no log)"
+
+
+def _check_cached(target: Path, variant_id: str) -> None:
+    """A cached build whose files were damaged since (edited, truncated) is named, not loaded."""
+    problem = _damage(target)
+    if problem:
+        raise BuildError(f"the cached build of {variant_id} is damaged: {problem}; delete {target} to rebuild it")
+
+
+def _damage(target: Path) -> str | None:
+    for name in ("build.json", "genai_config.json"):
+        path = target / name
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return f"{path} is missing"
+        except (ValueError, UnicodeDecodeError) as exc:
+            return f"{path} is not valid JSON ({exc})"
+    if not (target / "model.onnx").is_file():
+        return f"{target / 'model.onnx'} is missing"
+    return None
+
+
+def _load(target: Path, variant_id: str, *, cached: bool) -> BuiltVariant:
+    record = json.loads((target / "build.json").read_text())
+    files = [p for p in target.rglob("*") if p.is_file() and p.name != "build.json"]
+    return BuiltVariant(
+        variant_id=variant_id,
+        path=target,
+        cache_key=record["cache_key"],
+        size_bytes=sum(p.stat().st_size for p in files),
+        weights_bytes=sum(p.stat().st_size for p in files if p.name.startswith("model.onnx")),
+        build_seconds=record["build_seconds"],
+        peak_rss_bytes=record["peak_rss_bytes"],
+        toolchain=record["toolchain"],
+        recipe=record["recipe"],
+        quantization=record["quantization"],
+        cached=cached,
+        correction=record.get("correction"),
+    )
+
+
+def clear(cache_dir: Path) -> None:
+    shutil.rmtree(cache_dir / "builds", ignore_errors=True)

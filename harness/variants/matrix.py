@@ -1,0 +1,107 @@
+"""The variant matrix: precision x execution provider, and whether each can run here.
+
+A variant that cannot run is never dropped: it carries the reason, pytest shows it as skipped,
+and ``results.json`` records ``status: "unsupported"`` with that reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from harness.models.sources import ModelSource
+
+BUILDER = "genai"  # the onnxruntime-genai model builder; "olive" is the second (harness.variants.olive)
+CALIBRATED = ("gptq", "awq")  # Olive builders of calibrated INT4 (only int4 variants exist)
+
+
+@dataclass(frozen=True)
+class Variant:
+    precision: str
+    provider: str
+    builder: str = BUILDER
+
+    @property
+    def id(self) -> str:
+        """Test id and report key, e.g. ``int4-cpu`` (``int4-olive-cpu`` for other builders)."""
+        middle = "" if self.builder == BUILDER else f"-{self.builder}"
+        return f"{self.precision}{middle}-{self.provider}"
+
+
+@dataclass(frozen=True)
+class PlannedVariant:
+    variant: Variant
+    supported: bool
+    reason: str = ""  # why it cannot run (empty when supported)
+
+    @property
+    def id(self) -> str:
+        return self.variant.id
+
+
+_ORT_NAMES = {"cuda": "CUDAExecutionProvider", "dml": "DmlExecutionProvider",
+              "webgpu": "WebGpuExecutionProvider"}
+_GENAI_PROBES = {"cuda": "is_cuda_available", "dml": "is_dml_available", "webgpu": "is_webgpu_available"}
+
+
+@lru_cache(maxsize=1)
+def available_providers() -> tuple[str, ...]:
+    """Execution providers usable here: onnxruntime-genai must report the provider *and* the
+    onnxruntime it runs on must list it (genai 0.14.1 reports webgpu on builds without it)."""
+    import onnxruntime
+    import onnxruntime_genai as og
+
+    runtime = set(onnxruntime.get_available_providers())
+    found = ["cpu"]
+    for name, probe in _GENAI_PROBES.items():
+        check = getattr(og, probe, None)
+        try:
+            flagged = bool(check()) if check is not None else False
+        except Exception:  # a probe that fails means the provider is not usable
+            flagged = False
+        if flagged and _ORT_NAMES[name] in runtime:
+            found.append(name)
+    return tuple(found)
+
+
+def unsupported_reason(variant: Variant, source: ModelSource, available: tuple[str, ...]) -> str:
+    """Why ``variant`` cannot run for ``source`` on this machine; empty if it can."""
+    if variant.provider not in available:
+        package = {"cuda": "onnxruntime-genai-cuda", "dml": "onnxruntime-genai-directml"}.get(
+            variant.provider, f"an onnxruntime-genai build with the {variant.provider} provider")
+        return (f"execution provider '{variant.provider}' is not available here "
+                f"(available: {', '.join(available)}; it needs {package} and a matching device)")
+    if variant.builder in ("olive", "gptq", "awq"):
+        from harness.variants import olive as olive_build
+
+        if variant.builder != "olive":
+            problem = olive_build.calibrated_problem(variant.builder, variant.provider)
+            if problem:
+                return problem
+        if variant.precision not in olive_build.PRECISIONS:
+            return (f"the olive builder makes {', '.join(olive_build.PRECISIONS)}: its ModelBuilder pass drives "
+                    f"onnxruntime-genai 0.14.1's builder, which has no {variant.precision}")
+        if variant.precision == "fp16" and variant.provider == "cpu":
+            return ("Olive's ModelBuilder pass refuses fp16 for cpu in its own config check ('FP16 is not "
+                    "supported on CPU.') and builds nothing; the genai builder's fp16-cpu is the FP16 variant here")
+        problem = olive_build.toolchain_problem()
+        if problem:
+            return problem
+    return ""
+
+
+def plan(precisions: tuple[str, ...], providers: tuple[str, ...] | None, source: ModelSource,
+         available: tuple[str, ...] | None = None, builders: tuple[str, ...] = (BUILDER,)) -> list[PlannedVariant]:
+    """The full matrix in a stable order (provider, builder, precision), each with its support."""
+    available = available_providers() if available is None else available
+    chosen = providers if providers is not None else available
+    planned = []
+    for provider in chosen:
+        for builder in builders:
+            for precision in precisions:
+                if builder in CALIBRATED and precision != "int4":
+                    continue  # GPTQ and AWQ are INT4 methods: there is no fp32-gptq to skip
+                variant = Variant(precision, provider, builder)
+                reason = unsupported_reason(variant, source, available)
+                planned.append(PlannedVariant(variant, supported=not reason, reason=reason))
+    return planned

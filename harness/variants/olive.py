@@ -1,0 +1,142 @@
+"""Olive as a builder: the tutorial's two paths, run offline in a subprocess.
+
+- ``auto-opt`` (the tutorial's one command): ``olive auto-opt -m MODEL -o OUT --device cpu
+  --provider CPUExecutionProvider --use_model_builder --precision P``;
+- ``recipe`` (``--recipe FILE``, the tutorial's ``olive run --config`` JSON): the harness fills in
+  ``input_model.model_path``, ``output_dir``, ``cache_dir`` and the precision of every
+  ``ModelBuilder`` pass, and runs it.
+
+Olive runs in a fresh temporary folder with its cache inside it, so Olive's own cache can never
+return a model an older toolchain built (it did, with olive-ai 0.13.0); the harness's build cache keys on the recipe
+and the toolchain, olive-ai included.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from harness.errors import HarnessError, read_json
+from harness.variants.matrix import CALIBRATED  # builders that quantize the PyTorch model with calibration data first
+
+PRECISIONS = ("fp32", "fp16", "int4")  # what Olive's ModelBuilder pass can ask of onnxruntime-genai 0.14.1
+CALIBRATION_SAMPLES = 128  # calibration texts given to GPTQ/AWQ
+CALIBRATION_MAX_TOKENS = 256
+DEVICES = {"cpu": ("cpu", "CPUExecutionProvider"), "cuda": ("gpu", "CUDAExecutionProvider"),
+           "dml": ("gpu", "DmlExecutionProvider"), "webgpu": ("gpu", "WebGpuExecutionProvider")}
+# olive-ai release -> the onnxruntime-genai releases its ModelBuilder pass works with, and how the
+# others fail (each pair tried on this machine type, November 2026)
+WORKS_WITH = {"0.13.0": ("0.14.",)}
+KNOWN_FAILURES = {"0.15.": "its ModelBuilder pass fails with KeyError: 'hf_details'",
+                  "0.16.": "its ModelBuilder pass fails with ModuleNotFoundError: onnxruntime_genai.models.quantized_model",
+                  "0.17.": "its ModelBuilder pass fails with ModuleNotFoundError: onnxruntime_genai.models.quantized_model",
+                  "0.18.": "its ModelBuilder pass fails with ModuleNotFoundError: onnxruntime_genai.models.quantized_model"}
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def toolchain_problem(olive: str | None = None, genai: str | None = None) -> str | None:
+    """Why the installed Olive cannot build with the installed onnxruntime-genai (None: it can),
+    in one line with the versions that work together."""
+    olive = olive if olive is not None else _version("olive-ai")
+    genai = genai if genai is not None else _version("onnxruntime-genai")
+    if olive is None:
+        return "olive-ai is not installed (pip install olive-ai==0.13.0 requests)"
+    good = WORKS_WITH.get(olive)
+    if good is None:
+        return (f"olive-ai {olive} is not a version this harness has verified; olive-ai 0.13.0 with "
+                f"onnxruntime-genai 0.14.1 works")
+    if genai is None or not genai.startswith(good):
+        known = next((why for prefix, why in KNOWN_FAILURES.items() if genai and genai.startswith(prefix)), None)
+        return (f"olive-ai {olive} does not build with onnxruntime-genai {genai}"
+                + (f" ({known})" if known else "") + "; olive-ai 0.13.0 works with onnxruntime-genai 0.14.1")
+    return None
+
+
+def read_recipe(path: Path) -> dict:
+    """A recipe file (Olive's ``run --config`` JSON) with at least one ModelBuilder pass."""
+    recipe = read_json(path, "recipe", "--recipe")
+    passes = recipe.get("passes") if isinstance(recipe, dict) else None
+    if not isinstance(passes, dict) or not any(isinstance(p, dict) and p.get("type") == "ModelBuilder"
+                                               for p in passes.values()):
+        raise HarnessError(f"{path}: the recipe has no ModelBuilder pass under 'passes' (option --recipe)")
+    if not isinstance(recipe.get("input_model"), dict):
+        raise HarnessError(f"{path}: the recipe has no 'input_model' object (option --recipe)")
+    return recipe
+
+
+def requested_block_size(recipe: dict | None) -> int | None:
+    """The INT4 block size a recipe asks its ModelBuilder pass for (None: the builder's default)."""
+    for spec in (recipe or {}).get("passes", {}).values():
+        if isinstance(spec, dict) and spec.get("type") == "ModelBuilder":
+            config = spec.get("config") or {}
+            size = (config.get("quantization_config") or {}).get("block_size") or config.get("int4_block_size")
+            if size:
+                return int(size)
+    return None
+
+
+def filled_recipe(recipe: dict, model_path: Path, out: Path, cache: Path, precision: str) -> dict:
+    filled = copy.deepcopy(recipe)
+    filled["input_model"]["model_path"] = str(model_path)
+    filled["output_dir"] = str(out)
+    filled["cache_dir"] = str(cache)
+    for spec in filled["passes"].values():
+        if isinstance(spec, dict) and spec.get("type") == "ModelBuilder":
+            spec.setdefault("config", {})["precision"] = precision
+    return filled
+
+
+def calibrated_recipe(algorithm: str, calibration: Path, block_size: int) -> dict:
+    """An Olive recipe: ``algorithm`` (GPTQ or AWQ, 4 bits) on the PyTorch model with the local
+    calibration texts (never the Hub data set Olive reaches for by default), then ModelBuilder."""
+    quantizer = {"gptq": {"type": "Gptq", "bits": 4, "group_size": block_size},
+                 "awq": {"type": "AutoAWQQuantizer", "w_bit": 4, "q_group_size": block_size}}[algorithm]
+    return {
+        "input_model": {"type": "HfModel", "model_path": "filled in"},
+        "data_configs": [{
+            "name": "calibration", "type": "HuggingfaceContainer",
+            "load_dataset_config": {"data_name": "json", "data_files": [str(calibration)], "split": "train"},
+            "pre_process_data_config": {"text_cols": "text", "max_seq_len": CALIBRATION_MAX_TOKENS,
+                                        "max_samples": CALIBRATION_SAMPLES, "add_special_tokens": False},
+        }],
+        "passes": {algorithm: {**quantizer, "data_config": "calibration"},
+                   "builder": {"type": "ModelBuilder", "precision": "int4"}},
+    }
+
+
+def calibrated_problem(algorithm: str, provider: str) -> str | None:
+    """Why a calibrated variant cannot be built here (None: it can)."""
+    if algorithm == "awq":
+        try:
+            import awq  # noqa: F401
+        except ImportError:
+            return ("Olive's AWQ pass needs the autoawq package, which is not installed here (its kernels "
+                    "target CUDA GPUs)")
+    return None
+
+
+def command(precision: str, provider: str, model_path: Path, out: Path, work: Path,
+            recipe: dict | None, calibration: list[str] | None = None, algorithm: str | None = None) -> list[str]:
+    """The Olive command for one variant; ``work`` is its fresh working folder (Olive's cache).
+    ``algorithm`` (gptq, awq) with ``calibration`` texts makes a calibrated INT4 variant."""
+    if algorithm is not None:
+        data = work / "calibration.jsonl"
+        data.write_text("".join(json.dumps({"text": text}) + "\n" for text in calibration), encoding="utf-8")
+        recipe = calibrated_recipe(algorithm, data, 32)
+    if recipe is not None:
+        config = work / "recipe.json"
+        config.write_text(json.dumps(filled_recipe(recipe, model_path, out, work / "olive-cache", precision),
+                                     indent=2), encoding="utf-8")
+        return [sys.executable, "-m", "olive", "run", "--config", str(config), "--log_level", "3"]
+    device, provider_name = DEVICES[provider]
+    return [sys.executable, "-m", "olive", "auto-opt", "-m", str(model_path), "-o", str(out), "--device", device,
+            "--provider", provider_name, "--precision", precision, "--use_model_builder", "--log_level", "3"]
