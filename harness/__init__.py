@@ -9,9 +9,9 @@ and evaluation set (:mod:`.data`, :mod:`.prompts`) -> variants (:mod:`.variants`
 (:mod:`.foundry`). The pytest plugin (:mod:`.plugin`, with :mod:`.state`) wires them.
 """
 
-from harness.settings.config import PROFILES, RunConfig
 from harness.errors import GenerationError, HarnessError, WorkerCrashed
 from harness.runtime.session import FakeSession, GenerationTrace, Session
+from harness.settings.config import PROFILES, RunConfig
 
 __all__ = ["PROFILES", "FakeSession", "GenerationError", "GenerationTrace", "HarnessError",
            "RunConfig", "Session", "WorkerCrashed"]

@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
-from harness.settings.config import OBJECTIVES
+from harness.common.clock import compact_stamp
 from harness.errors import HarnessError
+from harness.settings.config import OBJECTIVES
 
 
 def _run_folder(path: Path) -> Path:
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             from harness.results.merge import merge
 
             merged = merge([load_results(path) for path in args.run_dirs])
-            out = args.out or _run_folder(args.run_dirs[0]).parent / f"merged-{time.strftime('%Y%m%d-%H%M%S')}"
+            out = args.out or _run_folder(args.run_dirs[0]).parent / f"merged-{compact_stamp()}"
             try:
                 out.mkdir(parents=True, exist_ok=False)
             except FileExistsError:

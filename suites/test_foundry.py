@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from harness.ship.foundry import package_name, write_package
 from harness.evaluation.prompts import PromptTemplate, chat_template, render_chat
+from harness.ship.foundry import package_name, write_package
 
 
 @pytest.fixture(scope="session")
@@ -96,8 +96,8 @@ def test_foundry_local_answers(variant, foundry_package, foundry_local, harness_
                                format_prompt, harness_config, record_measurement, record_verdict):
     """Register the package in Foundry Local's local catalog, load it, send the domain prompts
     through its chat session, and compare answers and latency with the harness's own session."""
-    from harness.measure.records import measurement, proportion
     from harness.evaluation.scoring import PROPORTIONS, score
+    from harness.measure.records import measurement, proportion
 
     sdk, catalog = foundry_local
     model_id = f"{foundry_package.name}:1"

@@ -8,8 +8,8 @@ worker took, not from that plugin's wall-clock of the round trip.
 
 import pytest
 
-from harness.measure.records import measurement
 from harness.measure.perf import bandwidth_efficiency, latency_records, timed_rounds
+from harness.measure.records import measurement
 
 pytestmark = pytest.mark.harness_perf
 

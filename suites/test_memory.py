@@ -16,8 +16,8 @@ import json
 
 import pytest
 
-from harness.measure.records import measurement
 from harness.measure.perf import kv_cache_bytes
+from harness.measure.records import measurement
 from harness.measure.smoke import domain_texts
 
 pytestmark = pytest.mark.harness_perf

@@ -12,8 +12,8 @@ from statistics import median
 
 import pytest
 
-from harness.measure.records import measurement
 from harness.measure.overhead import BareLoop, alternate, verdicts
+from harness.measure.records import measurement
 
 pytestmark = pytest.mark.harness_perf
 

@@ -15,9 +15,14 @@ import pytest
 
 from harness.measure.closeness import STATISTICS, chunks_of
 from harness.measure.closeness import summarize as closeness_summary
+from harness.measure.quality import (
+    KLD_CONTEXT,
+    MIN_CONTEXT,
+    answer_all,
+    task_measurements,
+    token_stream,
+)
 from harness.measure.records import estimate
-from harness.measure.quality import KLD_CONTEXT, MIN_CONTEXT, answer_all, task_measurements, token_stream
-
 
 
 def test_task_quality(variant, harness_session, harness_state, quality_examples, format_prompt,

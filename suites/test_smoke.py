@@ -3,8 +3,8 @@
 Runs with and without ``--benchmark``; timings are the performance suites' job.
 """
 
-from harness.measure.records import proportion
 from harness.evaluation.scoring import exact_match
+from harness.measure.records import proportion
 from harness.measure.smoke import graph_mismatches
 
 

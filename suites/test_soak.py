@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from harness.runtime.session import SessionSpec
 from harness.measure.soak import leak_verdict, runtime_leak_report, slowdown_verdict
+from harness.runtime.session import SessionSpec
 from harness.runtime.worker import WorkerSession
 
 pytestmark = pytest.mark.harness_perf

@@ -3,14 +3,13 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from harness.variants import build as build_module
-from harness.variants.build import build_variant, cache_key, recipe_for, toolchain
 from harness.measure.smoke import graph_mismatches
 from harness.models.sources import resolve_model
+from harness.variants import build as build_module
+from harness.variants.build import build_variant, cache_key, recipe_for, toolchain
 from harness.variants.matrix import Variant
 
 pytestmark = pytest.mark.slow

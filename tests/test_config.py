@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.settings.config import PROFILES, read_tool_table, resolve
 from harness.errors import HarnessError
+from harness.settings.config import PROFILES, read_tool_table, resolve
 
 
 def test_defaults():

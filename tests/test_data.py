@@ -6,8 +6,8 @@ import json
 import pandas as pd
 import pytest
 
-from harness.evaluation.datasets import DATASETS_DIR, load_examples, locate
 from harness.errors import HarnessError
+from harness.evaluation.datasets import DATASETS_DIR, load_examples, locate
 
 RECORDS = [
     {"id": "a", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"}],

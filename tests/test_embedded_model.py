@@ -4,15 +4,15 @@ import json
 
 import pytest
 
-from harness.variants.build import build_variant
 from harness.evaluation.datasets import load_examples
-from harness.models.embedded import ANSWER_SCHEMA, DATA_DIR, MODEL_DIR
 from harness.evaluation.prompts import chat_template, render_chat
-from harness.runtime.session import SessionSpec
 from harness.evaluation.scoring import exact_match
+from harness.models.embedded import ANSWER_SCHEMA, DATA_DIR, MODEL_DIR
 from harness.models.sources import resolve_model
-from harness.variants.matrix import Variant
+from harness.runtime.session import SessionSpec
 from harness.runtime.worker import WorkerSession
+from harness.variants.build import build_variant
+from harness.variants.matrix import Variant
 
 
 def test_small_llama_with_grouped_query_attention():

@@ -5,11 +5,11 @@ import shutil
 
 import pytest
 
-from harness.variants.build import build_variant
 from harness.errors import HarnessError
-from harness.ship.foundry import package_name, package_run, write_package
 from harness.evaluation.prompts import PromptTemplate, chat_template, render_chat
 from harness.models.sources import resolve_model
+from harness.ship.foundry import package_name, package_run, write_package
+from harness.variants.build import build_variant
 from harness.variants.matrix import Variant
 
 pytestmark = pytest.mark.slow

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.errors import GenerationError
+from harness.models.sources import resolve_model
+from harness.runtime.session import SessionSpec, open_session
 from harness.variants import fp16_cpu
 from harness.variants.build import build_variant, cache_key, recipe_for, toolchain
-from harness.errors import GenerationError
-from harness.runtime.session import SessionSpec, open_session
-from harness.models.sources import resolve_model
 from harness.variants.matrix import Variant
 
 pytestmark = pytest.mark.slow
@@ -120,8 +120,8 @@ def test_a_new_correction_version_is_a_new_build(gqa_source, monkeypatch):
 
 
 def test_olive_refuses_fp16_for_cpu_and_the_plan_says_so(tmp_path):
-    from harness.variants.olive import command
     from harness.variants.matrix import plan
+    from harness.variants.olive import command
 
     source = resolve_model("embedded")
     planned = {p.id: p for p in plan(("fp16",), ("cpu",), source, available=("cpu",), builders=("genai", "olive"))}

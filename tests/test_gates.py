@@ -3,7 +3,13 @@
 import pytest
 
 from harness.errors import HarnessError
-from harness.gates.judge import DEFAULT_GATES, judge, load_gates, parse_gate, parse_gates
+from harness.gates.judge import (
+    DEFAULT_GATES,
+    judge,
+    load_gates,
+    parse_gate,
+    parse_gates,
+)
 from harness.measure.records import estimate, measurement, proportion
 
 

@@ -3,7 +3,12 @@ import math
 import numpy as np
 import pytest
 
-from harness.measure.records import bootstrap_median_ci, measurement, percentile, summarize
+from harness.measure.records import (
+    bootstrap_median_ci,
+    measurement,
+    percentile,
+    summarize,
+)
 
 
 def test_percentiles_interpolate_linearly():

@@ -6,16 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from harness.variants.build import build_variant
-from harness.errors import HarnessError
-from harness.common.hashing import file_sha256
-from harness.models.presets import PRESETS, Preset
-from harness.runtime.session import SessionSpec, open_session
-from harness.measure.smoke import default_dataset
-from harness.models.sources import resolve_model
-from harness.variants.matrix import Variant
 from tiny_models import ARCHITECTURES, make_tiny_gguf, make_tiny_model
+
+from harness.common.hashing import file_sha256
+from harness.errors import HarnessError
+from harness.measure.smoke import default_dataset
+from harness.models.presets import PRESETS, Preset
+from harness.models.sources import resolve_model
+from harness.runtime.session import SessionSpec, open_session
+from harness.variants.build import build_variant
+from harness.variants.matrix import Variant
 
 PROMPT = "What is the capital of France?"
 

@@ -1,16 +1,20 @@
 """The Olive builder: its toolchain check, the recipe it fills in, and real builds of the
 embedded model through both of the tutorial's paths."""
 
-import json
 
 import pytest
+from test_suites_e2e import REPO, load, run_suites
 
 from harness.errors import HarnessError
-from harness.variants.olive import (calibrated_recipe, filled_recipe, read_recipe, requested_block_size,
-                                 toolchain_problem)
 from harness.models.sources import resolve_model
 from harness.variants.matrix import Variant, plan
-from test_suites_e2e import REPO, load, run_suites
+from harness.variants.olive import (
+    calibrated_recipe,
+    filled_recipe,
+    read_recipe,
+    requested_block_size,
+    toolchain_problem,
+)
 
 TUTORIAL_RECIPE = REPO / "examples" / "tutorial-recipe.json"
 

@@ -5,8 +5,15 @@ import math
 import pytest
 
 from harness.measure.bandwidth import machine_bandwidth
-from harness.measure.perf import (bandwidth_efficiency, domain_token_ids, kv_cache_bytes, latency_records,
-                          length_records, sweep_lengths, timed_rounds)
+from harness.measure.perf import (
+    bandwidth_efficiency,
+    domain_token_ids,
+    kv_cache_bytes,
+    latency_records,
+    length_records,
+    sweep_lengths,
+    timed_rounds,
+)
 from harness.runtime.session import FakeSession, GenerationTrace, SessionSpec
 
 

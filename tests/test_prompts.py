@@ -5,9 +5,15 @@ import json
 
 import pytest
 
-from harness.models.embedded import MODEL_DIR
 from harness.errors import HarnessError
-from harness.evaluation.prompts import ChatFormatter, PromptTemplate, chat_template, derive_prompt_template, render_chat
+from harness.evaluation.prompts import (
+    ChatFormatter,
+    PromptTemplate,
+    chat_template,
+    derive_prompt_template,
+    render_chat,
+)
+from harness.models.embedded import MODEL_DIR
 
 CHATS = [
     [{"role": "system", "content": "Classify."}, {"role": "user", "content": "My order is late."}],

@@ -10,10 +10,10 @@ import sys
 
 import pandas as pd
 import pytest
+from test_suites_e2e import REPO, run_suites
 
 from harness.report.plots import PLOTS, pareto_front
 from harness.ship.recommend import recommend
-from test_suites_e2e import REPO, load, run_suites
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

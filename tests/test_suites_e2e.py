@@ -350,7 +350,7 @@ def test_a_bad_setting_in_the_project_table_is_named(table, message, tmp_path, t
     project.mkdir()
     pyproject = project / "pyproject.toml"
     pyproject.write_text(f"[tool.harness]\n{table}\n")
-    result = run_suites("-c", str(pyproject), "--rootdir", str(project), "-p", "harness.plugin.hooks",
+    result = run_suites("-c", str(pyproject), "--rootdir", str(project), "-p", "harness.plugin",
                         "--model", str(tiny_qwen2), cwd=project)
     output = result.stdout + result.stderr
     assert result.returncode == 4, output[-2000:]

@@ -5,13 +5,12 @@ import os
 import shutil
 import subprocess
 from importlib import metadata
-from pathlib import Path
 
 import pytest
 
-from harness.variants.graph import quantization_summary
 from harness.runtime.session import SessionSpec
 from harness.runtime.worker import WorkerSession
+from harness.variants.graph import quantization_summary
 
 pytestmark = pytest.mark.slow
 

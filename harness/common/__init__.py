@@ -1,1 +1,1 @@
-"""TODO"""
+"""Small helpers every stage uses: atomic files, JSON and TOML reading, timestamps, hashing."""

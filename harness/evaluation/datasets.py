@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
 from harness.common.hashing import update_from_file
+from harness.errors import HarnessError
 
 DATASETS_DIR = Path(__file__).resolve().parents[2] / "datasets"
 FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}

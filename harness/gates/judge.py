@@ -26,10 +26,10 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
-from harness.measure.closeness import STATISTICS
-from harness.settings.config import PRECISIONS, PROVIDERS
 from harness.evaluation.scoring import PROPORTIONS
 from harness.evaluation.scoring import TASK_METRICS as SCORING_METRICS
+from harness.measure.closeness import STATISTICS
+from harness.settings.config import PRECISIONS, PROVIDERS
 
 # what the closeness suite measures against the reference (not measured for the reference itself)
 CLOSENESS_METRICS = tuple(STATISTICS)
@@ -59,6 +59,7 @@ KNOWN_METRICS = tuple(name for names in MEASURED_BY.values() for name in names)
 def is_known_metric(pattern: str) -> bool:
     """Whether a measurement name (or a gate's glob) names at least one metric a suite records."""
     return any(fnmatch.fnmatchcase(known, pattern) or fnmatch.fnmatchcase(pattern, known) for known in KNOWN_METRICS)
+from harness.common.files import read_toml
 from harness.errors import HarnessError
 
 OPERATORS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b,
@@ -194,14 +195,7 @@ def load_gates(gates_file: Path | None, tool_table: dict, tool_origin: str) -> t
     """The run's gates and where they came from: ``--gates FILE`` (its ``[gates]`` table, or its
     top level), else ``[tool.harness.gates.judge]``, else :data:`DEFAULT_GATES`."""
     if gates_file is not None:
-        import tomllib
-
-        try:
-            data = tomllib.loads(gates_file.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise HarnessError(f"cannot read gates file {gates_file} (option --gates): {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise HarnessError(f"{gates_file}: invalid TOML: {exc}") from None
+        data = read_toml(gates_file, option="--gates")
         table = data.get("gates", data)
         return parse_gates(table, str(gates_file)), str(gates_file)
     if "gates" in tool_table:

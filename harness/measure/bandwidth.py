@@ -17,6 +17,9 @@ import threading
 import time
 from pathlib import Path
 
+from harness.common.clock import now_iso
+from harness.common.files import write_json_atomic
+
 ARRAY_BYTES = 256 * 2**20
 PASSES = 7
 METHOD = "numpy float32 sum, one thread per usable core, best of passes"
@@ -41,7 +44,7 @@ def measure(array_bytes: int = ARRAY_BYTES, passes: int = PASSES, threads: int |
         samples.append(data.nbytes / (time.perf_counter() - started))
     return {"bytes_per_s": max(samples), "samples_bytes_per_s": samples, "array_bytes": data.nbytes,
             "threads": threads, "method": METHOD,
-            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            "measured_at": now_iso()}
 
 
 def machine_bandwidth(cache_dir: Path, fingerprint: str) -> tuple[dict, bool]:
@@ -57,8 +60,5 @@ def machine_bandwidth(cache_dir: Path, fingerprint: str) -> tuple[dict, bool]:
     except (OSError, ValueError):
         pass
     record = dict(measure(), fingerprint=fingerprint)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    tmp.replace(path)
+    write_json_atomic(path, record)
     return record, False

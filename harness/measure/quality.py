@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from harness.evaluation.datasets import Example
-from harness.measure.records import mcnemar_exact, measurement, proportion
 from harness.evaluation.scoring import PROPORTIONS, score
+from harness.measure.records import mcnemar_exact, measurement, proportion
 
 KLD_CONTEXT = 512  # tokens per closeness chunk (capped by the session's max_length and the text)
 MIN_CONTEXT = 16  # fewer tokens of domain text than this: closeness is not measured

@@ -7,13 +7,14 @@ from typing import Sequence
 
 from harness.evaluation.datasets import DATASETS_DIR, Example
 from harness.models.sources import ModelSource
+from harness.variants.builders import BLOCK_SIZE
 
 # The quantization each precision must show in its graph (harness.variants.graph.quantization_summary).
 EXPECTED_GRAPH = {
     "fp32": {"matmul_nbits": 0, "weight_dtype": "float32"},
     "fp16": {"matmul_nbits": 0, "weight_dtype": "float16"},
-    "int8": {"bits": [8], "block_sizes": [32]},
-    "int4": {"bits": [4], "block_sizes": [32]},
+    "int8": {"bits": [8], "block_sizes": [BLOCK_SIZE]},
+    "int4": {"bits": [4], "block_sizes": [BLOCK_SIZE]},
 }
 
 

@@ -22,8 +22,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Callable
 
-from harness.errors import HarnessError
 from harness.common.hashing import file_sha256
+from harness.errors import HarnessError
 
 CONVERTER_VERSION = 1  # bump when the conversion's output changes
 MAGIC = b"GGUF"

@@ -18,9 +18,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
+from harness.common.hashing import update_from_file
 from harness.errors import HarnessError
 from harness.models.gguf import converted_folder
-from harness.common.hashing import update_from_file
 from harness.models.presets import PRESETS
 
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin")

@@ -8,26 +8,28 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from harness.settings import config as cfg
-from harness.variants.build import BuiltVariant, build_variant
-from harness.measure.closeness import FORMAT_VERSION
-from harness.evaluation.datasets import EvalSet, Example, load_examples
+from harness.common.clock import now_iso
+from harness.common.files import write_json_atomic
 from harness.errors import BuildError, HarnessError
-from harness.gates.judge import Gate, load_gates
-from harness.variants.olive import read_recipe
+from harness.evaluation.datasets import EvalSet, Example, load_examples
 from harness.evaluation.prompts import ChatFormatter
-from harness.results.store import ResultsStore, load_results, now_iso
 from harness.evaluation.scoring import score
-from harness.runtime.session import SessionSpec
+from harness.gates.judge import Gate, Judgement, judge, load_gates, strict
+from harness.measure.closeness import FORMAT_VERSION
 from harness.measure.smoke import default_dataset
 from harness.models.sources import ModelSource, resolve_model
-from harness.variants.matrix import CALIBRATED, PlannedVariant, plan
+from harness.results.store import ResultsStore, load_results
+from harness.runtime.session import SessionSpec
 from harness.runtime.worker import MAX_RESTARTS, WorkerSession
+from harness.settings import config as cfg
+from harness.variants.build import BuiltVariant, build_variant
+from harness.variants.builders import CALIBRATED
+from harness.variants.matrix import PlannedVariant, plan
+from harness.variants.olive import read_recipe
 
 DEFAULT_CONTEXT_CAP = 2048
 
@@ -111,8 +113,8 @@ class HarnessState:
             path = DATA_DIR / "train.jsonl"
         if path is None:
             return None
-        from harness.variants.olive import CALIBRATION_SAMPLES
         from harness.measure.quality import conversation_text
+        from harness.variants.olive import CALIBRATION_SAMPLES
 
         examples = load_examples(path).examples[:CALIBRATION_SAMPLES]
         return [conversation_text(e, self.formatter) for e in examples]
@@ -135,6 +137,18 @@ class HarnessState:
                 return rid
         return None
 
+    def judge(self, gate: Gate, variant_id: str) -> Judgement:
+        """Judge ``gate`` for a variant from this run's measurements (``--strict-gates`` applied)."""
+        data = self.store.data if self.store is not None else {"measurements": [], "variants": []}
+        variant = next((v for v in data["variants"] if v["id"] == variant_id), {"id": variant_id})
+        try:
+            judgement = judge(gate, variant, data, reference=self.reference_for(variant_id), baseline=self.baseline,
+                              allow_foreign_baseline=self.config.allow_foreign_baseline,
+                              benchmark=self.config.benchmark)
+        except HarnessError as exc:
+            return Judgement(gate.name, variant_id, "failed", f"gate '{gate.name}': {exc}")
+        return strict(judgement) if self.config.strict_gates else judgement
+
     def _reference_file(self, kind: str, key: dict) -> Path:
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
         folder = self.config.cache_dir / "reference"
@@ -154,9 +168,7 @@ class HarnessState:
         with FileLock(str(path) + ".lock"):
             if not path.is_file():
                 answers = compute(self.session(reference_id))
-                tmp = path.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_text(json.dumps(answers), encoding="utf-8")
-                os.replace(tmp, path)
+                write_json_atomic(path, answers, indent=None)
             answers = json.loads(path.read_text(encoding="utf-8"))
         by_id = {e.id: e for e in examples}  # scored again: the cache keeps what was said, not how it scored
         return [{**a, "scores": score(by_id[a["id"]], a["answer"])} for a in answers]

@@ -1,1 +1,1 @@
-"""TODO"""
+"""The report: tables, plots and the Markdown/HTML/terminal renderings of a run's results.json."""

@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from harness.report.tables import precision_table  # noqa: E402
+from harness.variants.builders import BUILDERS  # noqa: E402
 
 COLOURS = {"fp32": "#1f4e79", "fp16": "#2e86c1", "int8": "#d68910", "int4": "#c0392b"}
 TITLES = {
@@ -37,7 +38,8 @@ def _hatch(variant: str) -> str | None:
     """Variants of other builders (int4-olive-cpu, int4-gptq-cpu) are hatched, in their
     precision's colour."""
     parts = variant.split("-")
-    return {"olive": "//", "gptq": "xx", "awq": ".."}.get(parts[1]) if len(parts) > 2 else None
+    builder = BUILDERS.get(parts[1]) if len(parts) > 2 else None
+    return builder.hatch if builder else None
 
 
 def _errors(value, interval):

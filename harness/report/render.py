@@ -15,11 +15,19 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.common.files import write_text_atomic
+from harness.evaluation.scoring import TASK_METRICS
 from harness.gates.judge import NOT_APPLICABLE, outcome_of, unjudged
 from harness.report.plots import TITLES, draw_all
+from harness.report.tables import (
+    fmt,
+    measurements_frame,
+    precision_rows_text,
+    precision_table,
+    references_of,
+    with_interval,
+)
 from harness.ship.recommend import OBJECTIVES, recommend
-from harness.evaluation.scoring import TASK_METRICS
-from harness.report.tables import fmt, measurements_frame, precision_rows_text, precision_table, references_of, with_interval
 
 MB = 1e6
 CLOSENESS_COLUMNS = (("KLD mean", "kld_mean"), ("KLD p99", "kld_mean:p99"), ("KLD max", "kld_mean:max"),
@@ -383,19 +391,13 @@ def summary_lines(results: dict, objective: str | None = None) -> list[str]:
     return lines
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def write_report(run_dir: Path, results: dict, objective: str | None = None) -> Path:
     """Write results.csv, the plots, report.md and report.html into ``run_dir``; returns the
     HTML report's path."""
     measurements_frame(results).to_csv(run_dir / "results.csv", index=False)
     plots = draw_all(results, run_dir)
     sections = build_sections(results, objective)  # built once, rendered twice
-    _write_text(run_dir / "report.md", render_markdown(results, plots, sections=sections))
+    write_text_atomic(run_dir / "report.md", render_markdown(results, plots, sections=sections))
     path = run_dir / "report.html"
-    _write_text(path, render_html(results, plots, sections=sections))
+    write_text_atomic(path, render_html(results, plots, sections=sections))
     return path

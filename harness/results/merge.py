@@ -10,8 +10,8 @@ runs, so performance figures of unlike machines never mix. The runs must be of t
 from __future__ import annotations
 
 import copy
-import time
 
+from harness.common.clock import compact_stamp
 from harness.errors import HarnessError
 from harness.results.store import SCHEMA_VERSION
 
@@ -25,7 +25,7 @@ def merge(runs: list[dict]) -> dict:
     fingerprints = [r.get("environment", {}).get("machine_fingerprint", "unknown") for r in runs]
     merged: dict = {
         "schema_version": SCHEMA_VERSION,
-        "run": {"id": "merged-" + time.strftime("%Y%m%d-%H%M%S"), "complete": all(r["run"].get("complete") for r in runs),
+        "run": {"id": "merged-" + compact_stamp(), "complete": all(r["run"].get("complete") for r in runs),
                 "merged_from": [r["run"]["id"] for r in runs], "started_at": min(r["run"].get("started_at", "") for r in runs),
                 "ended_at": max(r["run"].get("ended_at") or "" for r in runs), "settings": runs[0]["run"].get("settings", {})},
         "environment": copy.deepcopy(runs[0].get("environment", {})),

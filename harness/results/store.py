@@ -1,6 +1,6 @@
 """``results.json``: the source of truth of a run, written atomically as results arrive.
 
-Schema (``schema_version`` 1)::
+Schema (``schema_version`` 2; the JSON Schema is ``harness/results/results.schema.json``)::
 
     run           id, started_at, ended_at, complete, command, settings (value and source of each)
     environment   CPU, cores, memory, OS, Python, package versions, machine fingerprint
@@ -24,23 +24,18 @@ History: 1 = first version; 2 = datasets, prompt_format, reference_precision, an
 from __future__ import annotations
 
 import json
-import math
 import os
 import secrets
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
+from harness.common.clock import compact_stamp, now_iso
+from harness.common.files import write_json_atomic
 from harness.errors import HarnessError
 
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 STATUS_ORDER = ("crashed", "build_failed", "failed", "passed", "skipped", "pending", "unsupported")
-
-
-def now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 def new_run_dir(reports_dir: Path) -> Path:
@@ -52,7 +47,7 @@ def new_run_dir(reports_dir: Path) -> Path:
     if not os.access(reports_dir, os.W_OK):
         raise HarnessError(f"the reports folder {reports_dir} is not writable (option --reports-dir)")
     for _ in range(20):
-        run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+        run_id = compact_stamp() + "-" + secrets.token_hex(2)
         path = reports_dir / run_id
         try:
             path.mkdir()
@@ -68,36 +63,6 @@ def point_latest(run_dir: Path) -> None:
     tmp = run_dir.parent / f".latest-{secrets.token_hex(4)}"
     os.symlink(run_dir.name, tmp)
     os.replace(tmp, link)
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with every NaN or infinite float as None: strict JSON has no such numbers, and a
-    statistic that is undefined (the spread of one sample) must not cost the whole file."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return value
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    data = json_safe(data)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, sort_keys=False, allow_nan=False, default=str)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 class ResultsStore:

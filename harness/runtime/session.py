@@ -22,6 +22,7 @@ from typing import Callable, Protocol, Sequence, runtime_checkable
 
 from harness.errors import GenerationError
 
+
 @dataclass(frozen=True)
 class GenerationTrace:
     """One request, as measured. Times are seconds from ``t0`` (just before the prefill)."""

@@ -24,11 +24,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 from harness.errors import GenerationError, WorkerCrashed
 from harness.runtime.session import GenerationTrace, SessionSpec
-
 
 # --------------------------------------------------------------------------------------------
 # Worker side

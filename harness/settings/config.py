@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from harness.common.files import read_toml
 from harness.errors import HarnessError
+from harness.variants.builders import BUILDERS as BUILDER_REGISTRY
 
 PRECISIONS = ("fp32", "fp16", "int8", "int4")
 PROVIDERS = ("cpu", "cuda", "dml", "webgpu")
 OBJECTIVES = ("size", "speed", "memory")  # what "cheapest" means for the recommendation
-BUILDERS = ("genai", "olive", "gptq", "awq")  # the genai model builder; Olive (harness.variants.olive)
+BUILDERS = tuple(BUILDER_REGISTRY)  # harness.variants.builders
 FP16_CPU_FIXES = ("gqa", "relabel")  # harness.variants.fp16_cpu (kept here so settings import no builder code)
 
 
@@ -364,12 +366,7 @@ def read_tool_table(pyproject: Path | None) -> tuple[dict[str, Any], str]:
     """Return ``[tool.harness]`` of a pyproject.toml (empty if absent) and a label for errors."""
     if pyproject is None or not pyproject.is_file() or pyproject.suffix != ".toml":
         return {}, "[tool.harness]"
-    import tomllib
-
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise HarnessError(f"{pyproject}: invalid TOML: {exc}") from None
+    data = read_toml(pyproject)
     table = data.get("tool", {}).get("harness", {})
     if not isinstance(table, dict):
         raise HarnessError(f"{pyproject}: [tool.harness] must be a table")

@@ -12,8 +12,8 @@ The runner-up is the next cheapest eligible variant, with what choosing it would
 
 from __future__ import annotations
 
-from harness.settings.config import OBJECTIVES as OBJECTIVE_NAMES
 from harness.report.tables import fmt, precision_table
+from harness.settings.config import OBJECTIVES as OBJECTIVE_NAMES
 
 OBJECTIVES = {
     # objective: (row field, lower is better, how it reads)

@@ -26,18 +26,17 @@ from typing import Callable
 
 from filelock import FileLock
 
-from harness.variants import fp16_cpu
-
-from harness.variants import olive as olive_build
+from harness.common.clock import now_iso
 from harness.errors import BuildError
-from harness.variants.graph import quantization_summary
 from harness.models.sources import ModelSource
+from harness.variants import fp16_cpu
+from harness.variants import olive as olive_build
+from harness.variants.builders import BLOCK_SIZE, BUILDERS
+from harness.variants.graph import quantization_summary
 from harness.variants.matrix import Variant
 
 RECIPE_VERSION = 3  # bump when the harness changes how it calls a builder
 TOOLCHAIN_PACKAGES = ("onnxruntime-genai", "onnxruntime", "onnx", "transformers", "torch", "olive-ai")
-INT4_BLOCK_SIZE = 32
-INT8_BLOCK_SIZE = 32
 
 Progress = Callable[[str], None]
 
@@ -87,28 +86,28 @@ def recipe_for(variant: Variant, olive_recipe: dict | None = None, calibration: 
 
 
 def _recipe(variant: Variant, olive_recipe: dict | None, calibration: list[str] | None) -> dict:
-    if variant.builder in olive_build.CALIBRATED:
+    if BUILDERS[variant.builder].calibrated:
         return {"builder": variant.builder, "mode": "calibrated", "precision": variant.precision,
-                "provider": variant.provider, "block_size": INT4_BLOCK_SIZE,
+                "provider": variant.provider, "block_size": BLOCK_SIZE,
                 "samples": olive_build.CALIBRATION_SAMPLES, "max_tokens": olive_build.CALIBRATION_MAX_TOKENS,
                 "calibration_sha256": hashlib.sha256(json.dumps(calibration or []).encode()).hexdigest(),
                 "calibration_texts": len(calibration or [])}
     if variant.builder == "olive":
         return {"builder": "olive", "mode": "recipe" if olive_recipe is not None else "auto-opt",
                 "precision": variant.precision, "provider": variant.provider, "olive_recipe": olive_recipe,
-                "block_size": olive_build.requested_block_size(olive_recipe) or INT4_BLOCK_SIZE}
+                "block_size": olive_build.requested_block_size(olive_recipe) or BLOCK_SIZE}
     if variant.precision == "int8":
         return {
             "builder": "genai+matmulnbits",
             "base": recipe_for(Variant("fp32", variant.provider)),
-            "bits": 8, "block_size": INT8_BLOCK_SIZE, "symmetric": True,
+            "bits": 8, "block_size": BLOCK_SIZE, "symmetric": True,
             # 4 = int8 activations in the CPU kernel, as the builder sets for int4 on CPU; the
             # default (0, float compute) makes 8-bit MatMulNBits about 10x slower than FP32 there.
             "accuracy_level": 4 if variant.provider == "cpu" else 0,
         }
     options = {}
     if variant.precision == "int4":
-        options = {"int4_block_size": INT4_BLOCK_SIZE}
+        options = {"int4_block_size": BLOCK_SIZE}
     return {"builder": variant.builder, "precision": variant.precision,
             "provider": variant.provider, "extra_options": options}
 
@@ -137,10 +136,10 @@ def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".tmp-") as tmp:
             staging = Path(tmp) / "out"
-            if variant.builder in ("olive", *olive_build.CALIBRATED):
+            if BUILDERS[variant.builder].olive:
                 work = Path(tmp) / "olive"  # Olive's working folder and cache: new for every build
                 work.mkdir()
-                calibrated = variant.builder in olive_build.CALIBRATED
+                calibrated = BUILDERS[variant.builder].calibrated
                 if calibrated and not calibration:
                     raise BuildError(f"{variant.id} needs calibration data: give --calibration PATH", "")
                 command = olive_build.command(variant.precision, variant.provider, source.path, staging, work,
@@ -153,7 +152,7 @@ def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
             elif variant.precision == "int8":
                 base = build_variant(Variant("fp32", variant.provider), source, cache_dir, progress)
                 peak = _run([sys.executable, "-m", "harness.variants.int8", str(base.path), str(staging),
-                             "--bits", "8", "--block-size", str(INT8_BLOCK_SIZE),
+                             "--bits", "8", "--block-size", str(BLOCK_SIZE),
                              "--accuracy-level", str(recipe["accuracy_level"])], variant.id)
                 peak = max(peak, base.peak_rss_bytes)
             else:
@@ -165,7 +164,7 @@ def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
                 "variant_id": variant.id, "cache_key": key, "build_seconds": round(seconds, 3),
                 "peak_rss_bytes": peak, "toolchain": tools, "recipe": recipe,
                 "quantization": quantization_summary(staging / "model.onnx"),
-                "model": source.to_record(), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "model": source.to_record(), "built_at": now_iso(),
                 "correction": correction,
             }
             (staging / "build.json").write_text(json.dumps(record, indent=2) + "\n")

@@ -139,9 +139,9 @@ def gqa_builder_command(builder_args: list[str]) -> list[str]:
 def _build_with_gqa(builder_args: list[str]) -> None:
     import runpy
 
-    import onnxruntime_genai.models  # noqa: F401  (puts the builder's own folder on sys.path)
     import builders.base as base  # the module the builder script itself imports
     import onnx_ir as ir
+    import onnxruntime_genai.models  # noqa: F401  (puts the builder's own folder on sys.path)
 
     stock = base.Model.is_gqa_supported
 

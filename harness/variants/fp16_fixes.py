@@ -21,19 +21,19 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from harness.variants import fp16_cpu
-from harness.variants.build import build_variant
-from harness.measure.closeness import chunks_of, summarize
-from harness.evaluation.datasets import load_examples
-from harness.measure.environment import describe
 from harness.errors import HarnessError
+from harness.evaluation.datasets import load_examples
 from harness.evaluation.prompts import ChatFormatter
+from harness.measure.closeness import chunks_of, summarize
+from harness.measure.environment import describe
 from harness.measure.quality import KLD_CONTEXT, token_stream
-from harness.runtime.session import SessionSpec
 from harness.measure.smoke import default_dataset
 from harness.models.sources import resolve_model
-from harness.variants.matrix import Variant
+from harness.runtime.session import SessionSpec
 from harness.runtime.worker import WorkerSession
+from harness.variants import fp16_cpu
+from harness.variants.build import build_variant
+from harness.variants.matrix import Variant
 
 
 def measure(model: str, cache_dir: Path, *, rounds: int = 5, new_tokens: int = 64, chunks: int = 8,

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from harness.models.sources import ModelSource
+from harness.variants import olive as olive_build
+from harness.variants.builders import BUILDERS, DEFAULT_BUILDER
 
-BUILDER = "genai"  # the onnxruntime-genai model builder; "olive" is the second (harness.variants.olive)
-CALIBRATED = ("gptq", "awq")  # Olive builders of calibrated INT4 (only int4 variants exist)
+BUILDER = DEFAULT_BUILDER
 
 
 @dataclass(frozen=True)
@@ -71,15 +72,14 @@ def unsupported_reason(variant: Variant, source: ModelSource, available: tuple[s
             variant.provider, f"an onnxruntime-genai build with the {variant.provider} provider")
         return (f"execution provider '{variant.provider}' is not available here "
                 f"(available: {', '.join(available)}; it needs {package} and a matching device)")
-    if variant.builder in ("olive", "gptq", "awq"):
-        from harness.variants import olive as olive_build
-
-        if variant.builder != "olive":
+    builder = BUILDERS[variant.builder]
+    if builder.olive:
+        if builder.calibrated:
             problem = olive_build.calibrated_problem(variant.builder, variant.provider)
             if problem:
                 return problem
-        if variant.precision not in olive_build.PRECISIONS:
-            return (f"the olive builder makes {', '.join(olive_build.PRECISIONS)}: its ModelBuilder pass drives "
+        if variant.precision not in builder.precisions:
+            return (f"the olive builder makes {', '.join(builder.precisions)}: its ModelBuilder pass drives "
                     f"onnxruntime-genai 0.14.1's builder, which has no {variant.precision}")
         if variant.precision == "fp16" and variant.provider == "cpu":
             return ("Olive's ModelBuilder pass refuses fp16 for cpu in its own config check ('FP16 is not "
@@ -99,7 +99,7 @@ def plan(precisions: tuple[str, ...], providers: tuple[str, ...] | None, source:
     for provider in chosen:
         for builder in builders:
             for precision in precisions:
-                if builder in CALIBRATED and precision != "int4":
+                if BUILDERS[builder].calibrated and precision not in BUILDERS[builder].precisions:
                     continue  # GPTQ and AWQ are INT4 methods: there is no fp32-gptq to skip
                 variant = Variant(precision, provider, builder)
                 reason = unsupported_reason(variant, source, available)

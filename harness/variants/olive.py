@@ -20,9 +20,9 @@ from importlib import metadata
 from pathlib import Path
 
 from harness.errors import HarnessError, read_json
-from harness.variants.matrix import CALIBRATED  # builders that quantize the PyTorch model with calibration data first
+from harness.variants.builders import BUILDERS
 
-PRECISIONS = ("fp32", "fp16", "int4")  # what Olive's ModelBuilder pass can ask of onnxruntime-genai 0.14.1
+PRECISIONS = BUILDERS["olive"].precisions  # what Olive's ModelBuilder pass can ask of onnxruntime-genai 0.14.1
 CALIBRATION_SAMPLES = 128  # calibration texts given to GPTQ/AWQ
 CALIBRATION_MAX_TOKENS = 256
 DEVICES = {"cpu": ("cpu", "CPUExecutionProvider"), "cuda": ("gpu", "CUDAExecutionProvider"),

@@ -1,0 +1,67 @@
+"""Files written atomically (a reader sees the old file or the new one, never half of either) and
+configuration files read with one-line errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any, Callable
+
+import tomllib
+
+from harness.errors import HarnessError
+
+
+def write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Call ``write`` on a temporary file beside ``path``, flush it to disk, then rename it over
+    ``path``. On any error the temporary file is removed and ``path`` is left as it was."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_atomic(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+def json_safe(value: Any) -> Any:
+    """NaN and infinities become None (strict JSON has no such numbers); containers recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def write_json_atomic(path: Path, data: Any, *, indent: int | None = 2) -> None:
+    """Strict JSON (non-finite numbers as null), written atomically."""
+    text = json.dumps(json_safe(data), indent=indent, allow_nan=False, default=str)
+    write_text_atomic(path, text + "\n")
+
+
+def read_toml(path: Path, option: str | None = None) -> dict[str, Any]:
+    """A TOML file as a dict; a missing file or bad TOML ends in one line naming the file (and the
+    option that named it)."""
+    where = f" (option {option})" if option else ""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise HarnessError(f"cannot read {path}{where}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise HarnessError(f"{path}: invalid TOML: {exc}") from None

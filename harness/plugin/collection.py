@@ -1,0 +1,72 @@
+"""Collection: the variant matrix (and gate x variant) as parameters, skips with their reasons."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.errors import HarnessError
+from harness.plugin.keys import (
+    PROP_VARIANT,
+    STATE,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Collection: the matrix as a session-scoped parameter, skips with reasons
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "gate_case" in metafunc.fixturenames:
+        _parametrize_gates(metafunc)
+    if "variant" not in metafunc.fixturenames:
+        return
+    state = metafunc.config.stash[STATE]
+    state.ensure_plan()
+    params = []
+    for planned in state.planned:
+        marks = []
+        if not planned.supported and not state.config.force_unsupported:
+            marks.append(pytest.mark.skip(reason=f"unsupported: {planned.reason}"))
+        params.append(pytest.param(planned.id, id=planned.id, marks=marks))
+    metafunc.parametrize("variant", params, scope="session")
+
+
+def _parametrize_gates(metafunc: pytest.Metafunc) -> None:
+    """One test per gate and variant it applies to, e.g. ``test_gate[close_to_reference-int4-cpu]``."""
+    state = metafunc.config.stash[STATE]
+    state.ensure_plan()
+    params = []
+    for gate in state.gates:
+        for planned in state.planned:
+            variant = {"precision": planned.variant.precision, "provider": planned.variant.provider}
+            if not gate.applies_to(variant):
+                continue
+            marks = []
+            if not planned.supported and not state.config.force_unsupported:
+                marks.append(pytest.mark.skip(reason=f"unsupported: {planned.reason}"))
+            params.append(pytest.param((gate, planned.id), id=f"{gate.name}-{planned.id}", marks=marks))
+    metafunc.parametrize("gate_case", params)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = config.stash[STATE]
+    if state.setup_error is not None:
+        raise pytest.UsageError(state.setup_error)
+    # gates judge what the suites measured: they run last, in collection order otherwise
+    items.sort(key=lambda item: item.get_closest_marker("harness_gate") is not None)
+    skip_perf = pytest.mark.skip(reason="performance suite: run with --benchmark")
+    variant_tests = False
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "variant" in callspec.params:
+            item.user_properties.append((PROP_VARIANT, callspec.params["variant"]))
+            variant_tests = True
+        if item.get_closest_marker("harness_perf") and not state.config.benchmark:
+            item.add_marker(skip_perf)
+        if item.get_closest_marker("harness_gate"):
+            variant_tests = True
+    collector = config.pluginmanager.get_plugin("harness-results")
+    if variant_tests and collector is not None and not config.option.collectonly:
+        try:  # make the run folder now: a bad --reports-dir stops the run before any work
+            collector.ensure_store()
+        except HarnessError as exc:
+            raise pytest.UsageError(str(exc)) from None

@@ -1,0 +1,140 @@
+"""Fixtures the suites use: settings, model, data, builds, worker sessions and recorders."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pytest
+
+from harness.evaluation.datasets import Example
+from harness.evaluation.prompts import ChatFormatter
+from harness.gates.judge import (
+    Gate,
+    Judgement,
+)
+from harness.measure.environment import describe
+from harness.models.sources import ModelSource
+from harness.plugin.keys import (
+    PROP_ANSWERS,
+    PROP_GATE,
+    PROP_MEASUREMENT,
+    PROP_VERDICT,
+    STATE,
+)
+from harness.plugin.state import HarnessState
+from harness.settings import config as cfg
+from harness.variants.build import BuiltVariant
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures
+
+
+@pytest.fixture(scope="session")
+def harness_config(pytestconfig: pytest.Config) -> cfg.RunConfig:
+    """The resolved settings of this run."""
+    return pytestconfig.stash[STATE].config
+
+
+@pytest.fixture(scope="session")
+def model_source(pytestconfig: pytest.Config) -> ModelSource:
+    """The model under test, with its content hash."""
+    return pytestconfig.stash[STATE].source
+
+
+@pytest.fixture(scope="session")
+def domain_examples(pytestconfig: pytest.Config) -> list[Example]:
+    """The domain set (``--dataset``, or the model's own), loaded and checked once per run."""
+    return pytestconfig.stash[STATE].examples
+
+
+@pytest.fixture(scope="session")
+def format_prompt(pytestconfig: pytest.Config) -> ChatFormatter:
+    """Chat messages -> prompt text: the model's chat template, or ``--prompt-template``."""
+    return pytestconfig.stash[STATE].formatter
+
+
+@pytest.fixture(scope="session")
+def domain_prompt(format_prompt: ChatFormatter, domain_examples: list[Example]) -> str:
+    """The first domain example, formatted: the prompt timed requests use."""
+    return format_prompt(list(domain_examples[0].messages))
+
+
+@pytest.fixture(scope="session")
+def quality_examples(pytestconfig: pytest.Config) -> list[Example]:
+    """The examples the task-quality suite answers (the profile's ``quality_examples``)."""
+    return pytestconfig.stash[STATE].quality_examples
+
+
+@pytest.fixture(scope="session")
+def harness_state(pytestconfig: pytest.Config) -> "HarnessState":
+    """The run's state: the reference variant, its cached answers and log-probs (quality suites)."""
+    return pytestconfig.stash[STATE]
+
+
+@pytest.fixture
+def record_answers(request: pytest.FixtureRequest) -> Callable[[str, list[dict]], None]:
+    """Attach per-example answers and scores (harness.measure.quality.answer_all) to this test."""
+    def add(variant: str, answers: list[dict]) -> None:
+        request.node.user_properties.append((PROP_ANSWERS, {"variant": variant, "answers": answers}))
+    return add
+
+
+@pytest.fixture
+def judge_gate(request: pytest.FixtureRequest) -> Callable[[Gate, str], Judgement]:
+    """Judge a gate for a variant from this run's measurements; the judgement is recorded."""
+    state = request.config.stash[STATE]
+
+    def run(gate: Gate, variant_id: str) -> Judgement:
+        if state.is_worker:  # a pytest-xdist worker: the controller holds the results
+            request.node.user_properties.append((PROP_GATE, {"deferred": True, "gate": gate.name,
+                                                             "variant": variant_id}))
+            pytest.skip("under pytest-xdist the gates are judged by the controller at the end of the run")
+        judgement = state.judge(gate, variant_id)
+        request.node.user_properties.append((PROP_GATE, judgement.to_record(gate)))
+        return judgement
+    return run
+
+
+@pytest.fixture(scope="session")
+def built_variant(pytestconfig: pytest.Config, variant: str) -> BuiltVariant:
+    """The variant's build (from the cache, or built now)."""
+    return pytestconfig.stash[STATE].build(variant)
+
+
+@pytest.fixture(scope="session")
+def harness_session(pytestconfig: pytest.Config, variant: str, built_variant: BuiltVariant):
+    """The variant's worker session, loaded once and shared by every suite of that variant."""
+    state = pytestconfig.stash[STATE]
+    yield state.session(variant)
+    state.close_session(variant)
+
+
+@pytest.fixture
+def record_measurement(request: pytest.FixtureRequest) -> Callable[[dict], None]:
+    """Attach a measurement record (see :func:`harness.measure.records.measurement`) to this test."""
+    def add(record: dict) -> None:
+        request.node.user_properties.append((PROP_MEASUREMENT, record))
+    return add
+
+
+@pytest.fixture
+def record_verdict(request: pytest.FixtureRequest) -> Callable[[dict], None]:
+    """Attach a verdict record (variant, suite, name, passed, message, ...) to this test."""
+    def add(record: dict) -> None:
+        request.node.user_properties.append((PROP_VERDICT, record))
+    return add
+
+
+@pytest.fixture(scope="session")
+def machine_bandwidth(pytestconfig: pytest.Config) -> dict:
+    """This machine's memory read bandwidth (:mod:`harness.measure.bandwidth`), measured once and cached.
+
+    Only performance tests ask for it, so it is measured while they hold the machine alone."""
+    from harness.measure.bandwidth import machine_bandwidth as measure_or_load
+
+    state = pytestconfig.stash[STATE]
+    record, cached = measure_or_load(state.config.cache_dir, describe()["machine_fingerprint"])
+    if not cached:
+        state.progress(f"memory read bandwidth of this machine: {record['bytes_per_s'] / 1e9:.1f} GB/s "
+                       f"(cached for later runs)")
+    return record

@@ -1,0 +1,61 @@
+"""Options and configuration: one pytest option per setting, resolved into the run's state."""
+
+from __future__ import annotations
+
+import os
+from contextlib import nullcontext
+
+import pytest
+
+from harness.errors import HarnessError
+from harness.plugin.collector import ResultsCollector
+from harness.plugin.keys import (
+    STATE,
+)
+from harness.plugin.state import HarnessState
+from harness.settings import config as cfg
+
+# ---------------------------------------------------------------------------------------------
+# Options and configuration
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "precision trade-off harness (settings: CLI > HARNESS_* env > [tool.harness])")
+    for setting in cfg.SETTINGS:
+        help_text = f"{setting.help} (default: {setting.default}; env {setting.env})"
+        if setting.metavar is None:
+            group.addoption(setting.option, action="store_const", const=True, default=None,
+                            dest=f"harness_{setting.name}", help=help_text)
+        else:
+            group.addoption(setting.option, action="store", default=None, metavar=setting.metavar,
+                            dest=f"harness_{setting.name}", help=help_text)
+
+
+def _resolve_config(config: pytest.Config) -> tuple[cfg.RunConfig, tuple[dict, str]]:
+    cli = {s.name: config.getoption(f"harness_{s.name}") for s in cfg.SETTINGS}
+    pyproject = config.rootpath / "pyproject.toml"
+    table, origin = cfg.read_tool_table(pyproject)
+    return cfg.resolve(cli, os.environ, table, table_origin=origin, rootdir=config.rootpath,
+                       invocation_dir=config.invocation_params.dir), (table, origin)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        run_config, tool_table = _resolve_config(config)
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    state = HarnessState(config=run_config, is_worker=hasattr(config, "workerinput"), tool_table=tool_table)
+    if not state.is_worker:
+        def progress(message: str) -> None:
+            # looked up when used: the terminal reporter may register after this plugin configures;
+            # output capturing is lifted for the line, or it would be kept for failure reports only
+            reporter = config.pluginmanager.get_plugin("terminalreporter")
+            capture = config.pluginmanager.get_plugin("capturemanager")
+            if reporter is None:
+                return
+            with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
+                reporter.write_line(f"[harness] {message}")
+        state.progress = progress
+    config.stash[STATE] = state
+    if not state.is_worker:
+        config.pluginmanager.register(ResultsCollector(config), "harness-results")

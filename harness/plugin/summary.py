@@ -1,0 +1,57 @@
+"""The end of a run: close every worker, then the terminal summary of results and gates."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.gates.judge import (
+    NOT_APPLICABLE,
+    OUTCOMES,
+    outcome_of,
+    unjudged,
+)
+from harness.plugin.keys import (
+    STATE,
+)
+from harness.report.render import summary_lines
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = session.config.stash.get(STATE, None)
+    if state is not None:
+        for variant_id in list(state.sessions):
+            state.close_session(variant_id)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is None or state.store is None:
+        if state is not None and state.setup_error:
+            terminalreporter.write_line(f"[harness] no results written: {state.setup_error}", red=True)
+        return
+    terminalreporter.section("precision harness")
+    for line in summary_lines(state.store.data):
+        terminalreporter.write_line(line)
+    for entry in state.store.data["variants"]:
+        if entry.get("status") in ("unsupported", "build_failed", "crashed") and (entry.get("reason") or entry.get("error")):
+            terminalreporter.write_line(f"{entry['id']}: {(entry.get('reason') or entry.get('error')).splitlines()[0]}")
+    missed = [v for v in state.store.data["verdicts"] if not v.get("passed")]
+    if missed:
+        terminalreporter.write_line(f"verdicts missed ({len(missed)} of {len(state.store.data['verdicts'])}):",
+                                    yellow=True)
+        for verdict in missed:
+            terminalreporter.write_line(f"  {verdict['variant']:<12} {verdict['name']}: {verdict.get('message', '')}")
+    gates = state.store.data.get("gates", {}).get("results", [])
+    if gates:
+        counts = {status: sum(1 for g in gates if outcome_of(g) == status) for status in OUTCOMES}
+        failed = counts["failed"] > 0
+        not_judged = sum(1 for g in gates if unjudged(g))
+        terminalreporter.write_line(
+            f"gates ({state.store.data['gates'].get('origin')}): {counts['passed']} passed, {counts['failed']} failed"
+            + (f" ({not_judged} could not be judged)" if not_judged else "")
+            + f", {counts[NOT_APPLICABLE]} not applicable", red=failed, green=not failed)
+        for gate in gates:
+            if gate["status"] == "failed":
+                terminalreporter.write_line(f"  FAILED {gate['message']}", red=True)
+    terminalreporter.write_line(f"results: {state.store.path}")
+    terminalreporter.write_line(f"report:  {state.store.run_dir / 'report.html'} (and report.md, results.csv, plots)")
