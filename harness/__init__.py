@@ -10,7 +10,9 @@ and evaluation set (:mod:`.data`, :mod:`.prompts`) -> variants (:mod:`.variants`
 """
 
 from harness.errors import GenerationError, HarnessError, WorkerCrashed
-from harness.runtime.session import FakeSession, GenerationTrace, Session
+from harness.runtime.fake import FakeSession
+from harness.runtime.protocol import Session
+from harness.runtime.trace import GenerationTrace
 from harness.settings.config import PROFILES, RunConfig
 
 __all__ = ["PROFILES", "FakeSession", "GenerationError", "GenerationTrace", "HarnessError",

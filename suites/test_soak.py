@@ -15,8 +15,8 @@ import time
 import pytest
 
 from harness.measure.soak import leak_verdict, runtime_leak_report, slowdown_verdict
-from harness.runtime.session import SessionSpec
-from harness.runtime.worker import WorkerSession
+from harness.runtime.client import WorkerSession
+from harness.runtime.protocol import SessionSpec
 
 pytestmark = pytest.mark.harness_perf
 

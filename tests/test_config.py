@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
-from harness.settings.config import PROFILES, read_tool_table, resolve
+from harness.settings.config import PROFILES
+from harness.settings.registry import read_tool_table, resolve
 
 
 def test_defaults():

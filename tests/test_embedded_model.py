@@ -9,8 +9,8 @@ from harness.evaluation.prompts import chat_template, render_chat
 from harness.evaluation.scoring import exact_match
 from harness.models.embedded import ANSWER_SCHEMA, DATA_DIR, MODEL_DIR
 from harness.models.sources import resolve_model
-from harness.runtime.session import SessionSpec
-from harness.runtime.worker import WorkerSession
+from harness.runtime.client import WorkerSession
+from harness.runtime.protocol import SessionSpec
 from harness.variants.build import build_variant
 from harness.variants.matrix import Variant
 

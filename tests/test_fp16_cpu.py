@@ -13,7 +13,8 @@ import pytest
 
 from harness.errors import GenerationError
 from harness.models.sources import resolve_model
-from harness.runtime.session import SessionSpec, open_session
+from harness.runtime.protocol import SessionSpec
+from harness.runtime.session import open_session
 from harness.variants import fp16_cpu
 from harness.variants.build import build_variant, cache_key, recipe_for, toolchain
 from harness.variants.matrix import Variant

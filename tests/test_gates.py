@@ -3,13 +3,8 @@
 import pytest
 
 from harness.errors import HarnessError
-from harness.gates.judge import (
-    DEFAULT_GATES,
-    judge,
-    load_gates,
-    parse_gate,
-    parse_gates,
-)
+from harness.gates.judge import judge
+from harness.gates.spec import DEFAULT_GATES, load_gates, parse_gate, parse_gates
 from harness.measure.records import estimate, measurement, proportion
 
 
@@ -56,8 +51,8 @@ def test_gate_expressions(check, form, k, base):
 ])
 def test_a_bad_gate_is_named_with_where_it_came_from(spec, message):
     with pytest.raises(HarnessError, match=message) as info:
-        parse_gate("fast", spec, "[tool.harness.gates.judge] in pyproject.toml")
-    assert str(info.value).startswith("[tool.harness.gates.judge] in pyproject.toml: gate 'fast'")
+        parse_gate("fast", spec, "[tool.harness.gates] in pyproject.toml")
+    assert str(info.value).startswith("[tool.harness.gates] in pyproject.toml: gate 'fast'")
 
 
 def test_gates_come_from_a_file_then_the_project_then_the_defaults(tmp_path):
@@ -68,7 +63,7 @@ def test_gates_come_from_a_file_then_the_project_then_the_defaults(tmp_path):
     gates, origin = load_gates(path, {"gates": {"other": "kld_mean <= 1"}}, "[tool.harness]")
     assert [g.name for g in gates] == ["quick", "slow"] and origin == str(path)
     gates, origin = load_gates(None, {"gates": {"other": "kld_mean <= 1"}}, "[tool.harness] in p.toml")
-    assert [g.name for g in gates] == ["other"] and origin == "[tool.harness.gates.judge] in p.toml"
+    assert [g.name for g in gates] == ["other"] and origin == "[tool.harness.gates] in p.toml"
     gates, origin = load_gates(None, {}, "[tool.harness]")
     assert [g.name for g in gates] == list(DEFAULT_GATES) and origin == "built-in default gates"
 

@@ -13,7 +13,8 @@ from harness.errors import HarnessError
 from harness.measure.smoke import default_dataset
 from harness.models.presets import PRESETS, Preset
 from harness.models.sources import resolve_model
-from harness.runtime.session import SessionSpec, open_session
+from harness.runtime.protocol import SessionSpec
+from harness.runtime.session import open_session
 from harness.variants.build import build_variant
 from harness.variants.matrix import Variant
 

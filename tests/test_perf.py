@@ -14,7 +14,9 @@ from harness.measure.perf import (
     sweep_lengths,
     timed_rounds,
 )
-from harness.runtime.session import FakeSession, GenerationTrace, SessionSpec
+from harness.runtime.fake import FakeSession
+from harness.runtime.protocol import SessionSpec
+from harness.runtime.trace import GenerationTrace
 
 
 def trace(prompt_tokens, times, tokenize_s=0.001):

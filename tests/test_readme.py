@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from harness.settings.config import PROFILES, SETTINGS
+from harness.settings.config import PROFILES
+from harness.settings.registry import SETTINGS
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from harness.evaluation.datasets import Example
+from harness.evaluation.records import Example
 from harness.evaluation.scoring import exact_match, normalise, rouge_l, score
 
 SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"],

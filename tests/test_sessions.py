@@ -6,8 +6,9 @@ import signal
 import pytest
 
 from harness.errors import GenerationError, WorkerCrashed
-from harness.runtime.session import FakeSession, Session, SessionSpec
-from harness.runtime.worker import WorkerSession
+from harness.runtime.client import WorkerSession
+from harness.runtime.fake import FakeSession
+from harness.runtime.protocol import Session, SessionSpec
 
 FAKE = SessionSpec(model_dir="fake", fake=True, max_length=64)
 

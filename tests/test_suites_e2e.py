@@ -71,9 +71,9 @@ def test_main_job_on_another_architecture(tiny_qwen2, tmp_path, build_cache):
                      "kv_cache_bytes", "prefill_ms_per_token", "decode_tpot_ms_per_1k_context",
                      "decode_ratio", "ttft_ratio"):
             assert (vid, name) in names, (vid, name)
-    from harness.gates.judge import is_known_metric
+    from harness.gates.spec import is_known_metric
     unknown = {m["name"] for m in results["measurements"] if not is_known_metric(m["name"])}
-    assert not unknown, f"measurements a gate could not name (add them to harness.gates.judge.KNOWN_METRICS): {unknown}"
+    assert not unknown, f"measurements a gate could not name (add them to harness.gates.spec.KNOWN_METRICS): {unknown}"
     assert ("int4-cpu", "kld_mean") in names  # closeness on the generic prompts: one short chunk
     latency = next(m for m in results["measurements"] if (m["variant"], m["name"]) == ("int4-cpu", "ttft_ms"))
     assert len(latency["samples"]) == 5 and len(latency["warmup_samples"]) == 1
@@ -340,10 +340,10 @@ def test_a_damaged_model_folder_is_named_in_one_line(damage, message, tiny_qwen2
     ("profile = 'huge'", "invalid value 'huge' for [tool.harness] in {pyproject} key 'profile': unknown profile "
                          "(choose from quick, standard, full)"),
     ("thresholds = 1", "unknown setting 'thresholds' in [tool.harness] in {pyproject}"),
-    ("[tool.harness.gates.judge]\nfast = 'decode_tps => 1'", "[tool.harness.gates.judge] in {pyproject}: gate 'fast': "
+    ("[tool.harness.gates]\nfast = 'decode_tps => 1'", "[tool.harness.gates] in {pyproject}: gate 'fast': "
                                                       "cannot read 'decode_tps => 1'"),
-    ("[tool.harness.gates.judge]\nfast = {check = 'decode_tps >= 1', precision = 'int4'}",
-     "[tool.harness.gates.judge] in {pyproject}: gate 'fast': unknown option 'precision'"),
+    ("[tool.harness.gates]\nfast = {check = 'decode_tps >= 1', precision = 'int4'}",
+     "[tool.harness.gates] in {pyproject}: gate 'fast': unknown option 'precision'"),
 ])
 def test_a_bad_setting_in_the_project_table_is_named(table, message, tmp_path, tiny_qwen2):
     project = tmp_path / "project"

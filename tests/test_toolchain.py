@@ -8,8 +8,8 @@ from importlib import metadata
 
 import pytest
 
-from harness.runtime.session import SessionSpec
-from harness.runtime.worker import WorkerSession
+from harness.runtime.client import WorkerSession
+from harness.runtime.protocol import SessionSpec
 from harness.variants.graph import quantization_summary
 
 pytestmark = pytest.mark.slow

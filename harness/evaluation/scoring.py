@@ -1,4 +1,4 @@
-"""Per-example task scores: each check of a record (:data:`harness.evaluation.datasets.CHECKS`) applied to an
+"""Per-example task scores: each check of a record (:data:`harness.evaluation.records.CHECKS`) applied to an
 answer. Pass/fail checks give booleans; ``rouge_l`` gives the ROUGE-L F1 in [0, 1]."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Any
 
-from harness.evaluation.datasets import CHECKS, Example, first_number
+from harness.evaluation.records import CHECKS, Example, first_number
 
 SCORED = ("rouge_l",)  # scores in [0, 1], not pass/fail
 PASS_FAIL = tuple(check for check in CHECKS if check not in SCORED)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from harness.evaluation.datasets import Example
+from harness.evaluation.records import Example
 from harness.evaluation.scoring import PROPORTIONS, score
 from harness.measure.records import mcnemar_exact, measurement, proportion
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from harness.evaluation.datasets import DATASETS_DIR, Example
+from harness.evaluation.datasets import DATASETS_DIR
+from harness.evaluation.records import Example
 from harness.models.sources import ModelSource
 from harness.variants.builders import BLOCK_SIZE
 

@@ -22,6 +22,7 @@ from harness.plugin.keys import (
 from harness.report.render import write_report
 from harness.results.store import ResultsStore, new_run_dir, point_latest
 from harness.settings import config as cfg
+from harness.settings.registry import SETTINGS
 
 # ---------------------------------------------------------------------------------------------
 # Reports: concise failures for crashes and build errors; variant news travels with the report
@@ -85,7 +86,7 @@ class ResultsCollector:
                 raise
             settings = {s.name: {"value": _plain(getattr(state.config, s.name)),
                                  "source": state.config.sources.get(s.name, "default")}
-                        for s in cfg.SETTINGS}
+                        for s in SETTINGS}
             state.store = ResultsStore(
                 run_dir,
                 run={"started_at": state.started_at,

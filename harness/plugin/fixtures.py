@@ -6,12 +6,10 @@ from typing import Callable
 
 import pytest
 
-from harness.evaluation.datasets import Example
 from harness.evaluation.prompts import ChatFormatter
-from harness.gates.judge import (
-    Gate,
-    Judgement,
-)
+from harness.evaluation.records import Example
+from harness.gates.judge import Judgement
+from harness.gates.spec import Gate
 from harness.measure.environment import describe
 from harness.models.sources import ModelSource
 from harness.plugin.keys import (

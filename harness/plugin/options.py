@@ -14,6 +14,7 @@ from harness.plugin.keys import (
 )
 from harness.plugin.state import HarnessState
 from harness.settings import config as cfg
+from harness.settings.registry import SETTINGS, read_tool_table, resolve
 
 # ---------------------------------------------------------------------------------------------
 # Options and configuration
@@ -21,7 +22,7 @@ from harness.settings import config as cfg
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "precision trade-off harness (settings: CLI > HARNESS_* env > [tool.harness])")
-    for setting in cfg.SETTINGS:
+    for setting in SETTINGS:
         help_text = f"{setting.help} (default: {setting.default}; env {setting.env})"
         if setting.metavar is None:
             group.addoption(setting.option, action="store_const", const=True, default=None,
@@ -32,10 +33,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _resolve_config(config: pytest.Config) -> tuple[cfg.RunConfig, tuple[dict, str]]:
-    cli = {s.name: config.getoption(f"harness_{s.name}") for s in cfg.SETTINGS}
+    cli = {s.name: config.getoption(f"harness_{s.name}") for s in SETTINGS}
     pyproject = config.rootpath / "pyproject.toml"
-    table, origin = cfg.read_tool_table(pyproject)
-    return cfg.resolve(cli, os.environ, table, table_origin=origin, rootdir=config.rootpath,
+    table, origin = read_tool_table(pyproject)
+    return resolve(cli, os.environ, table, table_origin=origin, rootdir=config.rootpath,
                        invocation_dir=config.invocation_params.dir), (table, origin)
 
 

@@ -1,6 +1,6 @@
 """One pytest run's state in one process: the model, the evaluation set, the variant matrix,
 and the builds, worker sessions and reference results made for it (each made once and
-remembered, failures too). The plugin (:mod:`harness.plugin.hooks`) keeps one in ``config.stash``.
+remembered, failures too). The plugin (:mod:`harness.plugin`) keeps one in ``config.stash``.
 """
 
 from __future__ import annotations
@@ -15,16 +15,18 @@ from typing import Any, Callable
 from harness.common.clock import now_iso
 from harness.common.files import write_json_atomic
 from harness.errors import BuildError, HarnessError
-from harness.evaluation.datasets import EvalSet, Example, load_examples
+from harness.evaluation.datasets import EvalSet, load_examples
 from harness.evaluation.prompts import ChatFormatter
+from harness.evaluation.records import Example
 from harness.evaluation.scoring import score
-from harness.gates.judge import Gate, Judgement, judge, load_gates, strict
+from harness.gates.judge import Judgement, judge, strict
+from harness.gates.spec import Gate, load_gates
 from harness.measure.closeness import FORMAT_VERSION
 from harness.measure.smoke import default_dataset
 from harness.models.sources import ModelSource, resolve_model
 from harness.results.store import ResultsStore, load_results
-from harness.runtime.session import SessionSpec
-from harness.runtime.worker import MAX_RESTARTS, WorkerSession
+from harness.runtime.client import MAX_RESTARTS, WorkerSession
+from harness.runtime.protocol import SessionSpec
 from harness.settings import config as cfg
 from harness.variants.build import BuiltVariant, build_variant
 from harness.variants.builders import CALIBRATED

@@ -19,7 +19,8 @@ import math
 
 from scipy.stats import fisher_exact, mannwhitneyu
 
-from harness.gates.judge import QUALITY_SUITES, outcome_of
+from harness.gates.judge import outcome_of
+from harness.gates.spec import QUALITY_SUITES
 from harness.report.tables import fmt
 
 ALPHA = 0.05

@@ -29,8 +29,8 @@ from harness.measure.environment import describe
 from harness.measure.quality import KLD_CONTEXT, token_stream
 from harness.measure.smoke import default_dataset
 from harness.models.sources import resolve_model
-from harness.runtime.session import SessionSpec
-from harness.runtime.worker import WorkerSession
+from harness.runtime.client import WorkerSession
+from harness.runtime.protocol import SessionSpec
 from harness.variants import fp16_cpu
 from harness.variants.build import build_variant
 from harness.variants.matrix import Variant

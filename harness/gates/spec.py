@@ -1,0 +1,187 @@
+"""Gate definitions: the expression grammar, the options, the built-in defaults, and reading them from TOML."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any
+
+from harness.common.files import read_toml
+from harness.errors import HarnessError
+from harness.evaluation.scoring import PROPORTIONS
+from harness.evaluation.scoring import TASK_METRICS as SCORING_METRICS
+from harness.measure.closeness import STATISTICS
+from harness.settings.config import PRECISIONS, PROVIDERS
+
+# what the closeness suite measures against the reference (not measured for the reference itself)
+CLOSENESS_METRICS = tuple(STATISTICS)
+TASK_METRICS = SCORING_METRICS + ("smoke_exact_match",)
+# Every measurement name a suite records, by the suite file that records it (README, "Metrics");
+# a gate naming none of them is a typo, and a gate whose suite did not run is not applicable.
+# tests/test_suites_e2e.py checks that real runs record nothing outside these lists.
+MEASURED_BY = {
+    "test_smoke.py": ("smoke_exact_match",),
+    "test_quality.py": SCORING_METRICS + CLOSENESS_METRICS,
+    "test_latency.py": ("tokenize_ms", "ttft_ms", "prefill_tps", "tpot_ms", "decode_tps", "e2e_ms", "itl_ms",
+                        "bandwidth_efficiency"),
+    "test_memory.py": ("load_footprint_bytes", "rss_bytes", "uss_bytes", "peak_rss_bytes",
+                       "first_request_rss_delta_bytes", "first_generator_rss_delta_bytes",
+                       "generator_rss_delta_bytes", "kv_cache_bytes", "kv_cache_share", "device_bytes"),
+    "test_input_length.py": ("ttft_ms@*", "decode_tps@*", "prefill_ms_per_token", "decode_tpot_ms_per_1k_context"),
+    "test_overhead.py": ("harness_decode_tps", "harness_ttft_ms", "bare_decode_tps", "bare_ttft_ms", "decode_ratio",
+                         "ttft_ratio"),
+    "test_soak.py": ("leak_kib_per_iter_fresh", "leak_kib_per_iter_reused", "decode_tps_trend_fresh",
+                     "decode_tps_trend_reused"),
+    "test_foundry.py": ("foundry_same_answer", "foundry_e2e_ms", "harness_e2e_ms",
+                        *(f"foundry_{check}" for check in PROPORTIONS)),
+}
+KNOWN_METRICS = tuple(name for names in MEASURED_BY.values() for name in names)
+
+
+def is_known_metric(pattern: str) -> bool:
+    """Whether a measurement name (or a gate's glob) names at least one metric a suite records."""
+    return any(fnmatch.fnmatchcase(known, pattern) or fnmatch.fnmatchcase(pattern, known) for known in KNOWN_METRICS)
+
+OPERATORS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b,
+             ">": lambda a, b: a > b, "<": lambda a, b: a < b}
+NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+EXPRESSION = re.compile(r"^\s*(?P<metric>[A-Za-z_][\w@.:*?\[\]-]*)\s*(?P<op>>=|<=|>|<)\s*(?P<rhs>.+?)\s*$")
+RHS_FORMS = (
+    (re.compile(rf"^(?P<k>{NUMBER})$"), "absolute"),
+    (re.compile(rf"^(?P<base>reference|baseline)\s*(?P<sign>[-+])\s*(?P<k>{NUMBER})$"), "offset"),
+    (re.compile(rf"^(?P<k>{NUMBER})\s*\*\s*(?P<base>reference|baseline)$"), "scale"),
+    (re.compile(rf"^(?P<base>reference|baseline)\s*\*\s*(?P<k>{NUMBER})$"), "scale"),
+    (re.compile(r"^(?P<base>reference|baseline)$"), "same"),
+)
+OPTIONS = ("check", "precisions", "providers", "interval", "description")
+QUALITY_SUITES = ("quality", "smoke", "robustness")  # not performance: comparable across machines
+
+# Used when a project declares no gates: what a release of a quantized variant must at least show.
+# A metric a run does not measure by design is not applicable, so these apply to any model and data set.
+DEFAULT_GATES = {
+    "task_accuracy_kept": {"check": "all_checks >= reference - 0.05",
+                           "description": "as many answers pass all their checks as the reference's, within 5 points"},
+    "answer_format": {"check": "json_schema >= 0.95",
+                      "description": "answers conform to the data set's JSON Schema"},
+    "close_to_reference": {"check": "kld_mean <= 0.1",
+                           "description": "mean KL divergence from the reference's next-token distribution"},
+    "same_top_token": {"check": "top1_agreement >= 0.9",
+                       "description": "the most likely next token agrees with the reference's"},
+    "no_leak": {"check": "leak_kib_per_iter_* <= 64",
+                "description": "RSS growth per soak iteration (Theil-Sen slope)"},
+}
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str
+    metric: str
+    op: str
+    form: str  # absolute | offset | scale | same
+    k: float
+    base: str | None  # None | reference | baseline
+    precisions: tuple[str, ...] = ()
+    providers: tuple[str, ...] = ()
+    interval: bool = False
+    description: str = ""
+    origin: str = ""
+
+    @property
+    def check(self) -> str:
+        if self.form == "absolute":
+            rhs = f"{self.k:g}"
+        elif self.form == "offset":
+            rhs = f"{self.base} {'-' if self.k < 0 else '+'} {abs(self.k):g}"
+        elif self.form == "scale":
+            rhs = f"{self.k:g} * {self.base}"
+        else:
+            rhs = str(self.base)
+        return f"{self.metric} {self.op} {rhs}"
+
+    def applies_to(self, variant: dict) -> bool:
+        return ((not self.precisions or variant.get("precision") in self.precisions)
+                and (not self.providers or variant.get("provider") in self.providers))
+
+    def to_record(self) -> dict:
+        return {"name": self.name, "check": self.check, "precisions": list(self.precisions),
+                "providers": list(self.providers), "interval": self.interval,
+                "description": self.description}
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading gates
+
+
+def parse_gate(name: str, spec: Any, origin: str) -> Gate:
+    where = f"{origin}: gate '{name}'"
+    if isinstance(spec, str):
+        spec = {"check": spec}
+    if not isinstance(spec, dict):
+        raise HarnessError(f"{where}: expected \"METRIC OP THRESHOLD\" or a table with 'check'")
+    unknown = sorted(set(spec) - set(OPTIONS))
+    if unknown:
+        raise HarnessError(f"{where}: unknown option {', '.join(map(repr, unknown))} (known: {', '.join(OPTIONS)})")
+    check = spec.get("check")
+    match = EXPRESSION.match(check) if isinstance(check, str) else None
+    if match is None:
+        raise HarnessError(f"{where}: cannot read {check!r}; expected e.g. \"exact_match >= 0.85\"")
+    metric = match["metric"].rpartition(":")[2]
+    if not is_known_metric(metric):
+        names = [k for k in KNOWN_METRICS if "*" not in k]
+        hint = get_close_matches(metric, names, n=1)
+        raise HarnessError(f"{where}: unknown metric {metric!r}" + (f" (did you mean {hint[0]!r}?" if hint else " (")
+                           + "; metrics: README, Metrics)")
+    rhs = match["rhs"]
+    for pattern, form in RHS_FORMS:
+        found = pattern.match(rhs)
+        if found:
+            break
+    else:
+        raise HarnessError(f"{where}: cannot read the threshold {rhs!r}; use a number, 'reference - 0.03', "
+                           f"'0.9 * baseline' or similar")
+    groups = found.groupdict()
+    k = float(groups.get("k") or (1.0 if form == "same" else 0.0))
+    if form == "offset" and groups["sign"] == "-":
+        k = -k
+    if form == "same":
+        form, k = "scale", 1.0
+    precisions = _names(spec.get("precisions", []), PRECISIONS, f"{where}: precisions")
+    providers = _names(spec.get("providers", []), PROVIDERS, f"{where}: providers")
+    interval = spec.get("interval", False)
+    if not isinstance(interval, bool):
+        raise HarnessError(f"{where}: 'interval' must be true or false")
+    return Gate(name=name, metric=match["metric"], op=match["op"], form=form, k=k, base=groups.get("base"),
+                precisions=precisions, providers=providers, interval=interval,
+                description=str(spec.get("description", "")), origin=origin)
+
+
+def _names(raw: Any, allowed: tuple[str, ...], where: str) -> tuple[str, ...]:
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+        raise HarnessError(f"{where}: expected a list of names")
+    bad = [x for x in items if x not in allowed]
+    if bad:
+        raise HarnessError(f"{where}: unknown {', '.join(map(repr, bad))} (choose from {', '.join(allowed)})")
+    return tuple(items)
+
+
+def parse_gates(table: dict, origin: str) -> list[Gate]:
+    if not isinstance(table, dict):
+        raise HarnessError(f"{origin}: gates must be a table of name = \"METRIC OP THRESHOLD\"")
+    return [parse_gate(name, spec, origin) for name, spec in table.items()]
+
+
+def load_gates(gates_file: Path | None, tool_table: dict, tool_origin: str) -> tuple[list[Gate], str]:
+    """The run's gates and where they came from: ``--gates FILE`` (its ``[gates]`` table, or its
+    top level), else ``[tool.harness.gates]``, else :data:`DEFAULT_GATES`."""
+    if gates_file is not None:
+        data = read_toml(gates_file, option="--gates")
+        table = data.get("gates", data)
+        return parse_gates(table, str(gates_file)), str(gates_file)
+    if "gates" in tool_table:
+        origin = tool_origin.replace("[tool.harness]", "[tool.harness.gates]")
+        return parse_gates(tool_table["gates"], origin), origin
+    return parse_gates(DEFAULT_GATES, "built-in default gates"), "built-in default gates"

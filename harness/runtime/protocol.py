@@ -1,0 +1,87 @@
+"""What a session is: the Session protocol every suite relies on, the spec a worker opens one from, and the request checks every session applies."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Callable, Protocol, Sequence, runtime_checkable
+
+from harness.errors import GenerationError
+from harness.runtime.trace import GenerationTrace
+
+
+@runtime_checkable
+class Session(Protocol):
+    """What suites need from a loaded model."""
+
+    def generate(self, prompt: str | Sequence[int], *, max_new_tokens: int,
+                 min_new_tokens: int = 0) -> GenerationTrace: ...
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def logits(self, ids: Sequence[int]):
+        """Logits at every position of ``ids``: float32 [len(ids), vocab]."""
+        ...
+
+    def hold_generator(self, ids: Sequence[int], measure: Callable[[], dict]) -> dict:
+        """Call ``measure`` while a generator sized to ``max_length`` holds ``ids`` and one new
+        token (its KV cache allocated), and return what it returned."""
+        ...
+
+    def info(self) -> dict: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """How to open a session; sent to the worker process as JSON."""
+
+    model_dir: str
+    provider: str = "cpu"
+    max_length: int = 2048
+    fake: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "SessionSpec":
+        return cls(**json.loads(text))
+
+def check_ids(ids: Sequence[int], vocab_size: int) -> None:
+    """Reject ids the runtime would mishandle: onnxruntime-genai 0.14.1 silently accepts negative ids."""
+    bad = [i for i in ids if not 0 <= int(i) < vocab_size]
+    if bad:
+        raise GenerationError("invalid_token_id",
+                              f"token id {bad[0]} outside the vocabulary [0, {vocab_size})")
+
+
+def check_text(text: str) -> None:
+    """Reject text that is not valid Unicode (lone surrogates, e.g. from undecodable bytes): the
+    tokenizer would fail on it with an untyped error, or worse, encode something else."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise GenerationError("invalid_text", f"the prompt is not valid Unicode text: "
+                              f"{exc.reason} at character {exc.start} ({text[exc.start]!r})") from None
+
+
+def prompt_ids(prompt: str | Sequence[int], vocab_size: int) -> list[int]:
+    """Token ids given by the caller, checked against the vocabulary."""
+    if isinstance(prompt, (bytes, bytearray)):
+        raise GenerationError("invalid_request", "the prompt is bytes: decode it to text first")
+    ids = [int(i) for i in prompt]
+    check_ids(ids, vocab_size)
+    return ids
+
+
+def check_request(prompt_len: int, max_new_tokens: int, min_new_tokens: int, max_length: int) -> None:
+    if prompt_len == 0:
+        raise GenerationError("empty_prompt", "the prompt has no tokens")
+    if max_new_tokens < 1 or min_new_tokens < 0 or min_new_tokens > max_new_tokens:
+        raise GenerationError("invalid_request",
+                              f"need 0 <= min_new_tokens ({min_new_tokens}) <= max_new_tokens ({max_new_tokens}), max >= 1")
+    if prompt_len >= max_length:
+        raise GenerationError("prompt_too_long",
+                              f"prompt of {prompt_len} tokens leaves no room under max_length {max_length}")

