@@ -21,7 +21,7 @@ CLOSENESS_METRICS = tuple(STATISTICS)
 TASK_METRICS = SCORING_METRICS + ("smoke_exact_match",)
 # Every measurement name a suite records, by the suite file that records it (README, "Metrics");
 # a gate naming none of them is a typo, and a gate whose suite did not run is not applicable.
-# tests/test_suites_e2e.py checks that real runs record nothing outside these lists.
+# tests/e2e/test_suites_e2e.py checks that real runs record nothing outside these lists.
 MEASURED_BY = {
     "test_smoke.py": ("smoke_exact_match",),
     "test_quality.py": SCORING_METRICS + CLOSENESS_METRICS,

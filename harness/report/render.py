@@ -67,7 +67,7 @@ td:first-child{white-space:nowrap}
 """
 # Counts, once the page has loaded, the plots the browser could decode and any script error, on
 # <body data-images=... data-images-rendered=... data-errors=...>: a headless browser's DOM dump
-# then shows whether the report renders (tests/test_report.py).
+# then shows whether the report renders (tests/e2e/test_report.py).
 SELF_CHECK = """<script>
 window.addEventListener("error", () => { document.body.dataset.errors = (+document.body.dataset.errors || 0) + 1; });
 window.addEventListener("load", () => {

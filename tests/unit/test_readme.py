@@ -5,7 +5,7 @@ from pathlib import Path
 from harness.settings.config import PROFILES
 from harness.settings.registry import SETTINGS
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 def test_every_setting_is_documented_with_its_default():

@@ -199,7 +199,7 @@ def test_the_example_release_gates_and_workflow_fit_together():
 
     import yaml
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     gates, _ = load_gates(repo / "examples" / "release-gates.toml", {}, "[tool.harness]")
     assert {g.base for g in gates} == {None, "reference", "baseline"}
     workflow = yaml.safe_load((repo / ".github" / "workflows" / "release-gate.yml").read_text())

@@ -132,7 +132,7 @@ def test_the_smollm2_preset_names_its_package_and_its_evaluation_set():
     from dataclasses import replace
 
     as_preset = replace(source, kind="preset", name="smollm2-135m")
-    assert default_dataset(as_preset) == Path(__file__).resolve().parents[1] / "datasets" / "general_knowledge"
+    assert default_dataset(as_preset) == Path(__file__).resolve().parents[2] / "datasets" / "general_knowledge"
     assert default_dataset(replace(source, kind="hf_folder")).name == "prompts.jsonl"
 
 
