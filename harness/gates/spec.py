@@ -11,39 +11,24 @@ from typing import Any
 
 from harness.common.files import read_toml
 from harness.errors import HarnessError
-from harness.evaluation.scoring import PROPORTIONS
 from harness.evaluation.scoring import TASK_METRICS as SCORING_METRICS
 from harness.measure.closeness import STATISTICS
+from harness.measure.metrics import METRICS, names_of
 from harness.settings.config import PRECISIONS, PROVIDERS
 
 # what the closeness suite measures against the reference (not measured for the reference itself)
 CLOSENESS_METRICS = tuple(STATISTICS)
 TASK_METRICS = SCORING_METRICS + ("smoke_exact_match",)
-# Every measurement name a suite records, by the suite file that records it (README, "Metrics");
+# Every measurement name a suite records, by the suite file that records it (harness.measure.metrics);
 # a gate naming none of them is a typo, and a gate whose suite did not run is not applicable.
-# tests/e2e/test_suites_e2e.py checks that real runs record nothing outside these lists.
-MEASURED_BY = {
-    "test_smoke.py": ("smoke_exact_match",),
-    "test_quality.py": SCORING_METRICS + CLOSENESS_METRICS,
-    "test_latency.py": ("tokenize_ms", "ttft_ms", "prefill_tps", "tpot_ms", "decode_tps", "e2e_ms", "itl_ms",
-                        "bandwidth_efficiency"),
-    "test_memory.py": ("load_footprint_bytes", "rss_bytes", "uss_bytes", "peak_rss_bytes",
-                       "first_request_rss_delta_bytes", "first_generator_rss_delta_bytes",
-                       "generator_rss_delta_bytes", "kv_cache_bytes", "kv_cache_share", "device_bytes"),
-    "test_input_length.py": ("ttft_ms@*", "decode_tps@*", "prefill_ms_per_token", "decode_tpot_ms_per_1k_context"),
-    "test_overhead.py": ("harness_decode_tps", "harness_ttft_ms", "bare_decode_tps", "bare_ttft_ms", "decode_ratio",
-                         "ttft_ratio"),
-    "test_soak.py": ("leak_kib_per_iter_fresh", "leak_kib_per_iter_reused", "decode_tps_trend_fresh",
-                     "decode_tps_trend_reused"),
-    "test_foundry.py": ("foundry_same_answer", "foundry_e2e_ms", "harness_e2e_ms",
-                        *(f"foundry_{check}" for check in PROPORTIONS)),
-}
-KNOWN_METRICS = tuple(name for names in MEASURED_BY.values() for name in names)
+MEASURED_BY = {f"test_{suite}.py": names_of(suite) for suite in dict.fromkeys(m.suite for m in METRICS)}
+KNOWN_METRICS = tuple(m.name for m in METRICS)
 
 
 def is_known_metric(pattern: str) -> bool:
     """Whether a measurement name (or a gate's glob) names at least one metric a suite records."""
     return any(fnmatch.fnmatchcase(known, pattern) or fnmatch.fnmatchcase(pattern, known) for known in KNOWN_METRICS)
+
 
 OPERATORS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b,
              ">": lambda a, b: a > b, "<": lambda a, b: a < b}

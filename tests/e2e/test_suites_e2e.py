@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from results_shape import as_json
+
+from harness.results.schema import problems as schema_problems
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -38,7 +41,26 @@ def run_suites(*args, cwd=REPO, env=None, timeout=900):
 
 
 def load(run_root: Path) -> dict:
-    return json.loads((run_root / "latest" / "results.json").read_text())
+    """A run's results.json, checked against the schema (harness/results/results.schema.json)."""
+    results = json.loads((run_root / "latest" / "results.json").read_text())
+    problems = schema_problems(results)
+    assert not problems, f"results.json departs from its schema: {problems}"
+    return results
+
+
+def test_the_main_job_records_what_it_recorded_before_the_restructuring(tmp_path, build_cache):
+    """The README's main job on the embedded model (standard profile) records the same variants,
+    measurements (name, unit, estimator, kind of value), verdicts and gates as the run made at
+    commit 62e3ed6, before harness/ became sub-packages (tests/e2e/data/embedded_standard_shape.json)."""
+    reports = tmp_path / "reports"
+    result = run_suites("--benchmark", "--reports-dir", str(reports), "--cache-dir", str(build_cache))
+    assert result.returncode == 0, result.stdout[-3000:]
+    expected = json.loads((Path(__file__).parent / "data" / "embedded_standard_shape.json").read_text())
+    actual = as_json(load(reports))
+    for part in expected:
+        missing = [x for x in expected[part] if x not in actual[part]] if isinstance(expected[part], list) else []
+        extra = [x for x in actual[part] if x not in expected[part]] if isinstance(expected[part], list) else []
+        assert actual[part] == expected[part], f"{part}: missing {missing[:5]}, new {extra[:5]}"
 
 
 def test_main_job_on_another_architecture(tiny_qwen2, tmp_path, build_cache):
