@@ -7,10 +7,9 @@ import json
 import math
 import os
 import tempfile
+import tomllib
 from pathlib import Path
 from typing import IO, Any, Callable
-
-import tomllib
 
 from harness.errors import HarnessError
 

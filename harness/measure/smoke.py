@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from harness.evaluation.datasets import DATASETS_DIR
+from harness.evaluation.datasets import shipped_datasets
 from harness.evaluation.records import Example
+from harness.models.presets import PRESETS
 from harness.models.sources import ModelSource
 from harness.variants.builders import BLOCK_SIZE
 
@@ -52,15 +53,12 @@ def graph_mismatches(precision: str, quantization: dict, provider: str = "cpu",
 def default_dataset(source: ModelSource) -> Path:
     """The domain set used when ``--dataset`` is not given: the embedded model's held-out tickets,
     a preset's own set (general knowledge for instruct presets), generic prompts for any other model."""
+    shipped = shipped_datasets()
     if source.kind == "embedded":
-        from harness.models.embedded import DATA_DIR
-
-        return DATA_DIR / "heldout.jsonl"
+        return shipped / "support_tickets" / "heldout.jsonl"
     if source.kind == "preset":
-        from harness.models.presets import PRESETS
-
-        return DATASETS_DIR / PRESETS[source.name].dataset
-    return DATASETS_DIR / "smoke" / "prompts.jsonl"
+        return shipped / PRESETS[source.name].dataset
+    return shipped / "smoke" / "prompts.jsonl"
 
 
 def domain_texts(examples: Sequence[Example]) -> list[str]:

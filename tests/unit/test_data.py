@@ -2,6 +2,7 @@
 and line (or row), and nothing is guessed."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -105,3 +106,18 @@ def test_a_bad_csv_row_is_named_by_row(tmp_path):
 def test_what_cannot_be_read_is_named(tmp_path, make, message):
     with pytest.raises(HarnessError, match=message):
         load_examples(make(tmp_path))
+
+
+def test_outside_a_checkout_the_shipped_sets_are_refused_in_one_line(monkeypatch):
+    """A non-editable install has no datasets/ folder: the default data set is refused, saying how
+    to get one, instead of pointing into site-packages."""
+    from harness.evaluation import datasets
+    from harness.measure.smoke import default_dataset
+    from harness.models.sources import resolve_model
+
+    source = resolve_model("embedded")
+    assert default_dataset(source) == DATASETS_DIR / "support_tickets" / "heldout.jsonl"
+    monkeypatch.setattr(datasets, "FROM_CHECKOUT", False)
+    with pytest.raises(HarnessError, match=r"^the shipped data sets are the datasets/ folder of a checkout.*--dataset PATH$"):
+        default_dataset(source)
+    assert datasets.shipped_set(Path("support_tickets")) is None
