@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from harness.errors import GenerationError
+from harness.measure.closeness import compare, write_reference
 from harness.runtime.protocol import SessionSpec
 
 # --------------------------------------------------------------------------------------------
@@ -77,6 +78,50 @@ def _memory() -> dict:
     return memory
 
 
+# ---------------------------------------------------------------------------------------------
+# The requests a worker answers: op -> handler(session, request, served) -> the reply's fields
+
+
+def _generate(session, request: dict, served: dict) -> dict:
+    trace = session.generate(request["prompt"], max_new_tokens=request["max_new_tokens"],
+                             min_new_tokens=request.get("min_new_tokens", 0))
+    answer = {"trace": trace.to_dict()}
+    if served.get("generated") is None:  # what generating at all adds to the loaded model's RSS
+        answer["memory"] = served["generated"] = _memory()
+    return answer
+
+
+def _generate_rewound(session, request: dict, served: dict) -> dict:
+    trace = session.generate_rewound(request["ids"], request["new_tokens"])
+    return {"trace": trace.to_dict(), "memory": _memory()}
+
+
+def _generator_memory(session, request: dict, served: dict) -> dict:
+    before = _memory()
+    held = session.hold_generator(request["ids"], _memory)
+    return {"before": before, "with_generator": held, "after": _memory()}
+
+
+def _write_reference(session, request: dict, served: dict) -> dict:  # closeness: this variant is the reference
+    return write_reference(session.logits, request["chunks"], Path(request["path"]))
+
+
+def _compare(session, request: dict, served: dict) -> dict:  # closeness: per-token figures against the reference
+    return {"per_token": compare(session.logits, request["chunks"], Path(request["path"]))}
+
+
+HANDLERS = {
+    "generate": _generate,
+    "generate_rewound": _generate_rewound,
+    "memory": lambda session, request, served: {"memory": _memory()},
+    "encode": lambda session, request, served: {"ids": session.encode(request["text"])},
+    "generator_memory": _generator_memory,
+    "write_reference": _write_reference,
+    "compare": _compare,
+    "info": lambda session, request, served: {"info": session.info()},
+}
+
+
 def serve(spec: SessionSpec) -> int:
     global _DEVICE_MEMORY
     _DEVICE_MEMORY = spec.provider == "cuda"
@@ -102,44 +147,19 @@ def serve(spec: SessionSpec) -> int:
     reply({"ok": True, "ready": True, "load_s": load_s,
            "rss_before_load_bytes": before["rss_bytes"], "rss_after_load_bytes": after["rss_bytes"],
            "info": session.info(), "pid": os.getpid()})
-    first_request = True
+    served: dict = {}  # what the handlers remember between requests
     for line in sys.stdin:
         request = json.loads(line)
         op = request.get("op")
+        if op == "exit":
+            reply({"ok": True})
+            break
+        handler = HANDLERS.get(op)
         try:
-            if op == "generate":
-                trace = session.generate(request["prompt"], max_new_tokens=request["max_new_tokens"],
-                                         min_new_tokens=request.get("min_new_tokens", 0))
-                answer = {"ok": True, "trace": trace.to_dict()}
-                if first_request:  # what generating at all adds to the loaded model's RSS
-                    answer["memory"], first_request = _memory(), False
-                reply(answer)
-            elif op == "generate_rewound":
-                trace = session.generate_rewound(request["ids"], request["new_tokens"])
-                reply({"ok": True, "trace": trace.to_dict(), "memory": _memory()})
-            elif op == "memory":
-                reply({"ok": True, "memory": _memory()})
-            elif op == "encode":
-                reply({"ok": True, "ids": session.encode(request["text"])})
-            elif op == "generator_memory":
-                before = _memory()
-                held = session.hold_generator(request["ids"], _memory)
-                reply({"ok": True, "before": before, "with_generator": held, "after": _memory()})
-            elif op == "write_reference":  # closeness: this variant is the reference
-                from harness.measure.closeness import write_reference
-
-                reply({"ok": True, **write_reference(session.logits, request["chunks"], Path(request["path"]))})
-            elif op == "compare":  # closeness: per-token figures against the stored reference
-                from harness.measure.closeness import compare
-
-                reply({"ok": True, "per_token": compare(session.logits, request["chunks"], Path(request["path"]))})
-            elif op == "info":
-                reply({"ok": True, "info": session.info()})
-            elif op == "exit":
-                reply({"ok": True})
-                break
-            else:
+            if handler is None:
                 reply({"ok": False, "error": {"kind": "bad_request", "message": f"unknown op {op!r}"}})
+                continue
+            reply({"ok": True, **handler(session, request, served)})
         except GenerationError as exc:
             reply({"ok": False, "error": {"kind": exc.kind, "message": exc.message}})
         except Exception as exc:  # any other refusal is typed as a runtime error
