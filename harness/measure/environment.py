@@ -6,11 +6,12 @@ import hashlib
 import os
 import platform
 import sys
-from importlib import metadata
 
 PACKAGES = ("onnxruntime-genai", "onnxruntime", "onnx", "olive-ai", "torch", "transformers",
             "tokenizers", "numpy", "pytest", "pytest-benchmark", "psutil", "pandas", "matplotlib",
             "datasets", "scipy")
+
+from harness.common.packages import versions_of
 
 
 def cpu_model() -> str:
@@ -25,12 +26,7 @@ def cpu_model() -> str:
 
 
 def package_versions() -> dict[str, str | None]:
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
+    versions = versions_of(PACKAGES)
     return versions
 
 

@@ -20,13 +20,13 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
 from filelock import FileLock
 
 from harness.common.clock import now_iso
+from harness.common.packages import versions_of
 from harness.errors import BuildError
 from harness.models.sources import ModelSource
 from harness.variants import fp16_cpu
@@ -63,12 +63,7 @@ class BuiltVariant:
 
 
 def toolchain() -> dict:
-    versions = {}
-    for package in TOOLCHAIN_PACKAGES:
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = None
+    versions = versions_of(TOOLCHAIN_PACKAGES)
     versions["harness_recipe"] = RECIPE_VERSION
     return versions
 

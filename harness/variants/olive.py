@@ -16,9 +16,9 @@ from __future__ import annotations
 import copy
 import json
 import sys
-from importlib import metadata
 from pathlib import Path
 
+from harness.common.packages import version_of
 from harness.errors import HarnessError, read_json
 from harness.variants.builders import BUILDERS
 
@@ -36,18 +36,11 @@ KNOWN_FAILURES = {"0.15.": "its ModelBuilder pass fails with KeyError: 'hf_detai
                   "0.18.": "its ModelBuilder pass fails with ModuleNotFoundError: onnxruntime_genai.models.quantized_model"}
 
 
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def toolchain_problem(olive: str | None = None, genai: str | None = None) -> str | None:
     """Why the installed Olive cannot build with the installed onnxruntime-genai (None: it can),
     in one line with the versions that work together."""
-    olive = olive if olive is not None else _version("olive-ai")
-    genai = genai if genai is not None else _version("onnxruntime-genai")
+    olive = olive if olive is not None else version_of("olive-ai")
+    genai = genai if genai is not None else version_of("onnxruntime-genai")
     if olive is None:
         return "olive-ai is not installed (pip install olive-ai==0.13.0 requests)"
     good = WORKS_WITH.get(olive)
