@@ -3,7 +3,7 @@
 Runs with and without ``--benchmark``; timings are the performance suites' job.
 """
 
-from harness.evaluation.scoring import exact_match
+from harness.evaluation.matching import exact_match
 from harness.measure.records import proportion
 from harness.measure.smoke import graph_mismatches
 

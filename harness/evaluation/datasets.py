@@ -8,7 +8,7 @@ A record (see README, *Evaluation data*) holds:
   (plain text, sent as one user turn, after ``system`` when that is given). In CSV, ``messages``
   is a JSON string;
 - ``reference``: the expected answer (optional; a JSON value is kept as its JSON text);
-- ``checks``: the checks that apply (an object, or its JSON text), see :data:`CHECKS`. A record
+- ``checks``: the checks that apply (an object, or its JSON text), see :data:`harness.evaluation.checks.CHECKS`. A record
   without ``checks`` gets ``exact_match`` and ``rouge_l`` when it has a reference.
 """
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
-from harness.evaluation.records import CHECKS
+from harness.evaluation.checks import CHECKS
 from harness.evaluation.scoring import ALL_CHECKS, PROPORTIONS, SCORED
 from harness.measure.closeness import STATISTICS
 
@@ -52,7 +52,7 @@ METRICS: tuple[Metric, ...] = (
     _m("smoke_exact_match", "smoke", "fraction", HIGHER, "share of the first smoke prompts answered exactly"),
     *(_m(name, "quality", "fraction", HIGHER,
          "share of records passing every pass/fail check they carry (task accuracy)" if name == ALL_CHECKS
-         else f"share of records passing the {name} check: {CHECKS[name]}") for name in PROPORTIONS),
+         else f"share of records passing the {name} check: {CHECKS[name].accepts}") for name in PROPORTIONS),
     *(_m(name, "quality", "F1", HIGHER, "mean ROUGE-L F1 against the reference answers") for name in SCORED),
     *(_m(name, "quality", unit, _direction[higher], CLOSENESS_DEFINITIONS[name])
       for name, (unit, higher) in STATISTICS.items()),

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from harness.evaluation.datasets import load_examples
+from harness.evaluation.matching import exact_match
 from harness.evaluation.prompts import chat_template, render_chat
-from harness.evaluation.scoring import exact_match
 from harness.models.embedded import ANSWER_SCHEMA, DATA_DIR, MODEL_DIR
 from harness.models.sources import resolve_model
 from harness.runtime.client import WorkerSession

@@ -74,7 +74,7 @@ def test_a_name_finds_the_shipped_set_and_its_heldout_split():
     ("[1, 2]", "expected a JSON object"),
     ('{"id": "a", "prompt": "q", "checks": {"exact": true}}', "unknown check 'exact'"),
     ('{"id": "a", "prompt": "q", "checks": {"regex": "(["}}', "check 'regex': invalid pattern"),
-    ('{"id": "a", "prompt": "q", "checks": {"exact_match": true}}', "checks 'exact_match' and 'rouge_l' need a 'reference'"),
+    ('{"id": "a", "prompt": "q", "checks": {"exact_match": true}}', "check 'exact_match' needs a 'reference'"),
     ('{"id": "a", "prompt": "q", "checks": {"json_schema": "nowhere.json"}}', "check 'json_schema': cannot read"),
     ('{"id": "a", "prompt": "q", "checks": {"json_schema": {"type": 5}}}', "check 'json_schema': not a valid JSON Schema"),
     ('{"id": "a", "prompt": "q", "reference": "none", "checks": {"numeric": 0.1}}', "check 'numeric': no 'value' given and no number in the reference"),

@@ -2,8 +2,9 @@
 
 import pytest
 
+from harness.evaluation.matching import exact_match, normalise, rouge_l
 from harness.evaluation.records import Example
-from harness.evaluation.scoring import exact_match, normalise, rouge_l, score
+from harness.evaluation.scoring import score
 
 SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"],
           "additionalProperties": False}
