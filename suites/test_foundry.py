@@ -11,6 +11,7 @@ import json
 import pytest
 
 from harness.evaluation.prompts import PromptTemplate, chat_template, render_chat
+from harness.measure.records import verdict
 from harness.ship.foundry import package_name, write_package
 
 
@@ -39,11 +40,10 @@ def test_foundry_package(variant, foundry_package, domain_examples, record_verdi
     own = chat_template(foundry_package)
     differing = [e.id for e in domain_examples[:20]
                  if template.render(list(e.messages)) != render_chat(list(e.messages), own)]
-    record_verdict({"variant": variant, "suite": "foundry", "name": "prompt_template_matches_chat_template",
-                    "passed": not differing,
-                    "message": f"{foundry_package.name}: PromptTemplate renders "
-                               + ("the first 20 domain prompts as the chat template does" if not differing
-                                  else f"{len(differing)} of 20 domain prompts differently ({differing[0]}, ...)")})
+    record_verdict(verdict(variant, "foundry", "prompt_template_matches_chat_template", not differing,
+                           message=f"{foundry_package.name}: PromptTemplate renders "
+                                   + ("the first 20 domain prompts as the chat template does" if not differing
+                                  else f"{len(differing)} of 20 domain prompts differently ({differing[0]}, ...)")))
     assert not differing, f"{variant}: the PromptTemplate renders {differing[0]} differently from the chat template"
 
 
@@ -127,7 +127,7 @@ def test_foundry_local_answers(variant, foundry_package, foundry_local, harness_
                                    higher_is_better=False))
     record_measurement(measurement(variant, "foundry", "harness_e2e_ms", "ms", [d.e2e_s * 1e3 for d in direct],
                                    higher_is_better=False))
-    record_verdict({"variant": variant, "suite": "foundry", "name": "foundry_local_answers_like_the_harness",
-                    "passed": all(same), "message": f"{sum(same)} of {len(same)} answers through Foundry Local equal "
-                                                    f"the harness session's"})
+    record_verdict(verdict(variant, "foundry", "foundry_local_answers_like_the_harness", all(same),
+                           message=f"{sum(same)} of {len(same)} answers through Foundry Local equal "
+                                   f"the harness session's"))
     assert all(a.strip() for a, _ in answers), f"{variant}: Foundry Local gave an empty answer"

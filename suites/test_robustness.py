@@ -8,6 +8,7 @@ The cases are in ``harness/measure/robustness.py``; each one is a test per varia
 
 import pytest
 
+from harness.measure.records import verdict
 from harness.measure.robustness import CASES, Context, outcome_of
 
 
@@ -32,11 +33,11 @@ def test_input_is_handled(variant, harness_session, domain_prompt, robustness_co
     after = answer_to_normal()
     accepted = outcome in case.accepts
     recovered = after == before
-    record_verdict({
-        "variant": variant, "suite": "robustness", "name": case.name, "passed": accepted and recovered,
-        "outcome": outcome, "accepted": list(case.accepts), "recovered": recovered,
-        "message": f"{case.description}: {outcome} ({detail})"
-                   + ("" if recovered else "; the next normal request answered differently"),
-    })
+    record_verdict(verdict(variant, "robustness", case.name, accepted and recovered,
+                           outcome=outcome,
+                           accepted=list(case.accepts),
+                           recovered=recovered,
+                           message=f"{case.description}: {outcome} ({detail})"
+                                   + ("" if recovered else "; the next normal request answered differently")))
     assert accepted, f"{case.name}: {outcome} ({detail}); expected one of {', '.join(case.accepts)}"
     assert recovered, f"{case.name}: after it, a normal request answered {after} instead of {before}"

@@ -4,7 +4,7 @@ Runs with and without ``--benchmark``; timings are the performance suites' job.
 """
 
 from harness.evaluation.matching import exact_match
-from harness.measure.records import proportion
+from harness.measure.records import proportion, verdict
 from harness.measure.smoke import graph_mismatches
 
 
@@ -20,10 +20,10 @@ def test_build_matches_precision(variant, built_variant, record_verdict):
     if recipe.get("mode") == "recipe" and precision == "int4":
         asked = recipe.get("block_size")
         differences = graph_mismatches(precision, built_variant.quantization, provider, asked)
-        record_verdict({"variant": variant, "suite": "smoke", "name": "recipe_honoured", "passed": not differences,
-                        "message": (f"the recipe asks its ModelBuilder pass for block size {asked} and the graph has "
-                                    f"{built_variant.quantization['block_sizes']}") + (
-                                        "" if not differences else ": the toolchain did not pass the request on")})
+        record_verdict(verdict(variant, "smoke", "recipe_honoured", not differences,
+                               message=(f"the recipe asks its ModelBuilder pass for block size {asked} and the graph has "
+                                       f"{built_variant.quantization['block_sizes']}") + (
+                                       "" if not differences else ": the toolchain did not pass the request on")))
 
 
 def test_answers_prompts(variant, harness_session, format_prompt, domain_examples, harness_config,

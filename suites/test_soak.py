@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from harness.measure.records import verdict
 from harness.measure.soak import leak_verdict, runtime_leak_report, slowdown_verdict
 from harness.runtime.client import WorkerSession
 from harness.runtime.protocol import SessionSpec
@@ -52,17 +53,17 @@ def test_soak(variant, built_variant, harness_session, domain_prompt, harness_co
                     harness_state.progress(f"soak {variant} {mode}: {len(rss)} iterations in the profile's "
                                            f"{profile.soak_seconds:g} s, RSS {memory['rss_bytes'] / 2**20:.1f} MiB")
                     break
-            for record, verdict in (leak_verdict(variant, mode, rss, harness_config.leak_threshold_kib),
+            for record, finding in (leak_verdict(variant, mode, rss, harness_config.leak_threshold_kib),
                                     slowdown_verdict(variant, mode, tps)):
                 record_measurement(record)
-                verdicts.append(verdict)
+                verdicts.append(finding)
     finally:
         stderr = worker.exit_report()
     leaked = runtime_leak_report(stderr)
-    verdicts.append({"variant": variant, "suite": "soak", "name": "runtime_leak_report", "passed": not leaked,
-                     "message": "; ".join(leaked) or "onnxruntime-genai reported no leaked objects at exit"})
-    for verdict in verdicts:
-        record_verdict(verdict)
+    verdicts.append(verdict(variant, "soak", "runtime_leak_report", not leaked,
+                            message="; ".join(leaked) or "onnxruntime-genai reported no leaked objects at exit"))
+    for finding in verdicts:
+        record_verdict(finding)
     # a slowdown is a trend to report (the closing summary lists it; gates decide); a leak fails
     leaks = [v["message"] for v in verdicts if not v["passed"] and not v["name"].startswith("no_slowdown")]
     assert not leaks, f"{variant}: " + " | ".join(leaks)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from harness.errors import HarnessError
+from harness.measure.records import Verdict, verdict
 
 # Targets: decode throughput at least 98 % of the bare loop's; TTFT within 3 % of it.
 DECODE_MIN_RATIO = 0.98
@@ -81,17 +82,19 @@ def alternate(harness: Callable[[], tuple[float, float]], bare: Callable[[], tup
     return results
 
 
-def verdicts(variant: str, pairs: Sequence[dict]) -> list[dict]:
+def verdicts(variant: str, pairs: Sequence[dict]) -> list[Verdict]:
     """The two overhead verdicts, from the median ratio over pairs."""
     decode = statistics.median(p["decode_ratio"] for p in pairs)
     ttft = statistics.median(p["ttft_ratio"] for p in pairs)
     return [
-        {"variant": variant, "suite": "overhead", "name": "overhead_decode_ratio",
-         "passed": decode >= DECODE_MIN_RATIO, "value": decode, "threshold": DECODE_MIN_RATIO,
-         "message": f"harness decode tokens/s = {decode:.3f} × the bare loop's (median of {len(pairs)} "
-                    f"pairs; target ≥ {DECODE_MIN_RATIO})"},
-        {"variant": variant, "suite": "overhead", "name": "overhead_ttft_ratio",
-         "passed": abs(ttft - 1) <= TTFT_MAX_DEVIATION, "value": ttft, "threshold": TTFT_MAX_DEVIATION,
-         "message": f"harness TTFT = {ttft:.3f} × the bare loop's (median of {len(pairs)} pairs; "
-                    f"target within ±{TTFT_MAX_DEVIATION:.0%})"},
+        verdict(variant, "overhead", "overhead_decode_ratio", decode >= DECODE_MIN_RATIO,
+                value=decode,
+                threshold=DECODE_MIN_RATIO,
+                message=f"harness decode tokens/s = {decode:.3f} × the bare loop's (median of {len(pairs)} "
+                        f"pairs; target ≥ {DECODE_MIN_RATIO})"),
+        verdict(variant, "overhead", "overhead_ttft_ratio", abs(ttft - 1) <= TTFT_MAX_DEVIATION,
+                value=ttft,
+                threshold=TTFT_MAX_DEVIATION,
+                message=f"harness TTFT = {ttft:.3f} × the bare loop's (median of {len(pairs)} pairs; "
+                        f"target within ±{TTFT_MAX_DEVIATION:.0%})")
     ]

@@ -10,7 +10,7 @@ import math
 from typing import Callable, Sequence
 
 from harness.measure.fits import linear_fit
-from harness.measure.records import fitted, measurement
+from harness.measure.records import fitted, measurement, verdict
 from harness.runtime.trace import GenerationTrace
 
 # name, unit, higher_is_better, value of one trace (None: not defined for it)
@@ -98,14 +98,13 @@ def length_records(variant: str, points: Sequence[tuple[int, Sequence[Generation
     share = decode_medians[-1] / decode_medians[0] if decode_medians and decode_medians[0] else math.nan
     shortest, longest = points[0][0], points[-1][0]
     passed = bool(share >= min_share)
-    verdict = {
-        "variant": variant, "suite": "length", "name": "length_consistency", "passed": passed,
-        "value": share, "threshold": min_share,
-        "message": (f"decode at {longest} prompt tokens runs at {share:.2f} × its speed at {shortest} "
-                    f"({decode_medians[-1]:,.0f} vs {decode_medians[0]:,.0f} tokens/s); "
-                    f"{'meets' if passed else 'below'} the required {min_share:.2f}"),
-    }
-    return records, verdict
+    finding = verdict(variant, "length", "length_consistency", passed,
+                      value=share,
+                      threshold=min_share,
+                      message=f"decode at {longest} prompt tokens runs at {share:.2f} × its speed at {shortest} "
+                              f"({decode_medians[-1]:,.0f} vs {decode_medians[0]:,.0f} tokens/s); "
+                              f"{'meets' if passed else 'below'} the required {min_share:.2f}")
+    return records, finding
 
 
 def bandwidth_efficiency(decode_tps: float, bytes_per_token: int, bandwidth_bytes_per_s: float) -> float:

@@ -7,7 +7,8 @@ from typing import Callable, Sequence
 
 from harness.evaluation.records import Example
 from harness.evaluation.scoring import PROPORTIONS, score
-from harness.measure.records import mcnemar_exact, measurement, proportion
+from harness.measure.records import measurement, proportion
+from harness.measure.statistics import mcnemar_exact
 
 KLD_CONTEXT = 512  # tokens per closeness chunk (capped by the session's max_length and the text)
 MIN_CONTEXT = 16  # fewer tokens of domain text than this: closeness is not measured

@@ -13,13 +13,13 @@ import statistics
 from typing import Sequence
 
 from harness.measure.fits import theil_sen
-from harness.measure.records import fitted
+from harness.measure.records import Measurement, Verdict, fitted, verdict
 
 SLOWDOWN_TOLERANCE = 0.10  # a drop of decode speed over the soak larger than this is flagged
 OGA_LEAK = re.compile(r"OGA Error: \d+ instances of .+? were leaked")
 
 
-def leak_verdict(variant: str, mode: str, rss_bytes: Sequence[int], threshold_kib: float) -> tuple[dict, dict]:
+def leak_verdict(variant: str, mode: str, rss_bytes: Sequence[int], threshold_kib: float) -> tuple[Measurement, Verdict]:
     """(measurement, verdict) for one soak mode's RSS series (after warm-up iterations)."""
     kib = [b / 1024 for b in rss_bytes]
     iterations = list(range(len(kib)))
@@ -28,17 +28,17 @@ def leak_verdict(variant: str, mode: str, rss_bytes: Sequence[int], threshold_ki
                     higher_is_better=False, mode=mode)
     low, high = fit["slope_ci95"]
     leaking = low > threshold_kib
-    verdict = {
-        "variant": variant, "suite": "soak", "name": f"no_leak_{mode}", "passed": not leaking,
-        "value": fit["slope"], "interval": [low, high], "threshold": threshold_kib,
-        "message": (f"{mode}: RSS grows {fit['slope']:.1f} KiB/iteration [95 % {low:.1f}, {high:.1f}] over "
-                    f"{len(kib)} iterations; {'a leak: the lower bound is above' if leaking else 'within'} "
-                    f"the threshold {threshold_kib:g} KiB/iteration"),
-    }
-    return record, verdict
+    finding = verdict(variant, "soak", f"no_leak_{mode}", not leaking,
+                      value=fit["slope"],
+                      interval=[low, high],
+                      threshold=threshold_kib,
+                      message=f"{mode}: RSS grows {fit['slope']:.1f} KiB/iteration [95 % {low:.1f}, {high:.1f}] over "
+                              f"{len(kib)} iterations; {'a leak: the lower bound is above' if leaking else 'within'} "
+                              f"the threshold {threshold_kib:g} KiB/iteration")
+    return record, finding
 
 
-def slowdown_verdict(variant: str, mode: str, decode_tps: Sequence[float]) -> tuple[dict, dict]:
+def slowdown_verdict(variant: str, mode: str, decode_tps: Sequence[float]) -> tuple[Measurement, Verdict]:
     iterations = list(range(len(decode_tps)))
     fit = theil_sen(decode_tps, iterations)
     record = fitted(variant, "soak", f"decode_tps_trend_{mode}", "tokens/s per iteration", fit, iterations,
@@ -48,14 +48,14 @@ def slowdown_verdict(variant: str, mode: str, decode_tps: Sequence[float]) -> tu
     change = fit["slope"] * span / level
     worst_best = [v * span / level for v in fit["slope_ci95"]]
     slowing = worst_best[1] < -SLOWDOWN_TOLERANCE
-    verdict = {
-        "variant": variant, "suite": "soak", "name": f"no_slowdown_{mode}", "passed": not slowing,
-        "value": change, "interval": worst_best, "threshold": -SLOWDOWN_TOLERANCE,
-        "message": (f"{mode}: decode speed changes {change:+.1%} over the soak [95 % {worst_best[0]:+.1%}, "
-                    f"{worst_best[1]:+.1%}]; {'a slowdown beyond' if slowing else 'within'} "
-                    f"-{SLOWDOWN_TOLERANCE:.0%}"),
-    }
-    return record, verdict
+    finding = verdict(variant, "soak", f"no_slowdown_{mode}", not slowing,
+                      value=change,
+                      interval=worst_best,
+                      threshold=-SLOWDOWN_TOLERANCE,
+                      message=f"{mode}: decode speed changes {change:+.1%} over the soak [95 % {worst_best[0]:+.1%}, "
+                              f"{worst_best[1]:+.1%}]; {'a slowdown beyond' if slowing else 'within'} "
+                              f"-{SLOWDOWN_TOLERANCE:.0%}")
+    return record, finding
 
 
 def runtime_leak_report(stderr: str) -> list[str]:

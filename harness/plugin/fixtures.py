@@ -11,6 +11,7 @@ from harness.evaluation.records import Example
 from harness.gates.judge import Judgement
 from harness.gates.spec import Gate
 from harness.measure.environment import describe
+from harness.measure.records import Measurement, Verdict
 from harness.models.sources import ModelSource
 from harness.plugin.keys import (
     PROP_ANSWERS,
@@ -108,18 +109,25 @@ def harness_session(pytestconfig: pytest.Config, variant: str, built_variant: Bu
 
 
 @pytest.fixture
-def record_measurement(request: pytest.FixtureRequest) -> Callable[[dict], None]:
-    """Attach a measurement record (see :func:`harness.measure.records.measurement`) to this test."""
-    def add(record: dict) -> None:
-        request.node.user_properties.append((PROP_MEASUREMENT, record))
+def record_measurement(request: pytest.FixtureRequest) -> Callable[[Measurement], None]:
+    """Attach a measurement (made by a constructor of :mod:`harness.measure.records`) to this test."""
+    def add(record: Measurement) -> None:
+        request.node.user_properties.append((PROP_MEASUREMENT, _serialized(record, Measurement)))
     return add
 
 
+def _serialized(record, kind: type) -> dict:
+    """The one place a suite's record becomes what results.json holds."""
+    if not isinstance(record, kind):
+        raise TypeError(f"expected a {kind.__name__} from harness.measure.records, got {type(record).__name__}")
+    return record.to_dict()
+
+
 @pytest.fixture
-def record_verdict(request: pytest.FixtureRequest) -> Callable[[dict], None]:
-    """Attach a verdict record (variant, suite, name, passed, message, ...) to this test."""
-    def add(record: dict) -> None:
-        request.node.user_properties.append((PROP_VERDICT, record))
+def record_verdict(request: pytest.FixtureRequest) -> Callable[[Verdict], None]:
+    """Attach a verdict (:func:`harness.measure.records.verdict`) to this test."""
+    def add(record: Verdict) -> None:
+        request.node.user_properties.append((PROP_VERDICT, _serialized(record, Verdict)))
     return add
 
 

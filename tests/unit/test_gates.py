@@ -15,7 +15,7 @@ def _results(fingerprint="m1", run_id="run-a", **values):
         if name == "exact_match":
             measurements.append(proportion(variant.replace("_", "-"), "quality", name, outcomes))
         elif name == "kld_mean":
-            measurements.append(estimate(variant.replace("_", "-"), "quality", name, "nats", *outcomes))
+            measurements.append(estimate(variant.replace("_", "-"), "quality", name, "nats/token", *outcomes))
         else:
             measurements.append(measurement(variant.replace("_", "-"), "latency", name, "tokens/s", outcomes))
     return {"run": {"id": run_id}, "environment": {"machine_fingerprint": fingerprint},

@@ -3,12 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from harness.measure.records import (
-    bootstrap_median_ci,
-    measurement,
-    percentile,
-    summarize,
-)
+from harness.measure.records import measurement
+from harness.measure.statistics import bootstrap_median_ci, percentile, summarize
 
 
 def test_percentiles_interpolate_linearly():
@@ -59,7 +55,7 @@ def test_proportion_is_the_share_with_a_wilson_interval():
 
 
 def test_wilson_interval_by_hand():
-    from harness.measure.records import wilson_interval
+    from harness.measure.statistics import wilson_interval
 
     # 8/10, z = 1.959964: centre (0.8 + z²/20) / (1 + z²/10) = 0.71674,
     # half-width z·sqrt(0.8·0.2/10 + z²/400) / (1 + z²/10) = 0.22657
@@ -75,7 +71,7 @@ def test_wilson_interval_by_hand():
     (0, 0, 1.0),  # no discordant pair: no evidence of a difference
 ])
 def test_mcnemar_exact_by_hand(reference_only, variant_only, p_value):
-    from harness.measure.records import mcnemar_exact
+    from harness.measure.statistics import mcnemar_exact
 
     both = [True] * 10
     reference = both + [True] * reference_only + [False] * variant_only + [False] * 4
@@ -92,3 +88,25 @@ def test_estimate_interval_is_value_plus_minus_two_standard_errors():
     assert record["interval"] == pytest.approx([0.02 - 1.96 * 0.005, 0.02 + 1.96 * 0.005])
     assert record["stats"]["uncertainty"] == 0.005
     assert estimate("v", "s", "n", "u", 1.0, None)["interval"] is None
+
+
+def test_records_are_immutable_and_serialize_to_what_they_read_as():
+    from dataclasses import FrozenInstanceError
+
+    from harness.measure.records import verdict
+
+    record = measurement("int4-cpu", "latency", "ttft_ms", "ms", [3.0, 1.0, 2.0], warmup=[9.0])
+    assert record.to_dict() == dict(record) and record["value"] == 2.0 and record["warmup_samples"] == [9.0]
+    assert record["higher_is_better"] is False  # the registry's direction for ttft_ms
+    with pytest.raises(FrozenInstanceError):
+        record.value = 1.0
+    finding = verdict("int4-cpu", "soak", "no_leak_fresh", 0, "within", value=1.5)
+    assert finding.to_dict() == {"variant": "int4-cpu", "suite": "soak", "name": "no_leak_fresh", "passed": False,
+                                 "message": "within", "value": 1.5}
+
+
+def test_a_registered_metric_keeps_its_unit_and_direction():
+    with pytest.raises(ValueError, match=r"^ttft_ms: recorded in 's' .*registered in 'ms'"):
+        measurement("int4-cpu", "latency", "ttft_ms", "s", [0.1])
+    with pytest.raises(ValueError, match="registered in 'tokens/s' \\(True\\)"):
+        measurement("int4-cpu", "latency", "decode_tps", "tokens/s", [10.0], higher_is_better=False)
