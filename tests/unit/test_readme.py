@@ -1,18 +1,29 @@
-"""The README documents every setting and profile as the code defines them."""
+"""The documentation stays true to the code: every setting, profile and metric is documented as the
+code defines it, every relative link resolves, and every path the pages name exists."""
 
+import fnmatch
+import re
 from pathlib import Path
 
+from harness.measure.metrics import METRICS
 from harness.settings.config import PROFILES
 from harness.settings.registry import SETTINGS
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS_PAGE = (ROOT / "docs" / "reference" / "settings.md").read_text(encoding="utf-8")
+METRICS_PAGE = (ROOT / "docs" / "reference" / "metrics.md").read_text(encoding="utf-8")
+PAGES = sorted([ROOT / "README.md", ROOT / "CHANGELOG.md", *(ROOT / "docs").rglob("*.md")])
+
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
+CODE_BLOCK = re.compile(r"^```.*?^```", re.S | re.M)
+PATH = re.compile(r"`((?:harness|suites|tests|datasets|examples|\.ci|\.github)/[\w./-]*)`")
 
 
 def test_every_setting_is_documented_with_its_default():
     for setting in SETTINGS:
         option = setting.option + (f" {setting.metavar}" if setting.metavar else "")
         row = f"| `{option}` | `{setting.env}` | `{setting.name}` | `{setting.default}` | {setting.help} |"
-        assert row in README, f"README lacks the row for {setting.option}"
+        assert row in SETTINGS_PAGE, f"docs/reference/settings.md lacks the row for {setting.option}"
 
 
 def test_every_profile_is_documented():
@@ -22,4 +33,58 @@ def test_every_profile_is_documented():
                f"{points} | {p.length_repetitions} | {p.length_new_tokens} | {p.overhead_pairs} | "
                f"{p.soak_warmup} | {p.soak_iterations} | {f'{p.soak_seconds:g}' if p.soak_seconds else 'no limit'} | "
                f"{p.quality_examples or 'all'} | {p.kld_chunks} |")
-        assert row in README, f"README lacks the row for profile {p.name}: {row}"
+        assert row in SETTINGS_PAGE, f"docs/reference/settings.md lacks the row for profile {p.name}: {row}"
+
+
+def test_every_registered_metric_is_documented():
+    """Each metric of the registry matches a name in the first column of a table of the metrics page
+    (``foundry_<check>`` and ``ttft_ms@P`` stand for families, ``delta_p_*`` for several names)."""
+    documented = set()
+    for line in METRICS_PAGE.splitlines():
+        if line.startswith("| `"):
+            first = line.split("|")[1]
+            documented.update(re.sub(r"@P$", "@*", re.sub(r"<[^>]+>", "*", name))
+                              for name in re.findall(r"`([^`]+)`", first))
+    missing = [m.name for m in METRICS
+               if m.name not in documented and not any(fnmatch.fnmatchcase(m.name, d) for d in documented)]
+    assert not missing, f"docs/reference/metrics.md does not define {missing}"
+
+
+def _anchors(page: Path) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens, repeats numbered."""
+    seen: dict[str, int] = {}
+    out = set()
+    for line in CODE_BLOCK.sub("", page.read_text(encoding="utf-8")).splitlines():
+        heading = re.match(r"#{1,6} (.+)", line)
+        if not heading:
+            continue
+        slug = re.sub(r"[^\w\- ]", "", heading.group(1).strip().lower()).replace(" ", "-")
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        out.add(slug if n == 0 else f"{slug}-{n}")
+    return out
+
+
+def test_links_resolve():
+    broken = []
+    for page in PAGES:
+        text = CODE_BLOCK.sub("", page.read_text(encoding="utf-8"))
+        for target in LINK.findall(text):
+            if re.match(r"[a-z]+:", target):  # https:, mailto:
+                continue
+            path, _, anchor = target.partition("#")
+            file = (page.parent / path).resolve() if path else page
+            where = f"{page.relative_to(ROOT)} -> {target}"
+            if not file.is_relative_to(ROOT):
+                broken.append(f"{where} (outside the repository)")
+            elif not file.exists():
+                broken.append(f"{where} (no such file)")
+            elif anchor and file.suffix == ".md" and anchor not in _anchors(file):
+                broken.append(f"{where} (no such heading)")
+    assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+def test_named_paths_exist():
+    missing = [f"{page.relative_to(ROOT)}: {path}" for page in PAGES
+               for path in PATH.findall(page.read_text(encoding="utf-8")) if not (ROOT / path).exists()]
+    assert not missing, "pages name paths that do not exist:\n" + "\n".join(missing)
