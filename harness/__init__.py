@@ -1,12 +1,11 @@
 """Precision trade-off harness for small language models on onnxruntime-genai.
 
-The pipeline (one module per arrow): settings (:mod:`.config`) -> model source (:mod:`.sources`)
-and evaluation set (:mod:`.data`, :mod:`.prompts`) -> variants (:mod:`.variants`) -> builds
-(:mod:`.build`, :mod:`.olive_build`) -> sessions in worker processes (:mod:`.session`,
-:mod:`.worker`) -> measurements (:mod:`.metrics`, :mod:`.perf`, :mod:`.quality`,
-:mod:`.closeness`) -> gates (:mod:`.gates`) -> results (:mod:`.results`) -> report
-(:mod:`.report`, :mod:`.tables`, :mod:`.plots`, :mod:`.recommend`) and packages
-(:mod:`.foundry`). The pytest plugin (:mod:`.plugin`, with :mod:`.state`) wires them.
+The pipeline, one sub-package per stage: :mod:`.settings` -> :mod:`.models` (the model source) and
+:mod:`.evaluation` (the evaluation set, checks, prompt formats) -> :mod:`.variants` (the matrix,
+builders, builds) -> :mod:`.runtime` (sessions in worker processes) -> :mod:`.measure` (records,
+statistics, the metric registry, each suite's logic) -> :mod:`.gates` -> :mod:`.results` ->
+:mod:`.report` -> :mod:`.ship` (recommendation, Foundry Local packages). The pytest plugin
+(:mod:`.plugin`) wires them; :mod:`.common` holds the helpers every stage uses.
 """
 
 from harness.errors import GenerationError, HarnessError, WorkerCrashed

@@ -29,7 +29,7 @@ def test_task_quality(variant, harness_session, harness_state, quality_examples,
                       harness_config, record_measurement, record_answers):
     if not any(example.checks for example in quality_examples):
         pytest.skip("nothing to score: no record of the evaluation set has a reference or checks "
-                    "(README: Evaluation data)")
+                    "(docs/guides/evaluation-data.md)")
 
     def answers_from(session):
         return answer_all(session.generate, quality_examples, format_prompt, harness_config.answer_tokens)

@@ -1,7 +1,7 @@
 """Evaluation sets: JSONL, CSV, Parquet or a folder saved by ``datasets``, read with the
 ``datasets`` library and checked record by record, with errors that name the file and line.
 
-A record (see README, *Evaluation data*) holds:
+A record (see docs/guides/evaluation-data.md) holds:
 
 - ``id``: any text (default: ``<file stem>-<row>``);
 - the prompt: ``messages`` (a list of ``{role, content}`` ending with a user turn) or ``prompt``

@@ -118,7 +118,7 @@ def parse_gate(name: str, spec: Any, origin: str) -> Gate:
         names = [k for k in KNOWN_METRICS if "*" not in k]
         hint = get_close_matches(metric, names, n=1)
         raise HarnessError(f"{where}: unknown metric {metric!r}" + (f" (did you mean {hint[0]!r}?" if hint else " (")
-                           + "; metrics: README, Metrics)")
+                           + "; metrics: docs/reference/metrics.md)")
     rhs = match["rhs"]
     for pattern, form in RHS_FORMS:
         found = pattern.match(rhs)

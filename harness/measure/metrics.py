@@ -30,10 +30,6 @@ class Metric:
         return {HIGHER: True, LOWER: False}.get(self.better)
 
 
-def _m(name, suite, unit, better, definition) -> Metric:
-    return Metric(name, suite, unit, better, definition)
-
-
 CLOSENESS_DEFINITIONS = {
     "kld_mean": "mean KL divergence from the reference's next-token distribution",
     "top1_agreement": "share of positions where the most likely next token is the reference's",
@@ -49,54 +45,53 @@ CLOSENESS_DEFINITIONS = {
 _direction = {True: HIGHER, False: LOWER, None: NEITHER}
 
 METRICS: tuple[Metric, ...] = (
-    _m("smoke_exact_match", "smoke", "fraction", HIGHER, "share of the first smoke prompts answered exactly"),
-    *(_m(name, "quality", "fraction", HIGHER,
+    Metric("smoke_exact_match", "smoke", "fraction", HIGHER, "share of the first smoke prompts answered exactly"),
+    *(Metric(name, "quality", "fraction", HIGHER,
          "share of records passing every pass/fail check they carry (task accuracy)" if name == ALL_CHECKS
          else f"share of records passing the {name} check: {CHECKS[name].accepts}") for name in PROPORTIONS),
-    *(_m(name, "quality", "F1", HIGHER, "mean ROUGE-L F1 against the reference answers") for name in SCORED),
-    *(_m(name, "quality", unit, _direction[higher], CLOSENESS_DEFINITIONS[name])
+    *(Metric(name, "quality", "F1", HIGHER, "mean ROUGE-L F1 against the reference answers") for name in SCORED),
+    *(Metric(name, "quality", unit, _direction[higher], CLOSENESS_DEFINITIONS[name])
       for name, (unit, higher) in STATISTICS.items()),
-    _m("tokenize_ms", "latency", "ms", LOWER, "encoding the prompt text with the model's tokenizer"),
-    _m("ttft_ms", "latency", "ms", LOWER, "time to first token: t1 - t0 (the prefill)"),
-    _m("prefill_tps", "latency", "tokens/s", HIGHER, "prompt tokens / TTFT"),
-    _m("tpot_ms", "latency", "ms", LOWER, "time per output token: (tN - t1) / (N - 1)"),
-    _m("decode_tps", "latency", "tokens/s", HIGHER, "(N - 1) / (tN - t1)"),
-    _m("e2e_ms", "latency", "ms", LOWER, "tN - t0"),
-    _m("itl_ms", "latency", "ms", LOWER, "every gap between consecutive tokens, pooled over requests"),
-    _m("bandwidth_efficiency", "latency", "fraction", HIGHER,
+    Metric("tokenize_ms", "latency", "ms", LOWER, "encoding the prompt text with the model's tokenizer"),
+    Metric("ttft_ms", "latency", "ms", LOWER, "time to first token: t1 - t0 (the prefill)"),
+    Metric("prefill_tps", "latency", "tokens/s", HIGHER, "prompt tokens / TTFT"),
+    Metric("tpot_ms", "latency", "ms", LOWER, "time per output token: (tN - t1) / (N - 1)"),
+    Metric("decode_tps", "latency", "tokens/s", HIGHER, "(N - 1) / (tN - t1)"),
+    Metric("e2e_ms", "latency", "ms", LOWER, "tN - t0"),
+    Metric("itl_ms", "latency", "ms", LOWER, "every gap between consecutive tokens, pooled over requests"),
+    Metric("bandwidth_efficiency", "latency", "fraction", HIGHER,
        "decode_tps x weight bytes read per token / the machine's read bandwidth"),
-    _m("load_footprint_bytes", "memory", "bytes", LOWER, "the worker's RSS after loading minus before"),
-    _m("rss_bytes", "memory", "bytes", LOWER, "the worker's resident set size after the earlier suites"),
-    _m("uss_bytes", "memory", "bytes", LOWER, "the worker's unique set size after the earlier suites"),
-    _m("peak_rss_bytes", "memory", "bytes", LOWER, "the worker's high-water RSS (VmHWM)"),
-    _m("first_request_rss_delta_bytes", "memory", "bytes", LOWER, "what the first request added to RSS"),
-    _m("first_generator_rss_delta_bytes", "memory", "bytes", LOWER, "what the first generator added to RSS"),
-    _m("generator_rss_delta_bytes", "memory", "bytes", LOWER, "what a generator holding a domain prompt adds to RSS"),
-    _m("kv_cache_bytes", "memory", "bytes", LOWER, "2 x layers x KV heads x head size x max_length x element size"),
-    _m("kv_cache_share", "memory", "fraction", LOWER, "kv_cache_bytes / the worker's RSS with a generator"),
-    _m("device_bytes", "memory", "bytes", LOWER, "on cuda, GPU memory the worker holds (NVML)"),
-    _m("ttft_ms@*", "input_length", "ms", LOWER, "TTFT at a prompt of exactly P tokens of domain text"),
-    _m("decode_tps@*", "input_length", "tokens/s", HIGHER, "decode tokens/s at a prompt of exactly P tokens"),
-    _m("prefill_ms_per_token", "input_length", "ms/token", LOWER, "slope of TTFT against the prompt length"),
-    _m("decode_tpot_ms_per_1k_context", "input_length", "ms per 1k tokens", LOWER,
+    Metric("load_footprint_bytes", "memory", "bytes", LOWER, "the worker's RSS after loading minus before"),
+    Metric("rss_bytes", "memory", "bytes", LOWER, "the worker's resident set size after the earlier suites"),
+    Metric("uss_bytes", "memory", "bytes", LOWER, "the worker's unique set size after the earlier suites"),
+    Metric("peak_rss_bytes", "memory", "bytes", LOWER, "the worker's high-water RSS (VmHWM)"),
+    Metric("first_request_rss_delta_bytes", "memory", "bytes", LOWER, "what the first request added to RSS"),
+    Metric("first_generator_rss_delta_bytes", "memory", "bytes", LOWER, "what the first generator added to RSS"),
+    Metric("generator_rss_delta_bytes", "memory", "bytes", LOWER, "what a generator holding a domain prompt adds to RSS"),
+    Metric("kv_cache_bytes", "memory", "bytes", LOWER, "2 x layers x KV heads x head size x max_length x element size"),
+    Metric("kv_cache_share", "memory", "fraction", LOWER, "kv_cache_bytes / the worker's RSS with a generator"),
+    Metric("device_bytes", "memory", "bytes", LOWER, "on cuda, GPU memory the worker holds (NVML)"),
+    Metric("ttft_ms@*", "input_length", "ms", LOWER, "TTFT at a prompt of exactly P tokens of domain text"),
+    Metric("decode_tps@*", "input_length", "tokens/s", HIGHER, "decode tokens/s at a prompt of exactly P tokens"),
+    Metric("prefill_ms_per_token", "input_length", "ms/token", LOWER, "slope of TTFT against the prompt length"),
+    Metric("decode_tpot_ms_per_1k_context", "input_length", "ms per 1k tokens", LOWER,
        "slope of TPOT against the prompt length, x 1000"),
-    _m("harness_decode_tps", "overhead", "tokens/s", HIGHER, "decode tokens/s through the harness's session"),
-    _m("harness_ttft_ms", "overhead", "ms", LOWER, "TTFT through the harness's session"),
-    _m("bare_decode_tps", "overhead", "tokens/s", HIGHER, "decode tokens/s of a bare onnxruntime-genai loop"),
-    _m("bare_ttft_ms", "overhead", "ms", LOWER, "TTFT of a bare onnxruntime-genai loop"),
-    _m("decode_ratio", "overhead", "ratio", HIGHER, "harness / bare decode tokens/s, per pair"),
-    _m("ttft_ratio", "overhead", "ratio", LOWER, "harness / bare TTFT, per pair"),
-    *(_m(f"leak_kib_per_iter_{mode}", "soak", "KiB/iteration", LOWER,
-         f"Theil-Sen slope of the soak worker's RSS per iteration ({mode} generator each time)" if mode == "fresh"
-         else f"Theil-Sen slope of the soak worker's RSS per iteration ({mode} generator)")
+    Metric("harness_decode_tps", "overhead", "tokens/s", HIGHER, "decode tokens/s through the harness's session"),
+    Metric("harness_ttft_ms", "overhead", "ms", LOWER, "TTFT through the harness's session"),
+    Metric("bare_decode_tps", "overhead", "tokens/s", HIGHER, "decode tokens/s of a bare onnxruntime-genai loop"),
+    Metric("bare_ttft_ms", "overhead", "ms", LOWER, "TTFT of a bare onnxruntime-genai loop"),
+    Metric("decode_ratio", "overhead", "ratio", HIGHER, "harness / bare decode tokens/s, per pair"),
+    Metric("ttft_ratio", "overhead", "ratio", LOWER, "harness / bare TTFT, per pair"),
+    *(Metric(f"leak_kib_per_iter_{mode}", "soak", "KiB/iteration", LOWER,
+         f"Theil-Sen slope of the soak worker's RSS per iteration ({mode} generator)")
       for mode in ("fresh", "reused")),
-    *(_m(f"decode_tps_trend_{mode}", "soak", "tokens/s per iteration", HIGHER,
+    *(Metric(f"decode_tps_trend_{mode}", "soak", "tokens/s per iteration", HIGHER,
          f"Theil-Sen slope of decode tokens/s over the soak iterations ({mode})") for mode in ("fresh", "reused")),
-    _m("foundry_same_answer", "foundry", "fraction", HIGHER, "share of answers through Foundry Local equal to the harness's"),
-    *(_m(f"foundry_{name}", "foundry", "fraction", HIGHER, f"the {name} share of answers through Foundry Local")
+    Metric("foundry_same_answer", "foundry", "fraction", HIGHER, "share of answers through Foundry Local equal to the harness's"),
+    *(Metric(f"foundry_{name}", "foundry", "fraction", HIGHER, f"the {name} share of answers through Foundry Local")
       for name in PROPORTIONS),
-    _m("foundry_e2e_ms", "foundry", "ms", LOWER, "end-to-end time of a request through Foundry Local"),
-    _m("harness_e2e_ms", "foundry", "ms", LOWER, "end-to-end time of the same request through the harness"),
+    Metric("foundry_e2e_ms", "foundry", "ms", LOWER, "end-to-end time of a request through Foundry Local"),
+    Metric("harness_e2e_ms", "foundry", "ms", LOWER, "end-to-end time of the same request through the harness"),
 )
 BY_NAME = {m.name: m for m in METRICS}
 assert len(BY_NAME) == len(METRICS), "a metric is registered twice"

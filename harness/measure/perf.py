@@ -1,6 +1,6 @@
 """What the performance suites compute from traces: pure functions, tested without a model.
 
-Metric definitions (README "Metrics"): per request with P prompt tokens and N generated tokens,
+Metric definitions (docs/reference/metrics.md): per request with P prompt tokens and N generated tokens,
 t0 just before the prefill, t_k when token k is available.
 """
 

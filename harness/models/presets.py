@@ -18,7 +18,7 @@ from harness.errors import HarnessError
 @dataclass(frozen=True)
 class Preset:
     name: str  # the --model value
-    title: str  # what the model is, for reports and the README
+    title: str  # what the model is, for reports and the docs
     package: str  # pip distribution that ships the weights
     version: str  # the version the harness was measured with
     module: str  # the package's import name (its folder holds the file)

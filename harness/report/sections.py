@@ -156,7 +156,7 @@ def _performance(results: dict) -> Section | None:
             cells.append(with_interval(m["value"] * scale, scaled))
         rows.append(cells)
     return Section("Performance per variant", "performance", text=[
-        "Median [95 % interval] (fits: slope [95 % interval]); warm-ups excluded. Definitions: README, *Metrics*."],
+        "Median [95 % interval] (fits: slope [95 % interval]); warm-ups excluded. Definitions: docs/reference/metrics.md."],
         header=["variant"] + [c[0] for c in columns], rows=rows)
 
 
@@ -202,7 +202,7 @@ def _quality(results: dict) -> list[Section]:
         reference = by_key[(close[0], "kld_mean")].get("reference")
         sections.append(Section("Closeness to the reference", "closeness", text=[
             f"Against `{reference}` on the same tokens of domain text, as llama-perplexity --kl-divergence "
-            "computes it (README, *Quality suites*): value ± one standard error."],
+            "computes it (docs/guides/evaluation-data.md, *Quality suites*): value ± one standard error."],
             header=["variant"] + [c[0] for c in CLOSENESS_COLUMNS] + ["tokens"], rows=rows))
     return sections
 

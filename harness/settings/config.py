@@ -5,7 +5,7 @@ Precedence (first that is set wins): command-line option > ``HARNESS_*`` environ
 at this boundary by a small ``parse_*`` function; a bad value raises :class:`HarnessError` naming
 where it came from (``invalid value 'x' for option --precisions: ...``).
 
-The help texts below are shared by the command-line options and the README's settings table.
+The help texts below are shared by the command-line options and the settings reference (docs/reference/settings.md).
 """
 
 from __future__ import annotations

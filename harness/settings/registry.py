@@ -31,7 +31,7 @@ from harness.settings.config import (
 )
 
 # ---------------------------------------------------------------------------------------------
-# The settings table. Each help text is used by the CLI option and the README.
+# The settings table. Each help text is used by the CLI option and docs/reference/settings.md.
 
 
 @dataclass(frozen=True)

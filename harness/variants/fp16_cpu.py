@@ -25,7 +25,7 @@ on tiny models and a KL divergence from FP32 near 1e-5 on SmolLM2-135M:
   gets (olive-ai 0.13.0's ModelBuilder pass refuses fp16 for cpu, so ``fp16-olive-cpu`` is
   unsupported today; see :mod:`harness.variants.matrix`).
 
-The measured comparison is in the README (``python -m harness fp16-fixes`` reproduces it). The build
+The measured comparison is in docs/guides/builders.md (``python -m harness fp16-fixes`` reproduces it). The build
 record states which correction was made, what it changed and why (``correction``), and its
 version is part of the build's cache key.
 """
@@ -37,7 +37,7 @@ from pathlib import Path
 
 from harness.settings.config import FP16_CPU_FIXES as FIXES  # noqa: F401  (the settings' list of names)
 
-DEFAULT_FIX = "gqa"  # measured faster than relabel at the same closeness (README, FP16 on CPU)
+DEFAULT_FIX = "gqa"  # measured faster than relabel at the same closeness (docs/guides/builders.md, FP16 on the CPU provider)
 VERSION = 1  # bump when a correction changes: cached builds made with the old one are rebuilt
 
 _WRONG, _RIGHT = "sequence_length", "total_sequence_length"

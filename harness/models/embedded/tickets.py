@@ -610,7 +610,7 @@ SCHEMA_FILE = "answer.schema.json"
 
 
 def checks_for(fields: dict[str, Any]) -> dict[str, Any]:
-    """The harness checks that apply to a held-out record (README: Record format)."""
+    """The harness checks that apply to a held-out record (docs/guides/evaluation-data.md)."""
     checks: dict[str, Any] = {
         "exact_match": True,
         "json_valid": True,
