@@ -137,11 +137,14 @@ def gqa_builder_command(builder_args: list[str]) -> list[str]:
 
 
 def _build_with_gqa(builder_args: list[str]) -> None:
+    import importlib
     import runpy
 
-    import builders.base as base  # the module the builder script itself imports
     import onnx_ir as ir
     import onnxruntime_genai.models  # noqa: F401  (puts the builder's own folder on sys.path)
+
+    # the module the builder script itself imports, found only once the import above has run
+    base = importlib.import_module("builders.base")
 
     stock = base.Model.is_gqa_supported
 
