@@ -54,13 +54,13 @@ def write_json_atomic(path: Path, data: Any, *, indent: int | None = 2) -> None:
     write_text_atomic(path, text + "\n")
 
 
-def read_toml(path: Path, option: str | None = None) -> dict[str, Any]:
-    """A TOML file as a dict; a missing file or bad TOML ends in one line naming the file (and the
-    option that named it)."""
+def read_toml(path: Path, what: str = "file", option: str | None = None) -> dict[str, Any]:
+    """A TOML file as a dict; a missing file or bad TOML ends in one line naming what the file is,
+    the file, and the option that named it."""
     where = f" (option {option})" if option else ""
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise HarnessError(f"cannot read {path}{where}: {exc.strerror}") from None
+        raise HarnessError(f"cannot read {what} {path}{where}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise HarnessError(f"{path}: invalid TOML: {exc}") from None
