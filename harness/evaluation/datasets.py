@@ -14,14 +14,13 @@ A record (see docs/guides/evaluation-data.md) holds:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.common.hashing import update_from_file
+from harness.common.hashing import tree_sha256
 from harness.errors import HarnessError
 from harness.evaluation.records import Example, _example
 
@@ -110,16 +109,6 @@ def locate(spec: Path) -> tuple[Path, str]:
     return path, FORMATS[path.suffix]
 
 
-def content_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        if path.is_dir():
-            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        update_from_file(digest, file)
-    return digest.hexdigest()
-
-
 def _json_lines(path: Path) -> list[int]:
     """Line numbers of the non-blank lines of a JSONL file (row i is on line result[i]); raises
     naming the first line that is not JSON."""
@@ -187,7 +176,7 @@ def load_examples(spec: Path) -> EvalSet:
         examples.append(example)
     if not examples:
         raise HarnessError(f"dataset {path}: no records")
-    return EvalSet(path=path, format=kind, sha256=content_hash(path), examples=examples)
+    return EvalSet(path=path, format=kind, sha256=tree_sha256(path), examples=examples)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ GGUF files are converted once into a Hugging Face folder (:mod:`harness.models.g
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib.util
 import json
 import re
@@ -18,10 +17,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from harness.common.hashing import update_from_file
+from harness.common.hashing import tree_sha256
 from harness.errors import HarnessError
 from harness.models.gguf import converted_folder
 from harness.models.presets import PRESETS
+from harness.settings.config import CONTEXT_CAP
 
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model")
@@ -146,7 +146,7 @@ def _from_folder(path: Path, *, kind: str, name: str, origin: str) -> ModelSourc
         architecture=str(config.get("model_type", "unknown")),
         num_attention_heads=int(heads),
         num_key_value_heads=int(kv_heads),
-        context_length=int(text_config.get("max_position_embeddings", 2048)),
+        context_length=int(text_config.get("max_position_embeddings", CONTEXT_CAP)),  # unsaid: assume the cap
     )
 
 
@@ -169,15 +169,5 @@ def _check_safetensors(path: Path) -> None:
 
 
 def hash_folder(path: Path) -> str:
-    """sha256 over the relative path and bytes of every regular, non-hidden file, in name order."""
-    digest = hashlib.sha256()
-    files = sorted(
-        p for p in path.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
-        and p.suffix not in (".md",)
-    )
-    for file in files:
-        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        update_from_file(digest, file)
-        digest.update(b"\0")
-    return digest.hexdigest()
+    """A model folder's identity: its files' paths and bytes, its documentation (.md) aside."""
+    return tree_sha256(path, skip_suffixes=(".md",))

@@ -33,8 +33,6 @@ from harness.variants.builders import CALIBRATED
 from harness.variants.matrix import PlannedVariant, plan
 from harness.variants.olive import read_recipe
 
-DEFAULT_CONTEXT_CAP = 2048
-
 
 @dataclass
 class HarnessState:
@@ -64,7 +62,7 @@ class HarnessState:
     @property
     def max_length(self) -> int:
         assert self.source is not None
-        return self.config.max_length or min(self.source.context_length, DEFAULT_CONTEXT_CAP)
+        return self.config.max_length or min(self.source.context_length, cfg.CONTEXT_CAP)
 
     def ensure_plan(self) -> None:
         """Resolve the model and the matrix once, when a variant test first needs them (runs of

@@ -20,7 +20,8 @@ MAX_RESTARTS = 3  # fresh workers a variant gets after crashes, before its later
 
 
 class WorkerSession:
-    """A :class:`~harness.runtime.protocol.Session` served by a worker process."""
+    """What suites get: one variant's :class:`~harness.runtime.protocol.Session`, loaded in a
+    worker process of its own, with requests measured there and a fresh worker after a crash."""
 
     def __init__(self, spec: SessionSpec, variant_id: str, *, timeout: float = 600.0,
                  load_timeout: float = 600.0, max_restarts: int = MAX_RESTARTS,

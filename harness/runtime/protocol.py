@@ -8,14 +8,23 @@ from typing import Callable, Protocol, Sequence, runtime_checkable
 
 from harness.errors import GenerationError
 from harness.runtime.trace import GenerationTrace
+from harness.settings.config import CONTEXT_CAP
 
 
 @runtime_checkable
 class Session(Protocol):
-    """What suites need from a loaded model."""
+    """A model loaded in this process (``OgaSession``, ``FakeSession``): what a worker serves
+    requests from. Suites never hold one; they get a ``runtime.client.WorkerSession``, whose
+    requests are measured inside the worker (``generate_measured``, ``generator_memory``,
+    ``compare``) so that the suite's own process stays out of the figures."""
 
     def generate(self, prompt: str | Sequence[int], *, max_new_tokens: int,
                  min_new_tokens: int = 0) -> GenerationTrace: ...
+
+    def generate_rewound(self, ids: Sequence[int], new_tokens: int) -> GenerationTrace:
+        """Exactly ``new_tokens`` after ``ids`` on one generator kept across calls and rewound
+        each time (the soak suite's reuse mode)."""
+        ...
 
     def encode(self, text: str) -> list[int]: ...
 
@@ -39,7 +48,7 @@ class SessionSpec:
 
     model_dir: str
     provider: str = "cpu"
-    max_length: int = 2048
+    max_length: int = CONTEXT_CAP
     fake: bool = False
 
     def to_json(self) -> str:

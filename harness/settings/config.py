@@ -19,6 +19,9 @@ from harness.variants.builders import BUILDERS as BUILDER_REGISTRY
 PRECISIONS = ("fp32", "fp16", "int8", "int4")
 PROVIDERS = ("cpu", "cuda", "dml", "webgpu")
 OBJECTIVES = ("size", "speed", "memory")  # what "cheapest" means for the recommendation
+# A session's max_length (its KV cache is allocated to it) when the user does not set one: the
+# model's context, capped here so a 128k-context model does not reserve gigabytes per session.
+CONTEXT_CAP = 2048
 BUILDERS = tuple(BUILDER_REGISTRY)  # harness.variants.builders
 FP16_CPU_FIXES = ("gqa", "relabel")  # harness.variants.fp16_cpu (kept here so settings import no builder code)
 
@@ -72,7 +75,7 @@ class RunConfig:
     cache_dir: Path = Path(".harness-cache")
     force_unsupported: bool = False
     benchmark: bool = False
-    max_length: int | None = None  # None: min(model context, 2048)
+    max_length: int | None = None  # None: min(model context, CONTEXT_CAP)
     worker_timeout: float = 600.0
     length_consistency: float = 0.5
     leak_threshold_kib: float = 16.0

@@ -10,6 +10,7 @@ from typing import Any, Callable, Mapping
 from harness.common.files import read_toml
 from harness.errors import HarnessError
 from harness.settings.config import (
+    CONTEXT_CAP,
     PRECISIONS,
     RunConfig,
     parse_bool,
@@ -68,7 +69,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("benchmark", "--benchmark", None, False, parse_bool,
             "turn on the performance suites (latency, memory, length, soak)"),
     Setting("max_length", "--max-length", "N", "auto", parse_optional_int,
-            "generation max_length (prompt + new tokens); the KV cache is allocated to it; 'auto' = min(context, 2048)"),
+            "generation max_length (prompt + new tokens); the KV cache is allocated to it; "
+            f"'auto' = min(context, {CONTEXT_CAP})"),
     Setting("worker_timeout", "--worker-timeout", "SECONDS", 600, parse_seconds,
             "longest a variant's worker may take to answer one request before it is killed"),
     Setting("length_consistency", "--length-consistency", "SHARE", 0.5, parse_share,

@@ -101,3 +101,21 @@ def test_a_workers_peak_memory_is_its_own_not_its_parents():
         session.close()
     assert 0 < peak < 200 * 2**20, f"worker peak {peak / 2**20:.0f} MiB: the parent's ballast leaked in"
     del ballast
+
+
+def test_the_worker_asks_of_a_session_only_what_the_protocol_promises():
+    """Every ``session.<name>`` the worker uses is a member of the Session protocol, and both
+    in-process sessions provide every member (a method added to one side only fails here)."""
+    import ast
+    import inspect
+
+    from harness.runtime import worker
+    from harness.runtime.session import OgaSession
+
+    promised = {name for name in vars(Session) if not name.startswith("_")}
+    tree = ast.parse(inspect.getsource(worker))
+    used = {node.attr for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "session"}
+    assert used and used <= promised, sorted(used - promised)
+    for cls in (OgaSession, FakeSession):
+        assert promised <= set(dir(cls)), (cls.__name__, sorted(promised - set(dir(cls))))
