@@ -1,12 +1,14 @@
 """Evaluation sets: every supported format reads the same records; a bad record is named by file
 and line (or row), and nothing is guessed."""
 
+import hashlib
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from harness.common.hashing import tree_sha256
 from harness.errors import HarnessError
 from harness.evaluation.datasets import DATASETS_DIR, load_examples, locate
 
@@ -41,9 +43,25 @@ def test_jsonl_csv_parquet_and_a_saved_folder_give_the_same_examples(tmp_path):
     for path in ("set.jsonl", "set.csv", "set.parquet", "saved"):
         loaded = load_examples(tmp_path / path)
         _same_examples(loaded.examples)
-        assert len(loaded.sha256) == 64
         hashes.add(loaded.sha256)
-    assert len(hashes) == 4  # the content hash is of the bytes read
+        if path != "saved":  # a single file: the sha256 of its bytes, computed here independently
+            assert loaded.sha256 == hashlib.sha256((tmp_path / path).read_bytes()).hexdigest()
+    assert len(hashes) == 4
+
+
+def test_a_folder_hash_is_its_files_paths_and_bytes_hidden_files_aside(tmp_path):
+    folder = tmp_path / "saved"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "data.jsonl").write_text(json.dumps(RECORDS[1]) + "\n")
+    (folder / "sub" / "x.bin").write_bytes(b"\x00\x01")
+    expected = hashlib.sha256()
+    for name, data in (("data.jsonl", (folder / "data.jsonl").read_bytes()), ("sub/x.bin", b"\x00\x01")):
+        expected.update(name.encode() + b"\0" + data + b"\0")
+    assert tree_sha256(folder) == expected.hexdigest()
+    (folder / ".lock").write_text("editor state")
+    assert tree_sha256(folder) == expected.hexdigest()
+    (folder / "sub" / "x.bin").write_bytes(b"\x00\x02")
+    assert tree_sha256(folder) != expected.hexdigest()
 
 
 def test_the_hash_follows_the_content(tmp_path):
