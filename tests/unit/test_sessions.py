@@ -53,7 +53,9 @@ def test_worker_serves_the_same_answers_as_in_process():
         assert info.value.kind == "invalid_text" and "character 6" in info.value.message
         assert worker.generate("again", max_new_tokens=4).new_tokens > 0  # still serving
         memory = worker.memory()
-        assert memory["rss_bytes"] > 0 and memory["peak_rss_bytes"] >= memory["rss_bytes"] // 2
+        # A high-water mark is at least the RSS read just before it (1 MiB of slack for the
+        # kernel's per-thread counter batching), and a fake model's worker stays far below 1 GiB.
+        assert 0 < memory["rss_bytes"] - 2**20 <= memory["peak_rss_bytes"] < 2**30
     finally:
         worker.close()
 
