@@ -44,6 +44,10 @@ class OgaSession:
 
         self._og = og
         self.spec = spec
+        # onnxruntime-genai reports objects still alive at process exit ("OGA Error: N instances
+        # of ... were leaked") only while its logging is enabled; the soak's runtime_leak_report
+        # reads that report. Enabling it prints nothing else unless a log option is also set.
+        og.set_log_options(enabled=True)
         started = time.perf_counter()
         config = og.Config(spec.model_dir)
         config.clear_providers()
