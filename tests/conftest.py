@@ -13,6 +13,18 @@ sys.path.insert(0, str(Path(__file__).parent))  # tiny_models
 from tiny_models import make_tiny_model  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+# A hung test fails with its name after this long (pytest-timeout), instead of eating CI's 90
+# minutes. The longest test took 205 s (tests/e2e/test_olive_build.py, 2-core Xeon, beside another
+# job): 600 s is about three times that. HARNESS_TEST_TIMEOUT overrides it; a test may set its own
+# limit with @pytest.mark.timeout(SECONDS).
+TEST_TIMEOUT_S = float(os.environ.get("HARNESS_TEST_TIMEOUT", 600))
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.is_relative_to(TESTS) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(TEST_TIMEOUT_S))
 
 
 @pytest.fixture(scope="session")
