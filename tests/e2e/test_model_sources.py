@@ -3,12 +3,15 @@ each checked against transformers running the same weights."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from tiny_models import ARCHITECTURES, make_tiny_gguf, make_tiny_model
 
-from harness.common.hashing import file_sha256
 from harness.errors import HarnessError
 from harness.measure.smoke import default_dataset
 from harness.models.presets import PRESETS, Preset
@@ -68,7 +71,7 @@ def test_a_gguf_file_becomes_the_same_model_once(tiny_gguf, tiny_llama, tmp_path
     said: list[str] = []
     source = resolve_model(str(tiny_gguf), cache_dir=tmp_path, progress=said.append)
     assert source.kind == "gguf" and source.name == "tiny-llama" and source.architecture == "llama"
-    assert source.gguf_sha256 == file_sha256(tiny_gguf) and source.gguf_file == str(tiny_gguf)
+    assert source.gguf_sha256 == hashlib.sha256(tiny_gguf.read_bytes()).hexdigest() and source.gguf_file == str(tiny_gguf)
     assert len(said) == 1 and said[0].startswith("converting tiny-llama.gguf")
     assert source.path.is_relative_to(tmp_path.resolve() / "models")
     # weights, tokenizer and chat template survive the round trip through GGUF exactly
@@ -84,6 +87,48 @@ def test_a_gguf_file_becomes_the_same_model_once(tiny_gguf, tiny_llama, tmp_path
     assert tok_a.chat_template == tok_b.chat_template
     again = resolve_model(str(tiny_gguf), cache_dir=tmp_path, progress=said.append)
     assert again.path == source.path and again.content_hash == source.content_hash and len(said) == 1
+
+
+LOCK_IS_FREE = "from filelock import FileLock, Timeout\nimport sys\ntry:\n    FileLock(sys.argv[1]).acquire(timeout=0)\nexcept Timeout:\n    sys.exit(1)\n"
+
+
+def test_a_gguf_conversion_holds_its_lock_and_is_keyed_on_the_converters_versions(tmp_path, monkeypatch):
+    """The conversion runs under the folder's file lock (another process cannot take it meanwhile),
+    and a new converter, transformers or gguf version gives a new folder: the cached one is not
+    reused for an output that may differ. The converter child is replaced by one that writes a
+    folder and checks the lock, since what is under test is the caching, not the conversion."""
+    from harness.models import gguf
+
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF" + bytes(range(256)))
+    conversions = []
+    run = subprocess.run
+
+    def convert(command, **kwargs):
+        out = Path(command[-1])
+        lock = Path(str(out).removesuffix(".partial") + ".lock")
+        held = run([sys.executable, "-c", LOCK_IS_FREE, str(lock)]).returncode == 1
+        conversions.append((out.name, held))
+        out.mkdir(parents=True)
+        (out / "config.json").write_text("{}")
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(gguf.subprocess, "run", convert)
+    cache = tmp_path / "cache"
+    first, sha = gguf.converted_folder(model, cache)
+    assert sha == hashlib.sha256(model.read_bytes()).hexdigest()
+    assert conversions == [(first.name + ".partial", True)]  # converted once, under the lock
+    assert gguf.converted_folder(model, cache)[0] == first and len(conversions) == 1  # reused
+    monkeypatch.setattr(gguf, "CONVERTER_VERSION", gguf.CONVERTER_VERSION + 1)
+    second = gguf.converted_folder(model, cache)[0]
+    real_version = gguf.version
+    monkeypatch.setattr(gguf, "version", lambda name: "0.0" if name == "transformers" else real_version(name))
+    third = gguf.converted_folder(model, cache)[0]
+    monkeypatch.setattr(gguf, "version", lambda name: "0.0" if name == "gguf" else real_version(name))
+    fourth = gguf.converted_folder(model, cache)[0]
+    assert len({first, second, third, fourth}) == 4 and len(conversions) == 4
+    assert all(held for _, held in conversions)
+    assert json.loads((second / gguf.MARKER).read_text())["converter"] == gguf.CONVERTER_VERSION
 
 
 def test_bad_model_paths_are_one_line_errors(tmp_path):
