@@ -83,7 +83,8 @@ def test_the_suites_write_and_check_a_package_per_variant(foundry_run):
 
 
 def test_packages_answer_through_foundry_local_like_the_harness(foundry_run):
-    pytest.importorskip("foundry_local_sdk", reason="foundry-local-sdk is not installed (pip install -e '.[foundry]')")
+    pytest.importorskip("foundry_local_sdk", reason="foundry-local-sdk is not installed: tools/run-tests "
+                                                    "installs it (or pip install -e '.[foundry]')")
     _, results = foundry_run
     measured = {(m["variant"], m["name"]): m for m in results["measurements"]}
     for variant in ("fp32-cpu", "int4-cpu"):

@@ -20,13 +20,11 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory, build_cache):
-    """`pytest suites/ --benchmark --profile quick` on the embedded model: every suite, every plot."""
-    reports = tmp_path_factory.mktemp("quick") / "reports"
-    result = run_suites("--benchmark", "--profile", "quick", "--reports-dir", str(reports),
-                        "--cache-dir", str(build_cache))
-    assert result.returncode == 0, result.stdout[-3000:]
-    return reports / "latest", result.stdout
+def main_run(main_job):
+    """The README's main job on the embedded model (tests/e2e/conftest.py): every suite, every
+    plot. Its latest run's folder and pytest's output."""
+    reports, stdout = main_job
+    return reports / "latest", stdout
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +41,13 @@ def harness_cli(*args):
                           cwd=REPO, timeout=300)
 
 
-def test_a_run_writes_csv_plots_markdown_and_html(quick_run):
-    run_dir, stdout = quick_run
+def test_a_run_writes_csv_plots_markdown_and_html(main_run):
+    run_dir, stdout = main_run
     results = json.loads((run_dir / "results.json").read_text())
     table = pd.read_csv(run_dir / "results.csv")
     assert len(table) == len(results["measurements"])
     assert {"variant", "metric", "value", "ci_low", "ci_high", "n", "machine"} <= set(table.columns)
-    for name in PLOTS:  # every plot the quick run has data for
+    for name in PLOTS:  # every plot the main job has data for
         assert (run_dir / f"{name}.png").stat().st_size > 10_000, name
     markdown = (run_dir / "report.md").read_text()
     assert "## Recommendation" in markdown and "Ship **int" in markdown
@@ -60,9 +58,10 @@ def test_a_run_writes_csv_plots_markdown_and_html(quick_run):
     assert "Ship int4-cpu on cpu" in stdout
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (Debian: apt-get install chromium)")
-def test_the_html_report_renders_in_a_headless_browser(quick_run, tmp_path):
-    run_dir, _ = quick_run
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not on PATH (chromium or chromium-browser): "
+                    "tools/run-tests installs it where it may; else sudo apt-get install chromium")
+def test_the_html_report_renders_in_a_headless_browser(main_run, tmp_path):
+    run_dir, _ = main_run
     html = run_dir / "report.html"
     assert "http://" not in html.read_text() and "https://" not in html.read_text()  # nothing to fetch
     dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
@@ -80,8 +79,8 @@ def test_the_html_report_renders_in_a_headless_browser(quick_run, tmp_path):
     assert shot.stat().st_size > 50_000  # a page with content, not a blank one
 
 
-def test_report_re_renders_a_run_from_its_results(quick_run, tmp_path):
-    run_dir, _ = quick_run
+def test_report_re_renders_a_run_from_its_results(main_run, tmp_path):
+    run_dir, _ = main_run
     copy_dir = tmp_path / "copy"
     copy_dir.mkdir()
     shutil.copy(run_dir / "results.json", copy_dir / "results.json")
@@ -95,8 +94,36 @@ def test_report_re_renders_a_run_from_its_results(quick_run, tmp_path):
     assert missing.returncode == 2 and missing.stderr.startswith("error: no results.json at")
 
 
-def test_compare_says_what_changed_and_refuses_performance_across_machines(quick_run, second_run, tmp_path):
-    run_dir, _ = quick_run
+def test_report_reads_a_run_of_schema_version_1(main_run, tmp_path):
+    """A results.json of schema_version 1 (before the evaluation sections: datasets, prompt
+    format, reference precision, answers) still renders, with the same precision table and
+    recommendation; a version the harness does not know is refused in one line."""
+    run_dir, _ = main_run
+    results = json.loads((run_dir / "results.json").read_text())
+    old = {k: v for k, v in results.items() if k not in ("datasets", "prompt_format", "reference_precision", "answers")}
+    old["schema_version"] = 1
+    folder = tmp_path / "v1"
+    folder.mkdir()
+    (folder / "results.json").write_text(json.dumps(old))
+    result = harness_cli("report", folder)
+    assert result.returncode == 0, result.stderr
+    markdown = (folder / "report.md").read_text()
+    now = (run_dir / "report.md").read_text()
+
+    def section(text, title):
+        return text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+    assert section(markdown, "Recommendation") == section(now, "Recommendation")
+    assert "| int4-cpu | passed | 1.32 |" in markdown
+    assert "**Evaluation set**" in now and "**Evaluation set**" not in markdown  # the section it lacks
+    (folder / "results.json").write_text(json.dumps({**old, "schema_version": 99}))
+    refused = harness_cli("report", folder)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == f"error: {folder / 'results.json'}: schema_version 99 is not supported (readable: 1, 2)"
+
+
+def test_compare_says_what_changed_and_refuses_performance_across_machines(main_run, second_run, tmp_path):
+    run_dir, _ = main_run
     result = harness_cli("compare", run_dir, second_run)
     assert result.returncode == 0, result.stderr
     rows = [line for line in result.stdout.splitlines() if line.startswith("| `int4-cpu` |")]
@@ -116,8 +143,8 @@ def test_compare_says_what_changed_and_refuses_performance_across_machines(quick
     assert "Fisher" in quality  # quality compares across machines
 
 
-def test_merge_keeps_each_machine_apart(quick_run, second_run, tmp_path):
-    run_dir, _ = quick_run
+def test_merge_keeps_each_machine_apart(main_run, second_run, tmp_path):
+    run_dir, _ = main_run
     other = json.loads((second_run / "results.json").read_text())
     other["environment"]["machine_fingerprint"] = "bbbbbbbbbbbbbbbb"
     (tmp_path / "b").mkdir()
@@ -146,8 +173,8 @@ def test_pareto_front():
     assert pareto_front([(10.0, 0.9, "slow"), (20.0, 0.9, "fast")], lower_x=False) == ["fast"]
 
 
-def test_recommendation_skips_a_variant_that_failed_a_gate(quick_run):
-    run_dir, _ = quick_run
+def test_recommendation_skips_a_variant_that_failed_a_gate(main_run):
+    run_dir, _ = main_run
     results = json.loads((run_dir / "results.json").read_text())
     failed = copy.deepcopy(results)
     failed["gates"]["results"].append({"gate": "strict", "variant": "int4-cpu", "status": "failed", "message": "x"})
@@ -165,8 +192,8 @@ def test_inline_markup_of_report_paragraphs():
                     "<code>int4-cpu</code> &lt;b&gt; 2*3*4")
 
 
-def test_package_writes_a_foundry_folder_per_built_variant(quick_run, tmp_path):
-    run_dir, _ = quick_run
+def test_package_writes_a_foundry_folder_per_built_variant(main_run, tmp_path):
+    run_dir, _ = main_run
     result = harness_cli("package", "--foundry", tmp_path / "models", run_dir)
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == [
