@@ -1,7 +1,8 @@
 """Command line: ``python -m harness COMMAND``.
 
     report RUN_DIR [--objective NAME]       re-render a run's report from its results.json
-    compare RUN_A RUN_B [--all] [--out F]   what changed from RUN_A to RUN_B, beyond noise or not
+    compare RUN_A RUN_B [--all] [--min-effect METRIC=VALUE]... [--out F]
+                                            what changed from RUN_A to RUN_B, beyond noise and by enough
     merge RUN_DIR... [--out DIR]            runs from several machines as one report
     package --foundry OUT_DIR [RUN_DIR]     Foundry Local packages of a run's variants
     fp16-fixes [--model SPEC] [--out F]     the fp16 cpu corrections measured side by side
@@ -35,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     comparison.add_argument("run_a", type=Path, metavar="RUN_A")
     comparison.add_argument("run_b", type=Path, metavar="RUN_B")
     comparison.add_argument("--all", action="store_true", help="every metric both runs measured, not only the headline ones")
+    comparison.add_argument("--min-effect", action="append", default=[], metavar="METRIC=VALUE",
+                            help="the smallest change of METRIC that counts as changed: 5%% of run A's value, or "
+                                 "0.02 in the metric's unit (repeatable; default: harness.results.compare.MIN_EFFECT)")
     comparison.add_argument("--out", type=Path, default=None, help="also write the comparison (Markdown) to this file")
     merging = commands.add_parser("merge", help="runs from several machines as one report, the machine a dimension")
     merging.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
@@ -62,9 +66,11 @@ def main(argv: list[str] | None = None) -> int:
             path = write_report(_run_folder(args.run_dir), results, args.objective)
             print(f"wrote {path}")
         elif args.command == "compare":
-            from harness.results.compare import compare, render
+            from harness.results.compare import compare, parse_min_effects, render
 
-            text = render(compare(load_results(args.run_a), load_results(args.run_b), everything=args.all))
+            min_effects = parse_min_effects(args.min_effect)
+            text = render(compare(load_results(args.run_a), load_results(args.run_b), everything=args.all,
+                                  min_effects=min_effects))
             print(text, end="")
             if args.out is not None:
                 args.out.write_text(text, encoding="utf-8")

@@ -100,6 +100,14 @@ class Gate:
 # Reading gates
 
 
+def unknown_metric(metric: str) -> str:
+    """The message for a metric name no registry entry matches: the nearest name, if one is near,
+    and where the metrics are listed."""
+    hint = get_close_matches(metric, [k for k in KNOWN_METRICS if "*" not in k], n=1)
+    return (f"unknown metric {metric!r} (" + (f"did you mean {hint[0]!r}?; " if hint else "")
+            + "metrics: docs/reference/metrics.md)")
+
+
 def parse_gate(name: str, spec: Any, origin: str) -> Gate:
     where = f"{origin}: gate '{name}'"
     if isinstance(spec, str):
@@ -115,10 +123,7 @@ def parse_gate(name: str, spec: Any, origin: str) -> Gate:
         raise HarnessError(f"{where}: cannot read {check!r}; expected e.g. \"exact_match >= 0.85\"")
     metric = match["metric"].rpartition(":")[2]
     if not is_known_metric(metric):
-        names = [k for k in KNOWN_METRICS if "*" not in k]
-        hint = get_close_matches(metric, names, n=1)
-        raise HarnessError(f"{where}: unknown metric {metric!r}" + (f" (did you mean {hint[0]!r}?" if hint else " (")
-                           + "; metrics: docs/reference/metrics.md)")
+        raise HarnessError(f"{where}: {unknown_metric(metric)}")
     rhs = match["rhs"]
     for pattern, form in RHS_FORMS:
         found = pattern.match(rhs)

@@ -129,7 +129,10 @@ def test_compare_says_what_changed_and_refuses_performance_across_machines(main_
     rows = [line for line in result.stdout.splitlines() if line.startswith("| `int4-cpu` |")]
     assert any("| exact_match |" in r and "Fisher p=" in r for r in rows)
     assert any("| decode_tps |" in r and "Mann-Whitney p=" in r for r in rows)
-    assert all(("within noise" in r) or ("changed" in r) or ("no interval" in r) for r in rows)
+    verdicts = ("| within noise |", "| **changed** |", "| significant, below minimum effect |", "| no interval |")
+    assert all(sum(v in r for v in verdicts) == 1 for r in rows), rows
+    assert all("Holm p=" in r for r in rows if "| no interval |" not in r)  # each tested figure, corrected
+    assert re.search(r"^\d+ of \d+ figures tested, Holm–Bonferroni corrected", result.stdout, re.M)
     # the same quality on the same tickets: greedy answers do not change between runs
     assert any("| exact_match |" in r and "within noise" in r for r in rows)
     other = json.loads((second_run / "results.json").read_text())
