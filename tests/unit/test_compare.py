@@ -561,3 +561,32 @@ def test_a_significant_share_change_below_two_points_is_below_the_minimum_effect
     assert row["verdict"] == "significant, below minimum effect" and row["how"].endswith("; effect 0.01 < minimum 0.02")
     a, b = _shares("v", 50000, 53000, n=100000)
     assert compare(*_pair([(a, b)]))["rows"][0]["verdict"] == "changed"
+
+
+def test_a_least_squares_slope_of_three_points_is_tested_with_one_degree_of_freedom():
+    """The smallest fit (3 points, 1 degree of freedom): t(0.975, 1) = tan(0.475 pi) = 12.706, so an
+    interval of ± 12.706 x 0.1 is se 0.1, and slopes 1.0 and 1.5 give the same p as with 4 points."""
+    t = math.tan(0.475 * math.pi)
+    assert t == pytest.approx(12.706, abs=1e-3)
+
+    def line(slope):
+        return {"estimator": "fit", "value": slope, "interval": [slope - t * 0.1, slope + t * 0.1],
+                "stats": {"n": 3, "r2": 0.9}, "samples": [1.0, 2.0, 3.0]}
+
+    method, p = raw_test(line(1.0), line(1.5))
+    assert method == "Wald" and p == pytest.approx(_wald(1.0, 0.1, 1.5, 0.1))
+
+
+def test_a_second_equals_sign_is_read_as_part_of_the_value():
+    """METRIC=VALUE splits at the first '=': in 'decode_tps=5%=1' the value '5%=1' is what is wrong."""
+    with pytest.raises(HarnessError, match=r"^option --min-effect 'decode_tps=5%=1': cannot read the minimum "
+                                           r"effect '5%=1'"):
+        parse_min_effects(["decode_tps=5%=1"])
+
+
+def test_a_figure_with_a_single_value_on_a_side_says_no_test_is_possible():
+    a = _run("run-a", "m1", [_m("int4-cpu", "exact_match", 0.9, estimator="value")])
+    b = _run("run-b", "m1", [_m("int4-cpu", "exact_match", 0.8, estimator="value")])
+    [row] = compare(a, b)["rows"]
+    assert (row["verdict"], row["how"], row["p"], row["holm_p"]) == (
+        "no interval", "a single value each: no test possible", None, None)
