@@ -8,9 +8,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-
-# scipy.stats is imported in each function: it takes about a second to import, and the plugin
-# loads this module before it reads the command line.
+from scipy import stats
 
 
 def linear_fit(x: Sequence[float], y: Sequence[float]) -> dict:
@@ -18,8 +16,6 @@ def linear_fit(x: Sequence[float], y: Sequence[float]) -> dict:
     xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if xs.size < 3 or np.ptp(xs) == 0:
         raise ValueError("a linear fit needs at least three points at two or more x values")
-    from scipy import stats
-
     result = stats.linregress(xs, ys)
     t = stats.t.ppf(0.975, xs.size - 2)
     return {
@@ -38,8 +34,6 @@ def theil_sen(y: Sequence[float], x: Sequence[float] | None = None) -> dict:
     xs = np.arange(ys.size, dtype=float) if x is None else np.asarray(x, dtype=float)
     if ys.size < 3:
         raise ValueError("a Theil–Sen slope needs at least three points")
-    from scipy import stats
-
     slope, intercept, low, high = stats.theilslopes(ys, xs, alpha=0.95)
     return {"slope": float(slope), "intercept": float(intercept), "slope_ci95": [float(low), float(high)],
             "n": int(ys.size)}

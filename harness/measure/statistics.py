@@ -7,9 +7,7 @@ import math
 from typing import Sequence
 
 import numpy as np
-
-# scipy.stats is imported where it is used: it takes about a second to import, and a run that
-# stops at a user mistake should not wait for it.
+from scipy.stats import binomtest
 
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20261125
@@ -61,8 +59,6 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     """Wilson score interval for a proportion (sound at 0 % and 100 %, unlike the normal one)."""
     if n == 0:
         return math.nan, math.nan
-    from scipy.stats import binomtest
-
     ci = binomtest(successes, n).proportion_ci(confidence_level=confidence, method="wilson")
     return float(ci.low), float(ci.high)
 
@@ -75,8 +71,6 @@ def mcnemar_exact(reference: Sequence[bool], variant: Sequence[bool]) -> dict:
     reference_only = sum(1 for r, v in zip(reference, variant) if r and not v)
     variant_only = sum(1 for r, v in zip(reference, variant) if v and not r)
     discordant = reference_only + variant_only
-    from scipy.stats import binomtest
-
     p_value = 1.0 if discordant == 0 else float(binomtest(min(reference_only, variant_only), discordant, 0.5).pvalue)
     return {"n": len(reference), "reference_only": reference_only, "variant_only": variant_only,
             "p_value": min(p_value, 1.0)}

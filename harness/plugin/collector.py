@@ -19,6 +19,7 @@ from harness.plugin.keys import (
     PROP_WINDOW,
     STATE,
 )
+from harness.report.render import write_report
 from harness.results.store import ResultsStore, new_run_dir, point_latest
 from harness.settings import config as cfg
 from harness.settings.registry import SETTINGS
@@ -187,6 +188,4 @@ class ResultsCollector:
                 entry["status"] = "not_run"
         interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
         store.finish(complete=not interrupted, exit_status=int(exitstatus))
-        from harness.report.render import write_report  # matplotlib and pandas: only when a run has results
-
         write_report(store.run_dir, store.data)

@@ -13,6 +13,7 @@ from harness.gates.judge import (
 from harness.plugin.keys import (
     STATE,
 )
+from harness.report.render import summary_lines
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -29,8 +30,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             terminalreporter.write_line(f"[harness] no results written: {state.setup_error}", red=True)
         return
     terminalreporter.section("precision harness")
-    from harness.report.render import summary_lines  # matplotlib and pandas: only once a run has results
-
     for line in summary_lines(state.store.data):
         terminalreporter.write_line(line)
     for entry in state.store.data["variants"]:
