@@ -59,9 +59,11 @@ def assert_every_miss_is_named(results: dict, stdout: str, at_least: int = 0) ->
 
 
 def test_the_main_job_records_what_it_recorded_before_the_restructuring(main_job):
-    """The README's main job on the embedded model (standard profile) records the same variants,
-    measurements (name, unit, estimator, kind of value), verdicts and gates as the run made at
-    commit 62e3ed6, before harness/ became sub-packages (tests/e2e/data/embedded_standard_shape.json).
+    """The README's main job on the embedded model records the same variants, measurements (name,
+    unit, estimator, kind of value), verdicts and gates as the standard-profile run made at commit
+    62e3ed6, before harness/ became sub-packages (tests/e2e/data/embedded_standard_shape.json). The
+    shared run (tests/e2e/conftest.py) uses the quick profile, which differs only in counts, so the
+    same file holds for it: a profile that changed what is recorded would fail here.
     That run had the Foundry extra; without it, what needs Foundry Local itself is not expected."""
     reports, _ = main_job  # tests/e2e/conftest.py: run once, shared with test_report.py
     expected = json.loads((Path(__file__).parent / "data" / "embedded_standard_shape.json").read_text())
