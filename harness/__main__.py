@@ -6,6 +6,8 @@
     merge RUN_DIR... [--out DIR]            runs from several machines as one report
     package --foundry OUT_DIR [RUN_DIR]     Foundry Local packages of a run's variants
     fp16-fixes [--model SPEC] [--out F]     the fp16 cpu corrections measured side by side
+    int8-routes [--model SPEC] [--out F]    the builder's INT8 and onnxruntime's quantizer's, side by side
+    toolchain NAME [--cache-dir DIR]        prepare a toolchain (olive, runtime-VERSION) ahead of a run
 """
 
 from __future__ import annotations
@@ -56,8 +58,29 @@ def main(argv: list[str] | None = None) -> int:
     fixes.add_argument("--cache-dir", type=Path, default=Path(".harness-cache"), metavar="DIR")
     fixes.add_argument("--rounds", type=int, default=5, metavar="N", help="timed rounds after one warm-up (default: 5)")
     fixes.add_argument("--out", type=Path, default=None, metavar="FILE", help="also write the figures (JSON) here")
+    routes = commands.add_parser("int8-routes", help="build INT8 with the builder's -p int8 and with onnxruntime's "
+                                                     "MatMulNBits quantizer and measure them side by side")
+    routes.add_argument("--model", default="smollm2-135m", metavar="SPEC",
+                        help="any --model value of the suites (default: smollm2-135m)")
+    routes.add_argument("--cache-dir", type=Path, default=Path(".harness-cache"), metavar="DIR")
+    routes.add_argument("--rounds", type=int, default=5, metavar="N", help="timed rounds after one warm-up (default: 5)")
+    routes.add_argument("--out", type=Path, default=None, metavar="FILE", help="also write the figures (JSON) here")
+    preparing = commands.add_parser("toolchain", help="prepare a toolchain in the cache ahead of a run (the "
+                                                      "suites prepare one themselves when it is first needed)")
+    preparing.add_argument("name", metavar="NAME", help="olive (the olive, gptq and awq builders) or "
+                                                        "runtime-VERSION (an onnxruntime-genai release for --runtimes)")
+    preparing.add_argument("--cache-dir", type=Path, default=Path(".harness-cache"), metavar="DIR",
+                           help="the suites' --cache-dir (default: .harness-cache)")
     args = parser.parse_args(argv)
     try:
+        if args.command == "toolchain":
+            from harness.common import toolchains
+
+            python = toolchains.prepare(toolchains.named(args.name), args.cache_dir,
+                                        progress=lambda line: print(f"[harness] {line}", file=sys.stderr))
+            print(f"toolchain {args.name}: {python}")
+            return 0
+
         from harness.report.render import write_report
         from harness.results.store import load_results, write_json_atomic
 
@@ -85,6 +108,14 @@ def main(argv: list[str] | None = None) -> int:
             result = fp16_fixes.measure(args.model, args.cache_dir, rounds=args.rounds,
                                         progress=lambda line: print(f"[harness] {line}", file=sys.stderr))
             print(fp16_fixes.render(result), end="")
+            if args.out is not None:
+                write_json_atomic(args.out, result)
+        elif args.command == "int8-routes":
+            from harness.variants import int8
+
+            result = int8.compare_routes(args.model, args.cache_dir, rounds=args.rounds,
+                                         progress=lambda line: print(f"[harness] {line}", file=sys.stderr))
+            print(int8.render_routes(result), end="")
             if args.out is not None:
                 write_json_atomic(args.out, result)
         elif args.command == "merge":

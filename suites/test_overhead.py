@@ -36,7 +36,7 @@ def test_harness_overhead(variant, harness_session, built_variant, domain_prompt
     wanted = max(MIN_NEW_TOKENS, min(MAX_NEW_TOKENS, math.ceil(DECODE_SECONDS * probe.decode_tps)))
     n = min(wanted, max_length - len(ids))
     assert n >= 2, f"max_length {max_length} leaves no room to decode after a {len(ids)}-token prompt"
-    bare = BareLoop(built_variant.path, max_length)
+    bare = BareLoop(built_variant.path, max_length, harness_session.interpreter)  # the same toolchain
     try:
         def through_harness():
             traces = [harness_session.generate(ids, max_new_tokens=n, min_new_tokens=n) for _ in range(BURST)]

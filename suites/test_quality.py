@@ -13,16 +13,7 @@ Both run with and without ``--benchmark``; thresholds are the gates' job (suites
 
 import pytest
 
-from harness.measure.closeness import STATISTICS, chunks_of
-from harness.measure.closeness import summarize as closeness_summary
-from harness.measure.quality import (
-    KLD_CONTEXT,
-    MIN_CONTEXT,
-    answer_all,
-    task_measurements,
-    token_stream,
-)
-from harness.measure.records import estimate
+from harness.measure.quality import answer_all, closeness_chunks, closeness_records, task_measurements
 
 
 def test_task_quality(variant, harness_session, harness_state, quality_examples, format_prompt,
@@ -53,32 +44,18 @@ def test_closeness_to_reference(variant, harness_session, harness_state, domain_
     reference = harness_state.reference_for(variant)
     if reference is None:
         pytest.skip(f"no runnable {harness_state.config.reference} variant to compare with")
-    room = harness_session.info()["max_length"] - 1  # a prompt must leave room for one more token
-    n_ctx = min(KLD_CONTEXT, room - room % 2)
-    chunk_count = harness_state.config.profile.kld_chunks
-    stream: list[int] = []
-    for example in domain_examples:  # only as much text as the chunks need
-        stream += token_stream([example], format_prompt, harness_session.encode)
-        if len(stream) >= n_ctx * chunk_count:
-            break
-    if len(stream) < n_ctx:  # a small set: one chunk of what there is
-        n_ctx = len(stream) - len(stream) % 2
-    if n_ctx < MIN_CONTEXT:
-        pytest.skip(f"the evaluation set gives {len(stream)} tokens, too few to score ({MIN_CONTEXT} needed)")
-    chunks = chunks_of(stream, n_ctx, chunk_count)
+    found = closeness_chunks(domain_examples, format_prompt, harness_session.encode,
+                             harness_session.info()["max_length"], harness_state.config.profile.kld_chunks)
+    if isinstance(found, str):
+        pytest.skip(found)
+    chunks, n_ctx = found
     scored = len(chunks) * (n_ctx - 1 - n_ctx // 2)
     path, written = harness_state.reference_logprobs(reference, chunks)
     if reference == variant:  # stored once for every other variant; nothing to compare with
         assert written is None or written["tokens"] == scored
         return
-    per_token = harness_session.compare(chunks, path)
-    stats = closeness_summary(per_token)
-    for name, figures in stats.items():
-        unit, better = STATISTICS[name]
-        samples = per_token["kld"] if name == "kld_mean" else per_token["delta_p"] if name == "delta_p_mean" else ()
-        record_measurement(estimate(variant, "quality", name, unit, figures["value"], figures.get("uncertainty"),
-                                    stats={k: v for k, v in figures.items() if k not in ("value", "uncertainty")},
-                                    samples=samples, higher_is_better=better, reference=reference,
-                                    bounds=(0.0, 1.0) if unit == "fraction" else None,
-                                    chunks=len(chunks), n_ctx=n_ctx))
-    assert stats["kld_mean"]["n"] == scored
+    records = closeness_records(variant, "quality", harness_session.compare(chunks, path), reference,
+                                len(chunks), n_ctx)
+    for record in records:
+        record_measurement(record)
+    assert next(r for r in records if r.name == "kld_mean").stats["n"] == scored

@@ -28,10 +28,11 @@ MIN_ITERATIONS = 60  # measured before the profile's time limit may end a mode
 def test_soak(variant, built_variant, harness_session, domain_prompt, harness_config, harness_state,
               record_measurement, record_verdict):
     profile = harness_config.profile
-    spec = SessionSpec(model_dir=str(built_variant.path), provider=variant.split("-")[-1],
+    spec = SessionSpec(model_dir=str(built_variant.path), provider=harness_session.spec.provider,
                        max_length=harness_session.info()["max_length"])
     ids = harness_session.encode(domain_prompt)
-    worker = WorkerSession(spec, f"{variant} (soak)", timeout=harness_config.worker_timeout)
+    worker = WorkerSession(spec, f"{variant} (soak)", timeout=harness_config.worker_timeout,
+                           interpreter=harness_session.interpreter)  # the same runtime's toolchain
     verdicts = []
     try:
         for mode, rewound in (("fresh", False), ("reused", True)):

@@ -52,6 +52,9 @@ METRICS: tuple[Metric, ...] = (
     *(Metric(name, "quality", "F1", HIGHER, "mean ROUGE-L F1 against the reference answers") for name in SCORED),
     *(Metric(name, "quality", unit, _direction[higher], CLOSENESS_DEFINITIONS[name])
       for name, (unit, higher) in STATISTICS.items()),
+    *(Metric(f"runtime_{name}", "runtimes", unit, _direction[higher],
+             f"{CLOSENESS_DEFINITIONS[name]}, the reference being the same build under the main environment's runtime")
+      for name, (unit, higher) in STATISTICS.items()),
     Metric("tokenize_ms", "latency", "ms", LOWER, "encoding the prompt text with the model's tokenizer"),
     Metric("ttft_ms", "latency", "ms", LOWER, "time to first token: t1 - t0 (the prefill)"),
     Metric("prefill_tps", "latency", "tokens/s", HIGHER, "prompt tokens / TTFT"),

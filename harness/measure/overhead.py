@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Sequence
 
+from harness.common.toolchains import MAIN, Interpreter
 from harness.errors import HarnessError
 from harness.measure.records import Verdict, verdict
 
@@ -32,11 +32,12 @@ SETTLE_S = 0.05
 class BareLoop:
     """Client of a ``python -m harness.runtime.bare_loop`` process."""
 
-    def __init__(self, model_dir: Path, max_length: int) -> None:
+    def __init__(self, model_dir: Path, max_length: int, interpreter: Interpreter = MAIN) -> None:
+        """``interpreter``: the same toolchain as the variant's worker (``--runtimes``)."""
         self._stderr = tempfile.TemporaryFile(mode="w+")  # a pipe could fill up and block it
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.runtime.bare_loop", str(model_dir), str(max_length)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True)
+            [*interpreter.command, "-m", "harness.runtime.bare_loop", str(model_dir), str(max_length)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True, env=interpreter.env)
         if not json.loads(self._readline()).get("ready"):
             raise HarnessError("the bare onnxruntime-genai loop did not start")
 

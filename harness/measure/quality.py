@@ -72,3 +72,41 @@ def token_stream(examples: Sequence[Example], format_prompt, encode: Callable[[s
     for example in examples:
         tokens.extend(encode(conversation_text(example, format_prompt)))
     return tokens
+
+
+def closeness_chunks(examples: Sequence[Example], format_prompt, encode: Callable[[str], list[int]],
+                     max_length: int, chunk_count: int) -> tuple[list[list[int]], int] | str:
+    """The chunks of domain text closeness is scored on, and their length; or why there are none.
+    A chunk leaves room for one more token under ``max_length``; a small set gives one chunk of
+    what there is."""
+    from harness.measure.closeness import chunks_of
+
+    room = max_length - 1
+    n_ctx = min(KLD_CONTEXT, room - room % 2)
+    stream: list[int] = []
+    for example in examples:  # only as much text as the chunks need
+        stream += token_stream([example], format_prompt, encode)
+        if len(stream) >= n_ctx * chunk_count:
+            break
+    if len(stream) < n_ctx:
+        n_ctx = len(stream) - len(stream) % 2
+    if n_ctx < MIN_CONTEXT:
+        return f"the evaluation set gives {len(stream)} tokens, too few to score ({MIN_CONTEXT} needed)"
+    return chunks_of(stream, n_ctx, chunk_count), n_ctx
+
+
+def closeness_records(variant: str, suite: str, per_token: dict, reference: str, chunks: int, n_ctx: int,
+                      prefix: str = "") -> list[dict]:
+    """One estimate per closeness statistic of ``per_token`` (named ``prefix + statistic``)."""
+    from harness.measure.closeness import STATISTICS, summarize
+    from harness.measure.records import estimate
+
+    records = []
+    for name, figures in summarize(per_token).items():
+        unit, better = STATISTICS[name]
+        samples = per_token["kld"] if name == "kld_mean" else per_token["delta_p"] if name == "delta_p_mean" else ()
+        records.append(estimate(variant, suite, prefix + name, unit, figures["value"], figures.get("uncertainty"),
+                                stats={k: v for k, v in figures.items() if k not in ("value", "uncertainty")},
+                                samples=samples, higher_is_better=better, reference=reference,
+                                bounds=(0.0, 1.0) if unit == "fraction" else None, chunks=chunks, n_ctx=n_ctx))
+    return records

@@ -109,6 +109,7 @@ class ResultsCollector:
                 state.store.add_variant({
                     "id": planned.id, "precision": variant.precision, "provider": variant.provider,
                     "builder": variant.builder,
+                    **({"twin": variant.twin.id} if variant.twin else {}),  # the same build, main runtime
                     "status": "unsupported" if not planned.supported else "pending",
                     "reason": planned.reason,
                 })

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from harness.common import toolchains
 from harness.common.clock import now_iso
+from harness.common.packages import version_of
 from harness.common.files import write_json_atomic
 from harness.errors import BuildError, HarnessError
 from harness.evaluation.datasets import EvalSet, load_examples
@@ -30,7 +32,7 @@ from harness.runtime.protocol import SessionSpec
 from harness.settings import config as cfg
 from harness.variants.build import BuiltVariant, build_variant
 from harness.variants.builders import CALIBRATED
-from harness.variants.matrix import PlannedVariant, plan
+from harness.variants.matrix import PlannedVariant, Variant, plan
 from harness.variants.olive import read_recipe
 
 
@@ -90,9 +92,15 @@ class HarnessState:
                     raise HarnessError("--recipe is run by the olive builder: add --builder olive (or genai,olive)")
                 self.olive_recipe = read_recipe(self.config.recipe)
             self.planned = plan(self.config.precisions, self.config.providers, self.source,
-                                builders=self.config.builders)
+                                builders=self.config.builders, runtimes=self.runtimes)
         except HarnessError as exc:
             self.setup_error = str(exc)
+
+    @functools.cached_property
+    def runtimes(self) -> tuple[str | None, ...]:
+        """``--runtimes`` as the matrix's axis: None for the main environment's version."""
+        main = version_of("onnxruntime-genai")
+        return tuple(dict.fromkeys(None if v == main else v for v in self.config.runtimes)) or (None,)
 
     def note(self, variant_id: str, **fields: Any) -> None:
         self.pending.setdefault(variant_id, {}).update(fields)
@@ -128,11 +136,12 @@ class HarnessState:
     def reference_for(self, variant_id: str) -> str | None:
         """The variant ``variant_id`` is compared with: the reference precision on the same
         provider, else on cpu; planned (and built when asked) even if not in the matrix."""
-        provider = self.planned_variant(variant_id).variant.provider
-        for candidate in dict.fromkeys((provider, "cpu")):
-            rid = f"{self.config.reference}-{candidate}"
+        variant = self.planned_variant(variant_id).variant
+        for candidate in dict.fromkeys((variant.provider, "cpu")):
+            rid = Variant(self.config.reference, candidate, runtime=variant.runtime).id  # under the same runtime
             if rid not in {p.id for p in self.planned} and rid not in self.extra_planned:
-                self.extra_planned[rid] = plan((self.config.reference,), (candidate,), self.source)[0]
+                self.extra_planned[rid] = plan((self.config.reference,), (candidate,), self.source,
+                                               runtimes=(variant.runtime,))[0]
             if self.planned_variant(rid).supported:
                 return rid
         return None
@@ -161,7 +170,7 @@ class HarnessState:
         from filelock import FileLock
 
         built = self.build(reference_id)
-        key = {"build": built.path.name, "data": self.eval_set.sha256, "ids": [e.id for e in examples],
+        key = {"build": built.path.name, "runtime": self.runtime_of(reference_id), "data": self.eval_set.sha256, "ids": [e.id for e in examples],
                "answer_tokens": self.config.answer_tokens, "format": self.formatter.to_record(),
                "version": 1}
         path = self._reference_file("answers", key).with_suffix(".json")
@@ -179,7 +188,7 @@ class HarnessState:
         from filelock import FileLock
 
         built = self.build(reference_id)
-        key = {"build": built.path.name, "chunks": hashlib.sha256(json.dumps(chunks).encode()).hexdigest(),
+        key = {"build": built.path.name, "runtime": self.runtime_of(reference_id), "chunks": hashlib.sha256(json.dumps(chunks).encode()).hexdigest(),
                "version": FORMAT_VERSION}
         path = self._reference_file("logprobs", key).with_suffix(".npz")
         written = None
@@ -211,23 +220,40 @@ class HarnessState:
             raise result
         return result
 
+    def twin_of(self, variant_id: str) -> str | None:
+        """The same build under the main environment's runtime (planned if not in the matrix);
+        None for a variant that runs there itself, or whose twin cannot run."""
+        twin = self.planned_variant(variant_id).variant.twin
+        if twin is None:
+            return None
+        if twin.id not in {p.id for p in self.planned} and twin.id not in self.extra_planned:
+            self.extra_planned[twin.id] = plan((twin.precision,), (twin.provider,), self.source,
+                                               builders=(twin.builder,))[0]
+        return twin.id if self.planned_variant(twin.id).supported else None
+
+    def runtime_of(self, variant_id: str) -> str:
+        """The onnxruntime-genai version ``variant_id`` is measured under (``int4-cpu@0.14.1``: 0.14.1)."""
+        return variant_id.partition("@")[2] or version_of("onnxruntime-genai")
+
     def session(self, variant_id: str) -> WorkerSession:
         if variant_id not in self.sessions:
             built = self.build(variant_id)
-            spec = SessionSpec(model_dir=str(built.path), provider=self.planned_variant(variant_id).variant.provider,
-                               max_length=self.max_length)
+            variant = self.planned_variant(variant_id).variant
+            spec = SessionSpec(model_dir=str(built.path), provider=variant.provider, max_length=self.max_length)
 
             def restarted(count: int, crash: BaseException) -> None:
                 self.progress(f"{variant_id}: {crash.summary()}; fresh worker {count} of {MAX_RESTARTS} for its next test")
                 self.note(variant_id, worker_restarts=count)
 
             try:
-                session = WorkerSession(spec, variant_id, timeout=self.config.worker_timeout, on_restart=restarted)
+                interpreter = toolchains.interpreter(variant.runtime, self.config.cache_dir, self.progress)
+                session = WorkerSession(spec, variant_id, timeout=self.config.worker_timeout, on_restart=restarted,
+                                        interpreter=interpreter)
             except BaseException as exc:
                 self.sessions[variant_id] = exc
                 raise
             self.sessions[variant_id] = session
-            self.note(variant_id, load_s=session.ready["load_s"],
+            self.note(variant_id, runtime=session.ready["runtime"], load_s=session.ready["load_s"],
                       rss_before_load_bytes=session.ready["rss_before_load_bytes"],
                       rss_after_load_bytes=session.ready["rss_after_load_bytes"],
                       max_length=self.max_length)

@@ -37,7 +37,7 @@ def _colour(row_or_variant) -> str:
 def _hatch(variant: str) -> str | None:
     """Variants of other builders (int4-olive-cpu, int4-gptq-cpu) are hatched, in their
     precision's colour."""
-    parts = variant.split("-")
+    parts = variant.partition("@")[0].split("-")
     builder = BUILDERS.get(parts[1]) if len(parts) > 2 else None
     return builder.hatch if builder else None
 

@@ -6,12 +6,12 @@ import json
 import os
 import selectors
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Sequence
 
+from harness.common.toolchains import MAIN, Interpreter
 from harness.errors import GenerationError, WorkerCrashed
 from harness.runtime.protocol import SessionSpec
 from harness.runtime.trace import GenerationTrace
@@ -25,8 +25,12 @@ class WorkerSession:
 
     def __init__(self, spec: SessionSpec, variant_id: str, *, timeout: float = 600.0,
                  load_timeout: float = 600.0, max_restarts: int = MAX_RESTARTS,
-                 on_restart: Callable[[int, WorkerCrashed], None] = lambda count, crash: None) -> None:
+                 on_restart: Callable[[int, WorkerCrashed], None] = lambda count, crash: None,
+                 interpreter: Interpreter = MAIN) -> None:
+        """``interpreter``: the toolchain the worker runs in (``--runtimes``); by default this
+        process's own environment."""
         self.spec = spec
+        self.interpreter = interpreter
         self.variant_id = variant_id
         self.timeout = timeout
         self.load_timeout = load_timeout
@@ -39,9 +43,9 @@ class WorkerSession:
 
     def _start(self) -> None:
         self._stderr = tempfile.TemporaryFile(mode="w+b")
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ if self.interpreter.env is None else self.interpreter.env, PYTHONUNBUFFERED="1")
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.runtime.worker", self.spec.to_json()],
+            [*self.interpreter.command, "-m", "harness.runtime.worker", self.spec.to_json()],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env)
         self._buffer = b""
         ready = self._read(self.load_timeout)

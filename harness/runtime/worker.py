@@ -122,6 +122,13 @@ HANDLERS = {
 }
 
 
+def _runtime_versions() -> dict:
+    """The runtime this worker runs, as its own interpreter sees it."""
+    from importlib import metadata
+
+    return {package: metadata.version(package) for package in ("onnxruntime-genai", "onnxruntime")}
+
+
 def serve(spec: SessionSpec) -> int:
     global _DEVICE_MEMORY
     _DEVICE_MEMORY = spec.provider == "cuda"
@@ -144,7 +151,7 @@ def serve(spec: SessionSpec) -> int:
         return 3
     load_s = time.perf_counter() - started
     after = _memory()
-    reply({"ok": True, "ready": True, "load_s": load_s,
+    reply({"ok": True, "ready": True, "load_s": load_s, "runtime": _runtime_versions(),
            "rss_before_load_bytes": before["rss_bytes"], "rss_after_load_bytes": after["rss_bytes"],
            "info": session.info(), "pid": os.getpid()})
     served: dict = {}  # what the handlers remember between requests

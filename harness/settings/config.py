@@ -10,6 +10,8 @@ The help texts below are shared by the command-line options and the settings ref
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -87,6 +89,7 @@ class RunConfig:
     allow_foreign_baseline: bool = False
     objective: str = "size"
     builders: tuple[str, ...] = ("genai",)
+    runtimes: tuple[str, ...] = ()  # onnxruntime-genai versions; empty: the main environment's only
     recipe: Path | None = None
     calibration: Path | None = None
     foundry_packages: Path | None = None
@@ -141,6 +144,17 @@ def parse_reference(raw: Any) -> str:
 
 def parse_builders(raw: Any) -> tuple[str, ...]:
     return _parse_choices(raw, BUILDERS, "builder")
+
+
+def parse_runtimes(raw: Any) -> tuple[str, ...]:
+    """onnxruntime-genai versions, e.g. ``0.18.0,0.14.1``; ``main``: the main environment's only."""
+    items = _split_list(raw)
+    if items == ["main"]:
+        return ()
+    bad = [x for x in items if not re.fullmatch(r"\d+\.\d+\.\d+", x)]
+    if bad:
+        raise ValueError(f"{bad[0]!r} is not an onnxruntime-genai version (like 0.14.1)")
+    return tuple(dict.fromkeys(items))
 
 
 def parse_objective(raw: Any) -> str:

@@ -25,6 +25,7 @@ from typing import Callable
 
 from filelock import FileLock
 
+from harness.common import toolchains
 from harness.common.clock import now_iso
 from harness.common.packages import versions_of
 from harness.errors import BuildError
@@ -35,8 +36,8 @@ from harness.variants.builders import BLOCK_SIZE, BUILDERS
 from harness.variants.graph import quantization_summary
 from harness.variants.matrix import Variant
 
-RECIPE_VERSION = 3  # bump when the harness changes how it calls a builder
-TOOLCHAIN_PACKAGES = ("onnxruntime-genai", "onnxruntime", "onnx", "transformers", "torch", "olive-ai")
+RECIPE_VERSION = 4  # bump when the harness changes how it calls a builder
+TOOLCHAIN_PACKAGES = ("onnxruntime-genai", "onnxruntime", "onnx", "onnx-ir", "transformers", "torch")
 
 Progress = Callable[[str], None]
 
@@ -62,8 +63,13 @@ class BuiltVariant:
         return record
 
 
-def toolchain() -> dict:
-    versions = versions_of(TOOLCHAIN_PACKAGES)
+def toolchain(builder: str = "genai") -> dict:
+    """The versions a build of ``builder`` is made with: the main environment's builder, or the
+    pins of the Olive toolchain (``olive``, ``gptq``, ``awq``)."""
+    if BUILDERS[builder].olive:
+        versions = {"toolchain": toolchains.OLIVE.name, **toolchains.OLIVE.versions()}
+    else:
+        versions = versions_of(TOOLCHAIN_PACKAGES)
     versions["harness_recipe"] = RECIPE_VERSION
     return versions
 
@@ -91,18 +97,11 @@ def _recipe(variant: Variant, olive_recipe: dict | None, calibration: list[str] 
         return {"builder": "olive", "mode": "recipe" if olive_recipe is not None else "auto-opt",
                 "precision": variant.precision, "provider": variant.provider, "olive_recipe": olive_recipe,
                 "block_size": olive_build.requested_block_size(olive_recipe) or BLOCK_SIZE}
-    if variant.precision == "int8":
-        return {
-            "builder": "genai+matmulnbits",
-            "base": recipe_for(Variant("fp32", variant.provider)),
-            "bits": 8, "block_size": BLOCK_SIZE, "symmetric": True,
-            # 4 = int8 activations in the CPU kernel, as the builder sets for int4 on CPU; the
-            # default (0, float compute) makes 8-bit MatMulNBits about 10x slower than FP32 there.
-            "accuracy_level": 4 if variant.provider == "cpu" else 0,
-        }
     options = {}
-    if variant.precision == "int4":
-        options = {"int4_block_size": BLOCK_SIZE}
+    if variant.precision in ("int4", "int8"):
+        # onnxruntime-genai 0.18.0's names (0.14.1 took int4_block_size); the built graph's
+        # MatMulNBits attributes are read back into build.json, not trusted from these flags
+        options = {"block_size": BLOCK_SIZE}
     return {"builder": variant.builder, "precision": variant.precision,
             "provider": variant.provider, "extra_options": options}
 
@@ -117,8 +116,10 @@ def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
                   progress: Progress = lambda message: None, olive_recipe: dict | None = None,
                   calibration: list[str] | None = None,
                   fp16_cpu_fix: str = fp16_cpu.DEFAULT_FIX) -> BuiltVariant:
-    """Return the built variant, building it (once, under a lock) if the cache lacks it."""
-    tools = toolchain()
+    """Return the built variant, building it (once, under a lock) if the cache lacks it. A variant
+    measured under another runtime (``--runtimes``) is the same build as its twin."""
+    variant = variant.build
+    tools = toolchain(variant.builder)
     recipe = recipe_for(variant, olive_recipe, calibration, uses_gqa=source.uses_gqa, fp16_cpu_fix=fp16_cpu_fix)
     key = cache_key(source, recipe, tools)
     target = cache_dir / "builds" / f"{source.name}-{variant.id}-{key}"
@@ -137,19 +138,15 @@ def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
                 calibrated = BUILDERS[variant.builder].calibrated
                 if calibrated and not calibration:
                     raise BuildError(f"{variant.id} needs calibration data: give --calibration PATH", "")
-                command = olive_build.command(variant.precision, variant.provider, source.path, staging, work,
+                python = toolchains.prepare(toolchains.OLIVE, cache_dir, progress)
+                command = olive_build.command(python, variant.precision, variant.provider, source.path, staging, work,
                                               None if calibrated else olive_recipe, calibration,
                                               variant.builder if calibrated else None)
-                peak = _run(command, variant.id, cwd=work)
+                peak = _run(command, variant.id, cwd=work,
+                            env=toolchains.environment(toolchains.OLIVE, cache_dir))
                 if not (staging / "model.onnx").is_file():  # Olive can exit 0 having produced nothing
                     raise BuildError(f"build of {variant.id}: Olive exited without a model in {staging}",
                                      _olive_log_tail(work))
-            elif variant.precision == "int8":
-                base = build_variant(Variant("fp32", variant.provider), source, cache_dir, progress)
-                peak = _run([sys.executable, "-m", "harness.variants.int8", str(base.path), str(staging),
-                             "--bits", "8", "--block-size", str(BLOCK_SIZE),
-                             "--accuracy-level", str(recipe["accuracy_level"])], variant.id)
-                peak = max(peak, base.peak_rss_bytes)
             else:
                 peak = _run(_builder_command(variant, source, staging, Path(tmp) / "hf-cache", recipe),
                             variant.id)
@@ -193,9 +190,10 @@ def _correct(model: Path, recipe: dict, variant_id: str) -> dict | None:
     return correction
 
 
-def _run(command: list[str], variant_id: str, cwd: Path | None = None) -> int:
+def _run(command: list[str], variant_id: str, cwd: Path | None = None, env: dict | None = None) -> int:
     """Run one builder step; return its peak RSS in bytes; raise BuildError with its output tail."""
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    env = dict(os.environ if env is None else env, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
+               HF_DATASETS_OFFLINE="1")
     # with a working folder, the output stays there (build.log) for a later look
     with (open(cwd / "build.log", "w+") if cwd is not None else tempfile.TemporaryFile(mode="w+")) as log:
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)

@@ -1,125 +1,35 @@
 """The fp16 CPU corrections side by side, in one run on one machine: ``python -m harness fp16-fixes``.
 
-Builds the reference (FP32) and one fp16 CPU variant per correction of :mod:`harness.variants.fp16_cpu`,
-opens a worker for each, and measures them the way the suites do, alternating between the
-variants each round so that drift on a shared machine touches all alike:
-
-- TTFT and decode tokens/s: forced-length greedy requests on the model's first domain prompt
-  (median over the rounds, after one warm-up each);
-- peak RSS: each worker's own high-water mark (``VmHWM``) after the rounds;
-- KLD and top-1 agreement against FP32 over the same chunks of the model's domain text
-  (:mod:`harness.measure.closeness`, as the quality suite computes them);
-- how many of the timed prompt's greedy tokens equal FP32's before the first difference.
-
-The table goes to stdout (Markdown) and, with ``--out``, with the machine's description to JSON.
+Builds the reference (FP32) and one fp16 CPU variant per correction of :mod:`harness.variants.fp16_cpu`
+and measures them with :mod:`harness.variants.side_by_side`. The table goes to stdout (Markdown)
+and, with ``--out``, with the machine's description to JSON.
 """
 
 from __future__ import annotations
 
-import statistics
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 from harness.errors import HarnessError
-from harness.evaluation.datasets import load_examples
-from harness.evaluation.prompts import ChatFormatter
-from harness.measure.closeness import chunks_of, summarize
-from harness.measure.environment import describe
-from harness.measure.quality import KLD_CONTEXT, token_stream
-from harness.measure.smoke import default_dataset
 from harness.models.sources import resolve_model
-from harness.runtime.client import WorkerSession
-from harness.runtime.protocol import SessionSpec
-from harness.variants import fp16_cpu
+from harness.variants import fp16_cpu, side_by_side
 from harness.variants.build import build_variant
 from harness.variants.matrix import Variant
 
 
-def measure(model: str, cache_dir: Path, *, rounds: int = 5, new_tokens: int = 64, chunks: int = 8,
-            max_length: int = 1024, progress: Callable[[str], None] = print) -> dict:
+def measure(model: str, cache_dir: Path, *, rounds: int = 5, progress: Callable[[str], None] = print) -> dict:
     source = resolve_model(model, "option --model", cache_dir, progress)
     if not source.uses_gqa:
         raise HarnessError(f"{source.name} has no grouped-query attention: its fp16 cpu build needs no correction")
-    examples = load_examples(default_dataset(source)).examples
-    formatter = ChatFormatter(source.path)
-    names = ["fp32", *fp16_cpu.FIXES]
     builds = {"fp32": build_variant(Variant("fp32", "cpu"), source, cache_dir, progress)}
     for fix in fp16_cpu.FIXES:
-        builds[fix] = build_variant(Variant("fp16", "cpu"), source, cache_dir, progress, fp16_cpu_fix=fix)
-    sessions = {name: WorkerSession(SessionSpec(str(builds[name].path), max_length=max_length), name)
-                for name in names}
-    try:
-        reference = sessions["fp32"]
-        prompt_ids = reference.encode(formatter(list(examples[0].messages)))
-        stream: list[int] = []
-        for example in examples:
-            stream += token_stream([example], formatter, reference.encode)
-            if len(stream) >= KLD_CONTEXT * chunks:
-                break
-        scored = chunks_of(stream, KLD_CONTEXT, chunks)
-        timings: dict[str, list] = {name: [] for name in names}
-        tokens: dict[str, tuple] = {}
-        for round_ in range(rounds + 1):  # round 0 is the warm-up
-            progress(f"timing round {round_} of {rounds}")
-            for name in names:
-                trace = sessions[name].generate(prompt_ids, max_new_tokens=new_tokens, min_new_tokens=new_tokens)
-                tokens[name] = trace.tokens
-                if round_:
-                    timings[name].append((trace.ttft_s, trace.decode_tps))
-        rows = []
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "fp32.npz"
-            progress(f"reference logits over {len(scored)} chunks of {KLD_CONTEXT} tokens")
-            reference.write_reference(scored, path)
-            for name in names:
-                closeness = summarize(sessions[name].compare(scored, path)) if name != "fp32" else None
-                rows.append({
-                    "variant": name if name == "fp32" else f"fp16 ({name})",
-                    "correction": builds[name].correction,
-                    "size_bytes": builds[name].size_bytes,
-                    "weight_dtypes": builds[name].quantization["weight_dtypes"],
-                    "ttft_ms": 1000 * statistics.median(t for t, _ in timings[name]),
-                    "decode_tps": statistics.median(d for _, d in timings[name]),
-                    "peak_rss_bytes": sessions[name].memory()["peak_rss_bytes"],
-                    "kld_mean": closeness and closeness["kld_mean"]["value"],
-                    "kld_uncertainty": closeness and closeness["kld_mean"]["uncertainty"],
-                    "top1_agreement": closeness and closeness["top1_agreement"]["value"],
-                    "scored_tokens": closeness and closeness["kld_mean"]["n"],
-                    "same_greedy_prefix": _common_prefix(tokens[name], tokens["fp32"]),
-                })
-    finally:
-        for session in sessions.values():
-            session.close()
-    settings = {"model": source.name, "rounds": rounds, "new_tokens": new_tokens, "prompt_tokens": len(prompt_ids),
-                "chunks": len(scored), "n_ctx": KLD_CONTEXT, "max_length": max_length}
-    return {"settings": settings, "machine": describe(), "rows": rows}
+        builds[f"fp16 ({fix})"] = build_variant(Variant("fp16", "cpu"), source, cache_dir, progress, fp16_cpu_fix=fix)
+    result = side_by_side.measure(source, {name: built.path for name, built in builds.items()}, rounds=rounds,
+                                  progress=progress)
+    for row in result["rows"]:
+        row["correction"] = builds[row["variant"]].correction
+    return result
 
 
 def render(result: dict) -> str:
-    machine = result["machine"]
-    s = result["settings"]
-    fp32 = result["rows"][0]
-    lines = [f"fp16 cpu corrections on {s['model']}: {machine['cpu_model']}, {machine['cores_usable']} cores; "
-             f"{s['rounds']} rounds of {s['prompt_tokens']}-token prompt + {s['new_tokens']} tokens, "
-             f"closeness over {s['chunks']} x {s['n_ctx']} tokens",
-             "",
-             "| variant | size MB | decode tok/s (× FP32) | TTFT ms | peak RSS MB | KLD vs FP32 | top-1 | greedy tokens as FP32's |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for row in result["rows"]:
-        kld = "—" if row["kld_mean"] is None else f"{row['kld_mean']:.2g} ± {row['kld_uncertainty']:.1g}"
-        top1 = "—" if row["top1_agreement"] is None else f"{row['top1_agreement']:.4f}"
-        lines.append(f"| {row['variant']} | {row['size_bytes'] / 1e6:.0f} | {row['decode_tps']:.1f} "
-                     f"({row['decode_tps'] / fp32['decode_tps']:.2f}) | {row['ttft_ms']:.1f} | "
-                     f"{row['peak_rss_bytes'] / 2**20:.0f} | {kld} | {top1} | "
-                     f"{row['same_greedy_prefix']} of {s['new_tokens']} |")
-    return "\n".join(lines) + "\n"
-
-
-def _common_prefix(a: tuple, b: tuple) -> int:
-    count = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        count += 1
-    return count
+    return side_by_side.render(result, "fp16 cpu corrections")

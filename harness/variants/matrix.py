@@ -21,12 +21,25 @@ class Variant:
     precision: str
     provider: str
     builder: str = BUILDER
+    runtime: str | None = None  # an onnxruntime-genai version (--runtimes); None: the main environment's
 
     @property
     def id(self) -> str:
-        """Test id and report key, e.g. ``int4-cpu`` (``int4-olive-cpu`` for other builders)."""
+        """Test id and report key, e.g. ``int4-cpu`` (``int4-olive-cpu`` for other builders,
+        ``int4-cpu@0.14.1`` measured under another runtime)."""
         middle = "" if self.builder == BUILDER else f"-{self.builder}"
-        return f"{self.precision}{middle}-{self.provider}"
+        after = "" if self.runtime is None else f"@{self.runtime}"
+        return f"{self.precision}{middle}-{self.provider}{after}"
+
+    @property
+    def build(self) -> "Variant":
+        """What is built: the runtime a build is measured under is not part of it."""
+        return Variant(self.precision, self.provider, self.builder)
+
+    @property
+    def twin(self) -> "Variant | None":
+        """The same build under the main environment's runtime (None: this is it)."""
+        return None if self.runtime is None else self.build
 
 
 @dataclass(frozen=True)
@@ -91,8 +104,9 @@ def unsupported_reason(variant: Variant, source: ModelSource, available: tuple[s
 
 
 def plan(precisions: tuple[str, ...], providers: tuple[str, ...] | None, source: ModelSource,
-         available: tuple[str, ...] | None = None, builders: tuple[str, ...] = (BUILDER,)) -> list[PlannedVariant]:
-    """The full matrix in a stable order (provider, builder, precision), each with its support."""
+         available: tuple[str, ...] | None = None, builders: tuple[str, ...] = (BUILDER,),
+         runtimes: tuple[str | None, ...] = (None,)) -> list[PlannedVariant]:
+    """The full matrix in a stable order (provider, builder, precision, runtime), each with its support."""
     available = available_providers() if available is None else available
     chosen = providers if providers is not None else available
     planned = []
@@ -101,7 +115,8 @@ def plan(precisions: tuple[str, ...], providers: tuple[str, ...] | None, source:
             for precision in precisions:
                 if BUILDERS[builder].calibrated and precision not in BUILDERS[builder].precisions:
                     continue  # GPTQ and AWQ are INT4 methods: there is no fp32-gptq to skip
-                variant = Variant(precision, provider, builder)
-                reason = unsupported_reason(variant, source, available)
-                planned.append(PlannedVariant(variant, supported=not reason, reason=reason))
+                for runtime in runtimes:
+                    variant = Variant(precision, provider, builder, runtime)
+                    reason = unsupported_reason(variant, source, available)
+                    planned.append(PlannedVariant(variant, supported=not reason, reason=reason))
     return planned

@@ -6,7 +6,9 @@
   ``input_model.model_path``, ``output_dir``, ``cache_dir`` and the precision of every
   ``ModelBuilder`` pass, and runs it.
 
-Olive runs in a fresh temporary folder with its cache inside it, so Olive's own cache can never
+Olive runs in its own toolchain (:data:`harness.common.toolchains.OLIVE`: olive-ai 0.13.0 with
+onnxruntime-genai 0.14.1, the only release its ModelBuilder pass works with), never in the main
+environment, whose onnxruntime-genai is the runtime that ships. It runs in a fresh temporary folder with its cache inside it, so Olive's own cache can never
 return a model an older toolchain built (it did, with olive-ai 0.13.0); the harness's build cache keys on the recipe
 and the toolchain, olive-ai included.
 """
@@ -15,10 +17,9 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 from pathlib import Path
 
-from harness.common.packages import version_of
+from harness.common.toolchains import OLIVE
 from harness.errors import HarnessError, read_json
 from harness.variants.builders import BUILDERS
 
@@ -37,10 +38,10 @@ KNOWN_FAILURES = {"0.15.": "its ModelBuilder pass fails with KeyError: 'hf_detai
 
 
 def toolchain_problem(olive: str | None = None, genai: str | None = None) -> str | None:
-    """Why the installed Olive cannot build with the installed onnxruntime-genai (None: it can),
-    in one line with the versions that work together."""
-    olive = olive if olive is not None else version_of("olive-ai")
-    genai = genai if genai is not None else version_of("onnxruntime-genai")
+    """Why this Olive cannot build with this onnxruntime-genai (None: it can), in one line with the
+    versions that work together; by default, the pins of the Olive toolchain."""
+    olive = olive if olive is not None else OLIVE.versions().get("olive-ai")
+    genai = genai if genai is not None else OLIVE.versions().get("onnxruntime-genai")
     if olive is None:
         return "olive-ai is not installed (pip install olive-ai==0.13.0 requests)"
     good = WORKS_WITH.get(olive)
@@ -108,18 +109,16 @@ def calibrated_recipe(algorithm: str, calibration: Path, block_size: int) -> dic
 
 def calibrated_problem(algorithm: str, provider: str) -> str | None:
     """Why a calibrated variant cannot be built here (None: it can)."""
-    if algorithm == "awq":
-        try:
-            import awq  # noqa: F401
-        except ImportError:
-            return ("Olive's AWQ pass needs the autoawq package, which is not installed here (its kernels "
-                    "target CUDA GPUs)")
+    if algorithm == "awq" and "autoawq" not in OLIVE.versions():
+        return ("Olive's AWQ pass needs the autoawq package, which the Olive toolchain does not hold (its "
+                "kernels target CUDA GPUs)")
     return None
 
 
-def command(precision: str, provider: str, model_path: Path, out: Path, work: Path,
+def command(python: Path, precision: str, provider: str, model_path: Path, out: Path, work: Path,
             recipe: dict | None, calibration: list[str] | None = None, algorithm: str | None = None) -> list[str]:
-    """The Olive command for one variant; ``work`` is its fresh working folder (Olive's cache).
+    """The Olive command for one variant, run by the Olive toolchain's ``python``; ``work`` is its
+    fresh working folder (Olive's cache).
     ``algorithm`` (gptq, awq) with ``calibration`` texts makes a calibrated INT4 variant."""
     if algorithm is not None:
         data = work / "calibration.jsonl"
@@ -129,7 +128,7 @@ def command(precision: str, provider: str, model_path: Path, out: Path, work: Pa
         config = work / "recipe.json"
         config.write_text(json.dumps(filled_recipe(recipe, model_path, out, work / "olive-cache", precision),
                                      indent=2), encoding="utf-8")
-        return [sys.executable, "-m", "olive", "run", "--config", str(config), "--log_level", "3"]
+        return [str(python), "-m", "olive", "run", "--config", str(config), "--log_level", "3"]
     device, provider_name = DEVICES[provider]
-    return [sys.executable, "-m", "olive", "auto-opt", "-m", str(model_path), "-o", str(out), "--device", device,
+    return [str(python), "-m", "olive", "auto-opt", "-m", str(model_path), "-o", str(out), "--device", device,
             "--provider", provider_name, "--precision", precision, "--use_model_builder", "--log_level", "3"]

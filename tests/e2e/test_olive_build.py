@@ -31,7 +31,7 @@ def test_the_toolchain_check_names_the_versions_that_work(olive, genai, problem)
     assert (found is None) if problem is None else (problem in found)
 
 
-def test_the_installed_toolchain_is_the_one_that_works():
+def test_the_olive_toolchains_pins_are_the_ones_that_work():
     assert toolchain_problem() is None
 
 
@@ -88,6 +88,8 @@ def test_both_builders_in_one_run_and_the_tutorials_recipe_checked(tmp_path, bui
     assert variants["int4-olive-cpu"]["status"] == "passed" and variants["int4-cpu"]["status"] == "passed"
     olive = variants["int4-olive-cpu"]
     assert olive["recipe"]["mode"] == "auto-opt" and olive["toolchain"]["olive-ai"] == "0.13.0"
+    assert olive["toolchain"]["toolchain"] == "olive" and olive["toolchain"]["onnxruntime-genai"] == "0.14.1"
+    assert variants["int4-cpu"]["toolchain"]["onnxruntime-genai"] == "0.18.0"  # the main environment's builder
     assert olive["quantization"]["bits"] == [4] and olive["quantization"]["accuracy_levels"] == [4]
     kld = {m["variant"]: m for m in results["measurements"] if m["name"] == "kld_mean"}
     assert set(kld) == {"int4-cpu", "int4-olive-cpu", "int4-gptq-cpu"}  # all against the same fp32 reference
