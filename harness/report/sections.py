@@ -52,7 +52,7 @@ def objective_of(results: dict) -> str:
 def build_sections(results: dict, objective: str | None = None) -> list[Section]:
     objective = objective or objective_of(results)
     sections = [_summary(results), _recommendation(results, objective), _precision(results), _variants(results)]
-    sections += [_performance(results), *_quality(results), _gates(results), _verdicts(results),
+    sections += [_performance(results), _runtimes(results), *_quality(results), _gates(results), _verdicts(results),
                  _measurements(results)]
     return [s for s in sections if s is not None]
 
@@ -158,6 +158,37 @@ def _performance(results: dict) -> Section | None:
     return Section("Performance per variant", "performance", text=[
         "Median [95 % interval] (fits: slope [95 % interval]); warm-ups excluded. Definitions: docs/reference/metrics.md."],
         header=["variant"] + [c[0] for c in columns], rows=rows)
+
+
+def _runtimes(results: dict) -> Section | None:
+    from harness.results.runtimes import comparisons
+
+    found = comparisons(results)
+    if not found:
+        return None
+
+    def version(runtime: dict | None) -> str:
+        return f"onnxruntime-genai {runtime['onnxruntime-genai']}" if runtime else "its runtime"
+
+    text = ["Does the runtime upgrade change our model's speed or answers? Each variant measured under "
+            "another onnxruntime-genai release against the same build under the main environment's runtime, "
+            "in this run: speed figures tested as `python -m harness compare` does (Holm–Bonferroni over "
+            "each variant's figures, then the metric's minimum effect)."]
+    rows = []
+    for c in found:
+        kld, top1 = c["kld"], c["top1"]
+        logits = ("no logits compared" if kld is None else
+                  f"KLD between the two runtimes {fmt(kld['value'])}, top-1 agreement {fmt(top1['value']) if top1 else '—'}")
+        answers = (f"{c['same_answers']} of {c['answers']} greedy answers the same" if c["answers"]
+                   else "no answers compared")
+        text.append(f"`{c['variant']}` ({version(c['runtime'])}) against `{c['twin']}` "
+                    f"({version(c['twin_runtime'])}): {answers}; {logits}.")
+        for r in c["rows"]:
+            change = "—" if r["change"] is None else f"{r['change']:+.1%}"
+            rows.append([f"`{c['variant']}`", r["metric"], fmt(r["a"]), fmt(r["b"]), change, r["verdict"], r["how"]])
+    return Section("Runtimes", "runtimes", text=text,
+                   header=["variant", "figure", "main runtime", "this runtime", "change", "verdict", "how decided"],
+                   rows=rows)
 
 
 def _quality(results: dict) -> list[Section]:

@@ -25,6 +25,8 @@ def test_one_build_under_two_runtimes(tmp_path, build_cache):
     assert runtime["runtime_kld_mean"]["variant"] == "int4-cpu@0.14.1"
     assert runtime["runtime_kld_mean"]["reference"] == "int4-cpu"
     assert 0 <= runtime["runtime_top1_agreement"]["value"] <= 1
+    report = (reports / "latest" / "report.md").read_text()
+    assert "## Runtimes" in report and "`int4-cpu@0.14.1` (onnxruntime-genai 0.14.1) against `int4-cpu`" in report
     # each runtime's reference is its own fp32 build: the KLD against it is recorded for both
     kld = {m["variant"]: m for m in results["measurements"] if m["name"] == "kld_mean"}
     assert kld["int4-cpu"]["reference"] == "fp32-cpu" and kld["int4-cpu@0.14.1"]["reference"] == "fp32-cpu@0.14.1"
