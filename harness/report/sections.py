@@ -72,7 +72,7 @@ def _summary(results: dict) -> Section:
         f"**Machine**: {env.get('cpu_model')}, {env.get('cores_usable')} cores, "
         f"{(env.get('memory_total_bytes') or 0) / 2**30:.1f} GiB, {env.get('os')}",
         f"**Toolchain**: onnxruntime-genai {packages.get('onnxruntime-genai')}, onnxruntime "
-        f"{packages.get('onnxruntime')}, olive-ai {packages.get('olive-ai')}",
+        f"{packages.get('onnxruntime')}" + (f", olive-ai {packages['olive-ai']}" if packages.get("olive-ai") else ""),
         f"**Profile**: {run.get('settings', {}).get('profile', {}).get('value', '—')}",
     ]
     if sets:

@@ -120,7 +120,8 @@ def test_a_new_correction_version_is_a_new_build(gqa_source, monkeypatch):
     assert cache_key(gqa_source, recipe_for(fp16, uses_gqa=True), tools) != first
 
 
-def test_olive_refuses_fp16_for_cpu_and_the_plan_says_so(tmp_path):
+def test_olive_refuses_fp16_for_cpu_and_the_plan_says_so(tmp_path, build_cache):
+    from harness.common import toolchains
     from harness.variants.matrix import plan
     from harness.variants.olive import command
 
@@ -131,8 +132,10 @@ def test_olive_refuses_fp16_for_cpu_and_the_plan_says_so(tmp_path):
     # what Olive itself does when asked: its ModelBuilder pass is pruned and no model comes out
     out, work = tmp_path / "out", tmp_path / "olive"
     work.mkdir()
-    done = subprocess.run(command("fp16", "cpu", source.path, out, work, None) + ["--log_level", "1"],
-                          cwd=work, capture_output=True, text=True, timeout=300)
+    python = toolchains.prepare(toolchains.OLIVE, build_cache)
+    done = subprocess.run(command(python, "fp16", "cpu", source.path, out, work, None) + ["--log_level", "1"],
+                          cwd=work, capture_output=True, text=True, timeout=300,
+                          env=toolchains.environment(toolchains.OLIVE, build_cache))
     assert "FP16 is not supported on CPU." in done.stdout + done.stderr
     assert not (out / "model.onnx").exists()
 
