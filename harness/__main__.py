@@ -26,6 +26,15 @@ def _run_folder(path: Path) -> Path:
     return path if path.is_dir() else path.parent
 
 
+def _side_by_side_options(command: argparse.ArgumentParser) -> None:
+    """The options of the side-by-side measurements (fp16-fixes, int8-routes)."""
+    command.add_argument("--model", default="smollm2-135m", metavar="SPEC",
+                         help="any --model value of the suites (default: smollm2-135m)")
+    command.add_argument("--cache-dir", type=Path, default=Path(".harness-cache"), metavar="DIR")
+    command.add_argument("--rounds", type=int, default=5, metavar="N", help="timed rounds after one warm-up (default: 5)")
+    command.add_argument("--out", type=Path, default=None, metavar="FILE", help="also write the figures (JSON) here")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness", description="precision trade-off harness")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -53,18 +62,10 @@ def main(argv: list[str] | None = None) -> int:
                            help="the run whose variants to package (default: reports/latest)")
     fixes = commands.add_parser("fp16-fixes", help="build FP32 and fp16 for cpu with each correction "
                                                    "(harness.variants.fp16_cpu) and measure them side by side")
-    fixes.add_argument("--model", default="smollm2-135m", metavar="SPEC",
-                       help="any --model value of the suites (default: smollm2-135m)")
-    fixes.add_argument("--cache-dir", type=Path, default=Path(".harness-cache"), metavar="DIR")
-    fixes.add_argument("--rounds", type=int, default=5, metavar="N", help="timed rounds after one warm-up (default: 5)")
-    fixes.add_argument("--out", type=Path, default=None, metavar="FILE", help="also write the figures (JSON) here")
+    _side_by_side_options(fixes)
     routes = commands.add_parser("int8-routes", help="build INT8 with the builder's -p int8 and with onnxruntime's "
                                                      "MatMulNBits quantizer and measure them side by side")
-    routes.add_argument("--model", default="smollm2-135m", metavar="SPEC",
-                        help="any --model value of the suites (default: smollm2-135m)")
-    routes.add_argument("--cache-dir", type=Path, default=Path(".harness-cache"), metavar="DIR")
-    routes.add_argument("--rounds", type=int, default=5, metavar="N", help="timed rounds after one warm-up (default: 5)")
-    routes.add_argument("--out", type=Path, default=None, metavar="FILE", help="also write the figures (JSON) here")
+    _side_by_side_options(routes)
     preparing = commands.add_parser("toolchain", help="prepare a toolchain in the cache ahead of a run (the "
                                                       "suites prepare one themselves when it is first needed)")
     preparing.add_argument("name", metavar="NAME", help="olive (the olive, gptq and awq builders) or "
