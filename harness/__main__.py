@@ -8,6 +8,8 @@
     fp16-fixes [--model SPEC] [--out F]     the fp16 cpu corrections measured side by side
     int8-routes [--model SPEC] [--out F]    the builder's INT8 and onnxruntime's quantizer's, side by side
     toolchain NAME [--cache-dir DIR]        prepare a toolchain (olive, runtime-VERSION) ahead of a run
+    compatibility [--model SPEC] [--runtimes LIST] [--out F]
+                                            which builder release's graphs load and answer in which runtime
 """
 
 from __future__ import annotations
@@ -72,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
                                                         "runtime-VERSION (an onnxruntime-genai release for --runtimes)")
     preparing.add_argument("--cache-dir", type=Path, default=Path(".harness-cache"), metavar="DIR",
                            help="the suites' --cache-dir (default: .harness-cache)")
+    matrix = commands.add_parser("compatibility", help="build the model with each builder release and answer "
+                                                        "with it in each runtime release (docs/compatibility.md)")
+    matrix.add_argument("--model", default="embedded", metavar="SPEC", help="any --model value of the suites "
+                                                                           "(default: embedded)")
+    matrix.add_argument("--runtimes", default="0.18.0,0.14.1", metavar="LIST",
+                        help="onnxruntime-genai releases to load the graphs in (default: 0.18.0,0.14.1)")
+    matrix.add_argument("--cache-dir", type=Path, default=Path(".harness-cache"), metavar="DIR")
+    matrix.add_argument("--out", type=Path, default=None, metavar="FILE", help="also write the cells (JSON) here")
     args = parser.parse_args(argv)
     try:
         if args.command == "toolchain":
@@ -80,6 +90,21 @@ def main(argv: list[str] | None = None) -> int:
             python = toolchains.prepare(toolchains.named(args.name), args.cache_dir,
                                         progress=lambda line: print(f"[harness] {line}", file=sys.stderr))
             print(f"toolchain {args.name}: {python}")
+            return 0
+
+        if args.command == "compatibility":
+            from harness.common.toolchains import runtime
+            from harness.results.store import write_json_atomic
+            from harness.variants import compatibility
+
+            releases = tuple(v.strip() for v in args.runtimes.split(",") if v.strip())
+            for version in releases:
+                runtime(version)  # one line for a malformed version, before any build
+            result = compatibility.measure(args.model, args.cache_dir, releases,
+                                           progress=lambda line: print(f"[harness] {line}", file=sys.stderr))
+            print(compatibility.render(result), end="")
+            if args.out is not None:
+                write_json_atomic(args.out, result)
             return 0
 
         from harness.report.render import write_report

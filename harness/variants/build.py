@@ -142,13 +142,13 @@ def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
                 command = olive_build.command(python, variant.precision, variant.provider, source.path, staging, work,
                                               None if calibrated else olive_recipe, calibration,
                                               variant.builder if calibrated else None)
-                peak = _run(command, variant.id, cwd=work,
+                peak = run_step(command, variant.id, cwd=work,
                             env=toolchains.environment(toolchains.OLIVE, cache_dir))
                 if not (staging / "model.onnx").is_file():  # Olive can exit 0 having produced nothing
                     raise BuildError(f"build of {variant.id}: Olive exited without a model in {staging}",
                                      _olive_log_tail(work))
             else:
-                peak = _run(_builder_command(variant, source, staging, Path(tmp) / "hf-cache", recipe),
+                peak = run_step(_builder_command(variant, source, staging, Path(tmp) / "hf-cache", recipe),
                             variant.id)
             correction = _correct(staging / "model.onnx", recipe, variant.id)
             seconds = time.perf_counter() - started
@@ -190,7 +190,7 @@ def _correct(model: Path, recipe: dict, variant_id: str) -> dict | None:
     return correction
 
 
-def _run(command: list[str], variant_id: str, cwd: Path | None = None, env: dict | None = None) -> int:
+def run_step(command: list[str], variant_id: str, cwd: Path | None = None, env: dict | None = None) -> int:
     """Run one builder step; return its peak RSS in bytes; raise BuildError with its output tail."""
     env = dict(os.environ if env is None else env, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                HF_DATASETS_OFFLINE="1")
