@@ -74,7 +74,8 @@ def foundry_local(tmp_path_factory):
 
 
 def _ask(sdk, model, messages, max_tokens):
-    """One stateless request (a fresh ChatSession keeps no history): (answer, seconds)."""
+    """One stateless request (a fresh ChatSession keeps no history): (answer, seconds, tokens
+    generated as Foundry Local counts them)."""
     import time
 
     with sdk.ChatSession(model) as session:
@@ -89,16 +90,27 @@ def _ask(sdk, model, messages, max_tokens):
                 seconds = time.perf_counter() - started
                 text = "".join(part.text for item in response if isinstance(item, sdk.MessageItem)
                                for part in item.parts if isinstance(part, sdk.TextItem))
-    return text, seconds
+                tokens = response.get_usage().completion_tokens
+    return text, seconds, tokens
 
 
-def test_foundry_local_answers(variant, foundry_package, foundry_local, harness_session, domain_examples,
-                               format_prompt, harness_config, record_measurement, record_verdict):
+def test_foundry_local_answers(variant, foundry_package, foundry_local, harness_session, harness_state,
+                               domain_examples, format_prompt, harness_config, record_measurement, record_verdict):
     """Register the package in Foundry Local's local catalog, load it, send the domain prompts
-    through its chat session, and compare answers and latency with the harness's own session."""
+    through its chat session, and compare answers and latency with the harness's own session,
+    both on the same onnxruntime-genai release. The latency is split into what comes before the
+    first token and what each later token costs, on both sides (docs/guides/foundry-local.md)."""
+    from importlib import metadata
+    from statistics import median
+
     from harness.evaluation.scoring import PROPORTIONS, score
     from harness.measure.records import measurement, proportion
 
+    foundry_runtime = metadata.version("onnxruntime-genai-core")
+    runtime = harness_state.runtime_of(variant)
+    if runtime != foundry_runtime:
+        pytest.skip(f"Foundry Local runs onnxruntime-genai-core {foundry_runtime} and this variant is measured under "
+                    f"{runtime}: it is compared with Foundry Local on the same release as its twin")
     sdk, catalog = foundry_local
     model_id = f"{foundry_package.name}:1"
     if catalog.get_model_variant(model_id) is not None:  # left by an earlier, interrupted run
@@ -110,24 +122,41 @@ def test_foundry_local_answers(variant, foundry_package, foundry_local, harness_
     examples = domain_examples[:FOUNDRY_ANSWERS]
     tokens = min(harness_config.answer_tokens, 64)
     try:
+        _ask(sdk, model, list(examples[0].messages), tokens)  # warm-up, as the harness's session had its own
         answers = [_ask(sdk, model, list(e.messages), tokens) for e in examples]
+        first = [_ask(sdk, model, list(e.messages), 1) for e in examples]  # up to the first token only
     finally:
         model.unload()
         catalog.unregister_model(model_id)
     direct = [harness_session.generate(format_prompt(list(e.messages)), max_new_tokens=tokens) for e in examples]
-    same = [a.strip() == d.text.strip() for (a, _), d in zip(answers, direct)]
+    same = [a.strip() == d.text.strip() for (a, _, _), d in zip(answers, direct)]
     record_measurement(proportion(variant, "foundry", "foundry_same_answer", same,
                                   example_ids=[e.id for e in examples]))
-    scores = [score(e, a) for e, (a, _) in zip(examples, answers)]
+    scores = [score(e, a) for e, (a, _, _) in zip(examples, answers)]
     for check in PROPORTIONS:  # the answers' accuracy and format, as the task-quality suite scores them
         outcomes = [s[check] for s in scores if check in s]
         if outcomes:
             record_measurement(proportion(variant, "foundry", f"foundry_{check}", outcomes))
-    record_measurement(measurement(variant, "foundry", "foundry_e2e_ms", "ms", [s * 1e3 for _, s in answers],
-                                   higher_is_better=False))
-    record_measurement(measurement(variant, "foundry", "harness_e2e_ms", "ms", [d.e2e_s * 1e3 for d in direct],
-                                   higher_is_better=False))
+    ms = 1e3
+    runtimes = {"foundry_runtime": foundry_runtime, "harness_runtime": runtime}
+    figures = {
+        "foundry_e2e_ms": [s * ms for _, s, _ in answers],
+        "foundry_first_token_ms": [s * ms for _, s, _ in first],
+        # each prompt's later tokens: its whole answer less its one-token request, per token
+        "foundry_per_token_ms": [(s - f) * ms / (n - 1) for (_, s, n), (_, f, _) in zip(answers, first) if n > 1],
+        "harness_e2e_ms": [d.e2e_s * ms for d in direct],
+        "harness_first_token_ms": [(d.tokenize_s + d.setup_s + d.ttft_s) * ms for d in direct],
+        "harness_per_token_ms": [d.tpot_s * ms for d in direct if d.tpot_s is not None],
+    }
+    # what the harness's first token is made of (medians, ms): tokenizing, creating the generator, the prefill
+    parts = {part: median(getattr(d, f"{part}_s") * ms for d in direct) for part in ("tokenize", "setup", "ttft")}
+    for name, values in figures.items():
+        if values:
+            extra = {"parts_ms": parts} if name == "harness_first_token_ms" else {}
+            record_measurement(measurement(variant, "foundry", name, "ms", values, higher_is_better=False,
+                                           **runtimes, **extra))
     record_verdict(verdict(variant, "foundry", "foundry_local_answers_like_the_harness", all(same),
-                           message=f"{sum(same)} of {len(same)} answers through Foundry Local equal "
-                                   f"the harness session's"))
-    assert all(a.strip() for a, _ in answers), f"{variant}: Foundry Local gave an empty answer"
+                           message=f"{sum(same)} of {len(same)} answers through Foundry Local "
+                                   f"(onnxruntime-genai-core {foundry_runtime}) equal the harness session's "
+                                   f"(onnxruntime-genai {runtime})"))
+    assert all(a.strip() for a, _, _ in answers), f"{variant}: Foundry Local gave an empty answer"

@@ -95,6 +95,13 @@ METRICS: tuple[Metric, ...] = (
       for name in PROPORTIONS),
     Metric("foundry_e2e_ms", "foundry", "ms", LOWER, "end-to-end time of a request through Foundry Local"),
     Metric("harness_e2e_ms", "foundry", "ms", LOWER, "end-to-end time of the same request through the harness"),
+    Metric("foundry_first_token_ms", "foundry", "ms", LOWER,
+           "time of the same request through Foundry Local cut to one new token (everything before the first token)"),
+    Metric("harness_first_token_ms", "foundry", "ms", LOWER,
+           "tokenizing, creating the generator and TTFT of the same request through the harness"),
+    Metric("foundry_per_token_ms", "foundry", "ms", LOWER,
+           "a Foundry Local answer's time less its one-token request's, per later token"),
+    Metric("harness_per_token_ms", "foundry", "ms", LOWER, "TPOT of the same request through the harness"),
 )
 BY_NAME = {m.name: m for m in METRICS}
 assert len(BY_NAME) == len(METRICS), "a metric is registered twice"

@@ -75,9 +75,11 @@ class OgaSession:
         else:
             ids = prompt_ids(prompt, self.vocab_size)
         check_request(len(ids), max_new_tokens, min_new_tokens, self.max_length)
+        started = time.perf_counter()
         generator = self._generator(len(ids) + min_new_tokens)
+        setup_s = time.perf_counter() - started
         try:
-            return self._run(generator, ids, min(self.max_length, len(ids) + max_new_tokens), tokenize_s)
+            return self._run(generator, ids, min(self.max_length, len(ids) + max_new_tokens), tokenize_s, setup_s)
         finally:
             del generator
 
@@ -129,7 +131,7 @@ class OgaSession:
         params.set_search_options(max_length=self.max_length, min_length=min_length, do_sample=False)
         return self._og.Generator(self.model, params)
 
-    def _run(self, generator, ids: list[int], limit: int, tokenize_s: float) -> GenerationTrace:
+    def _run(self, generator, ids: list[int], limit: int, tokenize_s: float, setup_s: float = 0.0) -> GenerationTrace:
         """Prefill ``ids`` and decode until ``limit`` tokens in all or an end token, timing each
         token from t0 (just before the prefill) to when it is available."""
         times: list[float] = []
@@ -161,7 +163,7 @@ class OgaSession:
         text = self.tokenizer.decode(visible) if visible else ""
         return GenerationTrace(
             prompt_tokens=len(ids), tokens=tuple(new), text=text,
-            token_times=tuple(times), tokenize_s=tokenize_s, finish_reason=finish)
+            token_times=tuple(times), tokenize_s=tokenize_s, finish_reason=finish, setup_s=setup_s)
 
     def _eos_ids(self) -> set[int]:
         try:

@@ -15,6 +15,7 @@ class GenerationTrace:
     token_times: tuple[float, ...]  # when each generated token was available
     tokenize_s: float  # encoding the prompt text (0 when ids were given)
     finish_reason: str  # "eos" | "length"
+    setup_s: float = 0.0  # creating the generator (its KV cache) before t0; 0 for a reused one
 
     @property
     def new_tokens(self) -> int:
@@ -62,4 +63,5 @@ class GenerationTrace:
             token_times=tuple(float(t) for t in data["token_times"]),
             tokenize_s=float(data["tokenize_s"]),
             finish_reason=str(data["finish_reason"]),
+            setup_s=float(data.get("setup_s", 0.0)),
         )

@@ -92,3 +92,13 @@ def test_packages_answer_through_foundry_local_like_the_harness(foundry_run):
         assert measured[(variant, "foundry_exact_match")]["stats"]["n"] == 10
         assert measured[(variant, "foundry_json_schema")]["value"] == 1.0  # the answer format holds
         assert measured[(variant, "foundry_e2e_ms")]["value"] > 0 and measured[(variant, "harness_e2e_ms")]["value"] > 0
+        # the latency split, both sides on one release: before the first token and per later token
+        for side in ("foundry", "harness"):
+            for part in ("first_token_ms", "per_token_ms"):
+                record = measured[(variant, f"{side}_{part}")]
+                assert record["value"] > 0 and record["foundry_runtime"] == record["harness_runtime"] == "0.18.0"
+        first = measured[(variant, "harness_first_token_ms")]
+        assert set(first["parts_ms"]) == {"tokenize", "setup", "ttft"}
+        assert first["parts_ms"]["setup"] > 0  # creating the generator is timed, not left out
+        # the first token is made of its parts: their medians add up to about the median of their sums
+        assert 0.5 < sum(first["parts_ms"].values()) / first["value"] < 1.5
