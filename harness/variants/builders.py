@@ -20,8 +20,7 @@ class Builder:
 
 BUILDERS: dict[str, Builder] = {b.name: b for b in (
     Builder("genai", ("fp32", "fp16", "int8", "int4"),
-            "onnxruntime-genai's model builder; int8 is its FP32 build quantized by onnxruntime's "
-            "MatMulNBits quantizer (harness.variants.int8)"),
+            "onnxruntime-genai's model builder (the main environment's release); int8 is its own -p int8"),
     Builder("olive", ("fp32", "fp16", "int4"),
             "Olive's auto-opt, or --recipe with a ModelBuilder pass (onnxruntime-genai 0.14.1's builder)",
             olive=True, hatch="//"),
