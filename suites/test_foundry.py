@@ -23,7 +23,7 @@ def foundry_dir(harness_config, tmp_path_factory):
 @pytest.fixture(scope="session")
 def foundry_package(variant, built_variant, model_source, harness_state, foundry_dir):
     planned = harness_state.planned_variant(variant).variant
-    name = package_name(model_source.name, planned.precision, planned.builder, planned.provider)
+    name = package_name(model_source.name, planned.precision, planned.builder, planned.provider, planned.recipe)
     return write_package(built_variant.path, foundry_dir, name,
                          f"{model_source.name} {variant}, built and checked by the precision harness")
 

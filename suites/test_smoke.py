@@ -6,16 +6,19 @@ Runs with and without ``--benchmark``; timings are the performance suites' job.
 from harness.evaluation.matching import exact_match
 from harness.measure.records import proportion, verdict
 from harness.measure.smoke import graph_mismatches
+from harness.variants.recipes import DEFAULT_RECIPE
 
 
 def test_build_matches_precision(variant, built_variant, record_verdict):
-    """The built graph holds the quantization its precision promises (read, not trusted). What a
-    user's Olive recipe asked for beyond that is a verdict: a toolchain that ignores the request
-    still made a valid variant, but the report must say it is not what the recipe describes."""
+    """The built graph holds the quantization its precision and quantization recipe promise (read,
+    not trusted). What a user's Olive recipe asked for beyond that is a verdict: a toolchain that
+    ignores the request still made a valid variant, but the report must say it is not what the
+    recipe describes."""
     build = variant.partition("@")[0]  # int4-cpu@0.14.1 is the build int4-cpu under another runtime
     precision, provider = build.split("-")[0], build.split("-")[-1]
     assert built_variant.weights_bytes > 0
-    problems = graph_mismatches(precision, built_variant.quantization, provider)
+    problems = graph_mismatches(precision, built_variant.quantization, provider,
+                                recipe=built_variant.recipe.get("quantization_recipe", DEFAULT_RECIPE))
     assert not problems, f"{variant}: " + "; ".join(problems)
     recipe = built_variant.recipe
     if recipe.get("mode") == "recipe" and precision == "int4":

@@ -10,6 +10,7 @@ from harness.evaluation.records import Example
 from harness.models.presets import PRESETS
 from harness.models.sources import ModelSource
 from harness.variants.builders import BLOCK_SIZE
+from harness.variants.recipes import DEFAULT_RECIPE, RECIPES
 
 # The quantization each precision must show in its graph (harness.variants.graph.quantization_summary).
 EXPECTED_GRAPH = {
@@ -21,9 +22,10 @@ EXPECTED_GRAPH = {
 
 
 def graph_mismatches(precision: str, quantization: dict, provider: str = "cpu",
-                     block_size: int | None = None) -> list[str]:
-    """Differences between what a precision promises and what its graph holds (empty = fine);
-    ``block_size`` is the one the build asked for, when it asked (an Olive recipe).
+                     block_size: int | None = None, recipe: str = DEFAULT_RECIPE) -> list[str]:
+    """Differences between what a precision (and its quantization recipe) promises and what its
+    graph holds (empty = fine); ``block_size`` is the one the build asked for, when it asked (an
+    Olive recipe).
 
     On CPU a quantized MatMul must also compute in int8 (accuracy level 4): with float compute
     the CPU kernel is several times slower, and the variant would be measured at its worst.
@@ -37,8 +39,9 @@ def graph_mismatches(precision: str, quantization: dict, provider: str = "cpu",
     if "bits" in expected:
         if quantization["matmul_nbits"] == 0:
             problems.append("no MatMulNBits nodes: nothing was quantized")
-        if quantization["bits"] != expected["bits"]:
-            problems.append(f"bits {quantization['bits']}, expected {expected['bits']}")
+        bits = RECIPES[recipe].expected_bits.get(precision, expected["bits"])
+        if quantization["bits"] != bits:
+            problems.append(f"bits {quantization['bits']}, expected {bits}")
         blocks = [block_size] if block_size else expected["block_sizes"]
         if quantization["block_sizes"] != blocks:
             problems.append(f"block sizes {quantization['block_sizes']}, expected {blocks}")
@@ -47,6 +50,8 @@ def graph_mismatches(precision: str, quantization: dict, provider: str = "cpu",
             problems.append(f"accuracy levels {levels}, expected [4] (int8 compute) on cpu")
     if quantization.get("float_matmul") and "bits" in expected:
         problems.append(f"{quantization['float_matmul']} MatMul nodes left in float")
+    if RECIPES[recipe].quantized_embedding and not quantization.get("gather_quantized"):
+        problems.append("the token embedding is not block-quantized (no GatherBlockQuantized node)")
     return problems
 
 

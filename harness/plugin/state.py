@@ -92,7 +92,7 @@ class HarnessState:
                     raise HarnessError("--recipe is run by the olive builder: add --builder olive (or genai,olive)")
                 self.olive_recipe = read_recipe(self.config.recipe)
             self.planned = plan(self.config.precisions, self.config.providers, self.source,
-                                builders=self.config.builders, runtimes=self.runtimes)
+                                builders=self.config.builders, runtimes=self.runtimes, recipes=self.config.recipes)
         except HarnessError as exc:
             self.setup_error = str(exc)
 
@@ -228,7 +228,7 @@ class HarnessState:
             return None
         if twin.id not in {p.id for p in self.planned} and twin.id not in self.extra_planned:
             self.extra_planned[twin.id] = plan((twin.precision,), (twin.provider,), self.source,
-                                               builders=(twin.builder,))[0]
+                                               builders=(twin.builder,), recipes=(twin.recipe,))[0]
         return twin.id if self.planned_variant(twin.id).supported else None
 
     def runtime_of(self, variant_id: str) -> str:

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from harness.variants.builders import BUILDERS as BUILDER_REGISTRY
+from harness.variants.recipes import DEFAULT_RECIPES
+from harness.variants.recipes import RECIPES as RECIPE_REGISTRY
 
 PRECISIONS = ("fp32", "fp16", "int8", "int4")
 PROVIDERS = ("cpu", "cuda", "dml", "webgpu")
@@ -25,6 +27,7 @@ OBJECTIVES = ("size", "speed", "memory")  # what "cheapest" means for the recomm
 # model's context, capped here so a 128k-context model does not reserve gigabytes per session.
 CONTEXT_CAP = 2048
 BUILDERS = tuple(BUILDER_REGISTRY)  # harness.variants.builders
+RECIPES = tuple(RECIPE_REGISTRY)  # harness.variants.recipes
 FP16_CPU_FIXES = ("gqa", "relabel")  # harness.variants.fp16_cpu (kept here so settings import no builder code)
 
 
@@ -89,6 +92,7 @@ class RunConfig:
     allow_foreign_baseline: bool = False
     objective: str = "size"
     builders: tuple[str, ...] = ("genai",)
+    recipes: tuple[str, ...] = DEFAULT_RECIPES
     runtimes: tuple[str, ...] = ()  # onnxruntime-genai versions; empty: the main environment's only
     recipe: Path | None = None
     calibration: Path | None = None
@@ -144,6 +148,10 @@ def parse_reference(raw: Any) -> str:
 
 def parse_builders(raw: Any) -> tuple[str, ...]:
     return _parse_choices(raw, BUILDERS, "builder")
+
+
+def parse_recipes(raw: Any) -> tuple[str, ...]:
+    return _parse_choices(raw, RECIPES, "recipe")
 
 
 def parse_runtimes(raw: Any) -> tuple[str, ...]:

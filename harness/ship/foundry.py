@@ -5,8 +5,9 @@ tokenizer with its chat template in ``tokenizer_config.json`` (Foundry Local nee
 ``inference_model.json`` in the tutorial's format: ``Name``, ``Version``, ``Description``,
 ``PromptTemplate`` (``system``/``user``/``assistant``/``prompt``, derived from the model's chat
 template so both render the same prompt) and ``ModelConfig`` (the generation settings of
-``genai_config.json``'s ``search``). Folders are named ``<model>-<precision>``, with the builder
-and the provider added when they are not the defaults (``support-tickets-int4-gptq``).
+``genai_config.json``'s ``search``). Folders are named ``<model>-<precision>``, with the recipe,
+the builder and the provider added when they are not the defaults
+(``support-tickets-int4-gptq``, ``support-tickets-int4-kquant``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from harness.errors import HarnessError
 from harness.evaluation.prompts import chat_template, derive_prompt_template
 from harness.variants.matrix import BUILDER
+from harness.variants.recipes import DEFAULT_RECIPE
 
 MODEL_FILES = ("model.onnx", "model.onnx.data", "genai_config.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "special_tokens_map.json",
@@ -26,8 +28,10 @@ MODEL_CONFIG_KEYS = ("max_length", "do_sample", "temperature", "top_p", "top_k",
 VERSION = "1"
 
 
-def package_name(model: str, precision: str, builder: str = BUILDER, provider: str = "cpu") -> str:
-    parts = [model, precision] + ([builder] if builder != BUILDER else []) + ([provider] if provider != "cpu" else [])
+def package_name(model: str, precision: str, builder: str = BUILDER, provider: str = "cpu",
+                 recipe: str = DEFAULT_RECIPE) -> str:
+    parts = ([model, precision] + ([recipe.replace("_", "-")] if recipe != DEFAULT_RECIPE else [])
+             + ([builder] if builder != BUILDER else []) + ([provider] if provider != "cpu" else []))
     return "-".join(parts)
 
 
@@ -79,7 +83,8 @@ def package_run(results: dict, out_dir: Path) -> list[Path]:
         build = Path(variant.get("path") or "")
         if not variant.get("path") or not (build / "genai_config.json").is_file():
             continue
-        name = package_name(model, variant["precision"], variant.get("builder", BUILDER), variant["provider"])
+        name = package_name(model, variant["precision"], variant.get("builder", BUILDER), variant["provider"],
+                            variant.get("recipe", DEFAULT_RECIPE))
         description = (f"{model} {variant['id']}: {variant.get('status')} in harness run {results['run']['id']}; "
                        f"quantization {json.dumps(variant.get('quantization', {}).get('bits', []))} bits")
         written.append(write_package(build, out_dir, name, description))

@@ -35,6 +35,7 @@ from harness.variants import olive as olive_build
 from harness.variants.builders import BLOCK_SIZE, BUILDERS
 from harness.variants.graph import quantization_summary
 from harness.variants.matrix import Variant
+from harness.variants.recipes import DEFAULT_RECIPE, RECIPES
 
 RECIPE_VERSION = 4  # bump when the harness changes how it calls a builder
 TOOLCHAIN_PACKAGES = ("onnxruntime-genai", "onnxruntime", "onnx", "onnx-ir", "transformers", "torch")
@@ -101,9 +102,12 @@ def _recipe(variant: Variant, olive_recipe: dict | None, calibration: list[str] 
     if variant.precision in ("int4", "int8"):
         # onnxruntime-genai 0.18.0's names (0.14.1 took int4_block_size); the built graph's
         # MatMulNBits attributes are read back into build.json, not trusted from these flags
-        options = {"block_size": BLOCK_SIZE}
-    return {"builder": variant.builder, "precision": variant.precision,
-            "provider": variant.provider, "extra_options": options}
+        options = {"block_size": BLOCK_SIZE, **RECIPES[variant.recipe].options}
+    built = {"builder": variant.builder, "precision": variant.precision,
+             "provider": variant.provider, "extra_options": options}
+    if variant.recipe != DEFAULT_RECIPE:  # the default's key stays as it was before recipes: its builds are kept
+        built["quantization_recipe"] = variant.recipe
+    return built
 
 
 def cache_key(source: ModelSource, recipe: dict, tools: dict) -> str:

@@ -38,6 +38,7 @@ def quantization_summary(model_path: Path) -> dict:
     )
     return {
         "matmul_nbits": ops.get("MatMulNBits", 0),
+        "gather_quantized": ops.get("GatherBlockQuantized", 0),  # a block-quantized embedding lookup
         "float_matmul": ops.get("MatMul", 0),
         "bits": sorted(bits),
         "block_sizes": sorted(block_sizes),

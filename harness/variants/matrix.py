@@ -12,6 +12,7 @@ from functools import lru_cache
 from harness.models.sources import ModelSource
 from harness.variants import olive as olive_build
 from harness.variants.builders import BUILDERS, DEFAULT_BUILDER
+from harness.variants.recipes import DEFAULT_RECIPE, applies
 
 BUILDER = DEFAULT_BUILDER
 
@@ -22,19 +23,21 @@ class Variant:
     provider: str
     builder: str = BUILDER
     runtime: str | None = None  # an onnxruntime-genai version (--runtimes); None: the main environment's
+    recipe: str = DEFAULT_RECIPE  # how the genai builder quantizes it (harness.variants.recipes)
 
     @property
     def id(self) -> str:
-        """Test id and report key, e.g. ``int4-cpu`` (``int4-olive-cpu`` for other builders,
-        ``int4-cpu@0.14.1`` measured under another runtime)."""
-        middle = "" if self.builder == BUILDER else f"-{self.builder}"
+        """Test id and report key, e.g. ``int4-cpu`` (``int4-kquant-cpu`` for another recipe,
+        ``int4-olive-cpu`` for other builders, ``int4-cpu@0.14.1`` measured under another runtime)."""
+        middle = "".join(f"-{part}" for part, default in ((self.recipe, DEFAULT_RECIPE), (self.builder, BUILDER))
+                         if part != default)
         after = "" if self.runtime is None else f"@{self.runtime}"
         return f"{self.precision}{middle}-{self.provider}{after}"
 
     @property
     def build(self) -> "Variant":
         """What is built: the runtime a build is measured under is not part of it."""
-        return Variant(self.precision, self.provider, self.builder)
+        return Variant(self.precision, self.provider, self.builder, recipe=self.recipe)
 
     @property
     def twin(self) -> "Variant | None":
@@ -105,8 +108,11 @@ def unsupported_reason(variant: Variant, source: ModelSource, available: tuple[s
 
 def plan(precisions: tuple[str, ...], providers: tuple[str, ...] | None, source: ModelSource,
          available: tuple[str, ...] | None = None, builders: tuple[str, ...] = (BUILDER,),
-         runtimes: tuple[str | None, ...] = (None,)) -> list[PlannedVariant]:
-    """The full matrix in a stable order (provider, builder, precision, runtime), each with its support."""
+         runtimes: tuple[str | None, ...] = (None,),
+         recipes: tuple[str, ...] = (DEFAULT_RECIPE,)) -> list[PlannedVariant]:
+    """The full matrix in a stable order (provider, builder, precision, recipe, runtime), each with
+    its support. A recipe makes variants only for the genai builder and the precisions it
+    quantizes: there is no fp32-kquant to skip."""
     available = available_providers() if available is None else available
     chosen = providers if providers is not None else available
     planned = []
@@ -115,8 +121,11 @@ def plan(precisions: tuple[str, ...], providers: tuple[str, ...] | None, source:
             for precision in precisions:
                 if BUILDERS[builder].calibrated and precision not in BUILDERS[builder].precisions:
                     continue  # GPTQ and AWQ are INT4 methods: there is no fp32-gptq to skip
-                for runtime in runtimes:
-                    variant = Variant(precision, provider, builder, runtime)
-                    reason = unsupported_reason(variant, source, available)
-                    planned.append(PlannedVariant(variant, supported=not reason, reason=reason))
+                for recipe in recipes:
+                    if not applies(recipe, precision, builder == BUILDER):
+                        continue
+                    for runtime in runtimes:
+                        variant = Variant(precision, provider, builder, runtime, recipe)
+                        reason = unsupported_reason(variant, source, available)
+                        planned.append(PlannedVariant(variant, supported=not reason, reason=reason))
     return planned

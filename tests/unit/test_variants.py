@@ -39,3 +39,46 @@ def test_auto_providers_means_every_available_one():
     planned = plan(("fp32",), None, source(4, 4), available=("cpu", "cuda"))
     assert [p.id for p in planned] == ["fp32-cpu", "fp32-cuda"]
     assert all(p.supported for p in planned)
+
+
+def test_a_recipe_is_a_variant_of_the_precisions_it_quantizes_and_of_the_genai_builder_only():
+    planned = plan(("fp32", "int8", "int4"), ("cpu",), source(4, 4), available=("cpu",),
+                   builders=("genai", "olive"), recipes=("default", "kquant", "embed"))
+    ids = [p.id for p in planned]
+    assert ids == ["fp32-cpu", "int8-cpu", "int4-cpu", "int4-kquant-cpu", "int4-embed-cpu",
+                   "fp32-olive-cpu", "int8-olive-cpu", "int4-olive-cpu"]
+    assert Variant("int4", "cpu", recipe="kquant_head8", runtime="0.14.1").id == "int4-kquant_head8-cpu@0.14.1"
+    assert Variant("int4", "cpu", recipe="mixed", runtime="0.14.1").build.id == "int4-mixed-cpu"
+
+
+def test_a_recipe_changes_the_build_key_and_the_default_keeps_the_old_one():
+    from harness.variants.build import recipe_for
+
+    default = recipe_for(Variant("int4", "cpu"))
+    assert default == {"builder": "genai", "precision": "int4", "provider": "cpu", "extra_options": {"block_size": 32}}
+    mixed = recipe_for(Variant("int4", "cpu", recipe="mixed"))
+    assert mixed["quantization_recipe"] == "mixed"
+    assert mixed["extra_options"] == {"block_size": 32, "matmul_mixed_precision": "last_matmul:int8,mixed_layers:int8"}
+
+
+def test_the_graph_check_holds_a_recipe_to_its_promise():
+    from harness.measure.smoke import graph_mismatches
+
+    int4 = {"matmul_nbits": 10, "float_matmul": 0, "bits": [4], "block_sizes": [32], "accuracy_levels": [4],
+            "weight_dtypes": {"uint8": 10}, "gather_quantized": 0}
+    assert graph_mismatches("int4", int4) == []
+    assert graph_mismatches("int4", int4, recipe="mixed") == ["bits [4], expected [4, 8]"]
+    assert graph_mismatches("int4", {**int4, "bits": [4, 8]}, recipe="mixed") == []
+    assert graph_mismatches("int4", int4, recipe="embed") == [
+        "the token embedding is not block-quantized (no GatherBlockQuantized node)"]
+    assert graph_mismatches("int4", {**int4, "gather_quantized": 1}, recipe="embed") == []
+
+
+def test_an_unknown_recipe_is_one_line_naming_the_choices():
+    import pytest
+
+    from harness.settings.config import parse_recipes
+
+    assert parse_recipes("default,mixed,mixed") == ("default", "mixed")
+    with pytest.raises(ValueError, match=r"^unknown recipe 'q4_k_m' \(choose from default, kquant, kquant_head8, mixed, embed\)$"):
+        parse_recipes("default,q4_k_m")
