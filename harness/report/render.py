@@ -16,6 +16,7 @@ from pathlib import Path
 
 from harness.common.files import write_text_atomic
 from harness.report.plots import TITLES, draw_all
+from harness.report.search import write_plans
 from harness.report.sections import Section, build_sections, objective_of
 from harness.report.tables import (
     measurements_frame,
@@ -148,6 +149,7 @@ def write_report(run_dir: Path, results: dict, objective: str | None = None) -> 
     """Write results.csv, the plots, report.md and report.html into ``run_dir``; returns the
     HTML report's path."""
     measurements_frame(results).to_csv(run_dir / "results.csv", index=False)
+    write_plans(run_dir, results)
     plots = draw_all(results, run_dir)
     sections = build_sections(results, objective)  # built once, rendered twice
     write_text_atomic(run_dir / "report.md", render_markdown(results, plots, sections=sections))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from harness.evaluation.scoring import TASK_METRICS
 from harness.gates.judge import NOT_APPLICABLE, outcome_of, unjudged
+from harness.report.search import search_section
 from harness.report.tables import (
     fmt,
     precision_rows_text,
@@ -52,8 +53,8 @@ def objective_of(results: dict) -> str:
 def build_sections(results: dict, objective: str | None = None) -> list[Section]:
     objective = objective or objective_of(results)
     sections = [_summary(results), _recommendation(results, objective), _precision(results), _variants(results)]
-    sections += [_performance(results), _runtimes(results), *_quality(results), _gates(results), _verdicts(results),
-                 _measurements(results)]
+    sections += [_performance(results), _runtimes(results), search_section(results), *_quality(results),
+                 _gates(results), _verdicts(results), _measurements(results)]
     return [s for s in sections if s is not None]
 
 

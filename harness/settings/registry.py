@@ -100,7 +100,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("recipe", "--recipe", "PATH", "none", parse_optional_path,
             "an Olive recipe (olive run --config JSON with a ModelBuilder pass) the olive builder runs instead of auto-opt"),
     Setting("calibration", "--calibration", "PATH", "auto", parse_optional_path,
-            "calibration set for gptq/awq (any format --dataset reads); 'auto' = the embedded model's training tickets, none for other models"),
+            "calibration set for gptq/awq and the text --search tunes on (any format --dataset reads; never the evaluation set); 'auto' = the embedded model's training tickets, a preset's own calibration set, none for other models"),
+    Setting("search", "--search", None, False, parse_bool,
+            "after the fixed variants, search the smallest mix of INT4/INT8/float per layer, embedding and output head whose closeness on the calibration text passes the run's closeness gates, and measure it as the variant mixed-<provider> (docs/guides/search.md)"),
+    Setting("plan", "--plan", "PATH", "none", parse_optional_path,
+            "build the variant mixed-<provider> from this plan file (as --search writes it, plan-mixed-<provider>.json in the run folder) instead of searching"),
     Setting("foundry_packages", "--foundry-packages", "DIR", "none", parse_optional_path,
             "write a Foundry Local package per variant into DIR (the Foundry suite checks them; 'none' = a temporary folder)"),
     Setting("strict_gates", "--strict-gates", None, False, parse_bool,
@@ -112,7 +116,7 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
-PATH_SETTINGS = ("reports_dir", "cache_dir", "dataset", "prompt_template", "gates_file", "baseline", "recipe", "calibration", "foundry_packages")
+PATH_SETTINGS = ("reports_dir", "cache_dir", "dataset", "prompt_template", "gates_file", "baseline", "recipe", "calibration", "foundry_packages", "plan")
 DATA_SETTINGS = ("dataset", "calibration")  # a bare name may also be a folder in datasets/
 TABLE_SUBSECTIONS = ("gates",)  # [tool.harness.gates]: release gates (harness.gates.judge)
 

@@ -30,7 +30,7 @@ from harness.common.clock import now_iso
 from harness.common.packages import versions_of
 from harness.errors import BuildError
 from harness.models.sources import ModelSource
-from harness.variants import fp16_cpu
+from harness.variants import fp16_cpu, mixed
 from harness.variants import olive as olive_build
 from harness.variants.builders import BLOCK_SIZE, BUILDERS
 from harness.variants.graph import quantization_summary
@@ -76,11 +76,17 @@ def toolchain(builder: str = "genai") -> dict:
 
 
 def recipe_for(variant: Variant, olive_recipe: dict | None = None, calibration: list[str] | None = None,
-               *, uses_gqa: bool = False, fp16_cpu_fix: str = fp16_cpu.DEFAULT_FIX) -> dict:
+               *, uses_gqa: bool = False, fp16_cpu_fix: str = fp16_cpu.DEFAULT_FIX,
+               mixed_plan: dict | None = None) -> dict:
     """What is built, independent of where: the part of the cache key that is not model or tools.
     ``olive_recipe`` is the user's ``--recipe`` (olive builder); ``calibration`` the texts that
     GPTQ/AWQ calibrate on (their hash is part of the key). An fp16 CPU build of a model with
     grouped-query attention names its correction (:mod:`harness.variants.fp16_cpu`) and its version."""
+    if variant.precision == mixed.PRECISION:  # the FP32 build, quantized group by group (harness.variants.mixed)
+        if not mixed_plan:
+            raise BuildError(f"{variant.id} needs a plan (--plan FILE, or --search to find one)", "")
+        return {"builder": variant.builder, "precision": variant.precision, "provider": variant.provider,
+                "block_size": BLOCK_SIZE, "plan": dict(mixed_plan), "mixed_format": mixed.PLAN_FORMAT}
     recipe = _recipe(variant, olive_recipe, calibration)
     if fp16_cpu.needed(variant.precision, variant.provider, uses_gqa):
         recipe["fp16_cpu_fix"] = fp16_cpu.recipe_entry(fp16_cpu_fix, variant.builder)
@@ -119,12 +125,14 @@ def cache_key(source: ModelSource, recipe: dict, tools: dict) -> str:
 def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
                   progress: Progress = lambda message: None, olive_recipe: dict | None = None,
                   calibration: list[str] | None = None,
-                  fp16_cpu_fix: str = fp16_cpu.DEFAULT_FIX) -> BuiltVariant:
+                  fp16_cpu_fix: str = fp16_cpu.DEFAULT_FIX, mixed_plan: dict | None = None) -> BuiltVariant:
     """Return the built variant, building it (once, under a lock) if the cache lacks it. A variant
-    measured under another runtime (``--runtimes``) is the same build as its twin."""
+    measured under another runtime (``--runtimes``) is the same build as its twin; a mixed variant
+    is assembled from the FP32 build by ``mixed_plan``."""
     variant = variant.build
     tools = toolchain(variant.builder)
-    recipe = recipe_for(variant, olive_recipe, calibration, uses_gqa=source.uses_gqa, fp16_cpu_fix=fp16_cpu_fix)
+    recipe = recipe_for(variant, olive_recipe, calibration, uses_gqa=source.uses_gqa, fp16_cpu_fix=fp16_cpu_fix,
+                        mixed_plan=mixed_plan)
     key = cache_key(source, recipe, tools)
     target = cache_dir / "builds" / f"{source.name}-{variant.id}-{key}"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -151,9 +159,15 @@ def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
                 if not (staging / "model.onnx").is_file():  # Olive can exit 0 having produced nothing
                     raise BuildError(f"build of {variant.id}: Olive exited without a model in {staging}",
                                      _olive_log_tail(work))
+            elif variant.precision == mixed.PRECISION:
+                fp32 = build_variant(Variant("fp32", variant.provider, variant.builder), source, cache_dir, progress)
+                plan_file = Path(tmp) / "plan.json"
+                mixed.write_plan(plan_file, recipe["plan"], source.to_record())
+                peak = run_step([sys.executable, "-m", "harness.variants.mixed", str(fp32.path), str(plan_file),
+                                 str(staging)], variant.id)
             else:
                 peak = run_step(_builder_command(variant, source, staging, Path(tmp) / "hf-cache", recipe),
-                            variant.id)
+                                variant.id)
             correction = _correct(staging / "model.onnx", recipe, variant.id)
             seconds = time.perf_counter() - started
             record = {

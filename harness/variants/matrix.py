@@ -12,6 +12,7 @@ from functools import lru_cache
 from harness.models.sources import ModelSource
 from harness.variants import olive as olive_build
 from harness.variants.builders import BUILDERS, DEFAULT_BUILDER
+from harness.variants.mixed import PRECISION as MIXED
 from harness.variants.recipes import DEFAULT_RECIPE, applies
 
 BUILDER = DEFAULT_BUILDER
@@ -109,10 +110,11 @@ def unsupported_reason(variant: Variant, source: ModelSource, available: tuple[s
 def plan(precisions: tuple[str, ...], providers: tuple[str, ...] | None, source: ModelSource,
          available: tuple[str, ...] | None = None, builders: tuple[str, ...] = (BUILDER,),
          runtimes: tuple[str | None, ...] = (None,),
-         recipes: tuple[str, ...] = (DEFAULT_RECIPE,)) -> list[PlannedVariant]:
+         recipes: tuple[str, ...] = (DEFAULT_RECIPE,), mixed: bool = False) -> list[PlannedVariant]:
     """The full matrix in a stable order (provider, builder, precision, recipe, runtime), each with
     its support. A recipe makes variants only for the genai builder and the precisions it
-    quantizes: there is no fp32-kquant to skip."""
+    quantizes: there is no fp32-kquant to skip. ``mixed`` (``--search``, ``--plan``) adds, after the
+    fixed variants, one mixed-precision variant per provider (``mixed-cpu``)."""
     available = available_providers() if available is None else available
     chosen = providers if providers is not None else available
     planned = []
@@ -128,4 +130,9 @@ def plan(precisions: tuple[str, ...], providers: tuple[str, ...] | None, source:
                         variant = Variant(precision, provider, builder, runtime, recipe)
                         reason = unsupported_reason(variant, source, available)
                         planned.append(PlannedVariant(variant, supported=not reason, reason=reason))
+    if mixed:
+        for provider in chosen:
+            variant = Variant(MIXED, provider)
+            reason = unsupported_reason(variant, source, available)
+            planned.append(PlannedVariant(variant, supported=not reason, reason=reason))
     return planned

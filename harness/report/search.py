@@ -1,0 +1,97 @@
+"""The report's part of ``--search``: the plot of every candidate, the section that explains the
+chosen mix, and the plan files written beside results.json (``plan-mixed-cpu.json``, what
+``--plan`` takes to build that mix again)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TITLE = "The mixed-precision search: every candidate's size against its KLD on the search text"
+
+
+def searched(results: dict) -> list[dict]:
+    """The variants whose plan a search made, with their search record."""
+    return [v for v in results.get("variants", []) if v.get("search")]
+
+
+def search_plot(results: dict):
+    """Size against KLD per candidate, the gate line, the Pareto front and the chosen point."""
+    variants = searched(results)
+    if not variants:
+        return None
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(variants), figsize=(10, 4.2), squeeze=False)
+    for ax, variant in zip(axes[0], variants):
+        record = variant["search"]
+        candidates = record["candidates"]
+        for passes, colour, label in ((True, "#2e7d32", "passes the gates"), (False, "#9e9e9e", "misses a gate")):
+            chosen = [c for c in candidates if c["passes"] == passes]
+            ax.scatter([c["size_bytes"] / 1e6 for c in chosen], [c["figures"]["kld_mean"] for c in chosen],
+                       s=18, color=colour, label=label, zorder=2)
+        front = [candidates[i] for i in record["pareto"]]
+        ax.plot([c["size_bytes"] / 1e6 for c in front], [c["figures"]["kld_mean"] for c in front],
+                color="#555555", linewidth=1, linestyle="--", label="Pareto front", zorder=1)
+        best = candidates[record["chosen"]]
+        ax.scatter([best["size_bytes"] / 1e6], [best["figures"]["kld_mean"]], s=140, facecolors="none",
+                   edgecolors="#c0392b", linewidths=2, label="chosen", zorder=3)
+        for gate in record["gates"]:
+            metric, op, value = gate.split()
+            if metric == "kld_mean":
+                ax.axhline(float(value), color="#c0392b", linewidth=1, label=f"gate {gate}")
+        ax.set_yscale("log")
+        ax.set_title(f"{variant['id']}: {len(candidates)} candidates", fontsize=10, loc="left")
+        ax.set_xlabel("grouped weights, MB")
+        ax.set_ylabel("kld_mean on the search text (log)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def search_section(results: dict):
+    from harness.report.sections import Section
+    from harness.variants.search import describe_choice
+
+    variants = searched(results)
+    planned = [v for v in results.get("variants", []) if v.get("plan") and not v.get("search")]
+    if not variants and not planned:
+        return None
+    text = []
+    rows = []
+    for variant in variants:
+        record = variant["search"]
+        text.append(f"`{variant['id']}`: {describe_choice(record)} Its plan is `plan-{variant['id']}.json` in "
+                    f"this run's folder; `--plan` on it builds the same mix without searching.")
+        for index, c in enumerate(record["candidates"], 1):
+            rows.append([f"`{variant['id']}`", str(index), c["step"], c["group"] or "—", f"{c['size_bytes'] / 1e6:.2f}",
+                         f"{c['figures']['kld_mean']:.4g}", f"{c['figures'].get('top1_agreement', float('nan')):.4f}",
+                         "passes" if c["passes"] else "; ".join(c["missed"]),
+                         "chosen" if index - 1 == record["chosen"] else ("kept" if c["accepted"] else "")])
+    for variant in planned:
+        text.append(f"`{variant['id']}` was built from the plan file `{variant.get('plan_file')}` (no search in "
+                    f"this run): {summary_of(variant['plan'])}.")
+    return Section("Mixed-precision search", "search", text=text,
+                   header=["variant", "#", "step", "group to INT4", "MB", "kld_mean", "top-1", "gates", ""],
+                   rows=rows, collapsed=len(rows) > 12)
+
+
+def summary_of(plan: dict) -> str:
+    at = {bits: [g for g, b in plan.items() if b == bits] for bits in (4, 8, 32)}
+    return ", ".join(f"{len(groups)} groups at {'float' if bits == 32 else f'INT{bits}'}"
+                     + (f" ({', '.join(groups)})" if 0 < len(groups) <= 6 else "")
+                     for bits, groups in at.items() if groups)
+
+
+def write_plans(run_dir: Path, results: dict) -> list[Path]:
+    """``plan-<variant>.json`` for every mixed variant of the run: its groups, the model, and what
+    the search measured."""
+    from harness.variants.mixed import write_plan
+
+    written = []
+    for variant in results.get("variants", []):
+        if variant.get("plan"):
+            path = Path(run_dir) / f"plan-{variant['id']}.json"
+            write_plan(path, variant["plan"], results.get("model") or {}, variant.get("search"))
+            written.append(path)
+    return written

@@ -1,0 +1,288 @@
+"""The search for the smallest mix of bit widths that passes the run's closeness gates (``--search``).
+
+It tunes on **search text** only: the calibration set (``--calibration``, or the model's own
+default), never the evaluation set that later judges the chosen mix like any other variant.
+
+Method (each step a candidate: a plan assembled by :class:`harness.variants.mixed.Bank`, loaded in a
+worker, its next-token distributions compared with FP32's on the search text):
+
+1. **Start**: every group at INT8 (the embedding, which has no INT8 form, in float). If it fails a
+   closeness gate, nothing smaller can be trusted to pass: the search ends with one line naming
+   the smallest KLD it reached.
+2. **Sensitivity**: for each group, the start with that group alone at INT4; its cost is how much
+   the KLD rose, per byte the group saves.
+3. **Greedy demotion**: groups in order of that cost, cheapest first; each is moved to INT4 on top
+   of what was accepted so far, and the candidate is kept only if every closeness gate still
+   passes (verified, not predicted). A rejected group stays at INT8.
+
+``budget`` bounds the candidates measured (the profile's ``search_candidates``); when it runs out,
+the best passing plan so far is the answer. Every candidate is kept with its size and figures, so
+the report can draw the size–KLD plane, its Pareto front and the chosen point, and say why the
+next smaller candidate was not taken.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from harness.gates.spec import CLOSENESS_METRICS, OPERATORS, Gate
+from harness.variants.mixed import EMBED, uniform
+
+Measure = Callable[[dict], dict]  # plan -> {metric: value} on the search text
+Progress = Callable[[str], None]
+
+
+class SearchFailed(Exception):
+    """No candidate passes the closeness gates; the message is one line."""
+
+
+def closeness_gates(gates: list[Gate], provider: str) -> list[Gate]:
+    """The run's gates the search must pass: absolute thresholds on a closeness metric that apply
+    to a mixed variant of ``provider``."""
+    return [g for g in gates if g.metric in CLOSENESS_METRICS and g.form == "absolute"
+            and g.applies_to({"precision": "mixed", "provider": provider})]
+
+
+def misses(figures: dict, gates: list[Gate]) -> list[str]:
+    """The gates a candidate's figures miss, as ``kld_mean 0.12 > 0.1`` lines (empty: it passes)."""
+    found = []
+    for gate in gates:
+        value = figures.get(gate.metric)
+        if value is None or not OPERATORS[gate.op](value, gate.k):
+            found.append(f"{gate.metric} {value if value is None else format(value, '.4g')} not {gate.op} {gate.k:g}")
+    return found
+
+
+@dataclass
+class Candidate:
+    step: str  # start | sensitivity | demote
+    group: str | None  # the group this step moved to INT4
+    plan: dict
+    size_bytes: int
+    figures: dict
+    missed: list[str]
+    accepted: bool = False
+
+    @property
+    def passes(self) -> bool:
+        return not self.missed
+
+    def to_record(self) -> dict:
+        return {"step": self.step, "group": self.group, "plan": dict(self.plan), "size_bytes": self.size_bytes,
+                "figures": self.figures, "missed": self.missed, "passes": self.passes, "accepted": self.accepted}
+
+
+@dataclass
+class SearchResult:
+    plan: dict
+    candidates: list[Candidate] = field(default_factory=list)
+    gates: list[str] = field(default_factory=list)
+    sensitivity: dict = field(default_factory=dict)  # group -> KLD rise per MB saved
+    budget: int = 0
+    exhausted: bool = False
+
+    def chosen(self) -> Candidate:
+        return min((c for c in self.candidates if c.accepted), key=lambda c: c.size_bytes)
+
+    def pareto(self) -> list[Candidate]:
+        """Candidates no other is both smaller than and closer than (by kld_mean)."""
+        front = []
+        for c in sorted(self.candidates, key=lambda c: (c.size_bytes, c.figures.get("kld_mean", 0.0))):
+            if not front or c.figures.get("kld_mean", 0.0) < front[-1].figures.get("kld_mean", 0.0):
+                front.append(c)
+        return front
+
+    def next_smaller(self) -> Candidate | None:
+        """The smallest measured candidate below the chosen one that missed a gate: why not it."""
+        chosen = self.chosen()
+        smaller = [c for c in self.candidates if c.size_bytes < chosen.size_bytes and not c.passes]
+        return max(smaller, key=lambda c: c.size_bytes) if smaller else None
+
+    def to_record(self) -> dict:
+        chosen = self.chosen()
+        nxt = self.next_smaller()
+        return {"plan": self.plan, "gates": self.gates, "budget": self.budget, "exhausted": self.exhausted,
+                "sensitivity": self.sensitivity, "chosen": self.candidates.index(chosen),
+                "next_smaller": None if nxt is None else self.candidates.index(nxt),
+                "pareto": [self.candidates.index(c) for c in self.pareto()],
+                "candidates": [c.to_record() for c in self.candidates]}
+
+
+def search(groups, size_of: Callable[[dict], int], measure: Measure, gates: list[Gate], budget: int,
+           progress: Progress = lambda line: None) -> SearchResult:
+    """The smallest plan found whose figures pass ``gates`` (see the module's docstring)."""
+    if not gates:
+        raise SearchFailed("--search needs a closeness gate to meet (kld_mean, top1_agreement, ...): "
+                           "none of the run's gates is an absolute threshold on one")
+    result = SearchResult(plan={}, gates=[f"{g.metric} {g.op} {g.k:g}" for g in gates], budget=budget)
+    measured: dict[tuple, dict] = {}  # a plan measured once is not measured again
+
+    def spent() -> bool:
+        return len(measured) >= budget
+
+    def candidate(step: str, group: str | None, plan: dict) -> Candidate:
+        key = tuple(sorted(plan.items()))
+        again = key in measured
+        if not again:
+            measured[key] = measure(plan)
+        figures = measured[key]
+        made = Candidate(step, group, dict(plan), size_of(plan), figures, misses(figures, gates))
+        if not again:
+            result.candidates.append(made)
+        progress(f"search {len(measured)}/{budget} {step}{' ' + group if group else ''}: "
+                 f"{made.size_bytes / 1e6:.2f} MB, kld_mean {figures.get('kld_mean', float('nan')):.4g}"
+                 + (", passes" if made.passes else f", misses {'; '.join(made.missed)}")
+                 + (" (measured before)" if again else ""))
+        return next(c for c in result.candidates if tuple(sorted(c.plan.items())) == key)
+
+    start = candidate("start", None, uniform(groups, 8))
+    if not start.passes:
+        best = min(result.candidates, key=lambda c: c.figures.get("kld_mean", float("inf")))
+        raise SearchFailed(f"no mix passes the closeness gates on the search text: the closest, every group at "
+                           f"INT8, reached kld_mean {best.figures.get('kld_mean', float('nan')):.4g} "
+                           f"({'; '.join(start.missed)})")
+    start.accepted = True
+    base_kld = start.figures.get("kld_mean", 0.0)
+    demotable = [g for g in groups if start.plan[g] != 4]
+    costs = {}
+    for group in demotable:
+        if spent():
+            result.exhausted = True
+            break
+        alone = candidate("sensitivity", group, {**start.plan, group: 4})
+        saved = max(start.size_bytes - alone.size_bytes, 1)
+        costs[group] = max(alone.figures.get("kld_mean", 0.0) - base_kld, 0.0) / (saved / 1e6)
+    result.sensitivity = costs
+    current = start
+    for group in sorted(costs, key=lambda g: (costs[g], g)):
+        plan = {**current.plan, group: 4}
+        if spent() and tuple(sorted(plan.items())) not in measured:
+            result.exhausted = True
+            break
+        trial = candidate("demote", group, plan)
+        if trial.passes:
+            trial.accepted = True
+            current = trial
+    result.plan = result.chosen().plan
+    return result
+
+
+def describe_choice(record: dict) -> str:
+    """A paragraph: why this mix, and not the next smaller one the search measured."""
+    candidates = record["candidates"]
+    chosen = candidates[record["chosen"]]
+    plan = chosen["plan"]
+    at = {bits: [g for g, b in plan.items() if b == bits] for bits in (4, 8, 32)}
+    kld = chosen["figures"].get("kld_mean")
+    text = (f"The search measured {len(candidates)} candidates (budget {record['budget']}) against "
+            f"{', '.join(record['gates'])} on the search text. It chose {chosen['size_bytes'] / 1e6:.2f} MB of "
+            f"grouped weights with kld_mean {kld:.4g}: {len(at[4])} groups at INT4, {len(at[8])} at INT8"
+            + (f" ({', '.join(at[8])})" if 0 < len(at[8]) <= 6 else "")
+            + (f", {len(at[32])} in float ({', '.join(at[32])})" if at[32] else "") + ".")
+    nxt = candidates[record["next_smaller"]] if record.get("next_smaller") is not None else None
+    if nxt is not None:
+        text += (f" The next smaller candidate it measured ({nxt['size_bytes'] / 1e6:.2f} MB, "
+                 f"{nxt['group']} also at INT4) missed {'; '.join(nxt['missed'])}.")
+    elif all(b == 4 for g, b in plan.items() if g != EMBED or b != 32):
+        text += " Every group that has an INT4 form is at INT4: nothing smaller was left to try."
+    if record.get("exhausted"):
+        text += " The candidate budget ran out before every group was tried; a larger profile may find a smaller mix."
+    return text
+
+
+def mixed_settings(search_on: bool, plan_file, source, calibration) -> dict | None:
+    """``--search`` and ``--plan`` checked before any work: one of them, a plan that fits the model,
+    a calibration set to search on. Returns the given plan (None when searching or neither)."""
+    from harness.errors import HarnessError
+    from harness.variants.mixed import check_plan, model_groups, read_plan
+
+    if search_on and plan_file is not None:
+        raise HarnessError("--search finds a plan and --plan gives one: use one of them")
+    if search_on and calibration is None:
+        raise HarnessError(f"--search tunes on calibration text, never on the evaluation set, and {source.name} "
+                           "has no calibration set of its own: give --calibration PATH")
+    if plan_file is None:
+        return None
+    plan = read_plan(plan_file)
+    check_plan(plan, model_groups(source.path), f"{plan_file} (option --plan)")
+    return plan
+
+
+def find_plan(fp32, examples, calibration, format_prompt, encode, reference_of, gates: list[Gate], profile,
+              max_length: int, cache_dir: Path, progress: Progress = lambda line: None) -> dict:
+    """Run :func:`search` on the model's FP32 build (``fp32``, a BuiltVariant) with real candidates:
+    the search text is the calibration set's conversations (``examples``, read from
+    ``calibration``) in the profile's closeness chunks; each plan is assembled, loaded in a worker
+    and compared with the FP32 log-probs ``reference_of(chunks)`` writes. The result
+    (:meth:`SearchResult.to_record`) is kept in the cache, keyed on the build, the search text, the
+    gates and the budget: a second process or run with the same inputs reads it instead of
+    searching again. Raises :class:`SearchFailed`."""
+    from harness.measure.quality import closeness_chunks
+
+    found = closeness_chunks(examples, format_prompt, encode, max_length, profile.kld_chunks)
+    if isinstance(found, str):
+        raise SearchFailed(f"the calibration set {calibration}: {found.replace('evaluation set', 'text')}")
+    chunks, _ = found
+    reference = reference_of(chunks)
+    budget = profile.search_candidates
+    progress(f"search: {budget} candidates at most, on {len(chunks)} chunks of {Path(calibration).name} "
+             "(never the evaluation set)")
+    key = {"build": fp32.path.name, "toolchain": fp32.toolchain, "max_length": max_length}
+    fp32_dir = fp32.path
+    import hashlib
+    import json
+    import tempfile
+    import time
+
+    from filelock import FileLock
+
+    from harness.common.files import write_json_atomic
+    from harness.measure.closeness import summarize
+    from harness.runtime.client import WorkerSession
+    from harness.runtime.protocol import SessionSpec
+    from harness.variants.mixed import Bank
+
+    key = {**key, "gates": [f"{g.metric} {g.op} {g.k:g}" for g in gates], "budget": budget, "format": 1,
+           "chunks": hashlib.sha256(json.dumps(chunks).encode()).hexdigest()}
+    path = Path(cache_dir) / "searches" / (hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
+                                           + ".json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):
+        if path.is_file():
+            record = json.loads(path.read_text(encoding="utf-8"))
+            progress(f"search: the same search (model build, search text, gates, budget) ran on {record['made_at']}: "
+                     f"reusing its plan")
+            if record.get("failed"):
+                raise SearchFailed(record["failed"])
+            return record
+        started = time.perf_counter()
+        progress(f"search: quantizing every group of {Path(fp32_dir).name} at 4 and 8 bits ...")
+        bank = Bank(fp32_dir)
+        with tempfile.TemporaryDirectory(prefix="harness-search-") as tmp:
+            def measure(plan: dict) -> dict:
+                folder = bank.assemble(plan, Path(tmp) / "candidate")
+                session = WorkerSession(SessionSpec(str(folder), max_length=max_length), "mixed-search",
+                                        timeout=600, max_restarts=0)
+                try:
+                    per = session.compare(chunks, reference)
+                finally:
+                    session.close()
+                return {name: record["value"] for name, record in summarize(per).items()}
+
+            from harness.common.clock import now_iso
+
+            try:
+                result = search(list(bank.groups), bank.size, measure, gates, budget, progress)
+            except SearchFailed as exc:
+                write_json_atomic(path, {"failed": str(exc), "made_at": now_iso()})
+                raise
+        record = {**result.to_record(), "seconds": round(time.perf_counter() - started, 1), "made_at": now_iso(),
+                  "search_text_tokens": sum(len(c) for c in chunks), "chunks": len(chunks),
+                  "groups": list(bank.groups)}
+        write_json_atomic(path, record)
+        chosen = record["candidates"][record["chosen"]]
+        progress(f"search: chose {chosen['size_bytes'] / 1e6:.2f} MB of grouped weights after "
+                 f"{len(record['candidates'])} candidates in {record['seconds']:.0f} s")
+        return record
