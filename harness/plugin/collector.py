@@ -108,7 +108,7 @@ class ResultsCollector:
                 variant = planned.variant
                 state.store.add_variant({
                     "id": planned.id, "precision": variant.precision, "provider": variant.provider,
-                    "builder": variant.builder, "recipe": variant.recipe,
+                    "builder": variant.builder, "quantization_recipe": variant.recipe,
                     **({"twin": variant.twin.id} if variant.twin else {}),  # the same build, main runtime
                     "status": "unsupported" if not planned.supported else "pending",
                     "reason": planned.reason,

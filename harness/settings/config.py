@@ -50,6 +50,7 @@ class Profile:
     quality_examples: int | None  # domain examples answered and scored per variant (None: all)
     kld_chunks: int  # closeness: chunks of domain text (KLD_CONTEXT tokens each, second half scored)
     search_candidates: int = 70  # --search: candidate mixes measured at most
+    search_chunks: int = 4  # --search: chunks of calibration text each candidate is scored on
 
 
 PROFILES: dict[str, Profile] = {
@@ -57,17 +58,17 @@ PROFILES: dict[str, Profile] = {
                      length_points=(0.0, 0.33, 0.66, 1.0), length_repetitions=3,
                      length_new_tokens=16, overhead_pairs=7,
                      soak_warmup=40, soak_iterations=120, soak_seconds=30, quality_examples=30, kld_chunks=2,
-                     search_candidates=16),
+                     search_candidates=16, search_chunks=2),
     "standard": Profile("standard", warmup=2, repetitions=10, new_tokens=64, smoke_prompts=10,
                         length_points=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0), length_repetitions=5,
                         length_new_tokens=32, overhead_pairs=9,
                         soak_warmup=20, soak_iterations=300, soak_seconds=60, quality_examples=100, kld_chunks=8,
-                        search_candidates=70),
+                        search_candidates=70, search_chunks=4),
     "full": Profile("full", warmup=3, repetitions=30, new_tokens=128, smoke_prompts=50,
                     length_points=(0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9, 1.0),
                     length_repetitions=10, length_new_tokens=64, overhead_pairs=15,
                     soak_warmup=50, soak_iterations=2000, soak_seconds=None, quality_examples=None, kld_chunks=32,
-                    search_candidates=140),
+                    search_candidates=140, search_chunks=8),
 }
 
 

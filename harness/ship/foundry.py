@@ -84,7 +84,7 @@ def package_run(results: dict, out_dir: Path) -> list[Path]:
         if not variant.get("path") or not (build / "genai_config.json").is_file():
             continue
         name = package_name(model, variant["precision"], variant.get("builder", BUILDER), variant["provider"],
-                            variant.get("recipe", DEFAULT_RECIPE))
+                            variant.get("quantization_recipe", DEFAULT_RECIPE))
         description = (f"{model} {variant['id']}: {variant.get('status')} in harness run {results['run']['id']}; "
                        f"quantization {json.dumps(variant.get('quantization', {}).get('bits', []))} bits")
         written.append(write_package(build, out_dir, name, description))

@@ -221,7 +221,7 @@ def find_plan(fp32, examples, calibration, format_prompt, encode, reference_of, 
     searching again. Raises :class:`SearchFailed`."""
     from harness.measure.quality import closeness_chunks
 
-    found = closeness_chunks(examples, format_prompt, encode, max_length, profile.kld_chunks)
+    found = closeness_chunks(examples, format_prompt, encode, max_length, profile.search_chunks)
     if isinstance(found, str):
         raise SearchFailed(f"the calibration set {calibration}: {found.replace('evaluation set', 'text')}")
     chunks, _ = found

@@ -32,7 +32,7 @@ def test_every_profile_is_documented():
         row = (f"| `{p.name}` | {p.warmup} | {p.repetitions} | {p.new_tokens} | {p.smoke_prompts} | "
                f"{points} | {p.length_repetitions} | {p.length_new_tokens} | {p.overhead_pairs} | "
                f"{p.soak_warmup} | {p.soak_iterations} | {f'{p.soak_seconds:g}' if p.soak_seconds else 'no limit'} | "
-               f"{p.quality_examples or 'all'} | {p.kld_chunks} | {p.search_candidates} |")
+               f"{p.quality_examples or 'all'} | {p.kld_chunks} | {p.search_candidates} | {p.search_chunks} |")
         assert row in SETTINGS_PAGE, f"docs/reference/settings.md lacks the row for profile {p.name}: {row}"
 
 
