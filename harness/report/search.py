@@ -49,8 +49,8 @@ def search_plot(results: dict):
     return fig
 
 
-def search_section(results: dict):
-    from harness.report.sections import Section
+def search_section(results: dict) -> dict | None:
+    """The section's paragraphs and table (``text``, ``header``, ``rows``, ``collapsed``), or None."""
     from harness.variants.search import describe_choice
 
     variants = searched(results)
@@ -71,9 +71,8 @@ def search_section(results: dict):
     for variant in planned:
         text.append(f"`{variant['id']}` was built from the plan file `{variant.get('plan_file')}` (no search in "
                     f"this run): {summary_of(variant['plan'])}.")
-    return Section("Mixed-precision search", "search", text=text,
-                   header=["variant", "#", "step", "group to INT4", "MB", "kld_mean", "top-1", "gates", ""],
-                   rows=rows, collapsed=len(rows) > 12)
+    return {"text": text, "rows": rows, "collapsed": len(rows) > 12,
+            "header": ["variant", "#", "step", "group to INT4", "MB", "kld_mean", "top-1", "gates", ""]}
 
 
 def summary_of(plan: dict) -> str:

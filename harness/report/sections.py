@@ -53,7 +53,9 @@ def objective_of(results: dict) -> str:
 def build_sections(results: dict, objective: str | None = None) -> list[Section]:
     objective = objective or objective_of(results)
     sections = [_summary(results), _recommendation(results, objective), _precision(results), _variants(results)]
-    sections += [_performance(results), _runtimes(results), search_section(results), *_quality(results),
+    search = search_section(results)
+    sections += [_performance(results), _runtimes(results),
+                 Section("Mixed-precision search", "search", **search) if search else None, *_quality(results),
                  _gates(results), _verdicts(results), _measurements(results)]
     return [s for s in sections if s is not None]
 
