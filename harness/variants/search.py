@@ -23,12 +23,24 @@ next smaller candidate was not taken.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from filelock import FileLock
+
+from harness.common.clock import now_iso
+from harness.common.files import write_json_atomic
 from harness.gates.spec import CLOSENESS_METRICS, OPERATORS, Gate
-from harness.variants.mixed import EMBED, uniform
+from harness.measure.closeness import summarize
+from harness.measure.quality import closeness_chunks
+from harness.runtime.client import WorkerSession
+from harness.runtime.protocol import SessionSpec
+from harness.variants.mixed import EMBED, Bank, uniform
 
 Measure = Callable[[dict], dict]  # plan -> {metric: value} on the search text
 Progress = Callable[[str], None]
@@ -219,8 +231,6 @@ def find_plan(fp32, examples, calibration, format_prompt, encode, reference_of, 
     (:meth:`SearchResult.to_record`) is kept in the cache, keyed on the build, the search text, the
     gates and the budget: a second process or run with the same inputs reads it instead of
     searching again. Raises :class:`SearchFailed`."""
-    from harness.measure.quality import closeness_chunks
-
     found = closeness_chunks(examples, format_prompt, encode, max_length, profile.search_chunks)
     if isinstance(found, str):
         raise SearchFailed(f"the calibration set {calibration}: {found.replace('evaluation set', 'text')}")
@@ -229,22 +239,8 @@ def find_plan(fp32, examples, calibration, format_prompt, encode, reference_of, 
     budget = profile.search_candidates
     progress(f"search: {budget} candidates at most, on {len(chunks)} chunks of {Path(calibration).name} "
              "(never the evaluation set)")
-    key = {"build": fp32.path.name, "toolchain": fp32.toolchain, "max_length": max_length}
-    fp32_dir = fp32.path
-    import hashlib
-    import json
-    import tempfile
-    import time
-
-    from filelock import FileLock
-
-    from harness.common.files import write_json_atomic
-    from harness.measure.closeness import summarize
-    from harness.runtime.client import WorkerSession
-    from harness.runtime.protocol import SessionSpec
-    from harness.variants.mixed import Bank
-
-    key = {**key, "gates": [f"{g.metric} {g.op} {g.k:g}" for g in gates], "budget": budget, "format": 1,
+    key = {"build": fp32.path.name, "toolchain": fp32.toolchain, "max_length": max_length, "budget": budget,
+           "gates": [f"{g.metric} {g.op} {g.k:g}" for g in gates], "format": 1,
            "chunks": hashlib.sha256(json.dumps(chunks).encode()).hexdigest()}
     path = Path(cache_dir) / "searches" / (hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
                                            + ".json")
@@ -258,8 +254,8 @@ def find_plan(fp32, examples, calibration, format_prompt, encode, reference_of, 
                 raise SearchFailed(record["failed"])
             return record
         started = time.perf_counter()
-        progress(f"search: quantizing every group of {Path(fp32_dir).name} at 4 and 8 bits ...")
-        bank = Bank(fp32_dir)
+        progress(f"search: quantizing every group of {fp32.path.name} at 4 and 8 bits ...")
+        bank = Bank(fp32.path)
         with tempfile.TemporaryDirectory(prefix="harness-search-") as tmp:
             def measure(plan: dict) -> dict:
                 folder = bank.assemble(plan, Path(tmp) / "candidate")
@@ -270,8 +266,6 @@ def find_plan(fp32, examples, calibration, format_prompt, encode, reference_of, 
                 finally:
                     session.close()
                 return {name: record["value"] for name, record in summarize(per).items()}
-
-            from harness.common.clock import now_iso
 
             try:
                 result = search(list(bank.groups), bank.size, measure, gates, budget, progress)
