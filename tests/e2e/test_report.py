@@ -15,6 +15,9 @@ from test_suites_e2e import REPO, run_suites
 from harness.report.plots import PLOTS, pareto_front
 from harness.ship.recommend import recommend
 
+# every plot but the search's, which needs --search (tests/e2e/test_search.py checks it)
+MAIN_JOB_PLOTS = [name for name in PLOTS if name != "search"]
+
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -47,7 +50,7 @@ def test_a_run_writes_csv_plots_markdown_and_html(main_run):
     table = pd.read_csv(run_dir / "results.csv")
     assert len(table) == len(results["measurements"])
     assert {"variant", "metric", "value", "ci_low", "ci_high", "n", "machine"} <= set(table.columns)
-    for name in PLOTS:  # every plot the main job has data for
+    for name in MAIN_JOB_PLOTS:  # every plot the main job has data for
         assert (run_dir / f"{name}.png").stat().st_size > 10_000, name
     markdown = (run_dir / "report.md").read_text()
     assert "## Recommendation" in markdown and "Ship **int" in markdown
@@ -68,10 +71,10 @@ def test_the_html_report_renders_in_a_headless_browser(main_run, tmp_path):
                           f"file://{html.resolve()}"], capture_output=True, text=True, timeout=120).stdout
     body = re.search(r"<body([^>]*)>", dom).group(1)
     attributes = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', body))
-    assert attributes.get("images") == attributes.get("images-rendered") == str(len(PLOTS)), attributes
+    assert attributes.get("images") == attributes.get("images-rendered") == str(len(MAIN_JOB_PLOTS)), attributes
     assert "errors" not in attributes  # no script error
     assert re.search(r'id="recommendation-text">\s*<p>Ship <strong>int\d-cpu</strong>', dom)
-    for name in PLOTS:
+    for name in MAIN_JOB_PLOTS:
         assert f'id="plot-{name}"' in dom
     shot = tmp_path / "report.png"
     subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
@@ -87,7 +90,7 @@ def test_report_re_renders_a_run_from_its_results(main_run, tmp_path):
     result = harness_cli("report", copy_dir)
     assert result.returncode == 0, result.stderr
     assert (copy_dir / "report.md").read_text() == (run_dir / "report.md").read_text()
-    assert {p.name for p in copy_dir.iterdir()} >= {"report.html", "results.csv", *(f"{n}.png" for n in PLOTS)}
+    assert {p.name for p in copy_dir.iterdir()} >= {"report.html", "results.csv", *(f"{n}.png" for n in MAIN_JOB_PLOTS)}
     speed = harness_cli("report", copy_dir, "--objective", "speed")
     assert speed.returncode == 0 and "by decode speed" in (copy_dir / "report.md").read_text()
     missing = harness_cli("report", tmp_path / "nowhere")

@@ -58,6 +58,7 @@ def test_a_gate_the_search_can_meet_gives_a_real_mix_judged_like_any_variant(sea
     assert written["groups"] == plan and written["search"]["chosen"] == search["chosen"]
     report = (reports / "latest" / "report.md").read_text()
     assert "## Mixed-precision search" in report and "search.png" in report
+    assert (reports / "latest" / "search.png").stat().st_size > 10_000
 
 
 def test_the_written_plan_rebuilds_the_same_mix_without_searching(searched, build_cache):
