@@ -51,6 +51,7 @@ def search_plot(results: dict):
 
 def search_section(results: dict) -> dict | None:
     """The section's paragraphs and table (``text``, ``header``, ``rows``, ``collapsed``), or None."""
+    from harness.variants.mixed import plan_summary
     from harness.variants.search import describe_choice
 
     variants = searched(results)
@@ -70,16 +71,9 @@ def search_section(results: dict) -> dict | None:
                          "chosen" if index - 1 == record["chosen"] else ("kept" if c["accepted"] else "")])
     for variant in planned:
         text.append(f"`{variant['id']}` was built from the plan file `{variant.get('plan_file')}` (no search in "
-                    f"this run): {summary_of(variant['plan'])}.")
+                    f"this run): {plan_summary(variant['plan'])}.")
     return {"text": text, "rows": rows, "collapsed": len(rows) > 12,
             "header": ["variant", "#", "step", "group to INT4", "MB", "kld_mean", "top-1", "gates", ""]}
-
-
-def summary_of(plan: dict) -> str:
-    at = {bits: [g for g, b in plan.items() if b == bits] for bits in (4, 8, 32)}
-    return ", ".join(f"{len(groups)} groups at {'float' if bits == 32 else f'INT{bits}'}"
-                     + (f" ({', '.join(groups)})" if 0 < len(groups) <= 6 else "")
-                     for bits, groups in at.items() if groups)
 
 
 def write_plans(run_dir: Path, results: dict) -> list[Path]:

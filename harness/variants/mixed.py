@@ -223,6 +223,14 @@ def describe(groups) -> str:
     return ", ".join(parts)
 
 
+def plan_summary(plan: dict[str, int]) -> str:
+    """``12 groups at INT4, 20 at INT8 (...)``: how many groups take each width (named when few)."""
+    at = {bits: [g for g, b in plan.items() if b == bits] for bits in WIDTHS}
+    return ", ".join(f"{len(groups)} groups at {'float' if bits == 32 else f'INT{bits}'}"
+                     + (f" ({', '.join(groups)})" if 0 < len(groups) <= 6 else "")
+                     for bits, groups in at.items() if groups)
+
+
 def uniform(groups, bits: int) -> dict[str, int]:
     """Every group at ``bits`` (the embedding at the nearest width it can take, never below ``bits``)."""
     return {g: (bits if g != EMBED or bits in EMBED_WIDTHS else 32) for g in groups}

@@ -40,7 +40,7 @@ from harness.measure.closeness import summarize
 from harness.measure.quality import closeness_chunks
 from harness.runtime.client import WorkerSession
 from harness.runtime.protocol import SessionSpec
-from harness.variants.mixed import EMBED, Bank, uniform
+from harness.variants.mixed import EMBED, Bank, plan_summary, uniform
 
 Measure = Callable[[dict], dict]  # plan -> {metric: value} on the search text
 Progress = Callable[[str], None]
@@ -186,13 +186,10 @@ def describe_choice(record: dict) -> str:
     candidates = record["candidates"]
     chosen = candidates[record["chosen"]]
     plan = chosen["plan"]
-    at = {bits: [g for g, b in plan.items() if b == bits] for bits in (4, 8, 32)}
     kld = chosen["figures"].get("kld_mean")
     text = (f"The search measured {len(candidates)} candidates (budget {record['budget']}) against "
             f"{', '.join(record['gates'])} on the search text. It chose {chosen['size_bytes'] / 1e6:.2f} MB of "
-            f"grouped weights with kld_mean {kld:.4g}: {len(at[4])} groups at INT4, {len(at[8])} at INT8"
-            + (f" ({', '.join(at[8])})" if 0 < len(at[8]) <= 6 else "")
-            + (f", {len(at[32])} in float ({', '.join(at[32])})" if at[32] else "") + ".")
+            f"grouped weights with kld_mean {kld:.4g}: {plan_summary(plan)}.")
     nxt = candidates[record["next_smaller"]] if record.get("next_smaller") is not None else None
     if nxt is not None:
         text += (f" The next smaller candidate it measured ({nxt['size_bytes'] / 1e6:.2f} MB, "
