@@ -43,7 +43,7 @@ class Profile:
     length_points: tuple[float, ...]  # input-length sweep: shares of the room under max_length
     length_repetitions: int  # measured generations per sweep point (after one warm-up)
     length_new_tokens: int  # tokens generated per sweep request
-    overhead_pairs: int  # alternating harness / bare-loop request pairs
+    overhead_pairs: int  # alternating harness / bare-loop request pairs, at most (fewer once decided)
     soak_warmup: int  # soak iterations run first, kept out of the verdicts
     soak_iterations: int  # measured soak iterations per mode (fresh and reused generator), at most
     soak_seconds: float | None  # per mode: stop measuring after this long (None: no time limit)
@@ -56,17 +56,17 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "quick": Profile("quick", warmup=1, repetitions=5, new_tokens=32, smoke_prompts=3,
                      length_points=(0.0, 0.33, 0.66, 1.0), length_repetitions=3,
-                     length_new_tokens=16, overhead_pairs=7,
+                     length_new_tokens=16, overhead_pairs=30,
                      soak_warmup=40, soak_iterations=120, soak_seconds=30, quality_examples=30, kld_chunks=2,
                      search_candidates=16, search_chunks=2),
     "standard": Profile("standard", warmup=2, repetitions=10, new_tokens=64, smoke_prompts=10,
                         length_points=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0), length_repetitions=5,
-                        length_new_tokens=32, overhead_pairs=9,
+                        length_new_tokens=32, overhead_pairs=60,
                         soak_warmup=20, soak_iterations=300, soak_seconds=60, quality_examples=100, kld_chunks=8,
                         search_candidates=70, search_chunks=4),
     "full": Profile("full", warmup=3, repetitions=30, new_tokens=128, smoke_prompts=50,
                     length_points=(0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9, 1.0),
-                    length_repetitions=10, length_new_tokens=64, overhead_pairs=15,
+                    length_repetitions=10, length_new_tokens=64, overhead_pairs=120,
                     soak_warmup=50, soak_iterations=2000, soak_seconds=None, quality_examples=None, kld_chunks=32,
                     search_candidates=140, search_chunks=8),
 }
