@@ -35,6 +35,7 @@ from harness.variants.build import BuiltVariant, build_variant
 from harness.variants.builders import CALIBRATED
 from harness.variants.matrix import PlannedVariant, Variant, plan
 from harness.variants.mixed import PRECISION as MIXED
+from harness.variants import recipes
 from harness.variants.olive import read_recipe
 from harness.variants.search import SearchFailed, closeness_gates, find_plan, mixed_settings
 
@@ -97,7 +98,8 @@ class HarnessState:
                 self.olive_recipe = read_recipe(self.config.recipe)
             self.given_plan = mixed_settings(self.config.search, self.config.plan, self.source, self.calibration_path)
             self.planned = plan(self.config.precisions, self.config.providers, self.source,
-                                builders=self.config.builders, runtimes=self.runtimes, recipes=self.config.recipes,
+                                builders=self.config.builders, runtimes=self.runtimes,
+                                recipes=recipes.chosen(self.config.recipes, self.config.search),
                                 mixed=self.config.search or self.config.plan is not None)
         except HarnessError as exc:
             self.setup_error = str(exc)

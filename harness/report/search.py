@@ -26,9 +26,14 @@ def search_plot(results: dict):
         record = variant["search"]
         candidates = record["candidates"]
         for passes, colour, label in ((True, "#2e7d32", "passes the gates"), (False, "#9e9e9e", "misses a gate")):
-            chosen = [c for c in candidates if c["passes"] == passes]
+            chosen = [c for c in candidates if c["passes"] == passes and c.get("verified", True)]
             ax.scatter([c["size_bytes"] / 1e6 for c in chosen], [c["figures"]["kld_mean"] for c in chosen],
                        s=18, color=colour, label=label, zorder=2)
+        probes = [c for c in candidates if not c.get("verified", True)]
+        if probes:
+            ax.scatter([c["size_bytes"] / 1e6 for c in probes], [c["figures"]["kld_mean"] for c in probes], s=18,
+                       marker="^", facecolors="none", edgecolors="#1f77b4", zorder=2,
+                       label=f"sensitivity probe ({record.get('probe_chunks', '?')} of {record.get('chunks', '?')} chunks)")
         front = [candidates[i] for i in record["pareto"]]
         ax.plot([c["size_bytes"] / 1e6 for c in front], [c["figures"]["kld_mean"] for c in front],
                 color="#555555", linewidth=1, linestyle="--", label="Pareto front", zorder=1)
@@ -67,6 +72,7 @@ def search_section(results: dict) -> dict | None:
         for index, c in enumerate(record["candidates"], 1):
             rows.append([f"`{variant['id']}`", str(index), c["step"], c["group"] or "—", f"{c['size_bytes'] / 1e6:.2f}",
                          f"{c['figures']['kld_mean']:.4g}", f"{c['figures'].get('top1_agreement', float('nan')):.4f}",
+                         "ranks only" if not c.get("verified", True) else
                          "passes" if c["passes"] else "; ".join(c["missed"]),
                          "chosen" if index - 1 == record["chosen"] else ("kept" if c["accepted"] else "")])
     for variant in planned:

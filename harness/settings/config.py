@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from harness.variants.builders import BUILDERS as BUILDER_REGISTRY
-from harness.variants.recipes import DEFAULT_RECIPES
 from harness.variants.recipes import RECIPES as RECIPE_REGISTRY
 
 PRECISIONS = ("fp32", "fp16", "int8", "int4")
@@ -97,7 +96,7 @@ class RunConfig:
     allow_foreign_baseline: bool = False
     objective: str = "size"
     builders: tuple[str, ...] = ("genai",)
-    recipes: tuple[str, ...] = DEFAULT_RECIPES
+    recipes: tuple[str, ...] | None = None  # None: auto (harness.variants.recipes.chosen)
     runtimes: tuple[str, ...] = ()  # onnxruntime-genai versions; empty: the main environment's only
     recipe: Path | None = None
     calibration: Path | None = None
@@ -157,7 +156,10 @@ def parse_builders(raw: Any) -> tuple[str, ...]:
     return _parse_choices(raw, BUILDERS, "builder")
 
 
-def parse_recipes(raw: Any) -> tuple[str, ...]:
+def parse_recipes(raw: Any) -> tuple[str, ...] | None:
+    """None for 'auto' (harness.variants.recipes.chosen decides)."""
+    if str(raw).strip().lower() == "auto":
+        return None
     return _parse_choices(raw, RECIPES, "recipe")
 
 

@@ -96,6 +96,9 @@ class Bank:
     def __init__(self, fp32_dir: Path) -> None:
         self.fp32_dir = Path(fp32_dir)
         self.base = load_graph(fp32_dir)
+        self._shell = copy.deepcopy(self.base)  # the model without nodes and weights: what assemble fills
+        self._shell.graph.ClearField("node")
+        self._shell.graph.ClearField("initializer")
         self.groups = groups_of(self.base)
         self.quantized = {bits: self._quantize(bits) for bits in (4, 8)}
         self.bytes = {bits: {g: self._group_bytes(g, bits) for g in self.groups} for bits in WIDTHS}
@@ -147,22 +150,14 @@ class Bank:
         import onnx
 
         check_plan(plan, self.groups, "plan")
-        model = copy.deepcopy(self.base)
-        graph = model.graph
         replace = {name: self.quantized[bits][name] for group, bits in plan.items() if bits != 32
                    for name in self.groups[group]}
-        nodes = []
-        for node in graph.node:
-            quantized = replace.get(node.name)
-            nodes.append(quantized.node if quantized is not None else node)
-        graph.ClearField("node")
-        graph.node.extend(nodes)
-        for quantized in replace.values():
-            graph.initializer.extend(quantized.weights)
-        used = {i for node in graph.node for i in node.input}
-        kept = [i for i in graph.initializer if i.name in used]
-        graph.ClearField("initializer")
-        graph.initializer.extend(kept)
+        nodes = [replace[node.name].node if node.name in replace else node for node in self.base.graph.node]
+        weights = [w for q in replace.values() for w in q.weights]
+        used = {i for node in nodes for i in node.input}
+        model = copy.copy(self._shell)  # copies the small shell, not the base's weights
+        model.graph.node.extend(nodes)
+        model.graph.initializer.extend([i for i in self.base.graph.initializer if i.name in used] + weights)
         out_dir = Path(out_dir)
         shutil.rmtree(out_dir, ignore_errors=True)
         out_dir.mkdir(parents=True)

@@ -49,6 +49,15 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
 DEFAULT_RECIPES = (DEFAULT_RECIPE,)
 
 
+def chosen(recipes: tuple[str, ...] | None, search: bool) -> tuple[str, ...]:
+    """The recipes a run builds: the ones asked for, or for ``--recipes auto`` the default alone,
+    and with ``--search`` every recipe: the fixed points between INT8 and INT4 that the searched
+    mix is to be compared with."""
+    if recipes is not None:
+        return recipes
+    return tuple(RECIPES) if search else DEFAULT_RECIPES
+
+
 def applies(recipe: str, precision: str, builder_is_genai: bool) -> bool:
     """Whether (precision, recipe) is a variant: recipes other than the default are the genai
     builder's options, for the precisions they quantize."""

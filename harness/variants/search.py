@@ -10,10 +10,13 @@ worker, its next-token distributions compared with FP32's on the search text):
    closeness gate, nothing smaller can be trusted to pass: the search ends with one line naming
    the smallest KLD it reached.
 2. **Sensitivity**: for each group, the start with that group alone at INT4; its cost is how much
-   the KLD rose, per byte the group saves.
+   the KLD rose, per byte the group saves. These probes only rank the groups, so they are scored
+   on the first half of the search text's chunks (``rank``), against the start scored the same way.
 3. **Greedy demotion**: groups in order of that cost, cheapest first; each is moved to INT4 on top
    of what was accepted so far, and the candidate is kept only if every closeness gate still
-   passes (verified, not predicted). A rejected group stays at INT8.
+   passes on the whole search text (verified, not predicted). A rejected group stays at INT8.
+   After ``PATIENCE`` rejections in a row the search stops: the groups left cost more per byte
+   than the ones that just failed.
 
 ``budget`` bounds the candidates measured (the profile's ``search_candidates``); when it runs out,
 the best passing plan so far is the answer. Every candidate is kept with its size and figures, so
@@ -44,6 +47,7 @@ from harness.variants.mixed import EMBED, Bank, plan_summary, uniform
 
 Measure = Callable[[dict], dict]  # plan -> {metric: value} on the search text
 Progress = Callable[[str], None]
+PATIENCE = 6  # greedy demotion stops after this many rejected groups in a row
 
 
 class SearchFailed(Exception):
@@ -76,6 +80,7 @@ class Candidate:
     figures: dict
     missed: list[str]
     accepted: bool = False
+    verified: bool = True  # scored on the whole search text (False: a sensitivity probe on part of it)
 
     @property
     def passes(self) -> bool:
@@ -83,7 +88,8 @@ class Candidate:
 
     def to_record(self) -> dict:
         return {"step": self.step, "group": self.group, "plan": dict(self.plan), "size_bytes": self.size_bytes,
-                "figures": self.figures, "missed": self.missed, "passes": self.passes, "accepted": self.accepted}
+                "figures": self.figures, "missed": self.missed, "passes": self.passes, "accepted": self.accepted,
+                "verified": self.verified}
 
 
 @dataclass
@@ -94,14 +100,15 @@ class SearchResult:
     sensitivity: dict = field(default_factory=dict)  # group -> KLD rise per MB saved
     budget: int = 0
     exhausted: bool = False
+    stopped: bool = False  # PATIENCE rejections in a row ended the demotion
 
     def chosen(self) -> Candidate:
         return min((c for c in self.candidates if c.accepted), key=lambda c: c.size_bytes)
 
     def pareto(self) -> list[Candidate]:
-        """Candidates no other is both smaller than and closer than (by kld_mean)."""
+        """Verified candidates no other is both smaller than and closer than (by kld_mean)."""
         front = []
-        for c in sorted(self.candidates, key=lambda c: (c.size_bytes, c.figures.get("kld_mean", 0.0))):
+        for c in sorted((c for c in self.candidates if c.verified), key=lambda c: (c.size_bytes, c.figures.get("kld_mean", 0.0))):
             if not front or c.figures.get("kld_mean", 0.0) < front[-1].figures.get("kld_mean", 0.0):
                 front.append(c)
         return front
@@ -109,13 +116,14 @@ class SearchResult:
     def next_smaller(self) -> Candidate | None:
         """The smallest measured candidate below the chosen one that missed a gate: why not it."""
         chosen = self.chosen()
-        smaller = [c for c in self.candidates if c.size_bytes < chosen.size_bytes and not c.passes]
+        smaller = [c for c in self.candidates if c.verified and c.size_bytes < chosen.size_bytes and not c.passes]
         return max(smaller, key=lambda c: c.size_bytes) if smaller else None
 
     def to_record(self) -> dict:
         chosen = self.chosen()
         nxt = self.next_smaller()
         return {"plan": self.plan, "gates": self.gates, "budget": self.budget, "exhausted": self.exhausted,
+                "stopped": self.stopped,
                 "sensitivity": self.sensitivity, "chosen": self.candidates.index(chosen),
                 "next_smaller": None if nxt is None else self.candidates.index(nxt),
                 "pareto": [self.candidates.index(c) for c in self.pareto()],
@@ -123,60 +131,64 @@ class SearchResult:
 
 
 def search(groups, size_of: Callable[[dict], int], measure: Measure, gates: list[Gate], budget: int,
-           progress: Progress = lambda line: None) -> SearchResult:
-    """The smallest plan found whose figures pass ``gates`` (see the module's docstring)."""
+           progress: Progress = lambda line: None, rank: Measure | None = None) -> SearchResult:
+    """The smallest plan found whose figures pass ``gates`` (see the module's docstring). ``rank``
+    scores the sensitivity probes (default: ``measure``)."""
     if not gates:
         raise SearchFailed("--search needs a closeness gate to meet (kld_mean, top1_agreement, ...): "
                            "none of the run's gates is an absolute threshold on one")
     result = SearchResult(plan={}, gates=[f"{g.metric} {g.op} {g.k:g}" for g in gates], budget=budget)
-    measured: dict[tuple, dict] = {}  # a plan measured once is not measured again
+    measured: dict[tuple, Candidate] = {}  # (verified, plan) measured once is not measured again
 
     def spent() -> bool:
         return len(measured) >= budget
 
-    def candidate(step: str, group: str | None, plan: dict) -> Candidate:
-        key = tuple(sorted(plan.items()))
+    def candidate(step: str, group: str | None, plan: dict, verified: bool = True) -> Candidate:
+        key = (verified, tuple(sorted(plan.items())))
         again = key in measured
         if not again:
-            measured[key] = measure(plan)
-        figures = measured[key]
-        made = Candidate(step, group, dict(plan), size_of(plan), figures, misses(figures, gates))
-        if not again:
-            result.candidates.append(made)
+            figures = (measure if verified or rank is None else rank)(plan)
+            measured[key] = Candidate(step, group, dict(plan), size_of(plan), figures, misses(figures, gates),
+                                      verified=verified)
+            result.candidates.append(measured[key])
+        made = measured[key]
+        said = (" (part of the text: ranks only)" if not verified else ", passes" if made.passes
+                else f", misses {'; '.join(made.missed)}")
         progress(f"search {len(measured)}/{budget} {step}{' ' + group if group else ''}: "
-                 f"{made.size_bytes / 1e6:.2f} MB, kld_mean {figures.get('kld_mean', float('nan')):.4g}"
-                 + (", passes" if made.passes else f", misses {'; '.join(made.missed)}")
-                 + (" (measured before)" if again else ""))
-        return next(c for c in result.candidates if tuple(sorted(c.plan.items())) == key)
+                 f"{made.size_bytes / 1e6:.2f} MB, kld_mean {made.figures.get('kld_mean', float('nan')):.4g}"
+                 f"{said}{' (measured before)' if again else ''}")
+        return made
 
     start = candidate("start", None, uniform(groups, 8))
     if not start.passes:
-        best = min(result.candidates, key=lambda c: c.figures.get("kld_mean", float("inf")))
         raise SearchFailed(f"no mix passes the closeness gates on the search text: the closest, every group at "
-                           f"INT8, reached kld_mean {best.figures.get('kld_mean', float('nan')):.4g} "
+                           f"INT8, reached kld_mean {start.figures.get('kld_mean', float('nan')):.4g} "
                            f"({'; '.join(start.missed)})")
     start.accepted = True
-    base_kld = start.figures.get("kld_mean", 0.0)
-    demotable = [g for g in groups if start.plan[g] != 4]
+    probe_base = start if rank is None else candidate("sensitivity", None, start.plan, verified=False)
+    base_kld = probe_base.figures.get("kld_mean", 0.0)
     costs = {}
-    for group in demotable:
+    for group in (g for g in groups if start.plan[g] != 4):
         if spent():
             result.exhausted = True
             break
-        alone = candidate("sensitivity", group, {**start.plan, group: 4})
+        alone = candidate("sensitivity", group, {**start.plan, group: 4}, verified=rank is None)
         saved = max(start.size_bytes - alone.size_bytes, 1)
         costs[group] = max(alone.figures.get("kld_mean", 0.0) - base_kld, 0.0) / (saved / 1e6)
     result.sensitivity = costs
-    current = start
+    current, misses_in_a_row = start, 0
     for group in sorted(costs, key=lambda g: (costs[g], g)):
         plan = {**current.plan, group: 4}
-        if spent() and tuple(sorted(plan.items())) not in measured:
+        if misses_in_a_row >= PATIENCE:
+            result.stopped = True
+            break
+        if spent() and (True, tuple(sorted(plan.items()))) not in measured:
             result.exhausted = True
             break
         trial = candidate("demote", group, plan)
-        if trial.passes:
-            trial.accepted = True
-            current = trial
+        trial.accepted = trial.passes
+        current = trial if trial.passes else current
+        misses_in_a_row = 0 if trial.passes else misses_in_a_row + 1
     result.plan = result.chosen().plan
     return result
 
@@ -198,6 +210,9 @@ def describe_choice(record: dict) -> str:
         text += " Every group that has an INT4 form is at INT4: nothing smaller was left to try."
     if record.get("exhausted"):
         text += " The candidate budget ran out before every group was tried; a larger profile may find a smaller mix."
+    if record.get("stopped"):
+        text += (f" It stopped after {PATIENCE} groups in a row missed a gate: the groups left cost more KLD per MB "
+                 "than those.")
     return text
 
 
@@ -224,7 +239,8 @@ def find_plan(fp32, examples, calibration, format_prompt, encode, reference_of, 
     """Run :func:`search` on the model's FP32 build (``fp32``, a BuiltVariant) with real candidates:
     the search text is the calibration set's conversations (``examples``, read from
     ``calibration``) in the profile's closeness chunks; each plan is assembled, loaded in a worker
-    and compared with the FP32 log-probs ``reference_of(chunks)`` writes. The result
+    and compared with the FP32 log-probs ``reference_of(chunks)`` writes (the sensitivity probes on
+    the first half of the chunks, against their own reference). The result
     (:meth:`SearchResult.to_record`) is kept in the cache, keyed on the build, the search text, the
     gates and the budget: a second process or run with the same inputs reads it instead of
     searching again. Raises :class:`SearchFailed`."""
@@ -232,12 +248,13 @@ def find_plan(fp32, examples, calibration, format_prompt, encode, reference_of, 
     if isinstance(found, str):
         raise SearchFailed(f"the calibration set {calibration}: {found.replace('evaluation set', 'text')}")
     chunks, _ = found
-    reference = reference_of(chunks)
+    probe_chunks = chunks[:max(1, len(chunks) // 2)]
+    reference, probe_reference = reference_of(chunks), reference_of(probe_chunks)
     budget = profile.search_candidates
     progress(f"search: {budget} candidates at most, on {len(chunks)} chunks of {Path(calibration).name} "
              "(never the evaluation set)")
     key = {"build": fp32.path.name, "toolchain": fp32.toolchain, "max_length": max_length, "budget": budget,
-           "gates": [f"{g.metric} {g.op} {g.k:g}" for g in gates], "format": 1,
+           "gates": [f"{g.metric} {g.op} {g.k:g}" for g in gates], "format": 2,
            "chunks": hashlib.sha256(json.dumps(chunks).encode()).hexdigest()}
     path = Path(cache_dir) / "searches" / (hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
                                            + ".json")
@@ -254,23 +271,27 @@ def find_plan(fp32, examples, calibration, format_prompt, encode, reference_of, 
         progress(f"search: quantizing every group of {fp32.path.name} at 4 and 8 bits ...")
         bank = Bank(fp32.path)
         with tempfile.TemporaryDirectory(prefix="harness-search-") as tmp:
-            def measure(plan: dict) -> dict:
-                folder = bank.assemble(plan, Path(tmp) / "candidate")
-                session = WorkerSession(SessionSpec(str(folder), max_length=max_length), "mixed-search",
-                                        timeout=600, max_restarts=0)
-                try:
-                    per = session.compare(chunks, reference)
-                finally:
-                    session.close()
-                return {name: record["value"] for name, record in summarize(per).items()}
+            def scored_on(text: list, against: Path) -> Measure:
+                def measure(plan: dict) -> dict:
+                    folder = bank.assemble(plan, Path(tmp) / "candidate")
+                    session = WorkerSession(SessionSpec(str(folder), max_length=max_length), "mixed-search",
+                                            timeout=600, max_restarts=0)
+                    try:
+                        per = session.compare(text, against)
+                    finally:
+                        session.close()
+                    return {name: record["value"] for name, record in summarize(per).items()}
+                return measure
 
             try:
-                result = search(list(bank.groups), bank.size, measure, gates, budget, progress)
+                result = search(list(bank.groups), bank.size, scored_on(chunks, reference), gates, budget, progress,
+                                rank=scored_on(probe_chunks, probe_reference))
             except SearchFailed as exc:
                 write_json_atomic(path, {"failed": str(exc), "made_at": now_iso()})
                 raise
         record = {**result.to_record(), "seconds": round(time.perf_counter() - started, 1), "made_at": now_iso(),
                   "search_text_tokens": sum(len(c) for c in chunks), "chunks": len(chunks),
+                  "probe_chunks": len(probe_chunks),
                   "groups": list(bank.groups)}
         write_json_atomic(path, record)
         chosen = record["candidates"][record["chosen"]]

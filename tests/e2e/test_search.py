@@ -14,7 +14,8 @@ TIGHT = '[gates]\nclose = "kld_mean <= 0.01"\nsame_top = "top1_agreement >= 0.9"
 def _run(tmp_path, build_cache, name, gates, *extra):
     (tmp_path / f"{name}.toml").write_text(gates)
     reports = tmp_path / name
-    result = run_suites("--precisions", "fp32,int4", "--profile", "quick", "-k", "smoke or quality or gates",
+    result = run_suites("--precisions", "fp32,int4", "--recipes", "default", "--profile", "quick",
+                        "-k", "smoke or quality or gates",
                         "--gates", str(tmp_path / f"{name}.toml"), "--reports-dir", str(reports),
                         "--cache-dir", str(build_cache), *extra)
     return result, reports
@@ -29,6 +30,20 @@ def searched(tmp_path_factory, build_cache):
     assert result.returncode == 1 and [(g["gate"], g["variant"]) for g in failed] == [("close", "int4-cpu")], \
         result.stdout[-3000:]
     return tmp_path, reports, load(reports), result.stdout
+
+
+def test_a_search_run_measures_every_recipe_unless_recipes_are_named(tmp_path):
+    ids = {}
+    for name, extra in (("auto", ()), ("named", ("--recipes", "default"))):
+        result = run_suites("--search", "--precisions", "fp32,int4", "--collect-only", "-q", "-k", "smoke",
+                            "--reports-dir", str(tmp_path / name), *extra)
+        assert result.returncode == 0, result.stdout[-2000:]
+        ids[name] = {variant for variant in ("int4-cpu", "int4-kquant-cpu", "int4-kquant_head8-cpu",
+                                             "int4-mixed-cpu", "int4-embed-cpu", "mixed-cpu")
+                     if f"[{variant}]" in result.stdout}
+    assert ids["auto"] == {"int4-cpu", "int4-kquant-cpu", "int4-kquant_head8-cpu", "int4-mixed-cpu",
+                           "int4-embed-cpu", "mixed-cpu"}
+    assert ids["named"] == {"int4-cpu", "mixed-cpu"}
 
 
 def test_a_gate_the_search_can_meet_gives_a_real_mix_judged_like_any_variant(searched):

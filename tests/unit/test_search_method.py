@@ -92,3 +92,38 @@ def test_a_plan_must_fit_the_model_in_one_line():
         check_plan({**plan, EMBED: 8}, GROUPS, "p.json")
     assert describe(GROUPS) == "embed, layers.0–2, lm_head"
     assert uniform(GROUPS, 8)[EMBED] == 32  # the embedding has no INT8 form: it stays in float
+
+
+def test_sensitivity_probes_rank_on_part_of_the_text_and_never_judge():
+    measure, verified_calls = measure_with()
+    rank, probe_calls = measure_with(base=0.0004)  # a different text: a different base KLD
+    result = search(GROUPS, size_of, measure, [gate("kld_mean <= 0.01")], budget=50, rank=rank)
+    probes = [c for c in result.candidates if not c.verified]
+    # the start once more on the probes' text (their baseline), then each group that is not at INT4 alone
+    assert [c.group for c in probes] == [None, EMBED, "layers.0", "layers.1", "layers.2", "lm_head"]
+    assert len(probe_calls) == len(probes) and all(c.step == "sensitivity" and not c.accepted for c in probes)
+    assert result.sensitivity["layers.1"] == pytest.approx(0.001 / 1)  # KLD rise over the probes' own base, per MB
+    assert all(c.verified for c in result.candidates if c.step in ("start", "demote"))
+    assert len(verified_calls) == 1 + 5  # the start and one verified step per group
+    assert result.plan == {EMBED: 32, "layers.0": 8, "layers.1": 4, "layers.2": 4, "lm_head": 4}
+    record = result.to_record()
+    assert all(record["candidates"][i]["verified"] for i in record["pareto"])
+    assert record["candidates"][record["next_smaller"]]["verified"]
+
+
+def test_the_demotion_stops_after_a_run_of_rejections():
+    from harness.variants import search as method
+
+    groups = [f"layers.{i}" for i in range(12)]
+    cost = {g: 0.001 * (i + 1) for i, g in enumerate(groups)}  # cheapest first: layers.0, layers.1, ...
+
+    def measure(plan):
+        return {"kld_mean": sum(cost[g] for g, bits in plan.items() if bits == 4)}
+
+    result = search(groups, lambda plan: sum(plan.values()), measure, [gate("kld_mean <= 0.0015")], budget=100)
+    demoted = [c for c in result.candidates if c.step == "demote"]
+    # layers.0 alone (0.001) was its own sensitivity step; every group after it misses on top of it
+    assert [c.group for c in demoted] == [f"layers.{i}" for i in range(1, 1 + method.PATIENCE)]
+    assert not any(c.passes for c in demoted) and result.stopped
+    assert result.plan == {**uniform(groups, 8), "layers.0": 4}
+    assert f"after {method.PATIENCE} groups in a row missed" in describe_choice(result.to_record())
