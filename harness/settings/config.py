@@ -55,7 +55,7 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "quick": Profile("quick", warmup=1, repetitions=5, new_tokens=32, smoke_prompts=3,
                      length_points=(0.0, 0.33, 0.66, 1.0), length_repetitions=3,
-                     length_new_tokens=16, overhead_pairs=30,
+                     length_new_tokens=16, overhead_pairs=10,
                      soak_warmup=40, soak_iterations=120, soak_seconds=30, quality_examples=30, kld_chunks=2,
                      search_candidates=16, search_chunks=2),
     "standard": Profile("standard", warmup=2, repetitions=10, new_tokens=64, smoke_prompts=10,
