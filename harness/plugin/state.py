@@ -37,7 +37,8 @@ from harness.variants.matrix import PlannedVariant, Variant, plan
 from harness.variants.mixed import PRECISION as MIXED
 from harness.variants import recipes
 from harness.variants.olive import read_recipe
-from harness.variants.search import SearchFailed, closeness_gates, find_plan, mixed_settings
+from harness.variants.search import SearchFailed, closeness_gates
+from harness.variants.search_runner import find_plan, mixed_settings
 
 
 @dataclass

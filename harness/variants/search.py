@@ -26,24 +26,11 @@ next smaller candidate was not taken.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import tempfile
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
-from filelock import FileLock
-
-from harness.common.clock import now_iso
-from harness.common.files import write_json_atomic
 from harness.gates.spec import CLOSENESS_METRICS, OPERATORS, Gate
-from harness.measure.closeness import summarize
-from harness.measure.quality import closeness_chunks
-from harness.runtime.client import WorkerSession
-from harness.runtime.protocol import SessionSpec
-from harness.variants.mixed import EMBED, Bank, plan_summary, uniform
+from harness.variants.mixed import EMBED, plan_summary, uniform
 
 Measure = Callable[[dict], dict]  # plan -> {metric: value} on the search text
 Progress = Callable[[str], None]
@@ -214,87 +201,3 @@ def describe_choice(record: dict) -> str:
         text += (f" It stopped after {PATIENCE} groups in a row missed a gate: the groups left cost more KLD per MB "
                  "than those.")
     return text
-
-
-def mixed_settings(search_on: bool, plan_file, source, calibration) -> dict | None:
-    """``--search`` and ``--plan`` checked before any work: one of them, a plan that fits the model,
-    a calibration set to search on. Returns the given plan (None when searching or neither)."""
-    from harness.errors import HarnessError
-    from harness.variants.mixed import check_plan, model_groups, read_plan
-
-    if search_on and plan_file is not None:
-        raise HarnessError("--search finds a plan and --plan gives one: use one of them")
-    if search_on and calibration is None:
-        raise HarnessError(f"--search tunes on calibration text, never on the evaluation set, and {source.name} "
-                           "has no calibration set of its own: give --calibration PATH")
-    if plan_file is None:
-        return None
-    plan = read_plan(plan_file)
-    check_plan(plan, model_groups(source.path), f"{plan_file} (option --plan)")
-    return plan
-
-
-def find_plan(fp32, examples, calibration, format_prompt, encode, reference_of, gates: list[Gate], profile,
-              max_length: int, cache_dir: Path, progress: Progress = lambda line: None) -> dict:
-    """Run :func:`search` on the model's FP32 build (``fp32``, a BuiltVariant) with real candidates:
-    the search text is the calibration set's conversations (``examples``, read from
-    ``calibration``) in the profile's closeness chunks; each plan is assembled, loaded in a worker
-    and compared with the FP32 log-probs ``reference_of(chunks)`` writes (the sensitivity probes on
-    the first half of the chunks, against their own reference). The result
-    (:meth:`SearchResult.to_record`) is kept in the cache, keyed on the build, the search text, the
-    gates and the budget: a second process or run with the same inputs reads it instead of
-    searching again. Raises :class:`SearchFailed`."""
-    found = closeness_chunks(examples, format_prompt, encode, max_length, profile.search_chunks)
-    if isinstance(found, str):
-        raise SearchFailed(f"the calibration set {calibration}: {found.replace('evaluation set', 'text')}")
-    chunks, _ = found
-    probe_chunks = chunks[:max(1, len(chunks) // 2)]
-    reference, probe_reference = reference_of(chunks), reference_of(probe_chunks)
-    budget = profile.search_candidates
-    progress(f"search: {budget} candidates at most, on {len(chunks)} chunks of {Path(calibration).name} "
-             "(never the evaluation set)")
-    key = {"build": fp32.path.name, "toolchain": fp32.toolchain, "max_length": max_length, "budget": budget,
-           "gates": [f"{g.metric} {g.op} {g.k:g}" for g in gates], "format": 2,
-           "chunks": hashlib.sha256(json.dumps(chunks).encode()).hexdigest()}
-    path = Path(cache_dir) / "searches" / (hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
-                                           + ".json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock"):
-        if path.is_file():
-            record = json.loads(path.read_text(encoding="utf-8"))
-            progress(f"search: the same search (model build, search text, gates, budget) ran on {record['made_at']}: "
-                     f"reusing its plan")
-            if record.get("failed"):
-                raise SearchFailed(record["failed"])
-            return record
-        started = time.perf_counter()
-        progress(f"search: quantizing every group of {fp32.path.name} at 4 and 8 bits ...")
-        bank = Bank(fp32.path)
-        with tempfile.TemporaryDirectory(prefix="harness-search-") as tmp:
-            def scored_on(text: list, against: Path) -> Measure:
-                def measure(plan: dict) -> dict:
-                    folder = bank.assemble(plan, Path(tmp) / "candidate")
-                    session = WorkerSession(SessionSpec(str(folder), max_length=max_length), "mixed-search",
-                                            timeout=600, max_restarts=0)
-                    try:
-                        per = session.compare(text, against)
-                    finally:
-                        session.close()
-                    return {name: record["value"] for name, record in summarize(per).items()}
-                return measure
-
-            try:
-                result = search(list(bank.groups), bank.size, scored_on(chunks, reference), gates, budget, progress,
-                                rank=scored_on(probe_chunks, probe_reference))
-            except SearchFailed as exc:
-                write_json_atomic(path, {"failed": str(exc), "made_at": now_iso()})
-                raise
-        record = {**result.to_record(), "seconds": round(time.perf_counter() - started, 1), "made_at": now_iso(),
-                  "search_text_tokens": sum(len(c) for c in chunks), "chunks": len(chunks),
-                  "probe_chunks": len(probe_chunks),
-                  "groups": list(bank.groups)}
-        write_json_atomic(path, record)
-        chosen = record["candidates"][record["chosen"]]
-        progress(f"search: chose {chosen['size_bytes'] / 1e6:.2f} MB of grouped weights after "
-                 f"{len(record['candidates'])} candidates in {record['seconds']:.0f} s")
-        return record
