@@ -7,8 +7,11 @@ Method (each step a candidate: a plan assembled by :class:`harness.variants.mixe
 worker, its next-token distributions compared with FP32's on the search text):
 
 1. **Start**: every group at INT8 (the embedding, which has no INT8 form, in float). If it fails a
-   closeness gate, nothing smaller can be trusted to pass: the search ends with one line naming
-   the smallest KLD it reached.
+   closeness gate, the groups that need float are found first (**promotion**): each group alone
+   in float on top of the start is probed, and groups go to float in order of KLD gained per MB
+   added, each step verified, until the mix passes; promoted groups stay in float. A mix that
+   would grow past FP16's size (half of FP32's) is not a mix worth shipping: the search then ends
+   with one line naming the smallest KLD it reached.
 2. **Sensitivity**: for each group, the start with that group alone at INT4; its cost is how much
    the KLD rose, per byte the group saves. These probes only rank the groups, so they are scored
    on the first half of the search text's chunks (``rank``), against the start scored the same way.
@@ -60,8 +63,8 @@ def misses(figures: dict, gates: list[Gate]) -> list[str]:
 
 @dataclass
 class Candidate:
-    step: str  # start | sensitivity | demote
-    group: str | None  # the group this step moved to INT4
+    step: str  # start | sensitivity | promote | demote
+    group: str | None  # the group this step moved (to float when promoting, else to INT4)
     plan: dict
     size_bytes: int
     figures: dict
@@ -84,7 +87,8 @@ class SearchResult:
     plan: dict
     candidates: list[Candidate] = field(default_factory=list)
     gates: list[str] = field(default_factory=list)
-    sensitivity: dict = field(default_factory=dict)  # group -> KLD rise per MB saved
+    sensitivity: dict = field(default_factory=dict)  # group -> KLD rise per MB saved at INT4
+    promotion: dict = field(default_factory=dict)  # group -> KLD change per MB added in float (negative: gained)
     budget: int = 0
     exhausted: bool = False
     stopped: bool = False  # PATIENCE rejections in a row ended the demotion
@@ -111,7 +115,7 @@ class SearchResult:
         nxt = self.next_smaller()
         return {"plan": self.plan, "gates": self.gates, "budget": self.budget, "exhausted": self.exhausted,
                 "stopped": self.stopped,
-                "sensitivity": self.sensitivity, "chosen": self.candidates.index(chosen),
+                "sensitivity": self.sensitivity, "promotion": self.promotion, "chosen": self.candidates.index(chosen),
                 "next_smaller": None if nxt is None else self.candidates.index(nxt),
                 "pareto": [self.candidates.index(c) for c in self.pareto()],
                 "candidates": [c.to_record() for c in self.candidates]}
@@ -146,24 +150,44 @@ def search(groups, size_of: Callable[[dict], int], measure: Measure, gates: list
                  f"{said}{' (measured before)' if again else ''}")
         return made
 
-    start = candidate("start", None, uniform(groups, 8))
-    if not start.passes:
-        raise SearchFailed(f"no mix passes the closeness gates on the search text: the closest, every group at "
-                           f"INT8, reached kld_mean {start.figures.get('kld_mean', float('nan')):.4g} "
-                           f"({'; '.join(start.missed)})")
-    start.accepted = True
-    probe_base = start if rank is None else candidate("sensitivity", None, start.plan, verified=False)
-    base_kld = probe_base.figures.get("kld_mean", 0.0)
-    costs = {}
-    for group in (g for g in groups if start.plan[g] != 4):
-        if spent():
-            result.exhausted = True
-            break
-        alone = candidate("sensitivity", group, {**start.plan, group: 4}, verified=rank is None)
-        saved = max(start.size_bytes - alone.size_bytes, 1)
-        costs[group] = max(alone.figures.get("kld_mean", 0.0) - base_kld, 0.0) / (saved / 1e6)
+    def probes(base: Candidate, movable, bits: int) -> dict:
+        """Each group of ``movable`` alone at ``bits`` on top of ``base``: the KLD change per MB moved."""
+        reference = base if rank is None else candidate("sensitivity", None, base.plan, verified=False)
+        rates = {}
+        for group in movable:
+            if spent():
+                result.exhausted = True
+                break
+            alone = candidate("sensitivity", group, {**base.plan, group: bits}, verified=rank is None)
+            moved = max(abs(base.size_bytes - alone.size_bytes), 1)
+            rates[group] = (alone.figures.get("kld_mean", 0.0) - reference.figures.get("kld_mean", 0.0)) / (moved / 1e6)
+        return rates
+
+    start = current = candidate("start", None, uniform(groups, 8))
+    if not start.passes:  # promotion: the groups that need float, most KLD gained per MB first
+        limit = size_of(uniform(groups, 32)) / 2  # FP16's size
+        gains = probes(start, [g for g in groups if start.plan[g] != 32], 32)
+        result.promotion = gains
+        for group in sorted(gains, key=lambda g: (gains[g], g)):
+            plan = {**current.plan, group: 32}
+            if size_of(plan) > limit or spent():
+                break
+            current = candidate("promote", group, plan)
+            if current.passes:
+                break
+        if not current.passes:
+            closest = min((c for c in result.candidates if c.verified and (c is start or c.size_bytes <= limit)),
+                          key=lambda c: c.figures.get("kld_mean", 0.0))
+            raise SearchFailed(
+                f"no mix passes the closeness gates on the search text: every group at INT8 reached kld_mean "
+                f"{start.figures.get('kld_mean', float('nan')):.4g} ({'; '.join(start.missed)}); the closest, with "
+                f"groups in float up to FP16's size, reached kld_mean {closest.figures.get('kld_mean', float('nan')):.4g}")
+    current.accepted = True
+    promoted = {g for g in groups if current.plan[g] == 32 != start.plan[g]}
+    costs = {g: max(rate, 0.0) for g, rate in
+             probes(current, [g for g in groups if current.plan[g] != 4 and g not in promoted], 4).items()}
     result.sensitivity = costs
-    current, misses_in_a_row = start, 0
+    misses_in_a_row = 0
     for group in sorted(costs, key=lambda g: (costs[g], g)):
         plan = {**current.plan, group: 4}
         if misses_in_a_row >= PATIENCE:
@@ -189,6 +213,11 @@ def describe_choice(record: dict) -> str:
     text = (f"The search measured {len(candidates)} candidates (budget {record['budget']}) against "
             f"{', '.join(record['gates'])} on the search text. It chose {chosen['size_bytes'] / 1e6:.2f} MB of "
             f"grouped weights with kld_mean {kld:.4g}: {plan_summary(plan)}.")
+    promoted = [g for g, bits in plan.items() if bits == 32 != candidates[0]["plan"][g]]  # the start's float stays
+    if promoted:
+        start = candidates[0]
+        text += (f" Every group at INT8 missed {'; '.join(start['missed'])}, so {', '.join(promoted)} went to float "
+                 "first, the groups that gained the most KLD per MB.")
     nxt = candidates[record["next_smaller"]] if record.get("next_smaller") is not None else None
     if nxt is not None:
         text += (f" The next smaller candidate it measured ({nxt['size_bytes'] / 1e6:.2f} MB, "

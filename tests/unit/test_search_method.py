@@ -127,3 +127,43 @@ def test_the_demotion_stops_after_a_run_of_rejections():
     assert not any(c.passes for c in demoted) and result.stopped
     assert result.plan == {**uniform(groups, 8), "layers.0": 4}
     assert f"after {method.PATIENCE} groups in a row missed" in describe_choice(result.to_record())
+
+
+def test_groups_that_need_float_are_promoted_before_anything_is_demoted():
+    # every group at INT8 costs 0.004 each; in float it costs nothing: the start (0.02) misses 0.01
+    def measure(plan):
+        per = {8: 0.004, 4: 0.02, 32: 0.0}
+        return {"kld_mean": sum(per[bits] for g, bits in plan.items() if g != EMBED) + (0.02 if plan[EMBED] == 4 else 0)}
+
+    sizes = {EMBED: 3 * MB, "layers.0": MB, "layers.1": 2 * MB, "layers.2": 4 * MB, "lm_head": 8 * MB}
+
+    def sized(plan):
+        return sum(sizes[g] * bits // 8 for g, bits in plan.items())
+
+    result = search(GROUPS, sized, measure, [gate("kld_mean <= 0.01")], budget=50)
+    # most KLD gained per MB first (layers.0 gains 0.004 for 3 MB, layers.1 for 6 MB), until it passes
+    assert result.promotion["layers.0"] < result.promotion["layers.1"] < result.promotion["layers.2"] < 0
+    promoted = [g for g in GROUPS if result.plan[g] == 32 and g != EMBED]
+    assert promoted == ["layers.0", "layers.1"] and [c.group for c in result.candidates if c.step == "promote"] == [
+        "layers.1"]  # layers.0 alone in float was its own probe, measured once
+    assert result.plan == {EMBED: 32, "layers.0": 32, "layers.1": 32, "layers.2": 8, "lm_head": 8}
+    assert result.chosen().passes and result.chosen().figures["kld_mean"] == pytest.approx(0.008)
+    assert not any(c.step == "demote" and c.group in promoted for c in result.candidates)  # float stays float
+    assert "so layers.0, layers.1 went to float first" in describe_choice(result.to_record())
+
+
+def test_promotion_stops_at_fp16s_size_and_says_the_closest_kld():
+    groups = [EMBED, *(f"layers.{i}" for i in range(8)), "lm_head"]
+
+    def measure(plan):
+        return {"kld_mean": 0.001 + 0.01 * sum(1 for bits in plan.values() if bits != 32)}
+
+    def sized(plan):  # FP32 is 40 MB: a mix may grow to 20 MB; the start is 13, each group in float adds 3
+        return sum({4: MB // 2, 8: MB, 32: 4 * MB}[bits] for bits in plan.values())
+
+    with pytest.raises(SearchFailed) as caught:
+        search(groups, sized, measure, [gate("kld_mean <= 0.005")], budget=50)
+    message = str(caught.value)
+    # every group in float would pass (0.001), but that is FP32, not a mix
+    assert "\n" not in message and "every group at INT8 reached kld_mean 0.091" in message
+    assert "the closest, with groups in float up to FP16's size, reached kld_mean 0.071" in message
