@@ -99,7 +99,8 @@ class SearchResult:
     def pareto(self) -> list[Candidate]:
         """Verified candidates no other is both smaller than and closer than (by kld_mean)."""
         front = []
-        for c in sorted((c for c in self.candidates if c.verified), key=lambda c: (c.size_bytes, c.figures.get("kld_mean", 0.0))):
+        verified = (c for c in self.candidates if c.verified)
+        for c in sorted(verified, key=lambda c: (c.size_bytes, c.figures.get("kld_mean", 0.0))):
             if not front or c.figures.get("kld_mean", 0.0) < front[-1].figures.get("kld_mean", 0.0):
                 front.append(c)
         return front
