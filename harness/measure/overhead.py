@@ -10,9 +10,10 @@ A shared machine's speed changes from one second to the next: on the 2-core AMD 
 is developed on, two identical bare loops measured against each other spread 6 % (standard
 deviation of the pair ratio) on SmolLM2-135M, more on requests shorter than a tenth of a second,
 which is more than the 2 % the decode target is about. A median of a few pairs therefore decides
-nothing; the verdicts use the median ratio's 95 % interval (the project's seeded bootstrap) and
-say one of three things: the target is shown to hold (the whole interval meets it), shown to be
-missed (the whole interval misses it), or not resolved on this machine with this many pairs.
+nothing; the verdicts use the median ratio's 95 % interval (distribution-free, from order
+statistics: a bootstrap of a median from a few heavy-tailed pairs covers less) and say one of
+three things: the target is shown to hold (the whole interval meets it), shown to be missed (the
+whole interval misses it), or not resolved on this machine with this many pairs.
 Pairs are measured in blocks of ``LOOK_EVERY`` until both verdicts are resolved or the profile's
 ``overhead_pairs`` are spent. Stopping at the first decisive look makes a wrong verdict somewhat
 likelier than the 5 % of a single look; the looks are few (every ten pairs) to keep it close.
@@ -31,7 +32,7 @@ from typing import Callable, Sequence
 from harness.common.toolchains import MAIN, Interpreter
 from harness.errors import HarnessError
 from harness.measure.records import Verdict, verdict
-from harness.measure.statistics import bootstrap_median_ci
+from harness.measure.statistics import median_interval
 
 # Targets: decode throughput at least 98 % of the bare loop's; TTFT within 3 % of it.
 DECODE_MIN_RATIO = 0.98
@@ -111,7 +112,7 @@ def measure(harness: Callable[[], tuple[float, float]], bare: Callable[[], tuple
 
 def _interval(pairs: Sequence[dict], key: str) -> tuple[float, float, float]:
     ratios = [p[key] for p in pairs]
-    low, high = bootstrap_median_ci(ratios)
+    low, high = median_interval(ratios)
     return statistics.median(ratios), low, high
 
 

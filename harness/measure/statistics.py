@@ -1,5 +1,6 @@
-"""Statistics of measured values: percentiles, the seeded bootstrap interval of a median, the
-summary every timing carries, the Wilson interval of a share and McNemar's exact paired test."""
+"""Statistics of measured values: percentiles, the seeded bootstrap interval of a median and its
+distribution-free (order-statistic) interval, the summary every timing carries, the Wilson
+interval of a share and McNemar's exact paired test."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 from typing import Sequence
 
 import numpy as np
-from scipy.stats import binomtest
+from scipy.stats import binom, binomtest
 
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20261125
@@ -31,6 +32,21 @@ def bootstrap_median_ci(values: Sequence[float], confidence: float = 0.95,
     estimates = statistic(data[rng.integers(0, data.size, size=(resamples, data.size))], axis=1)
     alpha = (1 - confidence) / 2
     return float(np.quantile(estimates, alpha)), float(np.quantile(estimates, 1 - alpha))
+
+
+def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Distribution-free interval for the median from order statistics: the k-th smallest and
+    k-th largest values, k the largest rank with P(Binomial(n, 1/2) < k) <= (1 - confidence) / 2.
+    It covers at least ``confidence`` whatever the distribution (a bootstrap of a median from a
+    few heavy-tailed samples covers less); with too few values for that, the whole range."""
+    data = np.sort(np.asarray(values, dtype=float))
+    if data.size == 0:
+        return math.nan, math.nan
+    k = int(binom.ppf((1 - confidence) / 2, data.size, 0.5))  # P(X <= k) >= alpha/2 first here
+    if k >= 1 and binom.cdf(k, data.size, 0.5) > (1 - confidence) / 2:
+        k -= 1  # P(X <= k - 1) <= alpha/2: rank k (1-based k + 1) keeps the coverage
+    k = max(k, 0)
+    return float(data[k]), float(data[data.size - 1 - k])
 
 
 def summarize(values: Sequence[float]) -> dict:

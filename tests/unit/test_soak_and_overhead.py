@@ -119,3 +119,12 @@ def test_overhead_pairs_alternate_which_side_goes_first(monkeypatch):
     assert calls == ["harness", "bare", "bare", "harness", "harness", "bare", "bare", "harness"]
     assert [p["first"] for p in pairs] == ["harness", "bare", "harness", "bare"]
     assert all(p["decode_ratio"] == pytest.approx(0.99) and p["ttft_ratio"] == pytest.approx(1.1) for p in pairs)
+
+
+def test_the_median_interval_is_the_order_statistics_that_cover_95_percent():
+    from harness.measure.statistics import median_interval
+
+    assert median_interval(list(range(1, 11))) == (2.0, 9.0)    # n = 10: P(Bin(10, 1/2) <= 1) = 0.011
+    assert median_interval(list(range(20, 0, -1))) == (6.0, 15.0)  # n = 20: P(Bin(20, 1/2) <= 5) = 0.021
+    assert median_interval([3.0, 1.0, 2.0]) == (1.0, 3.0)       # too few for 95 %: the whole range
+    assert median_interval([0.5] * 12) == (0.5, 0.5)
