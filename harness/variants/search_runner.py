@@ -23,6 +23,10 @@ from harness.runtime.protocol import SessionSpec
 from harness.variants.mixed import Bank
 from harness.variants.search import Measure, Progress, SearchFailed, search
 
+# Part of a cached search's key: bump it whenever the method changes what a search finds or says,
+# so that a cached plan or failure of an older method is never served (3: float promotion).
+METHOD_VERSION = 3
+
 
 def mixed_settings(search_on: bool, plan_file, source, calibration) -> dict | None:
     """``--search`` and ``--plan`` checked before any work: one of them, a plan that fits the model,
@@ -62,7 +66,7 @@ def find_plan(fp32, examples, calibration, format_prompt, encode, reference_of, 
     progress(f"search: {budget} candidates at most, on {len(chunks)} chunks of {Path(calibration).name} "
              "(never the evaluation set)")
     key = {"build": fp32.path.name, "toolchain": fp32.toolchain, "max_length": max_length, "budget": budget,
-           "gates": [f"{g.metric} {g.op} {g.k:g}" for g in gates], "format": 2,
+           "gates": [f"{g.metric} {g.op} {g.k:g}" for g in gates], "format": METHOD_VERSION,
            "chunks": hashlib.sha256(json.dumps(chunks).encode()).hexdigest()}
     path = Path(cache_dir) / "searches" / (hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
                                            + ".json")
