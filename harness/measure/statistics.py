@@ -42,10 +42,8 @@ def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[
     data = np.sort(np.asarray(values, dtype=float))
     if data.size == 0:
         return math.nan, math.nan
-    k = int(binom.ppf((1 - confidence) / 2, data.size, 0.5))  # P(X <= k) >= alpha/2 first here
-    if k >= 1 and binom.cdf(k, data.size, 0.5) > (1 - confidence) / 2:
-        k -= 1  # P(X <= k - 1) <= alpha/2: rank k (1-based k + 1) keeps the coverage
-    k = max(k, 0)
+    ranks = int(np.sum(binom.cdf(np.arange(data.size), data.size, 0.5) <= (1 - confidence) / 2))
+    k = max(ranks - 1, 0)  # 0-based: the (k + 1)-th smallest and largest
     return float(data[k]), float(data[data.size - 1 - k])
 
 

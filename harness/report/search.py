@@ -79,7 +79,8 @@ def search_section(results: dict) -> dict | None:
         text.append(f"`{variant['id']}` was built from the plan file `{variant.get('plan_file')}` (no search in "
                     f"this run): {plan_summary(variant['plan'])}.")
     return {"text": text, "rows": rows, "collapsed": len(rows) > 12,
-            "header": ["variant", "#", "step", "group moved (promote: to float; else to INT4)", "MB", "kld_mean", "top-1", "gates", ""]}
+            "header": ["variant", "#", "step", "group moved (promote: to float; else to INT4)", "MB", "kld_mean",
+                       "top-1", "gates", ""]}
 
 
 def write_plans(run_dir: Path, results: dict) -> list[Path]:

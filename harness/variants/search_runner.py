@@ -61,7 +61,6 @@ def find_plan(fp32, examples, calibration, format_prompt, encode, reference_of, 
         raise SearchFailed(f"the calibration set {calibration}: {found.replace('evaluation set', 'text')}")
     chunks, _ = found
     probe_chunks = chunks[:max(1, len(chunks) // 2)]
-    reference, probe_reference = reference_of(chunks), reference_of(probe_chunks)
     budget = profile.search_candidates
     progress(f"search: {budget} candidates at most, on {len(chunks)} chunks of {Path(calibration).name} "
              "(never the evaluation set)")
@@ -80,6 +79,7 @@ def find_plan(fp32, examples, calibration, format_prompt, encode, reference_of, 
                 raise SearchFailed(record["failed"])
             return record
         started = time.perf_counter()
+        reference, probe_reference = reference_of(chunks), reference_of(probe_chunks)  # only when searching
         progress(f"search: quantizing every group of {fp32.path.name} at 4 and 8 bits ...")
         bank = Bank(fp32.path)
         with tempfile.TemporaryDirectory(prefix="harness-search-") as tmp:
