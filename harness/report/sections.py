@@ -272,8 +272,15 @@ def _verdicts(results: dict) -> Section | None:
     if not verdicts:
         return None
     return Section("Verdicts", "verdicts", header=["variant", "suite", "verdict", "result", "detail"],
-                   rows=[[f"`{v['variant']}`", v["suite"], v["name"], "pass" if v.get("passed") else "**FAIL**",
-                          v.get("message", "")] for v in verdicts], collapsed=True)
+                   rows=[[f"`{v['variant']}`", v["suite"], v["name"], _verdict_cell(v), v.get("message", "")]
+                         for v in verdicts], collapsed=True)
+
+
+def _verdict_cell(verdict: dict) -> str:
+    """pass, **FAIL**, or **FAIL** (unresolved) for a verdict whose interval could not decide."""
+    if verdict.get("passed"):
+        return "pass"
+    return "**FAIL** (unresolved)" if verdict.get("outcome") == "unresolved" else "**FAIL**"
 
 
 def _measurements(results: dict) -> Section | None:

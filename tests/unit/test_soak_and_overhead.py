@@ -128,3 +128,13 @@ def test_the_median_interval_is_the_order_statistics_that_cover_95_percent():
     assert median_interval(list(range(20, 0, -1))) == (6.0, 15.0)  # n = 20: P(Bin(20, 1/2) <= 5) = 0.021
     assert median_interval([3.0, 1.0, 2.0]) == (1.0, 3.0)       # too few for 95 %: the whole range
     assert median_interval([0.5] * 12) == (0.5, 0.5)
+
+
+def test_the_report_tells_an_unresolved_overhead_verdict_from_a_missed_one():
+    from harness.report.sections import _verdict_cell
+
+    noisy = _pairs([0.98 + 0.15 * ((i % 5) - 2) / 2 for i in range(20)], [1.0] * 20)
+    slower = _pairs([0.90] * 20, [1.0] * 20)
+    cells = {name: _verdict_cell(overhead.verdicts("int4-cpu", pairs)[0]) for name, pairs in
+             (("noisy", noisy), ("slower", slower), ("same", _pairs([1.0] * 20, [1.0] * 20)))}
+    assert cells == {"noisy": "**FAIL** (unresolved)", "slower": "**FAIL**", "same": "pass"}
