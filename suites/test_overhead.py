@@ -1,8 +1,9 @@
 """The harness must not disturb what it measures: its session against a bare genai loop.
 
-Same variant, same token ids, same forced length (about a quarter second of decoding, 16 to 1,024
-tokens); alternating pairs of one request per side (``harness.measure.overhead``), measured until
-the 95 % intervals decide or the profile's ``overhead_pairs`` are spent.
+Same variant, same worker process and loaded model, same token ids, same forced length (about a
+quarter second of decoding, 16 to 1,024 tokens); alternating pairs of one request through the
+harness's session and one through the bare loop (``harness.measure.overhead``), measured until the
+95 % intervals decide or the profile's ``overhead_pairs`` are spent.
 Targets: decode tokens/s ≥ 0.98 × the bare loop's, TTFT within ±3 %; a verdict passes only when
 its interval shows the target met. The verdicts go into results.json, the report and the run's
 closing summary; a miss does not fail the test (gates decide what fails a release).
@@ -12,7 +13,7 @@ import math
 
 import pytest
 
-from harness.measure.overhead import BareLoop, alternate, measure, verdicts
+from harness.measure.overhead import alternate, measure, verdicts
 from harness.measure.records import measurement
 
 pytestmark = pytest.mark.harness_perf
@@ -26,7 +27,7 @@ MAX_NEW_TOKENS = 1024
 WARMUP_PAIRS = 3
 
 
-def test_harness_overhead(variant, harness_session, built_variant, domain_prompt, harness_config,
+def test_harness_overhead(variant, harness_session, domain_prompt, harness_config,
                           record_measurement, record_verdict):
     profile = harness_config.profile
     max_length = harness_session.info()["max_length"]
@@ -35,21 +36,18 @@ def test_harness_overhead(variant, harness_session, built_variant, domain_prompt
     wanted = max(MIN_NEW_TOKENS, min(MAX_NEW_TOKENS, math.ceil(DECODE_SECONDS * probe.decode_tps)))
     n = min(wanted, max_length - len(ids))
     assert n >= 2, f"max_length {max_length} leaves no room to decode after a {len(ids)}-token prompt"
-    bare = BareLoop(built_variant.path, max_length, harness_session.interpreter)  # the same toolchain
-    try:
-        def through_harness():
-            trace = harness_session.generate(ids, max_new_tokens=n, min_new_tokens=n)
-            assert trace.new_tokens == n
-            return trace.ttft_s, trace.decode_tps
 
-        def bare_loop():
-            answer = bare.run(ids, n)
-            return answer["ttft_s"], (n - 1) / answer["decode_s"]
+    def through_harness():
+        trace = harness_session.generate(ids, max_new_tokens=n, min_new_tokens=n)
+        assert trace.new_tokens == n
+        return trace.ttft_s, trace.decode_tps
 
-        alternate(through_harness, bare_loop, WARMUP_PAIRS)  # kept out of the statistics
-        pairs = measure(through_harness, bare_loop, profile.overhead_pairs)
-    finally:
-        bare.close()
+    def bare_loop():  # in the same worker, on the same loaded model
+        answer = harness_session.bare(ids, n)
+        return answer["ttft_s"], (n - 1) / answer["decode_s"]
+
+    alternate(through_harness, bare_loop, WARMUP_PAIRS)  # kept out of the statistics
+    pairs = measure(through_harness, bare_loop, profile.overhead_pairs)
     for side in ("harness", "bare"):
         record_measurement(measurement(variant, "overhead", f"{side}_decode_tps", "tokens/s",
                                        [p[f"{side}_decode_tps"] for p in pairs], higher_is_better=True))

@@ -1,10 +1,12 @@
 """Does the harness disturb what it measures? Its session against a bare onnxruntime-genai loop.
 
-The same variant, the same token ids and the same forced number of new tokens go alternately to
-the variant's worker and to :mod:`harness.runtime.bare_loop` (its own process, so neither shares a
-Python interpreter with pytest). A pair is one request on each side, back to back; pairs alternate
-their order (harness first, then bare first) so that a drift of the machine does not favour one
-side. Per pair: harness ÷ bare for decode tokens/s and for TTFT.
+The same token ids and the same forced number of new tokens go alternately through the harness's
+session and through :mod:`harness.runtime.bare_loop`, both in the variant's worker process on its
+one loaded model, so that only the request's code path differs. (A bare loop in a process of its
+own was the first yardstick: two runs of the same build then gave 1.166 and 0.974, each with a narrow
+interval: a per-process offset that no number of pairs averages away.) A pair is one request on each side, back to back;
+pairs alternate their order (harness first, then bare first) so that a drift of the machine does
+not favour one side. Per pair: harness ÷ bare for decode tokens/s and for TTFT.
 
 A shared machine's speed changes from one second to the next: on the 2-core AMD EPYC this project
 is developed on, two identical bare loops measured against each other spread 6 % (standard
@@ -14,72 +16,29 @@ nothing; the verdicts use the median ratio's 95 % interval (distribution-free, f
 statistics: a bootstrap of a median from a few heavy-tailed pairs covers less) and say one of
 three things: the target is shown to hold (the whole interval meets it), shown to be missed (the
 whole interval misses it), or not resolved on this machine with this many pairs.
-Pairs are measured in blocks of ``LOOK_EVERY`` until both verdicts are resolved or the profile's
-``overhead_pairs`` are spent. Stopping at the first decisive look makes a wrong verdict somewhat
-likelier than the 5 % of a single look; the looks are few (every ten pairs) to keep it close.
+Pairs are measured until both verdicts are resolved or the profile's ``overhead_pairs`` are
+spent, looking at the intervals after ``FIRST_LOOK`` pairs and then each time the count doubles
+(10, 20, 40, 80, ... and at the maximum). Stopping at the first decisive look makes a wrong verdict
+somewhat likelier than the 5 % of a single look; doubling keeps the looks few (six for 320 pairs).
 """
 
 from __future__ import annotations
 
-import json
 import statistics
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 from typing import Callable, Sequence
 
-from harness.common.toolchains import MAIN, Interpreter
-from harness.errors import HarnessError
 from harness.measure.records import Verdict, verdict
 from harness.measure.statistics import median_interval
 
 # Targets: decode throughput at least 98 % of the bare loop's; TTFT within 3 % of it.
 DECODE_MIN_RATIO = 0.98
 TTFT_MAX_DEVIATION = 0.03
-LOOK_EVERY = 10  # pairs between two looks at the intervals
+FIRST_LOOK = 10  # pairs before the first look at the intervals; later looks at each doubling
 MET, MISSED, UNRESOLVED = "met", "missed", "unresolved"
 # Pause before each request: onnxruntime's thread pools spin for a while after finishing work,
-# and the other process's spinning threads would otherwise share the cores with the request.
+# and would otherwise share the cores with the start of the next request.
 SETTLE_S = 0.05
-
-
-class BareLoop:
-    """Client of a ``python -m harness.runtime.bare_loop`` process."""
-
-    def __init__(self, model_dir: Path, max_length: int, interpreter: Interpreter = MAIN) -> None:
-        """``interpreter``: the same toolchain as the variant's worker (``--runtimes``)."""
-        self._stderr = tempfile.TemporaryFile(mode="w+")  # a pipe could fill up and block it
-        self._proc = subprocess.Popen(
-            [*interpreter.command, "-m", "harness.runtime.bare_loop", str(model_dir), str(max_length)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True, env=interpreter.env)
-        if not json.loads(self._readline()).get("ready"):
-            raise HarnessError("the bare onnxruntime-genai loop did not start")
-
-    def _readline(self) -> str:
-        line = self._proc.stdout.readline()
-        if not line:
-            self._proc.wait()
-            self._stderr.seek(0)
-            raise HarnessError(f"the bare onnxruntime-genai loop died: {self._stderr.read()[-500:]}")
-        return line
-
-    def run(self, ids: Sequence[int], new_tokens: int) -> dict:
-        """One request; returns ttft_s, decode_s and new_tokens as the bare loop timed them."""
-        self._proc.stdin.write(json.dumps({"ids": list(ids), "new_tokens": new_tokens}) + "\n")
-        self._proc.stdin.flush()
-        return json.loads(self._readline())
-
-    def close(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.stdin.close()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        self._proc.stdout.close()
-        self._stderr.close()
 
 
 def alternate(harness: Callable[[], tuple[float, float]], bare: Callable[[], tuple[float, float]],
@@ -98,13 +57,22 @@ def alternate(harness: Callable[[], tuple[float, float]], bare: Callable[[], tup
     return results
 
 
+def looks(max_pairs: int, first: int = FIRST_LOOK) -> list[int]:
+    """The pair counts at which the intervals are looked at: ``first``, then each doubling, and
+    ``max_pairs`` itself."""
+    counts = [first]
+    while counts[-1] * 2 < max_pairs:
+        counts.append(counts[-1] * 2)
+    return [c for c in counts if c < max_pairs] + [max_pairs]
+
+
 def measure(harness: Callable[[], tuple[float, float]], bare: Callable[[], tuple[float, float]],
-            max_pairs: int, look_every: int = LOOK_EVERY) -> list[dict]:
-    """Alternating pairs in blocks of ``look_every`` until both verdicts are resolved or
+            max_pairs: int) -> list[dict]:
+    """Alternating pairs until both verdicts are resolved at a look (:func:`looks`) or
     ``max_pairs`` are measured."""
     pairs: list[dict] = []
-    while len(pairs) < max_pairs:
-        pairs += alternate(harness, bare, min(look_every, max_pairs - len(pairs)))
+    for count in looks(max_pairs):
+        pairs += alternate(harness, bare, count - len(pairs))
         if all(outcome != UNRESOLVED for outcome in (decode_outcome(pairs)[0], ttft_outcome(pairs)[0])):
             break
     return pairs

@@ -126,6 +126,11 @@ class WorkerSession:
         return self._call({"op": "compare", "chunks": [list(map(int, c)) for c in chunks],
                            "path": str(path)})["per_token"]
 
+    def bare(self, ids: Sequence[int], new_tokens: int) -> dict:
+        """One request of exactly ``new_tokens`` through :mod:`harness.runtime.bare_loop` on this
+        worker's loaded model (the overhead benchmark's yardstick): ttft_s, decode_s, new_tokens, tokens."""
+        return self._call({"op": "bare", "ids": [int(i) for i in ids], "new_tokens": new_tokens})
+
     def _stop(self, timeout: float) -> None:
         """Ask the worker to exit (so the runtime can say what it leaked); kill it if it won't."""
         if self._proc.poll() is None:

@@ -76,6 +76,12 @@ class FakeSession:
         check_request(len(ids), 1, 0, self.max_length)
         return measure()
 
+    def bare(self, ids: Sequence[int], new_tokens: int) -> dict:
+        """The fake's timing model, without its bookkeeping: what the harness's trace shows."""
+        trace = self.generate(list(ids), max_new_tokens=new_tokens, min_new_tokens=new_tokens)
+        return {"ttft_s": trace.ttft_s, "decode_s": (new_tokens - 1) * self.DECODE_S,
+                "new_tokens": new_tokens, "tokens": list(trace.tokens)}
+
     def info(self) -> dict:
         return {"kind": "fake", "max_length": self.max_length, "context_length": self.max_length,
                 "vocab_size": self.VOCAB, "load_s": 0.0}

@@ -37,6 +37,13 @@ class Session(Protocol):
         token (its KV cache allocated), and return what it returned."""
         ...
 
+    def bare(self, ids: Sequence[int], new_tokens: int) -> dict:
+        """Exactly ``new_tokens`` after ``ids`` through :mod:`harness.runtime.bare_loop` on this
+        session's model, not through its own code (the overhead suite's yardstick):
+        ``ttft_s``, ``decode_s`` (the ``new_tokens - 1`` steps after the first), ``new_tokens``
+        and ``tokens``."""
+        ...
+
     def info(self) -> dict: ...
 
     def close(self) -> None: ...

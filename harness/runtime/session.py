@@ -125,6 +125,13 @@ class OgaSession:
         finally:
             del generator
 
+    def bare(self, ids: Sequence[int], new_tokens: int) -> dict:
+        from harness.runtime import bare_loop
+
+        ids = prompt_ids(ids, self.vocab_size)
+        check_request(len(ids), new_tokens, new_tokens, self.max_length)
+        return bare_loop.run(self.model, ids, new_tokens, self.max_length)
+
     def _generator(self, min_length: int):
         """A greedy generator sized to this session's max_length (the KV cache is allocated to it)."""
         params = self._og.GeneratorParams(self.model)

@@ -110,6 +110,10 @@ def _compare(session, request: dict, served: dict) -> dict:  # closeness: per-to
     return {"per_token": compare(session.logits, request["chunks"], Path(request["path"]))}
 
 
+def _bare(session, request: dict, served: dict) -> dict:  # overhead: the yardstick, on the session's own model
+    return session.bare(request["ids"], request["new_tokens"])
+
+
 HANDLERS = {
     "generate": _generate,
     "generate_rewound": _generate_rewound,
@@ -118,6 +122,7 @@ HANDLERS = {
     "generator_memory": _generator_memory,
     "write_reference": _write_reference,
     "compare": _compare,
+    "bare": _bare,
     "info": lambda session, request, served: {"info": session.info()},
 }
 

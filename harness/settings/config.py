@@ -65,7 +65,7 @@ PROFILES: dict[str, Profile] = {
                         search_candidates=70, search_chunks=4),
     "full": Profile("full", warmup=3, repetitions=30, new_tokens=128, smoke_prompts=50,
                     length_points=(0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9, 1.0),
-                    length_repetitions=10, length_new_tokens=64, overhead_pairs=120,
+                    length_repetitions=10, length_new_tokens=64, overhead_pairs=320,
                     soak_warmup=50, soak_iterations=2000, soak_seconds=None, quality_examples=None, kld_chunks=32,
                     search_candidates=140, search_chunks=8),
 }

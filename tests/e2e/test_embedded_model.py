@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from harness.errors import GenerationError
 from harness.evaluation.datasets import load_examples
 from harness.evaluation.matching import exact_match
 from harness.evaluation.prompts import chat_template, render_chat
@@ -56,3 +57,23 @@ def test_fp32_build_answers_held_out_tickets(build_cache):
     assert all(a.finish_reason == "eos" for a in answers)
     assert all(len(a.tokens) == len(a.token_times) for a in answers), "a step without its token"
     assert correct / len(examples) >= 0.9, f"{correct}/{len(examples)} held-out tickets answered exactly"
+
+
+def test_the_overhead_yardstick_does_the_harness_sessions_work_on_the_same_model(build_cache):
+    """The bare loop runs in the variant's worker on its loaded model: the same greedy tokens as
+    the harness's session for the same ids, exactly the forced count, timed; bad ids are refused
+    with a typed error before anything runs."""
+    built = build_variant(Variant("fp32", "cpu"), resolve_model("embedded"), build_cache)
+    session = WorkerSession(SessionSpec(model_dir=str(built.path), max_length=512), "fp32-cpu", timeout=120)
+    try:
+        ids = session.encode("My invoice shows a charge twice this month.")
+        trace = session.generate(ids, max_new_tokens=24, min_new_tokens=24)
+        bare = session.bare(ids, 24)
+        with pytest.raises(GenerationError) as refused:
+            session.bare([10 ** 7], 4)
+        assert session.bare(ids, 24)["tokens"] == bare["tokens"]  # the worker still serves
+    finally:
+        session.close()
+    assert bare["new_tokens"] == 24 and bare["tokens"] == list(trace.tokens)
+    assert bare["ttft_s"] > 0 and bare["decode_s"] > 0
+    assert refused.value.kind == "invalid_token_id"

@@ -98,11 +98,18 @@ def test_the_overhead_verdicts_pass_only_when_the_interval_shows_the_target(deco
 def test_overhead_pairs_stop_once_decided_and_not_before(monkeypatch):
     monkeypatch.setattr(overhead, "SETTLE_S", 0)
     steady = overhead.measure(lambda: (0.010, 100.0), lambda: (0.010, 100.0), max_pairs=60)
-    assert len(steady) == overhead.LOOK_EVERY  # equal sides: decided at the first look
+    assert len(steady) == overhead.FIRST_LOOK  # equal sides: decided at the first look
     speeds = iter([80.0, 120.0] * 100)  # the harness side swings ±20 %: never decided
     noisy = overhead.measure(lambda: (0.010, next(speeds)), lambda: (0.010, 100.0), max_pairs=25)
     assert len(noisy) == 25
     assert overhead.decode_outcome(noisy)[0] == "unresolved"
+
+
+def test_overhead_looks_come_at_each_doubling_and_at_the_maximum():
+    assert overhead.looks(320) == [10, 20, 40, 80, 160, 320]
+    assert overhead.looks(60) == [10, 20, 40, 60]
+    assert overhead.looks(10) == [10]
+    assert overhead.looks(4) == [4]
 
 
 def test_overhead_pairs_alternate_which_side_goes_first(monkeypatch):
