@@ -3,16 +3,16 @@
 The same token ids and the same forced number of new tokens go alternately through the harness's
 session and through :mod:`harness.runtime.bare_loop`, both in the variant's worker process on its
 one loaded model, so that only the request's code path differs. (A bare loop in a process of its
-own was the first yardstick: two runs of the same build then gave 1.166 and 0.974, each with a narrow
-interval: a per-process offset that no number of pairs averages away.) A pair is one request on each side, back to back;
-pairs alternate their order (harness first, then bare first) so that a drift of the machine does
-not favour one side. Per pair: harness ÷ bare for decode tokens/s and for TTFT.
+own was the first yardstick: two runs of the same build then gave 1.166 and 0.974, each with a
+narrow interval: a per-process offset that no number of pairs averages away.) A pair is one
+request on each side, back to back; pairs alternate their order (harness first, then bare first)
+so that a drift of the machine does not favour one side. Per pair: harness ÷ bare for decode
+tokens/s and for TTFT.
 
 A shared machine's speed changes from one second to the next: on the 2-core AMD EPYC this project
-is developed on, two identical bare loops measured against each other spread 6 % (standard
-deviation of the pair ratio) on SmolLM2-135M, more on requests shorter than a tenth of a second,
-which is more than the 2 % the decode target is about. A median of a few pairs therefore decides
-nothing; the verdicts use the median ratio's 95 % interval (distribution-free, from order
+is developed on, the pair ratio spreads 7–12 % (standard deviation) on SmolLM2-135M and about 20 %
+on requests shorter than a tenth of a second, more than the 2 % the decode target is about. A
+median of a few pairs therefore decides nothing; the verdicts use the median ratio's 95 % interval (distribution-free, from order
 statistics: a bootstrap of a median from a few heavy-tailed pairs covers less) and say one of
 three things: the target is shown to hold (the whole interval meets it), shown to be missed (the
 whole interval misses it), or not resolved on this machine with this many pairs.
