@@ -38,7 +38,7 @@ from harness.variants.mixed import PRECISION as MIXED
 from harness.variants import recipes
 from harness.variants.olive import read_recipe
 from harness.variants.search import SearchFailed, closeness_gates
-from harness.variants.search_runner import find_plan, mixed_settings
+from harness.variants.search_runner import SearchText, find_plan, mixed_settings
 
 
 @dataclass
@@ -238,11 +238,12 @@ class HarnessState:
         reference = self.reference_for(variant_id)
         if reference is None:
             raise SearchFailed(f"no {self.config.reference} reference runs here to search against")
-        record = find_plan(
-            self.build(reference), load_examples(self.calibration_path).examples, self.calibration_path,
-            self.formatter, self.session(reference).encode, lambda chunks: self.reference_logprobs(reference, chunks)[0],
-            closeness_gates(self.gates, self.planned_variant(variant_id).variant.provider), self.config.profile,
-            self.max_length, self.config.cache_dir, self.progress)
+        text = SearchText(load_examples(self.calibration_path).examples, self.calibration_path, self.formatter,
+                          self.session(reference).encode,
+                          lambda chunks: self.reference_logprobs(reference, chunks)[0])
+        record = find_plan(self.build(reference), text,
+                           closeness_gates(self.gates, self.planned_variant(variant_id).variant.provider),
+                           self.config.profile, self.max_length, self.config.cache_dir, self.progress)
         self.note(variant_id, plan=record["plan"], search=record)
         return record["plan"]
 

@@ -9,7 +9,9 @@ import hashlib
 import json
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable, Sequence
 
 from filelock import FileLock
 
@@ -46,17 +48,31 @@ def mixed_settings(search_on: bool, plan_file, source, calibration) -> dict | No
     return plan
 
 
-def find_plan(fp32, examples, calibration, format_prompt, encode, reference_of, gates: list[Gate], profile,
-              max_length: int, cache_dir: Path, progress: Progress = lambda line: None) -> dict:
+@dataclass(frozen=True)
+class SearchText:
+    """What a search is tuned on, and against: the calibration set's conversations (``examples``,
+    read from ``calibration``), how they become a prompt (``format_prompt``) and token ids
+    (``encode``), and ``reference_of(chunks)``, which writes the FP32 log-probs of those chunks and
+    returns the file."""
+
+    examples: Sequence[Any]
+    calibration: Path
+    format_prompt: Callable
+    encode: Callable[[str], list[int]]
+    reference_of: Callable[[list], Path]
+
+
+def find_plan(fp32, text: SearchText, gates: list[Gate], profile, max_length: int, cache_dir: Path,
+              progress: Progress = lambda line: None) -> dict:
     """Run :func:`search` on the model's FP32 build (``fp32``, a BuiltVariant) with real candidates:
-    the search text is the calibration set's conversations (``examples``, read from
-    ``calibration``) in the profile's closeness chunks; each plan is assembled, loaded in a worker
-    and compared with the FP32 log-probs ``reference_of(chunks)`` writes (the sensitivity probes on
-    the first half of the chunks, against their own reference). The result
-    (:meth:`SearchResult.to_record`) is kept in the cache, keyed on the build, the search text, the
-    gates and the budget: a second process or run with the same inputs reads it instead of
-    searching again. Raises :class:`SearchFailed`."""
-    found = closeness_chunks(examples, format_prompt, encode, max_length, profile.search_chunks)
+    the search text is ``text``'s conversations in the profile's closeness chunks; each plan is
+    assembled, loaded in a worker and compared with the FP32 log-probs ``text.reference_of(chunks)``
+    writes (the sensitivity probes on the first half of the chunks, against their own reference).
+    The result (:meth:`SearchResult.to_record`) is kept in the cache, keyed on the build, the search
+    text, the gates and the budget: a second process or run with the same inputs reads it instead
+    of searching again. Raises :class:`SearchFailed`."""
+    calibration = text.calibration
+    found = closeness_chunks(text.examples, text.format_prompt, text.encode, max_length, profile.search_chunks)
     if isinstance(found, str):
         raise SearchFailed(f"the calibration set {calibration}: {found.replace('evaluation set', 'text')}")
     chunks, _ = found
@@ -79,17 +95,17 @@ def find_plan(fp32, examples, calibration, format_prompt, encode, reference_of, 
                 raise SearchFailed(record["failed"])
             return record
         started = time.perf_counter()
-        reference, probe_reference = reference_of(chunks), reference_of(probe_chunks)  # only when searching
+        reference, probe_reference = text.reference_of(chunks), text.reference_of(probe_chunks)  # only when searching
         progress(f"search: quantizing every group of {fp32.path.name} at 4 and 8 bits ...")
         bank = Bank(fp32.path)
         with tempfile.TemporaryDirectory(prefix="harness-search-") as tmp:
-            def scored_on(text: list, against: Path) -> Measure:
+            def scored_on(scored: list, against: Path) -> Measure:
                 def measure(plan: dict) -> dict:
                     folder = bank.assemble(plan, Path(tmp) / "candidate")
                     session = WorkerSession(SessionSpec(str(folder), max_length=max_length), "mixed-search",
                                             timeout=600, max_restarts=0)
                     try:
-                        per = session.compare(text, against)
+                        per = session.compare(scored, against)
                     finally:
                         session.close()
                     return {name: record["value"] for name, record in summarize(per).items()}
