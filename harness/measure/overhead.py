@@ -10,7 +10,7 @@ so that a drift of the machine does not favour one side. Per pair: harness ÷ ba
 tokens/s and for TTFT.
 
 A shared machine's speed changes from one second to the next: on the 2-core AMD EPYC this project
-is developed on, the pair ratio spreads 7–12 % (standard deviation) on SmolLM2-135M and about 20 %
+is developed on, the pair ratio spreads 6–12 % (standard deviation) on SmolLM2-135M and 11–20 %
 on requests shorter than a tenth of a second, more than the 2 % the decode target is about. A
 median of a few pairs therefore decides nothing; the verdicts use the median ratio's 95 % interval (distribution-free, from order
 statistics: a bootstrap of a median from a few heavy-tailed pairs covers less) and say one of
