@@ -12,10 +12,11 @@ tokens/s and for TTFT.
 A shared machine's speed changes from one second to the next: on the 2-core AMD EPYC this project
 is developed on, the pair ratio spreads 6–12 % (standard deviation) on SmolLM2-135M and 11–20 %
 on requests shorter than a tenth of a second, more than the 2 % the decode target is about. A
-median of a few pairs therefore decides nothing; the verdicts use the median ratio's 95 % interval (distribution-free, from order
-statistics: a bootstrap of a median from a few heavy-tailed pairs covers less) and say one of
-three things: the target is shown to hold (the whole interval meets it), shown to be missed (the
-whole interval misses it), or not resolved on this machine with this many pairs.
+median of a few pairs therefore decides nothing; the verdicts use the median ratio's 95 %
+interval (distribution-free, from order statistics: a bootstrap of a median from a few
+heavy-tailed pairs covers less) and say one of three things: the target is shown to hold (the
+whole interval meets it), shown to be missed (the whole interval misses it), or not resolved on
+this machine with this many pairs.
 Pairs are measured until both verdicts are resolved or the profile's ``overhead_pairs`` are
 spent, looking at the intervals after ``FIRST_LOOK`` pairs and then each time the count doubles
 (10, 20, 40, 80, ... and at the maximum). Stopping at the first decisive look makes a wrong verdict

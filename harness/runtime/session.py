@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from harness.errors import GenerationError
+from harness.runtime import bare_loop
 from harness.runtime.fake import FakeSession
 from harness.runtime.protocol import (
     Session,
@@ -126,8 +127,6 @@ class OgaSession:
             del generator
 
     def bare(self, ids: Sequence[int], new_tokens: int) -> dict:
-        from harness.runtime import bare_loop
-
         ids = prompt_ids(ids, self.vocab_size)
         check_request(len(ids), new_tokens, new_tokens, self.max_length)
         return bare_loop.run(self.model, ids, new_tokens, self.max_length)

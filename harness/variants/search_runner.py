@@ -71,14 +71,13 @@ def find_plan(fp32, text: SearchText, gates: list[Gate], profile, max_length: in
     The result (:meth:`SearchResult.to_record`) is kept in the cache, keyed on the build, the search
     text, the gates and the budget: a second process or run with the same inputs reads it instead
     of searching again. Raises :class:`SearchFailed`."""
-    calibration = text.calibration
     found = closeness_chunks(text.examples, text.format_prompt, text.encode, max_length, profile.search_chunks)
     if isinstance(found, str):
-        raise SearchFailed(f"the calibration set {calibration}: {found.replace('evaluation set', 'text')}")
+        raise SearchFailed(f"the calibration set {text.calibration}: {found.replace('evaluation set', 'text')}")
     chunks, _ = found
     probe_chunks = chunks[:max(1, len(chunks) // 2)]
     budget = profile.search_candidates
-    progress(f"search: {budget} candidates at most, on {len(chunks)} chunks of {Path(calibration).name} "
+    progress(f"search: {budget} candidates at most, on {len(chunks)} chunks of {Path(text.calibration).name} "
              "(never the evaluation set)")
     key = {"build": fp32.path.name, "toolchain": fp32.toolchain, "max_length": max_length, "budget": budget,
            "gates": [f"{g.metric} {g.op} {g.k:g}" for g in gates], "format": METHOD_VERSION,
