@@ -32,6 +32,7 @@ from typing import Callable
 from filelock import FileLock
 
 from harness.common.clock import now_iso
+from harness.common.processes import die_with_parent
 from harness.errors import HarnessError
 
 FORMAT = 1  # bump when the way a toolchain is laid out changes
@@ -149,12 +150,18 @@ def _clean_environment() -> dict:
 
 
 def _pip(toolchain: Toolchain, cache_dir: Path, command: list[str], step: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, env=_clean_environment())
+    result = subprocess.run(command, capture_output=True, text=True, env=_clean_environment(),
+                            preexec_fn=die_with_parent())
     if result.returncode == 0:
         return
     shutil.rmtree(toolchain.folder(cache_dir), ignore_errors=True)
     output = result.stdout + result.stderr
     missing = re.findall(r"No matching distribution found for (\S+)", output)
+    offered = re.findall(r"requirement (\S+?)==(\S+) \(from versions: ([^)]*)\)", output)
+    if offered and offered[-1][2].strip() != "none":
+        package, version, listed = offered[-1]
+        raise HarnessError(f"toolchain {toolchain.name}: {package} {version} does not exist on the package index "
+                           f"(nearest releases it has: {', '.join(nearest(version, listed.split(', ')))})")
     if missing:
         why = f"pip found no {missing[-1]} (no package index or wheel folder reachable?)"
     else:
@@ -162,6 +169,28 @@ def _pip(toolchain: Toolchain, cache_dir: Path, command: list[str], step: str) -
         why = f"{lines[-1] if lines else 'no output'} (exit status {result.returncode})"
     raise HarnessError(f"toolchain {toolchain.name} could not {step}: {why}; point pip at an index or a wheel "
                        f"folder (PIP_INDEX_URL, PIP_FIND_LINKS) and run: {toolchain.prepare_command(cache_dir)}")
+
+
+def nearest(version: str, available: list[str], count: int = 4) -> list[str]:
+    """The releases among ``available`` closest to ``version`` in version order (final releases
+    only, unless ``version`` is a pre-release), oldest first."""
+    from packaging.version import InvalidVersion, Version
+
+    def parsed(text: str):
+        try:
+            return Version(text.strip())
+        except InvalidVersion:
+            return None
+
+    wanted = parsed(version)
+    releases = sorted(v for v in map(parsed, available) if v is not None and (not v.is_prerelease or
+                                                                              (wanted and wanted.is_prerelease)))
+    if wanted is None or not releases:
+        return [str(v) for v in releases[-count:]]
+    below, above = [v for v in releases if v < wanted], [v for v in releases if v > wanted]
+    after = above[:max(count // 2, count - len(below))]
+    before = below[max(0, len(below) - (count - len(after))):]
+    return [str(v) for v in before + after]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from harness.common.hashing import file_sha256
+from harness.common.processes import die_with_parent
 from harness.errors import HarnessError
 
 CONVERTER_VERSION = 1  # bump when the conversion's output changes
@@ -59,7 +60,7 @@ def converted_folder(gguf: Path, cache_dir: Path, progress: Callable[[str], None
         progress(f"converting {gguf.name} ({gguf.stat().st_size / 1e6:.1f} MB) to a Hugging Face folder, "
                  f"once: {dest}")
         done = subprocess.run([sys.executable, "-m", "harness.models.gguf", str(gguf), str(partial)],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, preexec_fn=die_with_parent())
         if done.returncode != 0:
             shutil.rmtree(partial, ignore_errors=True)
             lines = [line for line in done.stderr.splitlines() if line.strip()]

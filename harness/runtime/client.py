@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
+from harness.common.processes import die_with_parent
 from harness.common.toolchains import MAIN, Interpreter
 from harness.errors import GenerationError, WorkerCrashed
 from harness.runtime.protocol import SessionSpec
@@ -46,7 +47,8 @@ class WorkerSession:
         env = dict(os.environ if self.interpreter.env is None else self.interpreter.env, PYTHONUNBUFFERED="1")
         self._proc = subprocess.Popen(
             [*self.interpreter.command, "-m", "harness.runtime.worker", self.spec.to_json()],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
+            preexec_fn=die_with_parent())
         self._buffer = b""
         ready = self._read(self.load_timeout)
         if not ready.get("ok"):

@@ -1,0 +1,46 @@
+"""Children of the harness die with it (harness.common.processes), so kill -9 of a run leaves no
+builder, worker or pip behind."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+MIDDLE = """
+import subprocess, sys, time
+from harness.common.processes import die_with_parent
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], preexec_fn={preexec})
+print(child.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"  # a zombie has died
+    except FileNotFoundError:
+        return False
+
+
+def _orphan_after_kill(preexec: str, wait_s: float) -> bool:
+    middle = subprocess.Popen([sys.executable, "-c", MIDDLE.format(preexec=preexec)], stdout=subprocess.PIPE, text=True)
+    child = int(middle.stdout.readline())
+    os.kill(middle.pid, signal.SIGKILL)
+    middle.wait()
+    deadline = time.monotonic() + wait_s
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = _alive(child)
+    if alive:
+        os.kill(child, signal.SIGKILL)
+    return alive
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death request is Linux's")
+def test_a_child_dies_when_the_harness_is_killed():
+    assert not _orphan_after_kill("die_with_parent()", wait_s=5)
+    assert _orphan_after_kill("None", wait_s=0.5)  # without it the child outlives its parent: what the request prevents
