@@ -14,23 +14,53 @@ from typing import IO, Any, Callable
 from harness.errors import HarnessError
 
 
+def _umask_mode() -> int:
+    """The mode a new file gets under this process's umask (0666 less the umask), as ``open``
+    would give it; ``mkstemp`` alone makes 0600 files that other users cannot read."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     """Call ``write`` on a temporary file beside ``path``, flush it to disk, then rename it over
-    ``path``. On any error the temporary file is removed and ``path`` is left as it was."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    ``path``; the file gets the mode the umask gives new files. On any error the temporary file
+    is removed and ``path`` is left as it was; an error of the file system (a full disk, a
+    read-only folder) is a HarnessError naming ``path``."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise HarnessError(f"cannot write {path}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), _umask_mode())
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):
+            raise HarnessError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
+
+
+def usable_folder(path: Path, what: str, origin: str) -> None:
+    """Make sure ``path`` is a folder this process can create files in (made if missing), or say
+    in one line why not, naming what it is for and where its value came from (``origin``)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except (FileExistsError, NotADirectoryError):
+        raise HarnessError(f"the {what} {path} ({origin}) is a file, not a folder") from None
+    except OSError as exc:
+        raise HarnessError(f"the {what} {path} ({origin}) cannot be used: {exc.strerror}") from None
 
 
 def write_text_atomic(path: Path, text: str) -> None:

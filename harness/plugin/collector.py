@@ -72,6 +72,8 @@ class ResultsCollector:
         self.config = config
         self.state = config.stash[STATE]
         self.deferred_gates: list[tuple[str, str]] = []
+        self.write_error: str | None = None  # the last results.json rewrite that failed, said once
+        self.report_error: str | None = None  # why the report could not be written
 
     def ensure_store(self) -> ResultsStore:
         state = self.state
@@ -104,6 +106,9 @@ class ResultsCollector:
                               "results": []},
                 },
             )
+            if state.store.save_error is not None:  # nothing can be kept: stop before any work
+                state.setup_error = state.store.save_error
+                raise HarnessError(state.store.save_error)
             for planned in state.planned:
                 variant = planned.variant
                 state.store.add_variant({
@@ -117,6 +122,13 @@ class ResultsCollector:
         return state.store
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        try:
+            self._collect(report)
+        finally:
+            if self.state.store is not None:
+                self._say_write_error(self.state.store)
+
+    def _collect(self, report: pytest.TestReport) -> None:
         props = report.user_properties
         for key, value in props:
             if key == PROP_GATE and report.when == "call":
@@ -154,6 +166,14 @@ class ResultsCollector:
         else:
             store.record_test(variant_id, test, report.outcome, message)
 
+    def _say_write_error(self, store: ResultsStore) -> None:
+        """One progress line when rewriting results.json starts failing (a full disk): what is
+        measured stays in memory and is written at the next rewrite that succeeds."""
+        if store.save_error is not None and self.write_error is None:
+            self.state.progress(f"{store.save_error}; the file keeps its last complete version, and what is "
+                                f"measured meanwhile is kept in memory and written when the disk takes it")
+        self.write_error = store.save_error
+
     def _gate(self, value: dict) -> None:
         try:
             store = self.ensure_store()
@@ -189,4 +209,11 @@ class ResultsCollector:
                 entry["status"] = "not_run"
         interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
         store.finish(complete=not interrupted, exit_status=int(exitstatus))
-        write_report(store.run_dir, store.data)
+        self.write_error = store.save_error
+        if self.write_error is None:
+            try:
+                write_report(store.run_dir, store.data)
+            except HarnessError as exc:
+                self.report_error = str(exc)
+        if (self.write_error or self.report_error) and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a run whose results are not all on disk cannot pass

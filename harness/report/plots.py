@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend is chosen first)
 import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
+from harness.common.files import write_atomic  # noqa: E402
 from harness.report.search import TITLE as SEARCH_TITLE  # noqa: E402
 from harness.report.search import search_plot  # noqa: E402
 from harness.report.tables import precision_table  # noqa: E402
@@ -211,8 +212,10 @@ def draw_all(results: dict, folder: Path) -> dict[str, Path]:
         if fig is None:
             continue
         path = folder / f"{name}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        try:
+            write_atomic(path, lambda fh: fig.savefig(fh, format="png", dpi=110))
+        finally:
+            plt.close(fig)
         saved[name] = path
     return saved
 

@@ -148,7 +148,7 @@ def summary_lines(results: dict, objective: str | None = None) -> list[str]:
 def write_report(run_dir: Path, results: dict, objective: str | None = None) -> Path:
     """Write results.csv, the plots, report.md and report.html into ``run_dir``; returns the
     HTML report's path."""
-    measurements_frame(results).to_csv(run_dir / "results.csv", index=False)
+    write_text_atomic(run_dir / "results.csv", measurements_frame(results).to_csv(index=False))
     write_plans(run_dir, results)
     plots = draw_all(results, run_dir)
     sections = build_sections(results, objective)  # built once, rendered twice

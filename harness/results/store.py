@@ -54,6 +54,8 @@ def new_run_dir(reports_dir: Path) -> Path:
             return path
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise HarnessError(f"cannot create a run folder in {reports_dir}: {exc.strerror}") from None
     raise HarnessError(f"could not create a new run folder in {reports_dir}")
 
 
@@ -61,12 +63,19 @@ def point_latest(run_dir: Path) -> None:
     """Make ``reports/latest`` point at ``run_dir`` (replaced atomically)."""
     link = run_dir.parent / "latest"
     tmp = run_dir.parent / f".latest-{secrets.token_hex(4)}"
-    os.symlink(run_dir.name, tmp)
-    os.replace(tmp, link)
+    try:
+        os.symlink(run_dir.name, tmp)
+        os.replace(tmp, link)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise HarnessError(f"cannot point {link} at {run_dir.name}: {exc.strerror}") from None
 
 
 class ResultsStore:
-    """Holds one run's results in memory and rewrites ``results.json`` after every change."""
+    """Holds one run's results in memory and rewrites ``results.json`` after every change.
+
+    A rewrite that fails (a full disk) leaves the last complete file in place and is tried again
+    at the next change; ``save_error`` says what failed until a rewrite succeeds."""
 
     def __init__(self, run_dir: Path, *, run: dict, environment: dict, model: dict | None,
                  evaluation: dict | None = None) -> None:
@@ -84,6 +93,7 @@ class ResultsStore:
             **(evaluation or {}),
         }
         self._variants: dict[str, dict] = {}
+        self.save_error: str | None = None
         self.save()
 
     # -- variants ------------------------------------------------------------------------------
@@ -150,7 +160,12 @@ class ResultsStore:
         self.save()
 
     def save(self) -> None:
-        write_json_atomic(self.path, self.data)
+        try:
+            write_json_atomic(self.path, self.data)
+        except HarnessError as exc:
+            self.save_error = str(exc)
+        else:
+            self.save_error = None
 
 
 def load_results(path: Path) -> dict:

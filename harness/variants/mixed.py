@@ -29,6 +29,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.common.files import write_text_atomic
 from harness.errors import HarnessError, read_json
 from harness.variants.builders import BLOCK_SIZE
 
@@ -237,7 +238,7 @@ def write_plan(path: Path, plan: dict[str, int], model: dict, search: dict | Non
     record = {"format": PLAN_FORMAT, "model": model, "block_size": BLOCK_SIZE, "groups": plan}
     if search is not None:
         record["search"] = search
-    Path(path).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(Path(path), json.dumps(record, indent=2) + "\n")
 
 
 def read_plan(path: Path) -> dict[str, int]:

@@ -71,3 +71,55 @@ def test_undefined_statistics_are_written_as_null(tmp_path):
     path = tmp_path / "r.json"
     write_json_atomic(path, {"cv": float("nan"), "nested": [{"x": float("inf")}, 1.5]})
     assert json.loads(path.read_text()) == {"cv": None, "nested": [{"x": None}, 1.5]}
+
+
+def test_merge_refuses_a_run_given_twice(tmp_path):
+    from harness.results.merge import merge
+
+    store = make_store(tmp_path)
+    run = load_results(store.run_dir)
+    with pytest.raises(HarnessError) as info:
+        merge([run, load_results(store.run_dir)])
+    assert str(info.value) == f"run {run['run']['id']} is given twice (runs 1 and 2): merge each run once"
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])
+def test_files_written_atomically_get_the_umasks_mode(tmp_path, umask, mode):
+    """A temporary file is made 0600; what replaces results.json must be readable as any new file
+    of this user is (a CI uploader or a teammate on a shared machine reads the run)."""
+    import os
+
+    from harness.common.files import write_text_atomic
+
+    old = os.umask(umask)
+    try:
+        write_text_atomic(tmp_path / "report.md", "text")
+        store = make_store(tmp_path)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "report.md").stat().st_mode & 0o777 == mode
+    assert store.path.stat().st_mode & 0o777 == mode
+
+
+def test_a_results_file_that_cannot_be_rewritten_keeps_its_last_version(tmp_path):
+    """The file system refuses the rewrite (here a file size limit: EFBIG, as a full disk gives
+    ENOSPC, and for root too): the last complete results.json stays, no temporary file is left,
+    the error names the file, and the next rewrite that succeeds clears it."""
+    import resource
+    import signal
+
+    store = make_store(tmp_path)
+    before = store.path.read_text()
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (len(before), limits[1]))
+    try:
+        store.add_measurement({"variant": "int4-cpu", "name": "x", "value": 1.0, "padding": "x" * 1000})
+        error = store.save_error
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, handler)
+    assert error == f"cannot write {store.path}: File too large"
+    assert store.path.read_text() == before and not list(store.run_dir.glob(".*tmp"))
+    store.save()
+    assert store.save_error is None and json.loads(store.path.read_text())["measurements"][0]["name"] == "x"
