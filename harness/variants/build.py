@@ -7,6 +7,12 @@ working toolchain to a broken one, seen with olive-ai 0.13.0). Several processes
 (pytest-xdist workers) asking for the same variant wait on one file lock; one builds, the others
 reuse it. Each build records its seconds, peak memory, size on disk, toolchain and the
 quantization found in the built graph (``build.json`` beside the model).
+
+``build.json`` also records the size and sha256 of every file the build made. A cached build is
+verified against that record before it is used, once per process (:func:`verify`): a file edited,
+truncated, added to the record's list or removed since is named, and the build is made again. A
+build whose record has no checksums (made by an older harness) is made again too: nothing that
+cannot be checked is measured.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -28,10 +34,12 @@ from filelock import FileLock
 from harness.common import toolchains
 from harness.common.clock import now_iso
 from harness.common.packages import versions_of
+from harness.common.processes import die_with_parent
 from harness.errors import BuildError
 from harness.models.sources import ModelSource
 from harness.variants import fp16_cpu, mixed
 from harness.variants import olive as olive_build
+from harness.variants.build_check import NO_CHECKSUMS, RECORD, manifest, verify
 from harness.variants.builders import BLOCK_SIZE, BUILDERS
 from harness.variants.graph import quantization_summary
 from harness.variants.matrix import Variant
@@ -57,6 +65,8 @@ class BuiltVariant:
     quantization: dict
     cached: bool  # True when this run reused an earlier build
     correction: dict | None = None  # what the harness changed in the builder's output, and why
+    verify_seconds: float | None = None  # checking a cached build's files against build.json (None: just built)
+    rebuilt_because: str | None = None  # what was wrong with the cached build this one replaced
 
     def to_record(self) -> dict:
         record = asdict(self)
@@ -137,9 +147,13 @@ def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
     target = cache_dir / "builds" / f"{source.name}-{variant.id}-{key}"
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
-        if (target / "build.json").is_file():
-            _check_cached(target, variant.id)
-            return _load(target, variant.id, cached=True)
+        rebuilt_because = None
+        if target.exists():
+            cached = _cached(target, variant.id)
+            if isinstance(cached, BuiltVariant):
+                return cached
+            rebuilt_because = cached
+            progress(f"{cached}; building it again")
         progress(f"building {variant.id} of {source.name} ...")
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".tmp-") as tmp:
@@ -176,10 +190,12 @@ def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
                 "quantization": quantization_summary(staging / "model.onnx"),
                 "model": source.to_record(), "built_at": now_iso(),
                 "correction": correction,
+                "files": manifest(staging),
             }
             (staging / "build.json").write_text(json.dumps(record, indent=2) + "\n")
             os.replace(staging, target)
-        built = _load(target, variant.id, cached=False)
+        _VERIFIED[target] = None  # made and hashed by this process
+        built = replace(_load(target, variant.id, cached=False), rebuilt_because=rebuilt_because)
         progress(f"built {variant.id} in {seconds:.1f} s ({built.size_bytes / 1e6:.1f} MB)")
         return built
 
@@ -214,7 +230,8 @@ def run_step(command: list[str], variant_id: str, cwd: Path | None = None, env: 
                HF_DATASETS_OFFLINE="1")
     # with a working folder, the output stays there (build.log) for a later look
     with (open(cwd / "build.log", "w+") if cwd is not None else tempfile.TemporaryFile(mode="w+")) as log:
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                preexec_fn=die_with_parent())
         _, status, usage = os.wait4(proc.pid, 0)  # per-child rusage: its own peak memory
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
@@ -230,36 +247,41 @@ def _olive_log_tail(work: Path) -> str:
     return log.read_text(errors="replace")[-4000:] if log.is_file() else "(Olive left no log)"
 
 
-def _check_cached(target: Path, variant_id: str) -> None:
-    """A cached build whose files were damaged since (edited, truncated) is named, not loaded."""
-    problem = _damage(target)
-    if problem:
-        raise BuildError(f"the cached build of {variant_id} is damaged: {problem}; delete {target} to rebuild it")
+_VERIFIED: dict[Path, float | None] = {}  # build folder -> seconds verifying it took in this process (None: built here)
 
 
-def _damage(target: Path) -> str | None:
-    for name in ("build.json", "genai_config.json"):
-        path = target / name
-        try:
-            json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return f"{path} is missing"
-        except (ValueError, UnicodeDecodeError) as exc:
-            return f"{path} is not valid JSON ({exc})"
-    if not (target / "model.onnx").is_file():
-        return f"{target / 'model.onnx'} is missing"
-    return None
+def _cached(target: Path, variant_id: str) -> BuiltVariant | str:
+    """The cached build, verified (once per process); or, when it failed verification, what was
+    wrong, the folder having been put aside to be built again. A damaged build that cannot be put
+    aside is a BuildError naming the file."""
+    if target in _VERIFIED:
+        return _load(target, variant_id, cached=True, verify_seconds=_VERIFIED[target])
+    started = time.perf_counter()
+    problem = verify(target)
+    if problem is None:
+        _VERIFIED[target] = round(time.perf_counter() - started, 3)
+        return _load(target, variant_id, cached=True, verify_seconds=_VERIFIED[target])
+    state = "cannot be verified" if NO_CHECKSUMS in problem else "is damaged"
+    aside = target.with_name(f".damaged-{target.name}-{os.getpid()}")
+    try:
+        os.replace(target, aside)
+    except OSError as exc:
+        raise BuildError(f"the cached build of {variant_id} {state}: {problem}; it cannot be built again here "
+                         f"({exc.strerror} when moving {target} aside): delete {target}") from None
+    shutil.rmtree(aside, ignore_errors=True)
+    return f"the cached build of {variant_id} {state}: {problem}"
 
 
-def _load(target: Path, variant_id: str, *, cached: bool) -> BuiltVariant:
-    record = json.loads((target / "build.json").read_text())
-    files = [p for p in target.rglob("*") if p.is_file() and p.name != "build.json"]
+def _load(target: Path, variant_id: str, *, cached: bool, verify_seconds: float | None = None) -> BuiltVariant:
+    """A verified (or just made) build, its sizes those of the files its record lists."""
+    record = json.loads((target / RECORD).read_text())
+    files = record["files"]
     return BuiltVariant(
         variant_id=variant_id,
         path=target,
         cache_key=record["cache_key"],
-        size_bytes=sum(p.stat().st_size for p in files),
-        weights_bytes=sum(p.stat().st_size for p in files if p.name.startswith("model.onnx")),
+        size_bytes=sum(f["bytes"] for f in files.values()),
+        weights_bytes=sum(f["bytes"] for name, f in files.items() if Path(name).name.startswith("model.onnx")),
         build_seconds=record["build_seconds"],
         peak_rss_bytes=record["peak_rss_bytes"],
         toolchain=record["toolchain"],
@@ -267,6 +289,7 @@ def _load(target: Path, variant_id: str, *, cached: bool) -> BuiltVariant:
         quantization=record["quantization"],
         cached=cached,
         correction=record.get("correction"),
+        verify_seconds=verify_seconds,
     )
 
 

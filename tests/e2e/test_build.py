@@ -9,6 +9,7 @@ import pytest
 from harness.measure.smoke import graph_mismatches
 from harness.models.sources import resolve_model
 from harness.variants import build as build_module
+from harness.variants import build_check as check
 from harness.variants.build import build_variant, cache_key, recipe_for, toolchain
 from harness.variants.matrix import Variant
 
@@ -98,3 +99,46 @@ def test_a_requested_block_size_is_what_the_graph_must_show():
          "weight_dtypes": {"uint8": 21}}
     assert graph_mismatches("int4", q) == []
     assert graph_mismatches("int4", q, "cpu", block_size=128) == ["block sizes [32], expected [128]"]
+
+
+def test_a_build_records_each_files_size_and_checksum_and_is_verified_once_per_process(source, tmp_path, monkeypatch):
+    built = build_variant(Variant("int4", "cpu"), source, tmp_path)
+    record = json.loads((built.path / "build.json").read_text())
+    files = {p.name for p in built.path.iterdir() if p.name != "build.json"}
+    assert set(record["files"]) == files and built.verify_seconds is None  # made here: nothing to verify
+    assert built.size_bytes == sum(f["bytes"] for f in record["files"].values())
+    build_module._VERIFIED.clear()  # as a new process finds it
+    calls = []
+    monkeypatch.setattr(build_module, "verify", lambda target: calls.append(target) or check.verify(target))
+    first = build_variant(Variant("int4", "cpu"), source, tmp_path)
+    again = build_variant(Variant("int4", "cpu"), source, tmp_path)
+    assert first.cached and first.verify_seconds is not None and again.verify_seconds == first.verify_seconds
+    assert calls == [built.path]  # hashed once in this process, not per request
+
+
+def test_a_damaged_build_that_cannot_be_put_aside_fails_in_one_line_naming_the_file(source, tmp_path, monkeypatch):
+    built = build_variant(Variant("int4", "cpu"), source, tmp_path)
+    recorded = json.loads((built.path / "build.json").read_text())["files"]["genai_config.json"]["bytes"]
+    (built.path / "genai_config.json").write_text("{}")
+    build_module._VERIFIED.clear()
+
+    def refuse(source_path, target):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(build_module.os, "replace", refuse)
+    with pytest.raises(build_module.BuildError) as info:
+        build_variant(Variant("int4", "cpu"), source, tmp_path)
+    message = info.value.args[0]
+    assert message == (f"the cached build of int4-cpu is damaged: {built.path / 'genai_config.json'} has 2 bytes, "
+                       f"{recorded:,} when it was built; it cannot be built again here (Permission denied when "
+                       f"moving {built.path} aside): delete {built.path}")
+
+
+def test_a_build_of_an_older_harness_without_checksums_is_built_again(source, tmp_path):
+    built = build_variant(Variant("int4", "cpu"), source, tmp_path)
+    record = json.loads((built.path / "build.json").read_text())
+    del record["files"]
+    (built.path / "build.json").write_text(json.dumps(record))
+    build_module._VERIFIED.clear()
+    again = build_variant(Variant("int4", "cpu"), source, tmp_path)
+    assert not again.cached and "records no checksums" in again.rebuilt_because
+    assert again.rebuilt_because.startswith("the cached build of int4-cpu cannot be verified: ")
