@@ -49,11 +49,17 @@ class Judgement:
     message: str
     checks: list[dict] = field(default_factory=list)  # one per matching measurement
     judged: bool = True  # False: failed because a measurement it needs is missing
+    # not applicable because this run did not measure it: "benchmark" (the performance suites
+    # run only with --benchmark), "suite" (its suite was deselected or skipped); None otherwise
+    unmeasured: str | None = None
 
     def to_record(self, gate: Gate) -> dict:
-        return {"gate": self.gate, "variant": self.variant, "check": gate.check, "status": self.status,
-                "passed": self.status == "passed", "judged": self.judged, "message": self.message,
-                "measurements": self.checks}
+        record = {"gate": self.gate, "variant": self.variant, "check": gate.check, "status": self.status,
+                  "passed": self.status == "passed", "judged": self.judged, "message": self.message,
+                  "measurements": self.checks}
+        if self.unmeasured:
+            record["unmeasured"] = self.unmeasured
+        return record
 
 
 def outcome_of(record: dict) -> str:
@@ -64,6 +70,28 @@ def outcome_of(record: dict) -> str:
 def unjudged(record: dict) -> bool:
     """Whether a recorded gate failed because a measurement it needs is missing."""
     return record["status"] == "failed" and record.get("judged") is False
+
+
+def not_judged(results: dict, variant: dict) -> list[str]:
+    """The gates of a run that apply to ``variant`` (a results.json variant record) and were not
+    judged for it: no recorded judgement (the gate tests deselected with ``-k``, the run stopped
+    before them), or not applicable only because the suite that measures it was deselected or
+    skipped. A recommendation needs every applicable gate judged. A definition that names a
+    ``machine`` (a merged run) applies to that machine's variants only."""
+    gates = results.get("gates") or {}
+    judged = {g["gate"] for g in gates.get("results", [])
+              if g.get("variant") == variant.get("id") and g.get("unmeasured") != "suite"}
+    return [d["name"] for d in gates.get("definitions", [])
+            if d["name"] not in judged
+            and (not d.get("precisions") or variant.get("precision") in d["precisions"])
+            and (not d.get("providers") or variant.get("provider") in d["providers"])
+            and d.get("machine", variant.get("machine")) == variant.get("machine")]
+
+
+def without_benchmark(results: dict, variant_id: str) -> list[str]:
+    """The gates not applicable to a variant only because the run had no --benchmark."""
+    return [g["gate"] for g in (results.get("gates") or {}).get("results", [])
+            if g.get("variant") == variant_id and g.get("unmeasured") == "benchmark"]
 
 
 def strict(judgement: Judgement) -> Judgement:
@@ -108,8 +136,8 @@ def judge(gate: Gate, variant: dict, results: dict, *, reference: str | None,
     vid = variant["id"]
     where = f"gate '{gate.name}' ({gate.check})"
 
-    def not_applicable(message: str) -> Judgement:
-        return Judgement(gate.name, vid, NOT_APPLICABLE, f"{where}: not applicable: {message}")
+    def not_applicable(message: str, unmeasured: str | None = None) -> Judgement:
+        return Judgement(gate.name, vid, NOT_APPLICABLE, f"{where}: not applicable: {message}", unmeasured=unmeasured)
 
     def unjudged(message: str) -> Judgement:
         return Judgement(gate.name, vid, "failed", f"{where} could not be judged: {message}", judged=False)
@@ -121,9 +149,9 @@ def judge(gate: Gate, variant: dict, results: dict, *, reference: str | None,
     if not found:
         names = sorted({m["name"] for m in measurements if m.get("variant") == vid})
         hint = get_close_matches(gate.metric, names, n=1)
-        by_design = _not_applicable_reason(gate.metric, variant, reference, results, benchmark)
+        by_design, unmeasured = _not_applicable_reason(gate.metric, variant, reference, results, benchmark)
         if by_design:
-            return not_applicable(by_design)
+            return not_applicable(by_design, unmeasured)
         failed = sorted(t for t, outcome in (variant.get("tests") or {}).items() if outcome in ("failed", "error"))
         return unjudged(f"{gate.metric} was not measured for {vid}"
                         + (f" (failed tests of {vid}: {', '.join(failed)})" if failed else "")
@@ -162,9 +190,10 @@ def judge(gate: Gate, variant: dict, results: dict, *, reference: str | None,
 
 
 def _not_applicable_reason(metric: str, variant: dict, reference: str | None, results: dict,
-                           benchmark: bool | None) -> str:
+                           benchmark: bool | None) -> tuple[str, str | None]:
     """Why a metric that was not measured does not apply to this run by design ('' if it should
-    have been measured)."""
+    have been measured), and whether only this run's choice left it unmeasured (``"benchmark"``:
+    no --benchmark; ``"suite"``: its suite deselected or skipped; None: by design)."""
     pattern = metric.rpartition(":")[2]
     vid = variant["id"]
 
@@ -172,23 +201,24 @@ def _not_applicable_reason(metric: str, variant: dict, reference: str | None, re
         return any(fnmatch.fnmatchcase(n, pattern) for n in names)
 
     if matches(CLOSENESS_METRICS) and vid == reference:
-        return "the reference is not compared with itself"
+        return "the reference is not compared with itself", None
     if benchmark is False and not matches(CLOSENESS_METRICS + TASK_METRICS):
-        return "performance suites run only with --benchmark"
+        return "performance suites run only with --benchmark", "benchmark"
     datasets = results.get("datasets") or []
     carried = datasets[0].get("checks") if datasets else None
     if carried is not None and matches(TASK_METRICS):
         wanted = [n for n in TASK_METRICS if fnmatch.fnmatchcase(n, pattern)]
         needs = {n: ("reference" if n == "smoke_exact_match" else n) for n in wanted}
         if not any(carried.get(need, 0) for need in needs.values()):
-            return f"the evaluation set {datasets[0].get('name')} has no record with {' or '.join(sorted(set(needs.values())))}"
+            return (f"the evaluation set {datasets[0].get('name')} has no record with "
+                    f"{' or '.join(sorted(set(needs.values())))}", None)
     files = [f for f, names in MEASURED_BY.items() if matches(names)]
     ran = {test: outcome for test, outcome in (variant.get("tests") or {}).items() if test.split("::")[0] in files}
     if not ran:
-        return f"its suite ({', '.join(files)}) did not run for {vid} in this run"
+        return f"its suite ({', '.join(files)}) did not run for {vid} in this run", "suite"
     if all(outcome == "skipped" for outcome in ran.values()):
-        return f"its suite's tests were skipped for {vid} ({', '.join(sorted(ran))})"
-    return ""
+        return f"its suite's tests were skipped for {vid} ({', '.join(sorted(ran))})", "suite"
+    return "", None
 
 
 def _threshold(gate: Gate, m: dict, vid: str, reference: str | None, results: dict, baseline: dict | None,

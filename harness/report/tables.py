@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from harness.gates.judge import NOT_APPLICABLE, OUTCOMES, outcome_of
+from harness.gates.judge import NOT_APPLICABLE, OUTCOMES, not_judged, outcome_of, without_benchmark
 
 # The headline figures per variant: (column, measurement name, scale). Quality "accuracy" is the
 # first task metric a run has: the share of evaluation examples that pass every check they carry,
@@ -117,6 +117,8 @@ def precision_table(results: dict) -> list[dict]:
             "top1_agreement": top1.get("value") if top1 else None,
             "top1_uncertainty": (top1.get("stats") or {}).get("uncertainty") if top1 else None,
             "gates": gate_counts(results, vid),
+            "gates_not_judged": not_judged(results, v),
+            "gates_without_benchmark": without_benchmark(results, vid),
         })
     return rows
 

@@ -19,6 +19,12 @@ from harness.results.store import SCHEMA_VERSION
 def merge(runs: list[dict]) -> dict:
     if len(runs) < 2:
         raise HarnessError("merge needs at least two runs")
+    seen: dict[str, int] = {}
+    for position, run in enumerate(runs, start=1):
+        run_id = run["run"]["id"]
+        if run_id in seen:
+            raise HarnessError(f"run {run_id} is given twice (runs {seen[run_id]} and {position}): merge each run once")
+        seen[run_id] = position
     hashes = {(r.get("model") or {}).get("content_hash") for r in runs}
     if len(hashes) > 1:
         raise HarnessError("the runs are of different models (content hashes differ); merge runs of one model")
@@ -50,6 +56,8 @@ def merge(runs: list[dict]) -> dict:
         for key in ("measurements", "verdicts", "answers"):
             merged[key] += [renamed(r) for r in run.get(key, [])]
         merged["gates"]["results"] += [renamed(g) for g in (run.get("gates") or {}).get("results", [])]
+        # each run's gates, for its own variants: a recommendation needs every one judged
+        merged["gates"]["definitions"] += [{**d, "machine": label} for d in (run.get("gates") or {}).get("definitions", [])]
         for dataset in run.get("datasets") or []:
             if dataset not in merged["datasets"]:
                 merged["datasets"].append(dataset)

@@ -1,6 +1,9 @@
 """The recommendation: per provider, the precision to ship, and why.
 
 A variant is *eligible* when it ran and passed every test (status ``passed``) and failed no gate.
+A recommendation is a release decision, so there is none for a provider where a variant that
+passed its tests was not judged on every gate that applies to it in the run (the gate tests
+deselected with ``-k``, or the run stopped before them): the text says which gates are missing.
 Among the eligible ones the cheapest by the objective wins:
 
 - ``size``: the smallest on disk;
@@ -43,6 +46,8 @@ def _why_not(row: dict) -> str | None:
         return f"status {row['status']}"
     if row["gates"]["failed"]:
         return f"failed {row['gates']['failed']} gate(s)"
+    if row["gates_not_judged"]:
+        return "gates not judged in this run: " + ", ".join(row["gates_not_judged"])
     return None
 
 
@@ -70,6 +75,19 @@ def recommend(results: dict, objective: str = "size") -> list[dict]:
         eligible.sort(key=lambda r: (r.get(field) if lower else -(r.get(field) or 0.0), r["variant"]))
         entry = {"provider": provider, "machine": machine, "objective": objective, "objective_used": used,
                  "choice": None, "runner_up": None, "excluded": excluded, "text": ""}
+        unjudged = [r for r in candidates if r["status"] == "passed" and r["gates_not_judged"]]
+        if unjudged:
+            entry["excluded"] = [(r["variant"], "gates not judged in this run: " + ", ".join(r["gates_not_judged"]))
+                                 for r in unjudged]
+            missing: dict[tuple[str, ...], list[str]] = {}  # the same gates missing: one clause
+            for r in unjudged:
+                missing.setdefault(tuple(r["gates_not_judged"]), []).append(r["variant"])
+            entry["text"] = (f"No recommendation on {where}: a recommendation needs every release gate judged, and "
+                             + "; ".join(f"{', '.join(variants)} {'was' if len(variants) == 1 else 'were'} not judged "
+                                         f"on {', '.join(gates)}" for gates, variants in missing.items())
+                             + " in this run (the gate tests were deselected or not reached).")
+            out.append(entry)
+            continue
         if not eligible:
             entry["text"] = (f"Nothing to ship on {where}: no variant passed every test and gate ("
                              + "; ".join(f"{v}: {why}" for v, why in excluded) + ").")
@@ -82,6 +100,10 @@ def recommend(results: dict, objective: str = "size") -> list[dict]:
                      f"with {_quality(best)}."]
         if used != objective:
             sentences.append(f"(The {objective} objective needs --benchmark figures this run lacks; size decided.)")
+        unmeasured = sorted({g for r in eligible for g in r["gates_without_benchmark"]})
+        if unmeasured:
+            sentences.append(f"Judged without --benchmark: the performance gate{'s' if len(unmeasured) > 1 else ''} "
+                             f"{', '.join(unmeasured)} did not take part in this decision.")
         if len(eligible) > 1:
             runner = eligible[1]
             entry["runner_up"] = runner["variant"]

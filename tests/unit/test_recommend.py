@@ -167,3 +167,67 @@ def test_an_unknown_objective_is_refused():
     """Only size, speed and memory are objectives."""
     with pytest.raises(ValueError, match=r"^unknown objective 'cost' \(choose from size, speed, memory\)$"):
         recommend(_run([]), "cost")
+
+
+GATES = [{"name": "acc", "check": "all_checks >= 0.9", "precisions": [], "providers": []},
+         {"name": "int4_only", "check": "kld_mean <= 0.1", "precisions": ["int4"], "providers": []}]
+
+
+def _gated(results, definitions=GATES):
+    results["gates"]["definitions"] = definitions
+    return results
+
+
+def test_no_recommendation_while_a_gate_that_applies_was_not_judged():
+    """Gate tests deselected (-k smoke): every variant passed its tests, no gate was judged, and no
+    release decision is made; the text names what is missing."""
+    [entry] = recommend(_gated(_run([_variant("fp32-cpu", 2000), _variant("int4-cpu", 400)])))
+    assert entry["choice"] is None
+    assert entry["text"] == ("No recommendation on cpu: a recommendation needs every release gate judged, and "
+                             "fp32-cpu was not judged on acc; int4-cpu was not judged on acc, int4_only in this run "
+                             "(the gate tests were deselected or not reached).")
+
+
+def test_variants_missing_the_same_gates_share_one_clause():
+    [entry] = recommend(_gated(_run([_variant("fp32-cpu", 2000), _variant("fp16-cpu", 1000)])))
+    assert "and fp32-cpu, fp16-cpu were not judged on acc in this run" in entry["text"]
+
+
+def test_one_variant_with_a_missing_gate_stops_the_recommendation_for_its_provider():
+    """int4 lacks its own gate: shipping fp32 by default would hide that the smaller variant was never judged."""
+    results = _gated(_run([_variant("fp32-cpu", 2000), _variant("int4-cpu", 400)], gates=[
+        ("acc", "fp32-cpu", "passed"), ("acc", "int4-cpu", "passed")]))
+    [entry] = recommend(results)
+    assert entry["choice"] is None and entry["excluded"] == [("int4-cpu", "gates not judged in this run: int4_only")]
+
+
+def test_a_gate_whose_suite_did_not_run_was_not_judged():
+    """Not applicable only because its suite was deselected counts as not judged; not applicable by
+    design (the reference compared with itself) counts as judged."""
+    results = _gated(_run([_variant("fp32-cpu", 2000), _variant("int4-cpu", 400)]), GATES[:1])
+    results["gates"]["results"] = [
+        {"gate": "acc", "variant": "fp32-cpu", "status": "not_applicable"},
+        {"gate": "acc", "variant": "int4-cpu", "status": "not_applicable", "unmeasured": "suite"}]
+    assert recommend(results)[0]["choice"] is None
+    results["gates"]["results"][1] = {"gate": "acc", "variant": "int4-cpu", "status": "passed"}
+    assert recommend(results)[0]["choice"] == "int4-cpu"
+
+
+def test_gates_left_out_without_benchmark_are_said_in_the_sentence():
+    results = _gated(_run([_variant("int4-cpu", 400)]), GATES[:1])
+    results["gates"]["results"] = [{"gate": "acc", "variant": "int4-cpu", "status": "not_applicable",
+                                    "unmeasured": "benchmark"}]
+    [entry] = recommend(results)
+    assert entry["choice"] == "int4-cpu"
+    assert entry["text"].endswith("Judged without --benchmark: the performance gate acc did not take part in this decision.")
+
+
+def test_a_merged_run_needs_each_machines_own_gates_judged():
+    """Definitions carry their machine: machine A's gate says nothing about machine B's variants."""
+    results = _gated(_run([_variant("int4-cpu", 500, machine="A"), _variant("int4-cpu", 400, machine="B")],
+                          gates=[("acc", "int4-cpu", "passed")]),
+                     [{**GATES[0], "machine": "A"}, {**GATES[0], "machine": "B"}])
+    results["variants"][0]["id"], results["variants"][1]["id"] = "int4-cpu@A", "int4-cpu@B"
+    results["gates"]["results"] = [{"gate": "acc", "variant": "int4-cpu@A", "status": "passed"}]
+    entries = recommend(results)
+    assert [(e["machine"], e["choice"]) for e in entries] == [("A", "int4-cpu@A"), ("B", None)]
