@@ -215,12 +215,24 @@ def compare(a: dict, b: dict, everything: bool = False, min_effects: dict | None
     gates_a = {(g["gate"], g["variant"]): outcome_of(g) for g in (a.get("gates") or {}).get("results", [])}
     gates = [(g["gate"], g["variant"], gates_a.get((g["gate"], g["variant"])), outcome_of(g))
              for g in (b.get("gates") or {}).get("results", []) if gates_a.get((g["gate"], g["variant"])) != outcome_of(g)]
+    models = [_model_label(run) for run in (a, b)]
     return {"a": a["run"]["id"], "b": b["run"]["id"], "same_machine": same_machine, "rows": rows,
-            "statuses": statuses, "gates": gates}
+            "statuses": statuses, "gates": gates, "models": None if models[0] == models[1] else models}
+
+
+def _model_label(run: dict) -> str:
+    model = run.get("model") or {}
+    return f"{model.get('name', 'an unnamed model')} ({str(model.get('content_hash', 'no content hash'))[:12]})"
 
 
 def render(result: dict) -> str:
-    lines = [f"# {result['b']} compared with {result['a']}", ""]
+    models = result.get("models")
+    if models:  # said first: every change below mixes the model's change with anything else's
+        lines = [f"# {result['b']} compared with {result['a']}: runs of different models, {models[0]} in "
+                 f"{result['a']} and {models[1]} in {result['b']}", "",
+                 "Every difference below is the models' difference as much as anything else's.", ""]
+    else:
+        lines = [f"# {result['b']} compared with {result['a']}", ""]
     if not result["same_machine"]:
         lines += ["The runs were made on different machines: performance figures are listed, not compared.", ""]
     count = {v: sum(1 for r in result["rows"] if r["verdict"] == v) for v in (CHANGED, SMALL, NOISE)}

@@ -590,3 +590,16 @@ def test_a_figure_with_a_single_value_on_a_side_says_no_test_is_possible():
     [row] = compare(a, b)["rows"]
     assert (row["verdict"], row["how"], row["p"], row["holm_p"]) == (
         "no interval", "a single value each: no test possible", None, None)
+
+
+def test_runs_of_different_models_say_so_in_the_first_line():
+    """compare does not refuse (a new fine-tune is a new model, and comparing releases is the point),
+    but its first line says the runs are of different models, naming both."""
+    a, b = _two_runs()
+    a["model"] = {"name": "tickets", "content_hash": "a" * 64}
+    b["model"] = {"name": "tickets", "content_hash": "b" * 64}
+    first = render(compare(a, b)).splitlines()[0]
+    assert first == ("# run-b compared with run-a: runs of different models, tickets (aaaaaaaaaaaa) in run-a and "
+                     "tickets (bbbbbbbbbbbb) in run-b")
+    b["model"] = dict(a["model"])
+    assert render(compare(a, b)).splitlines()[0] == "# run-b compared with run-a"
