@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -109,21 +109,65 @@ def locate(spec: Path) -> tuple[Path, str]:
     return path, FORMATS[path.suffix]
 
 
+def _utf8_text(path: Path) -> str:
+    """A text data file's content; bytes that are not UTF-8 stop with the line and column."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise HarnessError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column}); "
+                           f"save the file as UTF-8") from None
+
+
+def _lone_surrogate(value: Any, field: str = "") -> str | None:
+    """The field of a parsed JSON value whose text holds a lone UTF-16 surrogate (``\\ud800``
+    escaped alone: valid JSON, not Unicode text), or None."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return f"'{field}' holds a lone UTF-16 surrogate (\\u{ord(value[exc.start]):04x} at character {exc.start + 1})"
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _lone_surrogate(item, f"{field}.{key}" if field else str(key))
+        if found:
+            return found
+    return None
+
+
+def _check_json_records(path: Path, text: str) -> None:
+    """A ``.json`` array's records hold Unicode text (the reader would drop a lone surrogate
+    without a word); a file that is not one JSON array is left to the reader."""
+    try:
+        records = json.loads(text)
+    except json.JSONDecodeError:
+        return
+    for number, record in enumerate(records if isinstance(records, list) else [], start=1):
+        surrogate = _lone_surrogate(record)
+        if surrogate:
+            raise HarnessError(f"{path}: record {number}: {surrogate}: not valid Unicode text")
+
+
 def _json_lines(path: Path) -> list[int]:
     """Line numbers of the non-blank lines of a JSONL file (row i is on line result[i]); raises
-    naming the first line that is not JSON."""
+    naming the first line that is not UTF-8, not JSON, or not Unicode text."""
     numbers = []
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise HarnessError(f"{path}:{number}: malformed JSON: {exc.msg}") from None
-            if not isinstance(record, dict):
-                raise HarnessError(f"{path}:{number}: expected a JSON object (one record per line)")
-            numbers.append(number)
+    for number, line in enumerate(_utf8_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise HarnessError(f"{path}:{number}: malformed JSON: {exc.msg}") from None
+        if not isinstance(record, dict):
+            raise HarnessError(f"{path}:{number}: expected a JSON object (one record per line)")
+        surrogate = _lone_surrogate(record)
+        if surrogate:
+            raise HarnessError(f"{path}:{number}: {surrogate}: not valid Unicode text")
+        numbers.append(number)
     return numbers
 
 
@@ -157,6 +201,10 @@ def _read_rows(path: Path, kind: str) -> list[dict]:
 def load_examples(spec: Path) -> EvalSet:
     """Read and check an evaluation set; any bad record stops with its file and line (or row)."""
     path, kind = locate(spec)
+    if kind in ("json", "csv"):
+        text = _utf8_text(path)  # a byte that is not UTF-8 is named by line, before the reader sees it
+        if path.suffix == ".json":
+            _check_json_records(path, text)
     lines = _json_lines(path) if kind == "json" and path.suffix == ".jsonl" else None
     if lines == [] or (path.is_file() and not path.read_bytes().strip()):
         raise HarnessError(f"dataset {path}: no records")
@@ -173,7 +221,7 @@ def load_examples(spec: Path) -> EvalSet:
         if example.id in seen:
             raise HarnessError(f"{where}: id {example.id!r} repeats an earlier record ({seen[example.id]})")
         seen[example.id] = where
-        examples.append(example)
+        examples.append(replace(example, where=where))
     if not examples:
         raise HarnessError(f"dataset {path}: no records")
     return EvalSet(path=path, format=kind, sha256=tree_sha256(path), examples=examples)

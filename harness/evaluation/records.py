@@ -18,6 +18,7 @@ class Example:
     messages: tuple[dict, ...]
     reference: str | None = None
     checks: dict = field(default_factory=dict, compare=False)
+    where: str = field(default="", compare=False)  # FILE:LINE (or FILE: row N) of the record, for messages
 
 def _maybe_json(value: Any, what: str) -> Any:
     if isinstance(value, str) and value.strip()[:1] in ("[", "{"):

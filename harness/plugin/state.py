@@ -15,10 +15,11 @@ from typing import Any, Callable
 from harness.common import toolchains
 from harness.common.clock import now_iso
 from harness.common.packages import version_of
-from harness.common.files import write_json_atomic
+from harness.common.files import usable_folder, write_json_atomic
 from harness.errors import BuildError, HarnessError
 from harness.evaluation.calibration import calibration_path, calibration_texts
 from harness.evaluation.datasets import EvalSet, load_examples
+from harness.evaluation.lengths import check_lengths, token_counter
 from harness.evaluation.prompts import ChatFormatter
 from harness.evaluation.records import Example
 from harness.evaluation.scoring import score
@@ -36,7 +37,7 @@ from harness.variants.builders import CALIBRATED
 from harness.variants.matrix import PlannedVariant, Variant, plan
 from harness.variants.mixed import PRECISION as MIXED
 from harness.variants import recipes
-from harness.variants.olive import read_recipe
+from harness.variants.olive import CALIBRATION_SAMPLES, read_recipe
 from harness.variants.search import SearchFailed, closeness_gates
 from harness.variants.search_runner import SearchText, find_plan, mixed_settings
 
@@ -44,7 +45,6 @@ from harness.variants.search_runner import SearchText, find_plan, mixed_settings
 @dataclass
 class HarnessState:
     """Per-process state of one pytest run (kept in ``config.stash``)."""
-
     config: cfg.RunConfig
     is_worker: bool
     started_at: str = field(default_factory=now_iso)
@@ -79,11 +79,15 @@ class HarnessState:
         if self.source is not None or self.setup_error is not None:
             return
         try:
+            usable_folder(self.config.cache_dir, "cache folder", self.config.sources.get("cache_dir", "default"))
             self.source = resolve_model(self.config.model, self.config.sources.get("model", "option --model"),
                                         self.config.cache_dir, self.progress)
             self.eval_set = load_examples(self.config.dataset or default_dataset(self.source))
             self.examples = self.eval_set.examples
             self.formatter = ChatFormatter(self.source.path, self.config.prompt_template)
+            # every record formatted and counted: a broken template or a prompt too long stops here
+            check_lengths(self.examples, self.formatter, token_counter(self.source.path), self.max_length,
+                          self.config.answer_tokens)
             if self.formatter.differs_from_chat_template(list(self.examples[0].messages)):
                 self.progress(f"note: the prompt template {self.config.prompt_template} formats prompts "
                               f"differently from the model's own chat template")
@@ -126,8 +130,6 @@ class HarnessState:
     @functools.cached_property
     def calibration_texts(self) -> list[str] | None:
         """What GPTQ/AWQ calibrate on (None when there is no calibration set)."""
-        from harness.variants.olive import CALIBRATION_SAMPLES
-
         path = self.calibration_path
         return None if path is None else calibration_texts(path, self.formatter, CALIBRATION_SAMPLES)
 

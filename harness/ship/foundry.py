@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.evaluation.prompts import chat_template, derive_prompt_template
+from harness.evaluation.prompts import DerivedTemplate, chat_template, chat_template_file, derive_prompt_template
 from harness.variants.matrix import BUILDER
 from harness.variants.recipes import DEFAULT_RECIPE
 
@@ -35,24 +35,34 @@ def package_name(model: str, precision: str, builder: str = BUILDER, provider: s
     return "-".join(parts)
 
 
-def inference_model(name: str, description: str, build_dir: Path) -> dict:
-    """The tutorial's inference_model.json for a built variant."""
+def prompt_template(build_dir: Path, conversations: list[list[dict]] | None = None) -> DerivedTemplate:
+    """The PromptTemplate of a built variant's package, derived from its chat template for the
+    kind of chats ``conversations`` are (:func:`harness.evaluation.prompts.derive_prompt_template`)."""
     template = chat_template(build_dir)
     if template is None:
         raise HarnessError(f"{build_dir}: the model has no chat template; Foundry Local needs one")
+    return derive_prompt_template(template, conversations, str(chat_template_file(build_dir)))
+
+
+def inference_model(name: str, description: str, build_dir: Path,
+                    conversations: list[list[dict]] | None = None) -> dict:
+    """The tutorial's inference_model.json for a built variant."""
+    derived = prompt_template(build_dir, conversations)
     search = json.loads((build_dir / "genai_config.json").read_text(encoding="utf-8")).get("search", {})
     return {
         "Name": name,
         "Version": VERSION,
         "Description": description,
-        "PromptTemplate": derive_prompt_template(template).to_json(),
+        "PromptTemplate": derived.template.to_json(),
         "ModelConfig": {key: search[key] for key in MODEL_CONFIG_KEYS if key in search},
     }
 
 
-def write_package(build_dir: Path, out_dir: Path, name: str, description: str) -> Path:
+def write_package(build_dir: Path, out_dir: Path, name: str, description: str,
+                  conversations: list[list[dict]] | None = None) -> Path:
     """Copy a built variant into ``out_dir/name`` as a Foundry Local package (replacing an older
-    package of that name); return the folder."""
+    package of that name); return the folder. ``conversations``: the chats it will serve, which
+    decide the PromptTemplate of a chat template with a default system message."""
     target = out_dir / name
     staging = out_dir / f".{name}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
@@ -69,7 +79,7 @@ def write_package(build_dir: Path, out_dir: Path, name: str, description: str) -
         tokenizer_config["chat_template"] = chat_template(build_dir)
         (staging / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2) + "\n", encoding="utf-8")
     (staging / "inference_model.json").write_text(
-        json.dumps(inference_model(name, description, build_dir), indent=2) + "\n", encoding="utf-8")
+        json.dumps(inference_model(name, description, build_dir, conversations), indent=2) + "\n", encoding="utf-8")
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     return target

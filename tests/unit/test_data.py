@@ -139,3 +139,32 @@ def test_outside_a_checkout_the_shipped_sets_are_refused_in_one_line(monkeypatch
     with pytest.raises(HarnessError, match=r"^the shipped data sets are the datasets/ folder of a checkout.*--dataset PATH$"):
         default_dataset(source)
     assert datasets.shipped_set(Path("support_tickets")) is None
+
+
+GOOD = b'{"id": "ok", "prompt": "hi", "reference": "x"}\n'
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("set.jsonl", GOOD + b'{"id": "b", "prompt": "caf\xe9"}\n', "{path}:2: not UTF-8 text (byte 0xe9 at column 27)"),
+    ("set.csv", b"id,prompt\na,q\nb,caf\xe9\n", "{path}:3: not UTF-8 text (byte 0xe9 at column 6)"),
+    ("set.jsonl", GOOD + b'{"id": "b", "prompt": "x \\ud800 y"}\n',
+     "{path}:2: 'prompt' holds a lone UTF-16 surrogate (\\ud800 at character 3): not valid Unicode text"),
+    ("set.jsonl", GOOD + b'{"id": "b", "messages": [{"role": "user", "content": "\\udfff"}]}\n',
+     "{path}:2: 'messages.0.content' holds a lone UTF-16 surrogate (\\udfff at character 1)"),
+    ("set.json", b'[{"id": "ok", "prompt": "hi"},\n {"id": "b", "prompt": "x \\ud800"}]',
+     "{path}: record 2: 'prompt' holds a lone UTF-16 surrogate (\\ud800 at character 3)"),
+], ids=["jsonl_bytes", "csv_bytes", "jsonl_surrogate", "nested_surrogate", "json_array_surrogate"])
+def test_text_that_is_not_unicode_is_named_by_line(tmp_path, name, content, message):
+    """Bytes that are not UTF-8 and lone surrogates (valid JSON escapes, invalid text: the reader
+    would drop one without a word) stop with the line a user counts from 1."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(HarnessError) as info:
+        load_examples(path)
+    assert str(info.value).startswith(message.format(path=path)), str(info.value)
+
+
+def test_each_example_knows_its_file_and_line(tmp_path):
+    path = tmp_path / "set.jsonl"
+    path.write_bytes(GOOD + b"\n" + b'{"id": "b", "prompt": "q"}\n')
+    assert [e.where for e in load_examples(path).examples] == [f"{path}:1", f"{path}:3"]

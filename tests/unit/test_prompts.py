@@ -32,7 +32,7 @@ TUTORIAL = {"Name": "your-finetuned-model-int4", "PromptTemplate": {
 @pytest.mark.parametrize("chat", CHATS)
 def test_a_prompt_template_derived_from_chatml_renders_the_same_prompt(chat, tmp_path):
     template = chat_template(MODEL_DIR)
-    derived = derive_prompt_template(template)
+    derived = derive_prompt_template(template).template
     assert derived.prompt == "<|im_start|>user\n{Content}<|im_end|>\n<|im_start|>assistant\n"
     assert derived.render(chat) == render_chat(chat, template)
     # and through a file, as --prompt-template reads it
@@ -71,3 +71,49 @@ def test_a_bad_prompt_template_file_is_named(tmp_path, content, message):
 def test_without_a_chat_template_messages_are_joined_as_text(tmp_path):
     assert ChatFormatter(tmp_path).kind == "plain"
     assert ChatFormatter(tmp_path)([{"role": "user", "content": "q"}]) == "q\n"
+
+
+# SmolLM2's template (and Qwen2.5's, in spirit): a default system message when the chat has none
+DEFAULT_SYSTEM = ("{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+                  "{{ '<|im_start|>system\nYou are a helpful AI assistant<|im_end|>\n' }}{% endif %}"
+                  "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}{% endfor %}"
+                  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+USER_ONLY = [{"role": "user", "content": "Hi"}]
+WITH_SYSTEM = CHATS[0]
+
+
+def test_a_default_system_message_goes_into_prompt_for_chats_without_one():
+    derived = derive_prompt_template(DEFAULT_SYSTEM)
+    assert derived.template.prompt.startswith("<|im_start|>system\nYou are a helpful AI assistant<|im_end|>\n")
+    assert derived.template.render(USER_ONLY) == render_chat(USER_ONLY, DEFAULT_SYSTEM)
+    assert derived.expresses(USER_ONLY) and not derived.expresses(WITH_SYSTEM)
+    assert "adds a default system message" in derived.limits()
+    assert derived.template.render(WITH_SYSTEM) != render_chat(WITH_SYSTEM, DEFAULT_SYSTEM)  # what limits() says
+
+
+def test_chats_that_bring_a_system_message_get_a_prompt_without_the_default_one():
+    derived = derive_prompt_template(DEFAULT_SYSTEM, [WITH_SYSTEM, WITH_SYSTEM, USER_ONLY])
+    assert derived.for_system_chats and "You are a helpful" not in derived.template.prompt
+    for chat in (WITH_SYSTEM, CHATS[2]):
+        assert derived.expresses(chat) and derived.template.render(chat) == render_chat(chat, DEFAULT_SYSTEM)
+    assert not derived.expresses(USER_ONLY)
+
+
+def test_a_template_without_a_default_message_expresses_every_chat():
+    derived = derive_prompt_template(chat_template(MODEL_DIR))
+    assert derived.limits() is None and all(derived.expresses(chat) for chat in CHATS)
+
+
+@pytest.mark.parametrize("template, message", [
+    ("{{ ''.__class__.__mro__ }}", "tried something unsafe and the sandbox stopped it (no code ran)"),
+    ("{{ cycler.__init__.__globals__.os.popen('id').read() }}", "tried something unsafe and the sandbox stopped it"),
+    ("{{ raise_exception('only system and user') }}", "refused the messages: only system and user"),
+    ("{% for m in messages %}{{ m.content ", "cannot render the messages: TemplateSyntaxError"),
+    ("{{ messages[0]['content'] + 1 }}", "failed on the messages: TypeError"),
+], ids=["attribute", "globals", "raise_exception", "syntax", "runtime"])
+def test_a_chat_template_that_is_unsafe_or_broken_is_named_in_one_line(tmp_path, template, message):
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"chat_template": template}))
+    with pytest.raises(HarnessError) as info:
+        ChatFormatter(tmp_path)(USER_ONLY)
+    text = str(info.value)
+    assert text.startswith(f"{tmp_path / 'tokenizer_config.json'}: ") and message in text and "\n" not in text
