@@ -167,10 +167,32 @@ def test_merge_keeps_each_machine_apart(main_run, second_run, tmp_path):
     advice = recommend(merged)
     assert {a["machine"] for a in advice} == set(labels)  # one recommendation per machine
     assert (out / "report.html").is_file() and "of machine bbbbbb" in (out / "report.md").read_text()
+    twice = harness_cli("merge", run_dir, tmp_path / "b", run_dir, "--out", tmp_path / "twice")
+    run_id = json.loads((run_dir / "results.json").read_text())["run"]["id"]
+    assert twice.returncode == 2 and not (tmp_path / "twice").exists()
+    assert twice.stderr == f"error: run {run_id} is given twice (runs 1 and 3): merge each run once\n"
     other["model"]["content_hash"] = "another-model"
     (tmp_path / "b" / "results.json").write_text(json.dumps(other))
     refused = harness_cli("merge", run_dir, tmp_path / "b", "--out", tmp_path / "again")
     assert refused.returncode == 2 and "different models" in refused.stderr
+    compared = harness_cli("compare", run_dir, tmp_path / "b")  # compared, and said in the first line
+    assert compared.returncode == 0, compared.stderr
+    assert compared.stdout.splitlines()[0].endswith(f"runs of different models, support-tickets "
+                                                    f"({merged['model']['content_hash'][:12]}) in {run_id} and "
+                                                    f"support-tickets (another-mode) in {other['run']['id']}")
+
+
+def test_every_file_of_a_run_has_the_mode_the_umask_gives(main_run):
+    """results.json and the reports are written atomically (through a 0600 temporary file) and
+    must still be readable as the PNG and CSV files are: by a CI uploader, by a teammate."""
+    import os
+
+    run_dir, _ = main_run
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in run_dir.resolve().iterdir() if p.is_file()}
+    assert {"results.json", "report.md", "report.html", "results.csv"} <= set(modes)
+    assert set(modes.values()) == {0o666 & ~umask}, modes
 
 
 def test_pareto_front():

@@ -310,6 +310,14 @@ BAD_FILES = {  # option, file name, content, what the one line says (PATH: the f
                                  "PATH: PromptTemplate 'prompt' must be text containing {Content}"),
     "recipe_without_builder": ("--recipe", "recipe.json", b'{"passes": {"q": {"type": "OnnxQuantization"}}}',
                                "PATH: the recipe has no ModelBuilder pass under 'passes' (option --recipe)"),
+    "dataset_not_utf8": ("--dataset", "set.jsonl", b'{"id": "a", "prompt": "q"}\n{"id": "b", "prompt": "\xff"}\n',
+                         "PATH:2: not UTF-8 text (byte 0xff at column 24)"),
+    "dataset_lone_surrogate": ("--dataset", "set.jsonl", b'{"id": "a", "prompt": "q"}\n{"id": "b", "prompt": "\\ud800"}\n',
+                               "PATH:2: 'prompt' holds a lone UTF-16 surrogate"),
+    "record_longer_than_the_context": ("--dataset", "set.jsonl", b'{"id": "a", "prompt": "q"}\n{"id": "long", "prompt": "'
+                                       + b"word " * 10000 + b'"}\n', "PATH:2: record 'long' is "),
+    "cache_dir_is_a_file": ("--cache-dir", "cache", b"not a folder",
+                            "the cache folder PATH (option --cache-dir) is a file, not a folder"),
 }
 
 
@@ -490,29 +498,6 @@ def test_a_bad_setting_in_the_project_table_is_named(table, message, tmp_path, t
     assert result.returncode == 4, output[-2000:]
     assert f"ERROR: {message.format(pyproject=pyproject)}" in output
     assert "Traceback" not in output
-
-
-def test_a_damaged_cached_build_fails_only_its_variant_and_says_how_to_fix_it(tiny_qwen2, tmp_path, build_cache):
-    import shutil
-
-    cache = tmp_path / "cache"
-    shutil.copytree(build_cache / "builds", cache / "builds",
-                    ignore=shutil.ignore_patterns("support-tickets-*", "tq-*", "tiny-llama-*"))
-    reports = tmp_path / "reports"
-    first = run_suites("--model", str(tiny_qwen2), "--precisions", "fp32,int4", "--reports-dir", str(reports),
-                       "--cache-dir", str(cache), "-k", "smoke")
-    assert first.returncode == 0, first.stdout[-2000:]
-    built = load(reports)["variants"][0]
-    damaged = next(p for p in (cache / "builds").glob(f"tiny-qwen2-fp32-cpu-{built['cache_key']}"))
-    (damaged / "genai_config.json").write_text('{"model": ')
-    second = run_suites("--model", str(tiny_qwen2), "--precisions", "fp32,int4", "--reports-dir", str(reports),
-                        "--cache-dir", str(cache), "-k", "smoke")
-    assert second.returncode == 1
-    expected = (f"the cached build of fp32-cpu is damaged: {damaged / 'genai_config.json'} is not valid JSON")
-    assert expected in second.stdout and f"delete {damaged} to rebuild it" in second.stdout
-    assert "Traceback" not in second.stdout
-    statuses = {v["id"]: v["status"] for v in load(reports)["variants"]}
-    assert statuses == {"fp32-cpu": "build_failed", "int4-cpu": "passed"}
 
 
 def test_ctrl_c_keeps_every_finished_measurement(tmp_path, build_cache):

@@ -82,3 +82,16 @@ def test_without_a_package_index_one_line_names_the_missing_package_and_the_comm
     assert "toolchain runtime-0.14.1 could not install its packages: pip found no onnxruntime-genai==0.14.1" in message
     assert message.endswith(f"run: python -m harness toolchain runtime-0.14.1 --cache-dir {tmp_path}")
     assert not chain.folder(tmp_path).exists()  # nothing half-made is left to be taken for ready
+
+
+def test_a_runtime_version_the_index_does_not_have_is_named_with_the_nearest_it_has(tmp_path):
+    """The index answered and has no such release: that is what the line says (not 'no index
+    reachable'), with the nearest releases it does have."""
+    chain = toolchains.runtime("9.9.9")
+    with pytest.raises(HarnessError) as caught:
+        toolchains.prepare(chain, tmp_path)
+    message = str(caught.value)
+    assert message.startswith("toolchain runtime-9.9.9: onnxruntime-genai 9.9.9 does not exist on the package index "
+                              "(nearest releases it has: ")
+    assert "0.18.0" in message and "\n" not in message and "reachable" not in message
+    assert not chain.folder(tmp_path).exists()
