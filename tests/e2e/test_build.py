@@ -101,7 +101,9 @@ def test_a_requested_block_size_is_what_the_graph_must_show():
     assert graph_mismatches("int4", q, "cpu", block_size=128) == ["block sizes [32], expected [128]"]
 
 
-def test_a_build_records_each_files_size_and_checksum_and_is_verified_once_per_process(source, tmp_path, monkeypatch):
+def test_a_cached_build_is_verified_once_per_process_and_built_again_when_it_changed(source, tmp_path, monkeypatch):
+    """One build, damaged three ways in turn (each as a new process finds it): truncated, with a
+    record of an older harness (no checksums), and damaged where it cannot be put aside."""
     built = build_variant(Variant("int4", "cpu"), source, tmp_path)
     record = json.loads((built.path / "build.json").read_text())
     files = {p.name for p in built.path.iterdir() if p.name != "build.json"}
@@ -115,9 +117,23 @@ def test_a_build_records_each_files_size_and_checksum_and_is_verified_once_per_p
     assert first.cached and first.verify_seconds is not None and again.verify_seconds == first.verify_seconds
     assert calls == [built.path]  # hashed once in this process, not per request
 
+    data = built.path / "model.onnx.data"
+    size = data.stat().st_size
+    data.write_bytes(data.read_bytes()[: size // 2])
+    build_module._VERIFIED.clear()
+    rebuilt = build_variant(Variant("int4", "cpu"), source, tmp_path)
+    assert not rebuilt.cached and rebuilt.size_bytes == built.size_bytes and data.stat().st_size == size
+    assert rebuilt.rebuilt_because == (f"the cached build of int4-cpu is damaged: {data} has {size // 2:,} bytes, "
+                                       f"{size:,} when it was built")
 
-def test_a_damaged_build_that_cannot_be_put_aside_fails_in_one_line_naming_the_file(source, tmp_path, monkeypatch):
-    built = build_variant(Variant("int4", "cpu"), source, tmp_path)
+    older = json.loads((built.path / "build.json").read_text())
+    del older["files"]
+    (built.path / "build.json").write_text(json.dumps(older))
+    build_module._VERIFIED.clear()
+    rebuilt = build_variant(Variant("int4", "cpu"), source, tmp_path)
+    assert not rebuilt.cached and rebuilt.rebuilt_because.startswith(
+        f"the cached build of int4-cpu cannot be verified: {built.path / 'build.json'} records no checksums")
+
     recorded = json.loads((built.path / "build.json").read_text())["files"]["genai_config.json"]["bytes"]
     (built.path / "genai_config.json").write_text("{}")
     build_module._VERIFIED.clear()
@@ -127,18 +143,7 @@ def test_a_damaged_build_that_cannot_be_put_aside_fails_in_one_line_naming_the_f
     monkeypatch.setattr(build_module.os, "replace", refuse)
     with pytest.raises(build_module.BuildError) as info:
         build_variant(Variant("int4", "cpu"), source, tmp_path)
-    message = info.value.args[0]
-    assert message == (f"the cached build of int4-cpu is damaged: {built.path / 'genai_config.json'} has 2 bytes, "
-                       f"{recorded:,} when it was built; it cannot be built again here (Permission denied when "
-                       f"moving {built.path} aside): delete {built.path}")
-
-
-def test_a_build_of_an_older_harness_without_checksums_is_built_again(source, tmp_path):
-    built = build_variant(Variant("int4", "cpu"), source, tmp_path)
-    record = json.loads((built.path / "build.json").read_text())
-    del record["files"]
-    (built.path / "build.json").write_text(json.dumps(record))
-    build_module._VERIFIED.clear()
-    again = build_variant(Variant("int4", "cpu"), source, tmp_path)
-    assert not again.cached and "records no checksums" in again.rebuilt_because
-    assert again.rebuilt_because.startswith("the cached build of int4-cpu cannot be verified: ")
+    assert info.value.args[0] == (
+        f"the cached build of int4-cpu is damaged: {built.path / 'genai_config.json'} has 2 bytes, {recorded:,} "
+        f"when it was built; it cannot be built again here (Permission denied when moving {built.path} aside): "
+        f"delete {built.path}")

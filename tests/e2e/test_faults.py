@@ -24,7 +24,8 @@ def _build_folder(cache, results, variant_id):
 
 def test_a_cached_build_damaged_in_place_is_built_again_and_measured(tiny_qwen2, tmp_path, build_cache):
     """Same size, other bytes: nothing but the checksum tells. The next run names the file, builds
-    the variant again, and measures (and sizes) the new, verified build."""
+    the variant again, and measures (and sizes) the new, verified build. (Truncated files, old
+    records and a build that cannot be put aside: tests/e2e/test_build.py.)"""
     cache = tmp_path / "cache"
     reports = tmp_path / "reports"
     args = ("--model", str(tiny_qwen2), "--precisions", "int4", "--reports-dir", str(reports),
@@ -44,12 +45,6 @@ def test_a_cached_build_damaged_in_place_is_built_again_and_measured(tiny_qwen2,
     assert rebuilt["cached"] is False and rebuilt["rebuilt_because"] in line
     assert rebuilt["size_bytes"] == built["size_bytes"] and data.stat().st_size == size
     assert rebuilt["status"] == "passed"
-
-    data.write_bytes(data.read_bytes()[: size // 2])  # truncated: named by its size
-    third = run_suites(*args)
-    assert third.returncode == 0, third.stdout[-2000:]
-    assert f"{data} has {size // 2:,} bytes, {size:,} when it was built; building it again" in third.stdout
-    assert next(v for v in load(reports)["variants"] if v["id"] == "int4-cpu")["size_bytes"] == built["size_bytes"]
 
 
 def test_a_run_whose_gates_were_not_judged_recommends_nothing(tmp_path, build_cache):
@@ -233,13 +228,13 @@ def test_kill_9_of_the_harness_while_it_builds_leaves_no_builder(tmp_path):
 
     deadline = time.monotonic() + 120
     while not builders() and time.monotonic() < deadline and harness.poll() is None:
-        time.sleep(0.2)
+        time.sleep(0.05)
     assert builders(), "the builder never started"
     os.kill(harness.pid, signal.SIGKILL)
     harness.wait()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 2  # the kernel kills it at once; left alone it builds for seconds more
     while builders() and time.monotonic() < deadline:
-        time.sleep(0.2)
+        time.sleep(0.05)
     left = builders()
     for pid in left:
         os.kill(pid, signal.SIGKILL)
