@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "compatibility":
             from harness.common.toolchains import runtime
             from harness.results.store import write_json_atomic
-            from harness.variants import compatibility
+            from harness.run import compatibility
 
             releases = tuple(v.strip() for v in args.runtimes.split(",") if v.strip())
             for version in releases:
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             for path in package_run(load_results(args.run_dir), args.foundry):
                 print(f"wrote {path}")
         elif args.command == "fp16-fixes":
-            from harness.variants import fp16_fixes
+            from harness.run import fp16_fixes
 
             result = fp16_fixes.measure(args.model, args.cache_dir, rounds=args.rounds,
                                         progress=lambda line: print(f"[harness] {line}", file=sys.stderr))
@@ -137,11 +137,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.out is not None:
                 write_json_atomic(args.out, result)
         elif args.command == "int8-routes":
-            from harness.variants import int8
+            from harness.run import int8_routes
 
-            result = int8.compare_routes(args.model, args.cache_dir, rounds=args.rounds,
-                                         progress=lambda line: print(f"[harness] {line}", file=sys.stderr))
-            print(int8.render_routes(result), end="")
+            result = int8_routes.compare_routes(args.model, args.cache_dir, rounds=args.rounds,
+                                                progress=lambda line: print(f"[harness] {line}", file=sys.stderr))
+            print(int8_routes.render_routes(result), end="")
             if args.out is not None:
                 write_json_atomic(args.out, result)
         elif args.command == "merge":

@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from filelock import FileLock
-
+from harness.common.cache import once
 from harness.common.clock import now_iso
 from harness.common.processes import die_with_parent
 from harness.errors import HarnessError
@@ -99,11 +98,7 @@ def prepare(toolchain: Toolchain, cache_dir: Path, progress: Progress = lambda m
     """The toolchain's Python, preparing the toolchain first if the cache lacks it (once, under a
     lock). A pip that cannot get a pin raises HarnessError: one line naming the package and the
     command that prepares the toolchain."""
-    folder = toolchain.folder(cache_dir)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder) + ".lock"):
-        if (folder / "toolchain.json").is_file():
-            return toolchain.python(cache_dir)
+    def make(folder: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)  # a preparation that was interrupted
         progress(f"preparing toolchain {toolchain.name} ({', '.join(toolchain.pins)}) in {folder}, once ...")
         base = getattr(sys, "_base_executable", sys.executable)
@@ -114,6 +109,9 @@ def prepare(toolchain: Toolchain, cache_dir: Path, progress: Progress = lambda m
                   "python": sys.version.split()[0], "prepared_at": now_iso()}
         (folder / "toolchain.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         progress(f"prepared toolchain {toolchain.name}")
+
+    once(toolchain.folder(cache_dir), make, load=lambda folder: folder,
+         ready=lambda folder: (folder / "toolchain.json").is_file())
     return toolchain.python(cache_dir)
 
 

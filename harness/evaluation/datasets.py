@@ -21,21 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.common.hashing import tree_sha256
+from harness.common.shipped import shipped_set
 from harness.errors import HarnessError
 from harness.evaluation.records import Example, _example
 
-_ROOT = Path(__file__).resolve().parents[2]
-DATASETS_DIR = _ROOT / "datasets"  # the repository's data sets: found from a checkout (pip install -e .)
-FROM_CHECKOUT = (_ROOT / "pyproject.toml").is_file() and DATASETS_DIR.is_dir()
-NOT_A_CHECKOUT = ("the shipped data sets are the datasets/ folder of a checkout of this repository, and this "
-                  "installation is not one: install it with 'pip install -e .' from a checkout, or give --dataset PATH")
-
-
-def shipped_datasets() -> Path:
-    """The repository's ``datasets/`` folder; one clear line when the harness does not run from a checkout."""
-    if not FROM_CHECKOUT:
-        raise HarnessError(NOT_A_CHECKOUT)
-    return DATASETS_DIR
 FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 SPLIT_PREFERENCE = ("test", "heldout", "eval", "validation")  # a folder with several files
 
@@ -71,13 +60,6 @@ class EvalSet:
 
 # ---------------------------------------------------------------------------------------------
 # Finding and reading the data
-
-
-def shipped_set(name: Path) -> Path | None:
-    """The folder in the project's ``datasets/`` that a bare name means, if there is one."""
-    if not FROM_CHECKOUT or len(name.parts) != 1:
-        return None
-    return DATASETS_DIR / name if (DATASETS_DIR / name).is_dir() else None
 
 
 def locate(spec: Path) -> tuple[Path, str]:

@@ -246,3 +246,12 @@ class ChatFormatter:
             if sample is not None:
                 record["differs_from_chat_template"] = self.differs_from_chat_template(sample)
         return record
+
+
+def conversation_text(example, format_prompt) -> str:
+    """An example's whole conversation (its reference answer as the assistant's turn), formatted
+    as the model sees it."""
+    messages = list(example.messages)
+    if example.reference is None:
+        return format_prompt(messages)
+    return format_prompt(messages + [{"role": "assistant", "content": example.reference}], add_generation_prompt=False)

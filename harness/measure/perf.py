@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 from harness.measure.fits import linear_fit
 from harness.measure.records import fitted, measurement, verdict
-from harness.runtime.trace import GenerationTrace
+from harness.measure.trace import GenerationTrace
 
 # name, unit, higher_is_better, value of one trace (None: not defined for it)
 PER_REQUEST = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
+from harness.evaluation.prompts import conversation_text
 from harness.evaluation.records import Example
 from harness.evaluation.scoring import PROPORTIONS, score
 from harness.measure.records import measurement, proportion
@@ -55,15 +56,6 @@ def task_measurements(variant: str, answers: list[dict], reference: str | None =
                                    estimator="mean", higher_is_better=True,
                                    example_ids=[a["id"] for a in rouge], **extra))
     return records
-
-
-def conversation_text(example: Example, format_prompt) -> str:
-    """An example's whole conversation (its reference answer as the assistant's turn), formatted
-    as the model sees it."""
-    messages = list(example.messages)
-    if example.reference is None:
-        return format_prompt(messages)
-    return format_prompt(messages + [{"role": "assistant", "content": example.reference}], add_generation_prompt=False)
 
 
 def token_stream(examples: Sequence[Example], format_prompt, encode: Callable[[str], list[int]]) -> list[int]:

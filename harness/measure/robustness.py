@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from harness.errors import GenerationError
-from harness.runtime.trace import GenerationTrace
+from harness.measure.trace import GenerationTrace
 
 RESPONSE = "response"
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
-from harness.evaluation.datasets import shipped_datasets
 from harness.evaluation.records import Example
-from harness.models.presets import PRESETS
-from harness.models.sources import ModelSource
-from harness.variants.builders import BLOCK_SIZE
+from harness.variants.builder import BLOCK_SIZE
 from harness.variants.mixed import EMBED as MIXED_EMBED
 from harness.variants.mixed import PRECISION as MIXED
 from harness.variants.recipes import DEFAULT_RECIPE, RECIPES
@@ -79,17 +75,6 @@ def plan_mismatches(plan: dict, quantization: dict, provider: str = "cpu") -> li
     if provider == "cpu" and quantization["matmul_nbits"] and quantization.get("accuracy_levels") != [4]:
         problems.append(f"accuracy levels {quantization.get('accuracy_levels')}, expected [4] (int8 compute) on cpu")
     return problems
-
-
-def default_dataset(source: ModelSource) -> Path:
-    """The domain set used when ``--dataset`` is not given: the embedded model's held-out tickets,
-    a preset's own set (general knowledge for instruct presets), generic prompts for any other model."""
-    shipped = shipped_datasets()
-    if source.kind == "embedded":
-        return shipped / "support_tickets" / "heldout.jsonl"
-    if source.kind == "preset":
-        return shipped / PRESETS[source.name].dataset
-    return shipped / "smoke" / "prompts.jsonl"
 
 
 def domain_texts(examples: Sequence[Example]) -> list[str]:

@@ -22,6 +22,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Callable
 
+from harness.common.cache import once
 from harness.common.hashing import file_sha256
 from harness.common.processes import die_with_parent
 from harness.errors import HarnessError
@@ -39,8 +40,6 @@ def is_gguf(path: Path) -> bool:
 def converted_folder(gguf: Path, cache_dir: Path, progress: Callable[[str], None] = lambda m: None,
                      origin: str = "option --model") -> tuple[Path, str]:
     """The Hugging Face folder converted from ``gguf`` and the file's sha256; converts on first use."""
-    from filelock import FileLock
-
     try:
         if not is_gguf(gguf):
             raise HarnessError(f"{gguf}: not a GGUF file (it does not start with 'GGUF') ({origin})")
@@ -49,16 +48,12 @@ def converted_folder(gguf: Path, cache_dir: Path, progress: Callable[[str], None
         raise HarnessError(f"cannot read {gguf}: {exc.strerror} ({origin})") from None
     key = hashlib.sha256(f"{sha} {CONVERTER_VERSION} {version('transformers')} {version('gguf')}".encode())
     dest = cache_dir.resolve() / "models" / f"{gguf.stem}-{key.hexdigest()[:16]}"
-    if (dest / MARKER).is_file():
-        return dest, sha
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(dest) + ".lock"):
-        if (dest / MARKER).is_file():
-            return dest, sha
-        partial = dest.parent / (dest.name + ".partial")
+
+    def convert(folder: Path) -> None:
+        partial = folder.parent / (folder.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         progress(f"converting {gguf.name} ({gguf.stat().st_size / 1e6:.1f} MB) to a Hugging Face folder, "
-                 f"once: {dest}")
+                 f"once: {folder}")
         done = subprocess.run([sys.executable, "-m", "harness.models.gguf", str(gguf), str(partial)],
                               capture_output=True, text=True, preexec_fn=die_with_parent())
         if done.returncode != 0:
@@ -69,8 +64,10 @@ def converted_folder(gguf: Path, cache_dir: Path, progress: Callable[[str], None
         (partial / MARKER).write_text(json.dumps({
             "gguf": str(gguf), "sha256": sha, "converter": CONVERTER_VERSION,
             "transformers": version("transformers"), "gguf_package": version("gguf")}, indent=1) + "\n")
-        shutil.rmtree(dest, ignore_errors=True)
-        partial.rename(dest)
+        shutil.rmtree(folder, ignore_errors=True)
+        partial.rename(folder)
+
+    once(dest, convert, load=lambda folder: folder, ready=lambda folder: (folder / MARKER).is_file())
     return dest, sha
 
 

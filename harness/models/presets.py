@@ -55,13 +55,3 @@ PRESETS: dict[str, Preset] = {
         calibration="general_knowledge_calibration",
     ),
 }
-
-
-def calibration_set(source) -> Path | None:
-    """A preset's own calibration set (None for other models, and for a preset without one)."""
-    from harness.evaluation.datasets import shipped_datasets
-
-    preset = PRESETS.get(source.name) if source.kind == "preset" else None
-    if preset is None or preset.calibration is None:
-        return None
-    return shipped_datasets() / preset.calibration

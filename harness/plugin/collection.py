@@ -20,7 +20,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "variant" not in metafunc.fixturenames:
         return
     state = metafunc.config.stash[STATE]
-    state.ensure_plan()
+    state.plan()
     params = []
     for planned in state.planned:
         marks = []
@@ -33,7 +33,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def _parametrize_gates(metafunc: pytest.Metafunc) -> None:
     """One test per gate and variant it applies to, e.g. ``test_gate[close_to_reference-int4-cpu]``."""
     state = metafunc.config.stash[STATE]
-    state.ensure_plan()
+    state.plan()
     params = []
     for gate in state.gates:
         for planned in state.planned:

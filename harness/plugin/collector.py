@@ -78,7 +78,7 @@ class ResultsCollector:
     def ensure_store(self) -> ResultsStore:
         state = self.state
         if state.store is None:
-            state.ensure_plan()
+            state.plan()
             if state.setup_error is not None:
                 raise HarnessError(state.setup_error)
             try:

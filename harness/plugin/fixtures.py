@@ -14,13 +14,14 @@ from harness.measure.environment import describe
 from harness.measure.records import Measurement, Verdict
 from harness.models.sources import ModelSource
 from harness.plugin.keys import (
+    IS_WORKER,
     PROP_ANSWERS,
     PROP_GATE,
     PROP_MEASUREMENT,
     PROP_VERDICT,
     STATE,
 )
-from harness.plugin.state import HarnessState
+from harness.run.run import Run
 from harness.settings import config as cfg
 from harness.variants.build import BuiltVariant
 
@@ -65,7 +66,7 @@ def quality_examples(pytestconfig: pytest.Config) -> list[Example]:
 
 
 @pytest.fixture(scope="session")
-def harness_state(pytestconfig: pytest.Config) -> "HarnessState":
+def harness_state(pytestconfig: pytest.Config) -> "Run":
     """The run's state: the reference variant, its cached answers and log-probs (quality suites)."""
     return pytestconfig.stash[STATE]
 
@@ -84,7 +85,7 @@ def judge_gate(request: pytest.FixtureRequest) -> Callable[[Gate, str], Judgemen
     state = request.config.stash[STATE]
 
     def run(gate: Gate, variant_id: str) -> Judgement:
-        if state.is_worker:  # a pytest-xdist worker: the controller holds the results
+        if request.config.stash[IS_WORKER]:  # a pytest-xdist worker: the controller holds the results
             request.node.user_properties.append((PROP_GATE, {"deferred": True, "gate": gate.name,
                                                              "variant": variant_id}))
             pytest.skip("under pytest-xdist the gates are judged by the controller at the end of the run")

@@ -1,4 +1,4 @@
-"""Options and configuration: one pytest option per setting, resolved into the run's state."""
+"""Options and configuration: one pytest option per setting, resolved into the run (:class:`harness.run.run.Run`)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.plugin.collector import ResultsCollector
-from harness.plugin.keys import (
-    STATE,
-)
-from harness.plugin.state import HarnessState
+from harness.plugin.keys import IS_WORKER, STATE
+from harness.run.run import SETTING_CHOICES, Run
 from harness.settings import config as cfg
 from harness.settings.registry import SETTINGS, read_tool_table, resolve
 
@@ -36,8 +34,8 @@ def _resolve_config(config: pytest.Config) -> tuple[cfg.RunConfig, tuple[dict, s
     cli = {s.name: config.getoption(f"harness_{s.name}") for s in SETTINGS}
     pyproject = config.rootpath / "pyproject.toml"
     table, origin = read_tool_table(pyproject)
-    return resolve(cli, os.environ, table, table_origin=origin, rootdir=config.rootpath,
-                       invocation_dir=config.invocation_params.dir), (table, origin)
+    return resolve(cli, os.environ, table, choices=SETTING_CHOICES, table_origin=origin, rootdir=config.rootpath,
+                   invocation_dir=config.invocation_params.dir), (table, origin)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,8 +43,9 @@ def pytest_configure(config: pytest.Config) -> None:
         run_config, tool_table = _resolve_config(config)
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
-    state = HarnessState(config=run_config, is_worker=hasattr(config, "workerinput"), tool_table=tool_table)
-    if not state.is_worker:
+    run = Run(config=run_config, tool_table=tool_table)
+    config.stash[IS_WORKER] = hasattr(config, "workerinput")
+    if not config.stash[IS_WORKER]:
         def progress(message: str) -> None:
             # looked up when used: the terminal reporter may register after this plugin configures;
             # output capturing is lifted for the line, or it would be kept for failure reports only
@@ -56,7 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
                 return
             with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
                 reporter.write_line(f"[harness] {message}")
-        state.progress = progress
-    config.stash[STATE] = state
-    if not state.is_worker:
+        run.progress = progress
+    config.stash[STATE] = run
+    if not config.stash[IS_WORKER]:
         config.pluginmanager.register(ResultsCollector(config), "harness-results")

@@ -17,10 +17,9 @@ from harness.report.render import summary_lines
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    state = session.config.stash.get(STATE, None)
-    if state is not None:
-        for variant_id in list(state.sessions):
-            state.close_session(variant_id)
+    run = session.config.stash.get(STATE, None)
+    if run is not None:
+        run.close()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

@@ -19,7 +19,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 from harness.common.files import write_atomic  # noqa: E402
 from harness.report.search import TITLE as SEARCH_TITLE  # noqa: E402
 from harness.report.search import search_plot  # noqa: E402
-from harness.report.tables import precision_table  # noqa: E402
+from harness.results.precision import precision_table  # noqa: E402
 from harness.variants.builders import BUILDERS  # noqa: E402
 
 COLOURS = {"fp32": "#1f4e79", "fp16": "#2e86c1", "int8": "#d68910", "int4": "#c0392b", "mixed": "#7d3c98"}

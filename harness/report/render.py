@@ -18,12 +18,8 @@ from harness.common.files import write_text_atomic
 from harness.report.plots import TITLES, draw_all
 from harness.report.search import write_plans
 from harness.report.sections import Section, build_sections, objective_of
-from harness.report.tables import (
-    measurements_frame,
-    precision_rows_text,
-    precision_table,
-    references_of,
-)
+from harness.report.tables import measurements_frame, precision_rows_text
+from harness.results.precision import precision_table, references_of
 from harness.ship.recommend import recommend
 
 # ---------------------------------------------------------------------------------------------

@@ -8,13 +8,9 @@ from pathlib import Path
 from harness.evaluation.scoring import TASK_METRICS
 from harness.gates.judge import NOT_APPLICABLE, outcome_of, unjudged
 from harness.report.search import search_section
-from harness.report.tables import (
-    fmt,
-    precision_rows_text,
-    precision_table,
-    references_of,
-    with_interval,
-)
+from harness.common.formatting import fmt, with_interval
+from harness.report.tables import precision_rows_text
+from harness.results.precision import precision_table, references_of
 from harness.ship.recommend import OBJECTIVES, recommend
 
 MB = 1e6

@@ -40,7 +40,7 @@ from harness.errors import HarnessError
 from harness.gates.judge import outcome_of
 from harness.gates.spec import QUALITY_SUITES, is_known_metric, unknown_metric
 from harness.measure.metrics import lookup
-from harness.report.tables import fmt
+from harness.common.formatting import fmt
 
 ALPHA = 0.05  # family-wise error rate of one comparison
 CORRECTION = "Holm–Bonferroni"

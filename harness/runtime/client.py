@@ -15,7 +15,7 @@ from harness.common.processes import die_with_parent
 from harness.common.toolchains import MAIN, Interpreter
 from harness.errors import GenerationError, WorkerCrashed
 from harness.runtime.protocol import SessionSpec
-from harness.runtime.trace import GenerationTrace
+from harness.measure.trace import GenerationTrace
 
 MAX_RESTARTS = 3  # fresh workers a variant gets after crashes, before its later requests fail too
 

@@ -12,7 +12,7 @@ from harness.runtime.protocol import (
     check_text,
     prompt_ids,
 )
-from harness.runtime.trace import GenerationTrace
+from harness.measure.trace import GenerationTrace
 
 
 class FakeSession:

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Callable, Protocol, Sequence, runtime_checkable
 
 from harness.errors import GenerationError
-from harness.runtime.trace import GenerationTrace
+from harness.measure.trace import GenerationTrace
 from harness.settings.config import CONTEXT_CAP
 
 

@@ -16,18 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from harness.variants.builders import BUILDERS as BUILDER_REGISTRY
-from harness.variants.recipes import RECIPES as RECIPE_REGISTRY
-
 PRECISIONS = ("fp32", "fp16", "int8", "int4")
 PROVIDERS = ("cpu", "cuda", "dml", "webgpu")
 OBJECTIVES = ("size", "speed", "memory")  # what "cheapest" means for the recommendation
 # A session's max_length (its KV cache is allocated to it) when the user does not set one: the
 # model's context, capped here so a 128k-context model does not reserve gigabytes per session.
 CONTEXT_CAP = 2048
-BUILDERS = tuple(BUILDER_REGISTRY)  # harness.variants.builders
-RECIPES = tuple(RECIPE_REGISTRY)  # harness.variants.recipes
-FP16_CPU_FIXES = ("gqa", "relabel")  # harness.variants.fp16_cpu (kept here so settings import no builder code)
+FP16_CPU_FIXES = ("gqa", "relabel")  # harness.variants.fp16_cpu
+# Settings whose names a higher layer defines: the builders (harness.variants.builders) and the
+# quantization recipes (harness.variants.recipes). Whoever resolves settings passes their names
+# (harness.settings.registry.resolve's ``choices``), so settings import no builder code.
+CHOSEN_BY_NAME = ("builders", "recipes")
 
 
 @dataclass(frozen=True)
@@ -152,15 +151,15 @@ def parse_reference(raw: Any) -> str:
     return _parse_one(raw, PRECISIONS, "precision")
 
 
-def parse_builders(raw: Any) -> tuple[str, ...]:
-    return _parse_choices(raw, BUILDERS, "builder")
+def parse_builders(raw: Any, names: tuple[str, ...]) -> tuple[str, ...]:
+    return _parse_choices(raw, names, "builder")
 
 
-def parse_recipes(raw: Any) -> tuple[str, ...] | None:
+def parse_recipes(raw: Any, names: tuple[str, ...]) -> tuple[str, ...] | None:
     """None for 'auto' (harness.variants.recipes.chosen decides)."""
     if str(raw).strip().lower() == "auto":
         return None
-    return _parse_choices(raw, RECIPES, "recipe")
+    return _parse_choices(raw, names, "recipe")
 
 
 def parse_runtimes(raw: Any) -> tuple[str, ...]:

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from harness.common.files import read_toml
+from harness.common.shipped import shipped_set
 from harness.errors import HarnessError
 from harness.settings.config import (
+    CHOSEN_BY_NAME,
     CONTEXT_CAP,
     PRECISIONS,
     RunConfig,
@@ -43,7 +45,7 @@ class Setting:
     option: str  # command-line option
     metavar: str | None  # None: a flag
     default: Any  # raw default, parsed like any other value
-    parse: Callable[[Any], Any]
+    parse: Callable[..., Any]  # (raw) -> value; (raw, names) for the settings of CHOSEN_BY_NAME
     help: str
 
     @property
@@ -126,6 +128,7 @@ def resolve(
     environ: Mapping[str, str],
     table: Mapping[str, Any],
     *,
+    choices: Mapping[str, tuple[str, ...]],
     table_origin: str = "[tool.harness]",
     rootdir: Path = Path("."),
     invocation_dir: Path = Path("."),
@@ -133,9 +136,13 @@ def resolve(
     """Resolve every setting by precedence and parse it, naming the source of any bad value.
 
     ``cli`` maps setting names to values given on the command line (None = not given);
+    ``choices`` maps each setting of ``CHOSEN_BY_NAME`` to the names it accepts;
     relative paths from the command line or environment are taken from ``invocation_dir``, those
     from ``[tool.harness]`` and the defaults from ``rootdir``.
     """
+    missing = [name for name in CHOSEN_BY_NAME if name not in choices]
+    if missing:
+        raise ValueError(f"resolve() needs the names of the {', '.join(missing)} (choices)")
     unknown = sorted(k for k in table if k not in SETTINGS_BY_NAME and k not in TABLE_SUBSECTIONS)
     if unknown:
         raise HarnessError(
@@ -153,7 +160,7 @@ def resolve(
         elif setting.name in table:
             raw, origin, base = table[setting.name], f"{table_origin} key '{setting.name}'", rootdir
         try:
-            value = setting.parse(raw)
+            value = setting.parse(raw, choices[setting.name]) if setting.name in CHOSEN_BY_NAME else setting.parse(raw)
         except ValueError as exc:
             raise HarnessError(f"invalid value {raw!r} for {origin}: {exc}") from None
         if setting.name in PATH_SETTINGS and value is not None and not value.is_absolute():
@@ -166,8 +173,6 @@ def resolve(
 def _named_data_set(value: Path, base: Path) -> Path:
     """A relative data path, resolved against ``base``; a bare name that is not there but is a
     folder in the project's ``datasets/`` means that folder (``--dataset general_knowledge``)."""
-    from harness.evaluation.datasets import shipped_set
-
     local = (base / value).resolve()
     return local if local.exists() else (shipped_set(value) or local)
 

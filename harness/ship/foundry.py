@@ -18,7 +18,7 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.evaluation.prompts import DerivedTemplate, chat_template, chat_template_file, derive_prompt_template
-from harness.variants.matrix import BUILDER
+from harness.variants.variant import BUILDER
 from harness.variants.recipes import DEFAULT_RECIPE
 
 MODEL_FILES = ("model.onnx", "model.onnx.data", "genai_config.json")

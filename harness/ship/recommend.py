@@ -15,7 +15,8 @@ The runner-up is the next cheapest eligible variant, with what choosing it would
 
 from __future__ import annotations
 
-from harness.report.tables import fmt, precision_table
+from harness.common.formatting import fmt
+from harness.results.precision import precision_table
 from harness.settings.config import OBJECTIVES as OBJECTIVE_NAMES
 
 OBJECTIVES = {

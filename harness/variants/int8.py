@@ -2,9 +2,10 @@
 
 The int8 variants are built by onnxruntime-genai 0.18.0's ``-p int8``. Before the main
 environment moved to 0.18.0, its 0.14.1 builder had no ``-p int8`` and the harness made INT8 this
-way: every MatMul becomes MatMulNBits with 8-bit weights in blocks along K. ``compare_routes``
-(``python -m harness int8-routes``) measures the two routes side by side on one machine; the
-builder guide (docs/guides/builders.md) gives the figures and why the builder's route is the one used.
+way: every MatMul becomes MatMulNBits with 8-bit weights in blocks along K.
+:mod:`harness.run.int8_routes` (``python -m harness int8-routes``) measures the two routes side by
+side on one machine; the builder guide (docs/guides/builders.md) gives the figures and why the
+builder's route is the one used.
 
     python -m harness.variants.int8 SRC_DIR DST_DIR [--bits 8] [--block-size 32] [--asymmetric] [--accuracy-level 4]
 
@@ -18,7 +19,6 @@ import argparse
 import shutil
 import sys
 from pathlib import Path
-from typing import Callable
 
 
 def quantize_folder(src: Path, dst: Path, *, bits: int, block_size: int, symmetric: bool,
@@ -44,40 +44,6 @@ def quantize_folder(src: Path, dst: Path, *, bits: int, block_size: int, symmetr
     # the quantizer names the external data file after the model; genai reads it from there
     data_files = sorted(p.name for p in dst.glob("model.onnx*"))
     print(f"quantized {src} -> {dst} ({bits}-bit, block {block_size}): {', '.join(data_files)}")
-
-
-def compare_routes(model: str, cache_dir: Path, *, rounds: int = 5, progress: Callable[[str], None] = print) -> dict:
-    """FP32, the builder's ``-p int8`` and the quantizer route (8 bits, block 32, symmetric,
-    accuracy level 4 as the builder sets on CPU) of one model, measured side by side."""
-    from harness.models.sources import resolve_model
-    from harness.variants import side_by_side
-    from harness.variants.build import build_variant
-    from harness.variants.builders import BLOCK_SIZE
-    from harness.variants.matrix import Variant
-
-    source = resolve_model(model, "option --model", cache_dir, progress)
-    fp32 = build_variant(Variant("fp32", "cpu"), source, cache_dir, progress)
-    builder = build_variant(Variant("int8", "cpu"), source, cache_dir, progress)
-    quantized = Path(cache_dir) / "int8-routes" / f"{fp32.path.name}-quantizer"
-    if not (quantized / "model.onnx").is_file():
-        progress(f"quantizing {fp32.path.name} with MatMulNBitsQuantizer (8 bits, block {BLOCK_SIZE}) ...")
-        shutil.rmtree(quantized, ignore_errors=True)
-        quantize_folder(fp32.path, quantized, bits=8, block_size=BLOCK_SIZE, symmetric=True, accuracy_level=4)
-    return side_by_side.measure(source, {"fp32": fp32.path, "int8 (builder -p int8)": builder.path,
-                                         "int8 (MatMulNBitsQuantizer)": quantized}, rounds=rounds, progress=progress)
-
-
-def render_routes(result: dict) -> str:
-    from harness.variants import side_by_side
-
-    def graph(row: dict) -> str:
-        g = row["graph"]
-        if not g["matmul_nbits"]:
-            return f"{g['float_matmul']} float MatMul"
-        return (f"{g['matmul_nbits']} MatMulNBits (bits {g['bits']}, block {g['block_sizes']}, accuracy level "
-                f"{g['accuracy_levels']}), {g['float_matmul']} float MatMul")
-
-    return side_by_side.render(result, "INT8 routes", {"graph": graph})
 
 
 def main(argv: list[str] | None = None) -> int:

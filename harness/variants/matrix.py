@@ -10,40 +10,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from harness.models.sources import ModelSource
-from harness.variants import olive as olive_build
-from harness.variants.builders import BUILDERS, DEFAULT_BUILDER
+from harness.variants.builders import BUILDERS
 from harness.variants.mixed import PRECISION as MIXED
 from harness.variants.recipes import DEFAULT_RECIPE, applies
+from harness.variants.variant import BUILDER, Variant
 
-BUILDER = DEFAULT_BUILDER
-
-
-@dataclass(frozen=True)
-class Variant:
-    precision: str
-    provider: str
-    builder: str = BUILDER
-    runtime: str | None = None  # an onnxruntime-genai version (--runtimes); None: the main environment's
-    recipe: str = DEFAULT_RECIPE  # how the genai builder quantizes it (harness.variants.recipes)
-
-    @property
-    def id(self) -> str:
-        """Test id and report key, e.g. ``int4-cpu`` (``int4-kquant-cpu`` for another recipe,
-        ``int4-olive-cpu`` for other builders, ``int4-cpu@0.14.1`` measured under another runtime)."""
-        middle = "".join(f"-{part}" for part, default in ((self.recipe, DEFAULT_RECIPE), (self.builder, BUILDER))
-                         if part != default)
-        after = "" if self.runtime is None else f"@{self.runtime}"
-        return f"{self.precision}{middle}-{self.provider}{after}"
-
-    @property
-    def build(self) -> "Variant":
-        """What is built: the runtime a build is measured under is not part of it."""
-        return Variant(self.precision, self.provider, self.builder, recipe=self.recipe)
-
-    @property
-    def twin(self) -> "Variant | None":
-        """The same build under the main environment's runtime (None: this is it)."""
-        return None if self.runtime is None else self.build
 
 
 @dataclass(frozen=True)
@@ -89,22 +60,7 @@ def unsupported_reason(variant: Variant, source: ModelSource, available: tuple[s
             variant.provider, f"an onnxruntime-genai build with the {variant.provider} provider")
         return (f"execution provider '{variant.provider}' is not available here "
                 f"(available: {', '.join(available)}; it needs {package} and a matching device)")
-    builder = BUILDERS[variant.builder]
-    if builder.olive:
-        if builder.calibrated:
-            problem = olive_build.calibrated_problem(variant.builder, variant.provider)
-            if problem:
-                return problem
-        if variant.precision not in builder.precisions:
-            return (f"the olive builder makes {', '.join(builder.precisions)}: its ModelBuilder pass drives "
-                    f"onnxruntime-genai 0.14.1's builder, which has no {variant.precision}")
-        if variant.precision == "fp16" and variant.provider == "cpu":
-            return ("Olive's ModelBuilder pass refuses fp16 for cpu in its own config check ('FP16 is not "
-                    "supported on CPU.') and builds nothing; the genai builder's fp16-cpu is the FP16 variant here")
-        problem = olive_build.toolchain_problem()
-        if problem:
-            return problem
-    return ""
+    return BUILDERS[variant.builder].unsupported(variant)
 
 
 def plan(precisions: tuple[str, ...], providers: tuple[str, ...] | None, source: ModelSource,
@@ -121,10 +77,10 @@ def plan(precisions: tuple[str, ...], providers: tuple[str, ...] | None, source:
     for provider in chosen:
         for builder in builders:
             for precision in precisions:
-                if BUILDERS[builder].calibrated and precision not in BUILDERS[builder].precisions:
+                if not BUILDERS[builder].makes_variant(precision):
                     continue  # GPTQ and AWQ are INT4 methods: there is no fp32-gptq to skip
                 for recipe in recipes:
-                    if not applies(recipe, precision, builder == BUILDER):
+                    if not applies(recipe, precision, BUILDERS[builder].takes_recipes):
                         continue
                     for runtime in runtimes:
                         variant = Variant(precision, provider, builder, runtime, recipe)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from harness.common.files import write_text_atomic
 from harness.errors import HarnessError, read_json
-from harness.variants.builders import BLOCK_SIZE
+from harness.variants.builder import BLOCK_SIZE
 
 PRECISION = "mixed"  # the precision of a mixed variant: its id is mixed-<provider>
 WIDTHS = (4, 8, 32)

@@ -16,14 +16,21 @@ and the toolchain, olive-ai included.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from harness.common import toolchains
 from harness.common.toolchains import OLIVE
-from harness.errors import HarnessError, read_json
-from harness.variants.builders import BUILDERS
+from harness.errors import BuildError, HarnessError, read_json
+from harness.variants.builder import BLOCK_SIZE, Builder, BuildInputs, Workspace, run_step
 
-PRECISIONS = BUILDERS["olive"].precisions  # what Olive's ModelBuilder pass can ask of onnxruntime-genai 0.14.1
+if TYPE_CHECKING:
+    from harness.models.sources import ModelSource
+    from harness.variants.variant import Variant
+
+PRECISIONS = ("fp32", "fp16", "int4")  # what Olive's ModelBuilder pass can ask of onnxruntime-genai 0.14.1
 CALIBRATION_SAMPLES = 128  # calibration texts given to GPTQ/AWQ
 CALIBRATION_MAX_TOKENS = 256
 DEVICES = {"cpu": ("cpu", "CPUExecutionProvider"), "cuda": ("gpu", "CUDAExecutionProvider"),
@@ -132,3 +139,58 @@ def command(python: Path, precision: str, provider: str, model_path: Path, out: 
     device, provider_name = DEVICES[provider]
     return [str(python), "-m", "olive", "auto-opt", "-m", str(model_path), "-o", str(out), "--device", device,
             "--provider", provider_name, "--precision", precision, "--use_model_builder", "--log_level", "3"]
+
+
+class OliveBuilder(Builder):
+    """Olive in its own toolchain: ``olive`` (auto-opt, or ``--recipe``), and the calibrated INT4
+    methods ``gptq`` and ``awq`` (a recipe of the harness's, on ``--calibration`` text)."""
+
+    def __init__(self, name: str, precisions: tuple[str, ...], description: str, hatch: str,
+                 calibrated: bool = False) -> None:
+        self.name, self.precisions, self.description, self.hatch = name, precisions, description, hatch
+        self.calibrated = calibrated
+
+    def toolchain(self) -> dict:
+        return {"toolchain": OLIVE.name, **OLIVE.versions()}
+
+    def unsupported(self, variant: Variant) -> str:
+        if self.calibrated:
+            problem = calibrated_problem(self.name, variant.provider)
+            if problem:
+                return problem
+        if variant.precision not in self.precisions:
+            return (f"the olive builder makes {', '.join(self.precisions)}: its ModelBuilder pass drives "
+                    f"onnxruntime-genai 0.14.1's builder, which has no {variant.precision}")
+        if variant.precision == "fp16" and variant.provider == "cpu":
+            return ("Olive's ModelBuilder pass refuses fp16 for cpu in its own config check ('FP16 is not "
+                    "supported on CPU.') and builds nothing; the genai builder's fp16-cpu is the FP16 variant here")
+        return toolchain_problem() or ""
+
+    def own_recipe(self, variant: Variant, inputs: BuildInputs) -> dict:
+        if self.calibrated:
+            texts = list(inputs.calibration or [])
+            return {"builder": variant.builder, "mode": "calibrated", "precision": variant.precision,
+                    "provider": variant.provider, "block_size": BLOCK_SIZE,
+                    "samples": CALIBRATION_SAMPLES, "max_tokens": CALIBRATION_MAX_TOKENS,
+                    "calibration_sha256": hashlib.sha256(json.dumps(texts).encode()).hexdigest(),
+                    "calibration_texts": len(texts)}
+        return {"builder": "olive", "mode": "recipe" if inputs.olive_recipe is not None else "auto-opt",
+                "precision": variant.precision, "provider": variant.provider, "olive_recipe": inputs.olive_recipe,
+                "block_size": requested_block_size(inputs.olive_recipe) or BLOCK_SIZE}
+
+    def make(self, variant: Variant, source: ModelSource, recipe: dict, inputs: BuildInputs,
+             space: Workspace) -> int:
+        work = space.scratch / "olive"  # Olive's working folder and cache: new for every build
+        work.mkdir()
+        if self.calibrated and not inputs.calibration:
+            raise BuildError(f"{variant.id} needs calibration data: give --calibration PATH", "")
+        python = toolchains.prepare(OLIVE, space.cache_dir, space.progress)
+        steps = command(python, variant.precision, variant.provider, source.path, space.out, work,
+                        None if self.calibrated else inputs.olive_recipe, list(inputs.calibration or []),
+                        self.name if self.calibrated else None)
+        peak = run_step(steps, variant.id, cwd=work, env=toolchains.environment(OLIVE, space.cache_dir))
+        if not (space.out / "model.onnx").is_file():  # Olive can exit 0 having produced nothing
+            log = work / "build.log"
+            raise BuildError(f"build of {variant.id}: Olive exited without a model in {space.out}",
+                             log.read_text(errors="replace")[-4000:] if log.is_file() else "(Olive left no log)")
+        return peak

@@ -58,9 +58,9 @@ def chosen(recipes: tuple[str, ...] | None, search: bool) -> tuple[str, ...]:
     return tuple(RECIPES) if search else DEFAULT_RECIPES
 
 
-def applies(recipe: str, precision: str, builder_is_genai: bool) -> bool:
+def applies(recipe: str, precision: str, builder_takes_recipes: bool) -> bool:
     """Whether (precision, recipe) is a variant: recipes other than the default are the genai
     builder's options, for the precisions they quantize."""
     if recipe == DEFAULT_RECIPE:
         return True
-    return builder_is_genai and precision in RECIPES[recipe].precisions
+    return builder_takes_recipes and precision in RECIPES[recipe].precisions

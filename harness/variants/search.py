@@ -29,10 +29,10 @@ next smaller candidate was not taken.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol, Sequence
 
-from harness.gates.spec import CLOSENESS_METRICS, OPERATORS, Gate
 from harness.variants.mixed import EMBED, plan_summary, uniform
 
 Measure = Callable[[dict], dict]  # plan -> {metric: value} on the search text
@@ -44,14 +44,18 @@ class SearchFailed(Exception):
     """No candidate passes the closeness gates; the message is one line."""
 
 
-def closeness_gates(gates: list[Gate], provider: str) -> list[Gate]:
-    """The run's gates the search must pass: absolute thresholds on a closeness metric that apply
-    to a mixed variant of ``provider``."""
-    return [g for g in gates if g.metric in CLOSENESS_METRICS and g.form == "absolute"
-            and g.applies_to({"precision": "mixed", "provider": provider})]
+class Threshold(Protocol):
+    """What the search must keep: ``metric op k`` on the search text (a run's closeness gate)."""
+
+    metric: str
+    op: str
+    k: float
 
 
-def misses(figures: dict, gates: list[Gate]) -> list[str]:
+OPERATORS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+
+
+def misses(figures: dict, gates: Sequence[Threshold]) -> list[str]:
     """The gates a candidate's figures miss, as ``kld_mean 0.12 > 0.1`` lines (empty: it passes)."""
     found = []
     for gate in gates:
@@ -122,7 +126,7 @@ class SearchResult:
                 "candidates": [c.to_record() for c in self.candidates]}
 
 
-def search(groups, size_of: Callable[[dict], int], measure: Measure, gates: list[Gate], budget: int,
+def search(groups, size_of: Callable[[dict], int], measure: Measure, gates: Sequence[Threshold], budget: int,
            progress: Progress = lambda line: None, rank: Measure | None = None) -> SearchResult:
     """The smallest plan found whose figures pass ``gates`` (see the module's docstring). ``rank``
     scores the sensitivity probes (default: ``measure``)."""

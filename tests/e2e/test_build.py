@@ -10,6 +10,7 @@ from harness.measure.smoke import graph_mismatches
 from harness.models.sources import resolve_model
 from harness.variants import build as build_module
 from harness.variants import build_check as check
+from harness.variants.genai import GenaiBuilder
 from harness.variants.build import build_variant, cache_key, recipe_for, toolchain
 from harness.variants.matrix import Variant
 
@@ -59,11 +60,11 @@ def test_second_request_is_a_cache_hit(source, tmp_path):
 
 
 def test_toolchain_change_changes_the_key(source, monkeypatch):
-    recipe = recipe_for(Variant("int4", "cpu"))
+    recipe = recipe_for(Variant("int4", "cpu"), source)
     tools = toolchain()
     newer = dict(tools, **{"onnxruntime-genai": "9.9.9"})
     assert cache_key(source, recipe, tools) != cache_key(source, recipe, newer)
-    assert cache_key(source, recipe, tools) != cache_key(source, recipe_for(Variant("int8", "cpu")), tools)
+    assert cache_key(source, recipe, tools) != cache_key(source, recipe_for(Variant("int8", "cpu"), source), tools)
 
 
 def test_concurrent_requests_build_once(source, tmp_path):
@@ -83,7 +84,7 @@ def test_concurrent_requests_build_once(source, tmp_path):
 
 
 def test_a_failing_builder_is_a_build_error_with_its_output(source, tmp_path, monkeypatch):
-    monkeypatch.setattr(build_module, "_builder_command",
+    monkeypatch.setattr(GenaiBuilder, "command",
                         lambda *a: [sys.executable, "-c", "import sys; print('boom from builder'); sys.exit(3)"])
     with pytest.raises(build_module.BuildError) as info:
         build_variant(Variant("int4", "cpu"), source, tmp_path)

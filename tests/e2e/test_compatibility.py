@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.variants import compatibility
+from harness.run import compatibility
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow

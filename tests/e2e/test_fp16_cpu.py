@@ -16,6 +16,7 @@ from harness.models.sources import resolve_model
 from harness.runtime.protocol import SessionSpec
 from harness.runtime.session import open_session
 from harness.variants import fp16_cpu
+from harness.variants.builder import BuildInputs
 from harness.variants.build import build_variant, cache_key, recipe_for, toolchain
 from harness.variants.matrix import Variant
 
@@ -71,7 +72,7 @@ def test_each_correction_decodes_fp32s_greedy_tokens_from_float16_weights(fix, g
     import onnx
 
     fp32 = build_variant(Variant("fp32", "cpu"), gqa_source, build_cache)
-    built = build_variant(Variant("fp16", "cpu"), gqa_source, build_cache, fp16_cpu_fix=fix)
+    built = build_variant(Variant("fp16", "cpu"), gqa_source, build_cache, inputs=BuildInputs(fp16_cpu_fix=fix))
     ids = open_session(SessionSpec(model_dir=str(fp32.path), max_length=128)).encode(PROMPT)
     assert _greedy(built.path, ids) == _greedy(fp32.path, ids)
     graph = onnx.load(str(built.path / "model.onnx"), load_external_data=False).graph
@@ -114,10 +115,10 @@ def test_relabel_changes_only_the_wrong_labels(stock_fp16, tmp_path):
 def test_a_new_correction_version_is_a_new_build(gqa_source, monkeypatch):
     tools = toolchain()
     fp16 = Variant("fp16", "cpu")
-    first = cache_key(gqa_source, recipe_for(fp16, uses_gqa=True), tools)
-    assert first != cache_key(gqa_source, recipe_for(fp16, uses_gqa=True, fp16_cpu_fix="relabel"), tools)
+    first = cache_key(gqa_source, recipe_for(fp16, gqa_source), tools)
+    assert first != cache_key(gqa_source, recipe_for(fp16, gqa_source, BuildInputs(fp16_cpu_fix="relabel")), tools)
     monkeypatch.setattr(fp16_cpu, "VERSION", fp16_cpu.VERSION + 1)
-    assert cache_key(gqa_source, recipe_for(fp16, uses_gqa=True), tools) != first
+    assert cache_key(gqa_source, recipe_for(fp16, gqa_source), tools) != first
 
 
 def test_olive_refuses_fp16_for_cpu_and_the_plan_says_so(tmp_path, build_cache):

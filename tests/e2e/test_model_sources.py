@@ -13,7 +13,7 @@ import pytest
 from tiny_models import ARCHITECTURES, make_tiny_gguf, make_tiny_model
 
 from harness.errors import HarnessError
-from harness.measure.smoke import default_dataset
+from harness.evaluation.model_sets import default_dataset
 from harness.models.presets import PRESETS, Preset
 from harness.models.sources import resolve_model
 from harness.runtime.protocol import SessionSpec

@@ -4,11 +4,16 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.settings.config import PROFILES
+from harness.run.run import SETTING_CHOICES
 from harness.settings.registry import read_tool_table, resolve
 
 
+def resolve_(*args, **kwargs):
+    return resolve(*args, choices=SETTING_CHOICES, **kwargs)
+
+
 def test_defaults():
-    config = resolve({}, {}, {}, rootdir=Path("/r"))
+    config = resolve_({}, {}, {}, rootdir=Path("/r"))
     assert config.precisions == ("fp32", "fp16", "int8", "int4")
     assert config.providers is None
     assert config.profile is PROFILES["standard"]
@@ -19,19 +24,19 @@ def test_defaults():
 def test_precedence_cli_over_env_over_table():
     table = {"profile": "full", "precisions": ["int4"]}
     env = {"HARNESS_PROFILE": "standard"}
-    config = resolve({"profile": "quick"}, env, table)
+    config = resolve_({"profile": "quick"}, env, table)
     assert config.profile.name == "quick"
     assert config.sources["profile"] == "option --profile"
-    config = resolve({}, env, table)
+    config = resolve_({}, env, table)
     assert config.profile.name == "standard"
     assert config.sources["profile"] == "environment variable HARNESS_PROFILE"
-    config = resolve({}, {}, table)
+    config = resolve_({}, {}, table)
     assert config.profile.name == "full" and config.precisions == ("int4",)
     assert config.sources["precisions"] == "[tool.harness] key 'precisions'"
 
 
 def test_lists_are_normalised():
-    config = resolve({"precisions": " INT4, fp32,int4", "providers": "cpu"}, {}, {})
+    config = resolve_({"precisions": " INT4, fp32,int4", "providers": "cpu"}, {}, {})
     assert config.precisions == ("int4", "fp32")
     assert config.providers == ("cpu",)
 
@@ -46,29 +51,31 @@ def test_lists_are_normalised():
 ])
 def test_bad_values_name_their_source(cli, env, table, expected):
     with pytest.raises(HarnessError) as info:
-        resolve(cli, env, table)
+        resolve_(cli, env, table)
     assert expected in str(info.value)
     assert "\n" not in str(info.value)
 
 
 def test_relative_paths_follow_their_source(tmp_path):
-    config = resolve({"cache_dir": "c"}, {}, {"reports_dir": "r"}, rootdir=tmp_path / "root",
+    config = resolve_({"cache_dir": "c"}, {}, {"reports_dir": "r"}, rootdir=tmp_path / "root",
                      invocation_dir=tmp_path / "here")
     assert config.cache_dir == (tmp_path / "here" / "c").resolve()
     assert config.reports_dir == (tmp_path / "root" / "r").resolve()
 
 
 def test_a_bare_data_set_name_means_a_folder_in_datasets_unless_it_exists_here(tmp_path):
-    from harness.evaluation.datasets import DATASETS_DIR
+    from harness.common.shipped import datasets_root
 
-    config = resolve({"dataset": "general_knowledge", "calibration": "support_tickets"}, {}, {},
+    DATASETS_DIR = datasets_root()
+
+    config = resolve_({"dataset": "general_knowledge", "calibration": "support_tickets"}, {}, {},
                      invocation_dir=tmp_path)
     assert config.dataset == DATASETS_DIR / "general_knowledge"
     assert config.calibration == DATASETS_DIR / "support_tickets"
     (tmp_path / "general_knowledge").mkdir()  # the user's own folder of that name wins
-    assert resolve({"dataset": "general_knowledge"}, {}, {}, invocation_dir=tmp_path).dataset == \
+    assert resolve_({"dataset": "general_knowledge"}, {}, {}, invocation_dir=tmp_path).dataset == \
         tmp_path / "general_knowledge"
-    assert resolve({"dataset": "mine.jsonl"}, {}, {}, invocation_dir=tmp_path).dataset == tmp_path / "mine.jsonl"
+    assert resolve_({"dataset": "mine.jsonl"}, {}, {}, invocation_dir=tmp_path).dataset == tmp_path / "mine.jsonl"
 
 
 def test_tool_table_is_read_and_bad_toml_is_named(tmp_path):

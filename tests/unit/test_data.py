@@ -10,7 +10,10 @@ import pytest
 
 from harness.common.hashing import tree_sha256
 from harness.errors import HarnessError
-from harness.evaluation.datasets import DATASETS_DIR, load_examples, locate
+from harness.common.shipped import datasets_root
+from harness.evaluation.datasets import load_examples, locate
+
+DATASETS_DIR = datasets_root()
 
 RECORDS = [
     {"id": "a", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"}],
@@ -126,19 +129,20 @@ def test_what_cannot_be_read_is_named(tmp_path, make, message):
         load_examples(make(tmp_path))
 
 
-def test_outside_a_checkout_the_shipped_sets_are_refused_in_one_line(monkeypatch):
-    """A non-editable install has no datasets/ folder: the default data set is refused, saying how
-    to get one, instead of pointing into site-packages."""
-    from harness.evaluation import datasets
-    from harness.measure.smoke import default_dataset
+def test_without_a_checkout_or_an_installed_copy_the_shipped_sets_are_refused_in_one_line(monkeypatch, tmp_path):
+    """Neither the checkout's datasets/ nor the package data harness.data: the default data set is
+    refused, saying what is missing, instead of pointing into site-packages."""
+    from harness.common import shipped
+    from harness.evaluation.model_sets import default_dataset
     from harness.models.sources import resolve_model
 
     source = resolve_model("embedded")
     assert default_dataset(source) == DATASETS_DIR / "support_tickets" / "heldout.jsonl"
-    monkeypatch.setattr(datasets, "FROM_CHECKOUT", False)
-    with pytest.raises(HarnessError, match=r"^the shipped data sets are the datasets/ folder of a checkout.*--dataset PATH$"):
+    monkeypatch.setattr(shipped, "_CHECKOUT", tmp_path / "no-checkout" / "datasets")
+    monkeypatch.setattr(shipped, "INSTALLED", "harness.no_such_data")
+    with pytest.raises(HarnessError, match=r"^the shipped data sets are missing from this installation .*--dataset PATH$"):
         default_dataset(source)
-    assert datasets.shipped_set(Path("support_tickets")) is None
+    assert shipped.shipped_set(Path("support_tickets")) is None
 
 
 GOOD = b'{"id": "ok", "prompt": "hi", "reference": "x"}\n'

@@ -19,11 +19,23 @@ def modules() -> dict[str, Path]:
     return found
 
 
-def harness_imports(name: str, path: Path, known: set[str]) -> set[str]:
-    """Modules of the harness that ``name`` imports at its top level or in a function."""
+def _runtime_nodes(tree: ast.AST):
+    """Every node of a module but those under ``if TYPE_CHECKING:`` (type hints only)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            yield from (n for child in node.orelse for n in ast.walk(child))
+            continue
+        yield node
+        yield from _runtime_nodes(node)
+
+
+def harness_imports(name: str, path: Path, known: set[str], *, typing: bool = False) -> set[str]:
+    """Modules of the harness that ``name`` imports at its top level or in a function (with
+    ``typing``, also under ``if TYPE_CHECKING:``)."""
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     out = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in (ast.walk(tree) if typing else _runtime_nodes(tree)):
         if isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
@@ -68,3 +80,40 @@ def test_no_import_cycle():
     for name in sorted(graph):
         if name not in state:
             visit(name, [])
+
+
+# The order of the sub-packages, lowest first (docs/contributing.md, "The order of the packages"): a
+# module may import from its own sub-package and from those before it, never from one after it,
+# whether at the top, in a function or for type hints only.
+ORDER = ("errors", "common", "settings", "models", "evaluation", "variants", "measure", "runtime", "gates",
+         "results", "ship", "report", "run", "plugin", "__main__")
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def test_imports_follow_the_order_of_the_packages():
+    found = modules()
+    layers = {_layer(name) for name in found} - {"__init__"}
+    assert layers <= set(ORDER), f"sub-packages missing from ORDER: {sorted(layers - set(ORDER))}"
+    backward = []
+    for name, path in found.items():
+        layer = _layer(name)
+        if layer == "__init__":  # harness/__init__.py: the public names, gathered from anywhere
+            continue
+        for imported in harness_imports(name, path, set(found), typing=True):
+            target = _layer(imported)
+            if target != "__init__" and ORDER.index(target) > ORDER.index(layer):
+                backward.append(f"{name} imports {imported} ({layer} is below {target})")
+    assert not backward, "imports against the order of the packages:\n" + "\n".join(sorted(backward))
+
+
+def test_the_pytest_plugin_is_an_adapter_no_other_package_imports():
+    found = modules()
+    importers = sorted(name for name, path in found.items() if _layer(name) != "plugin"
+                       and any(_layer(m) == "plugin" for m in harness_imports(name, path, set(found), typing=True)))
+    assert not importers, f"modules that import the pytest plugin: {importers}"
+    run_layer = [path for name, path in found.items() if _layer(name) == "run"]
+    assert run_layer and not [p for p in run_layer if "import pytest" in p.read_text()], "the run layer imports pytest"

@@ -37,5 +37,5 @@ def test_a_prompt_that_leaves_too_little_room_for_the_answer_is_refused_too():
     example = _example(3, "tell me")
     tokens = count(formatter(list(example.messages)))
     assert check_lengths([example], formatter, count, max_length=tokens + 128, answer_tokens=128) == tokens
-    with pytest.raises(HarnessError, match=rf"leaves 127 of the 128 tokens"):
+    with pytest.raises(HarnessError, match=r"leaves 127 of the 128 tokens"):
         check_lengths([example], formatter, count, max_length=tokens + 127, answer_tokens=128)

@@ -16,7 +16,7 @@ from harness.measure.perf import (
 )
 from harness.runtime.fake import FakeSession
 from harness.runtime.protocol import SessionSpec
-from harness.runtime.trace import GenerationTrace
+from harness.measure.trace import GenerationTrace
 
 
 def trace(prompt_tokens, times, tokenize_s=0.001):

@@ -2,7 +2,7 @@
 
 from harness.errors import GenerationError
 from harness.measure.robustness import CASES, RESPONSE, outcome_of
-from harness.runtime.trace import GenerationTrace
+from harness.measure.trace import GenerationTrace
 
 
 def trace(prompt_tokens, new_tokens):

@@ -5,7 +5,8 @@ import pytest
 
 from harness.gates.spec import parse_gate
 from harness.variants.mixed import EMBED, check_plan, describe, uniform
-from harness.variants.search import SearchFailed, closeness_gates, describe_choice, misses, search
+from harness.run.search import closeness_gates
+from harness.variants.search import SearchFailed, describe_choice, misses, search
 
 GROUPS = [EMBED, "layers.0", "layers.1", "layers.2", "lm_head"]
 MB = 1_000_000

@@ -15,17 +15,20 @@ def test_ids_read_like_precision_provider():
 
 
 def test_fp16_on_cpu_is_supported_and_only_a_gqa_build_names_a_correction():
+    from types import SimpleNamespace
+
     from harness.variants.build import recipe_for
+    from harness.variants.builder import BuildInputs
 
     planned = {p.id: p for p in plan(("fp32", "fp16"), ("cpu",), source(6, 2), available=("cpu",))}
     assert planned["fp32-cpu"].supported and planned["fp16-cpu"].supported
     fp16 = Variant("fp16", "cpu")
-    assert recipe_for(fp16, uses_gqa=True)["fp16_cpu_fix"] == {"name": "gqa", "version": 1}
-    assert recipe_for(fp16, uses_gqa=True, fp16_cpu_fix="relabel")["fp16_cpu_fix"]["name"] == "relabel"
-    assert recipe_for(Variant("fp16", "cpu", "olive"), uses_gqa=True)["fp16_cpu_fix"]["name"] == "relabel"
-    assert "fp16_cpu_fix" not in recipe_for(fp16, uses_gqa=False)
-    assert "fp16_cpu_fix" not in recipe_for(Variant("fp16", "cuda"), uses_gqa=True)
-    assert "fp16_cpu_fix" not in recipe_for(Variant("fp32", "cpu"), uses_gqa=True)
+    assert recipe_for(fp16, SimpleNamespace(uses_gqa=True))["fp16_cpu_fix"] == {"name": "gqa", "version": 1}
+    assert recipe_for(fp16, SimpleNamespace(uses_gqa=True), BuildInputs(fp16_cpu_fix="relabel"))["fp16_cpu_fix"]["name"] == "relabel"
+    assert recipe_for(Variant("fp16", "cpu", "olive"), SimpleNamespace(uses_gqa=True))["fp16_cpu_fix"]["name"] == "relabel"
+    assert "fp16_cpu_fix" not in recipe_for(fp16, SimpleNamespace(uses_gqa=False))
+    assert "fp16_cpu_fix" not in recipe_for(Variant("fp16", "cuda"), SimpleNamespace(uses_gqa=True))
+    assert "fp16_cpu_fix" not in recipe_for(Variant("fp32", "cpu"), SimpleNamespace(uses_gqa=True))
 
 
 def test_missing_provider_is_kept_with_a_reason_not_dropped():
@@ -52,11 +55,13 @@ def test_a_recipe_is_a_variant_of_the_precisions_it_quantizes_and_of_the_genai_b
 
 
 def test_a_recipe_changes_the_build_key_and_the_default_keeps_the_old_one():
+    from types import SimpleNamespace
+
     from harness.variants.build import recipe_for
 
-    default = recipe_for(Variant("int4", "cpu"))
+    default = recipe_for(Variant("int4", "cpu"), SimpleNamespace(uses_gqa=False))
     assert default == {"builder": "genai", "precision": "int4", "provider": "cpu", "extra_options": {"block_size": 32}}
-    mixed = recipe_for(Variant("int4", "cpu", recipe="mixed"))
+    mixed = recipe_for(Variant("int4", "cpu", recipe="mixed"), SimpleNamespace(uses_gqa=False))
     assert mixed["quantization_recipe"] == "mixed"
     assert mixed["extra_options"] == {"block_size": 32, "matmul_mixed_precision": "last_matmul:int8,mixed_layers:int8"}
 
@@ -78,7 +83,8 @@ def test_an_unknown_recipe_is_one_line_naming_the_choices():
     import pytest
 
     from harness.settings.config import parse_recipes
+    from harness.variants.recipes import RECIPES
 
-    assert parse_recipes("default,mixed,mixed") == ("default", "mixed")
+    assert parse_recipes("default,mixed,mixed", tuple(RECIPES)) == ("default", "mixed")
     with pytest.raises(ValueError, match=r"^unknown recipe 'q4_k_m' \(choose from default, kquant, kquant_head8, mixed, embed\)$"):
-        parse_recipes("default,q4_k_m")
+        parse_recipes("default,q4_k_m", tuple(RECIPES))

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.evaluation.datasets import DATASETS_DIR
+from harness.common.shipped import datasets_root
 
 from .tickets import ANSWER_SCHEMA, SYSTEM_PROMPT
 
 #: Folder of the embedded Hugging Face model (config, safetensors, tokenizer).
 MODEL_DIR: Path = Path(__file__).resolve().parent / "model"
 
-#: Folder of the support-ticket data set at the repository root.
-DATA_DIR: Path = DATASETS_DIR / "support_tickets"
+#: Folder of the support-ticket data set among the shipped data sets.
+DATA_DIR: Path = datasets_root() / "support_tickets"
 
 __all__ = ["ANSWER_SCHEMA", "DATA_DIR", "MODEL_DIR", "SYSTEM_PROMPT"]

@@ -15,7 +15,6 @@ hold exactly its table.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -25,19 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from filelock import FileLock
-
 from harness.common import toolchains
+from harness.common.cache import key_of, once
 from harness.common.packages import version_of
 from harness.errors import BuildError, GenerationError, HarnessError
-from harness.evaluation.datasets import load_examples
-from harness.evaluation.prompts import ChatFormatter
-from harness.measure.smoke import default_dataset
-from harness.models.sources import ModelSource, resolve_model
+from harness.models.sources import ModelSource
+from harness.run.run import Run
 from harness.runtime.client import WorkerSession
 from harness.runtime.protocol import SessionSpec
-from harness.variants.build import run_step
-from harness.variants.builders import BLOCK_SIZE
+from harness.variants.builder import BLOCK_SIZE, run_step
 
 FORMAT = 1  # bump when a compatibility build is made differently
 PRECISIONS = ("fp32", "int8", "int4")
@@ -77,15 +72,12 @@ def build(source: ModelSource, release: BuilderRelease, precision: str, cache_di
     """The model built by ``release``'s builder at ``precision``, once, in the cache."""
     recipe = {"format": FORMAT, "model": source.content_hash, "builder": release.version, "precision": precision,
               "options": {release.block_size_option: BLOCK_SIZE} if precision in ("int4", "int8") else {}}
-    key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
-    target = Path(cache_dir) / "compatibility" / f"{source.name}-{precision}-builder{release.version}-{key}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target) + ".lock"):
-        if (target / "genai_config.json").is_file():
-            return target
+    target = Path(cache_dir) / "compatibility" / f"{source.name}-{precision}-builder{release.version}-{key_of(recipe, 16)}"
+
+    def make(folder: Path) -> None:
         python, env = release.python(cache_dir, progress)
         progress(f"building {precision} of {source.name} with onnxruntime-genai {release.version}'s builder ...")
-        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".tmp-") as tmp:
+        with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".tmp-") as tmp:
             out = Path(tmp) / "out"
             command = [python, "-P", "-m", "onnxruntime_genai.models.builder", "-i", str(source.path), "-o", str(out),
                        "-p", precision, "-e", "cpu", "-c", str(Path(tmp) / "hf-cache")]
@@ -93,8 +85,11 @@ def build(source: ModelSource, release: BuilderRelease, precision: str, cache_di
                 command += ["--extra_options", *[f"{k}={v}" for k, v in recipe["options"].items()]]
             run_step(command, f"{precision} (builder {release.version})", env=env)
             (out / "compatibility.json").write_text(json.dumps(recipe, indent=2) + "\n", encoding="utf-8")
-            os.replace(out, target)
-    return target
+            os.replace(out, folder)
+
+    folder, _ = once(target, make, load=lambda folder: folder,
+                     ready=lambda folder: (folder / "genai_config.json").is_file())
+    return folder
 
 
 def answer(folder: Path, runtime: str, main_runtime: str, prompts: list[str], cache_dir: Path,
@@ -127,10 +122,9 @@ def _one_line(exc: Exception) -> str:
 def measure(model: str, cache_dir: Path, runtimes: tuple[str, ...] = ("0.18.0", "0.14.1"),
             progress: Progress = print) -> dict:
     """Every builder release x precision x runtime release, as cells of a matrix."""
-    source = resolve_model(model, "option --model", cache_dir, progress)
-    formatter = ChatFormatter(source.path)
-    examples = load_examples(default_dataset(source)).examples[:PROMPTS]
-    prompts = [formatter(list(e.messages)) for e in examples]
+    run = Run.for_model(model, cache_dir, progress)
+    source = run.source
+    prompts = [run.formatter(list(e.messages)) for e in run.examples[:PROMPTS]]
     main_runtime = version_of("onnxruntime-genai") or "unknown"
     cells = []
     for release in builder_releases().values():

@@ -1,52 +1,59 @@
-"""One pytest run's state in one process: the model, the evaluation set, the variant matrix,
-and the builds, worker sessions and reference results made for it (each made once and
-remembered, failures too). The plugin (:mod:`harness.plugin`) keeps one in ``config.stash``.
+"""One run in one process: the model, the evaluation set, the variant matrix, and the builds,
+worker sessions and reference results made for it, each made once and remembered (failures too).
+
+The pytest plugin (:mod:`harness.plugin`) keeps one :class:`Run` per pytest process and adapts it
+to tests; the commands of ``python -m harness`` make their own. Nothing here knows pytest.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from harness.common import toolchains
+from harness.common.cache import key_of, once
 from harness.common.clock import now_iso
-from harness.common.packages import version_of
 from harness.common.files import usable_folder, write_json_atomic
+from harness.common.packages import version_of
 from harness.errors import BuildError, HarnessError
-from harness.evaluation.calibration import calibration_path, calibration_texts
 from harness.evaluation.datasets import EvalSet, load_examples
 from harness.evaluation.lengths import check_lengths, token_counter
+from harness.evaluation.model_sets import calibration_path, calibration_texts, default_dataset
 from harness.evaluation.prompts import ChatFormatter
 from harness.evaluation.records import Example
 from harness.evaluation.scoring import score
 from harness.gates.judge import Judgement, judge, strict
 from harness.gates.spec import Gate, load_gates
 from harness.measure.closeness import FORMAT_VERSION
-from harness.measure.smoke import default_dataset
 from harness.models.sources import ModelSource, resolve_model
 from harness.results.store import ResultsStore, load_results
 from harness.runtime.client import MAX_RESTARTS, WorkerSession
+from harness.run.search import mixed_plan, mixed_settings
 from harness.runtime.protocol import SessionSpec
 from harness.settings import config as cfg
-from harness.variants.build import BuiltVariant, build_variant
-from harness.variants.builders import CALIBRATED
-from harness.variants.matrix import PlannedVariant, Variant, plan
-from harness.variants.mixed import PRECISION as MIXED
 from harness.variants import recipes
+from harness.variants.build import BuiltVariant, build_variant
+from harness.variants.builder import BuildInputs
+from harness.variants.builders import BUILDERS
+from harness.variants.matrix import PlannedVariant, plan
+from harness.variants.mixed import PRECISION as MIXED
 from harness.variants.olive import CALIBRATION_SAMPLES, read_recipe
-from harness.variants.search import SearchFailed, closeness_gates
-from harness.variants.search_runner import SearchText, find_plan, mixed_settings
+from harness.variants.recipes import RECIPES
+from harness.variants.search import SearchFailed
+from harness.variants.variant import Variant
+
+# the names the settings accept for the builders and the quantization recipes (harness.settings.registry.resolve)
+SETTING_CHOICES = {"builders": tuple(BUILDERS), "recipes": tuple(RECIPES)}
 
 
 @dataclass
-class HarnessState:
-    """Per-process state of one pytest run (kept in ``config.stash``)."""
+class Run:
+    """What one run plans, builds and opens, each once per process."""
+
     config: cfg.RunConfig
-    is_worker: bool
     started_at: str = field(default_factory=now_iso)
     source: ModelSource | None = None
     examples: list[Example] = field(default_factory=list)  # the domain set every suite draws on
@@ -67,45 +74,62 @@ class HarnessState:
     setup_error: str | None = None
     progress: Callable[[str], None] = lambda message: None
 
+    @classmethod
+    def for_model(cls, model: str, cache_dir: Path, progress: Callable[[str], None]) -> Run:
+        """A planned run of the defaults for one model, as the side-by-side commands use it (the
+        model, its own data set and prompt format); a user error is raised."""
+        config = cfg.RunConfig(model=model, cache_dir=Path(cache_dir),
+                               sources={"model": "option --model", "cache_dir": "option --cache-dir"})
+        run = cls(config, progress=progress)
+        run.plan()
+        if run.setup_error is not None:
+            raise HarnessError(run.setup_error)
+        return run
+
+    def build_variant(self, variant: Variant, inputs: BuildInputs = BuildInputs()) -> BuiltVariant:
+        """A build of this run's model that need not be in the matrix (another correction, another route)."""
+        return build_variant(variant, self.source, self.config.cache_dir, self.progress, inputs)
+
     @property
     def max_length(self) -> int:
         assert self.source is not None
         return self.config.max_length or min(self.source.context_length, cfg.CONTEXT_CAP)
 
-    def ensure_plan(self) -> None:
-        """Resolve the model and the matrix once, when a variant test first needs them (runs of
-        the harness's own tests never touch the model). A user error is remembered and raised
-        as a usage error after collection."""
+    def plan(self) -> None:
+        """Resolve the model, the data and the matrix once, checking everything a user gave
+        before any work. A user error is remembered in ``setup_error`` (the caller decides how to
+        stop), not raised."""
         if self.source is not None or self.setup_error is not None:
             return
+        config = self.config
         try:
-            usable_folder(self.config.cache_dir, "cache folder", self.config.sources.get("cache_dir", "default"))
-            self.source = resolve_model(self.config.model, self.config.sources.get("model", "option --model"),
-                                        self.config.cache_dir, self.progress)
-            self.eval_set = load_examples(self.config.dataset or default_dataset(self.source))
+            usable_folder(config.cache_dir, "cache folder", config.sources.get("cache_dir", "default"))
+            self.source = resolve_model(config.model, config.sources.get("model", "option --model"),
+                                        config.cache_dir, self.progress)
+            self.eval_set = load_examples(config.dataset or default_dataset(self.source))
             self.examples = self.eval_set.examples
-            self.formatter = ChatFormatter(self.source.path, self.config.prompt_template)
+            self.formatter = ChatFormatter(self.source.path, config.prompt_template)
             # every record formatted and counted: a broken template or a prompt too long stops here
             check_lengths(self.examples, self.formatter, token_counter(self.source.path), self.max_length,
-                          self.config.answer_tokens)
+                          config.answer_tokens)
             if self.formatter.differs_from_chat_template(list(self.examples[0].messages)):
-                self.progress(f"note: the prompt template {self.config.prompt_template} formats prompts "
+                self.progress(f"note: the prompt template {config.prompt_template} formats prompts "
                               f"differently from the model's own chat template")
-            self.gates, self.gates_origin = load_gates(self.config.gates_file, *self.tool_table)
-            if self.config.baseline is not None:
+            self.gates, self.gates_origin = load_gates(config.gates_file, *self.tool_table)
+            if config.baseline is not None:
                 try:
-                    self.baseline = load_results(self.config.baseline)
+                    self.baseline = load_results(config.baseline)
                 except HarnessError as exc:
                     raise HarnessError(f"{exc} (option --baseline)") from None
-            if self.config.recipe is not None:
-                if "olive" not in self.config.builders:
+            if config.recipe is not None:
+                if "olive" not in config.builders:
                     raise HarnessError("--recipe is run by the olive builder: add --builder olive (or genai,olive)")
-                self.olive_recipe = read_recipe(self.config.recipe)
-            self.given_plan = mixed_settings(self.config.search, self.config.plan, self.source, self.calibration_path)
-            self.planned = plan(self.config.precisions, self.config.providers, self.source,
-                                builders=self.config.builders, runtimes=self.runtimes,
-                                recipes=recipes.chosen(self.config.recipes, self.config.search),
-                                mixed=self.config.search or self.config.plan is not None)
+                self.olive_recipe = read_recipe(config.recipe)
+            self.given_plan = mixed_settings(config.search, config.plan, self.source, self.calibration_path)
+            self.planned = plan(config.precisions, config.providers, self.source,
+                                builders=config.builders, runtimes=self.runtimes,
+                                recipes=recipes.chosen(config.recipes, config.search),
+                                mixed=config.search or config.plan is not None)
         except HarnessError as exc:
             self.setup_error = str(exc)
 
@@ -116,6 +140,7 @@ class HarnessState:
         return tuple(dict.fromkeys(None if v == main else v for v in self.config.runtimes)) or (None,)
 
     def note(self, variant_id: str, **fields: Any) -> None:
+        """Fields for a variant's record in results.json, handed to whoever records them."""
         self.pending.setdefault(variant_id, {}).update(fields)
 
     def planned_variant(self, variant_id: str) -> PlannedVariant:
@@ -124,7 +149,7 @@ class HarnessState:
 
     @property
     def calibration_path(self) -> Path | None:
-        """The run's calibration set (:mod:`harness.evaluation.calibration`); None: there is none."""
+        """The run's calibration set (:mod:`harness.evaluation.model_sets`); None: there is none."""
         return calibration_path(self.config.calibration, self.source)
 
     @functools.cached_property
@@ -138,7 +163,6 @@ class HarnessState:
         limit = self.config.profile.quality_examples
         return self.examples[:limit] if limit else list(self.examples)
 
-    # -- the reference variant (quality suites) ------------------------------------------------
     def reference_for(self, variant_id: str) -> str | None:
         """The variant ``variant_id`` is compared with: the reference precision on the same
         provider, else on cpu; planned (and built when asked) even if not in the matrix."""
@@ -152,6 +176,21 @@ class HarnessState:
                 return rid
         return None
 
+    def twin_of(self, variant_id: str) -> str | None:
+        """The same build under the main environment's runtime (planned if not in the matrix);
+        None for a variant that runs there itself, or whose twin cannot run."""
+        twin = self.planned_variant(variant_id).variant.twin
+        if twin is None:
+            return None
+        if twin.id not in {p.id for p in self.planned} and twin.id not in self.extra_planned:
+            self.extra_planned[twin.id] = plan((twin.precision,), (twin.provider,), self.source,
+                                               builders=(twin.builder,), recipes=(twin.recipe,))[0]
+        return twin.id if self.planned_variant(twin.id).supported else None
+
+    def runtime_of(self, variant_id: str) -> str:
+        """The onnxruntime-genai version ``variant_id`` is measured under."""
+        return self.planned_variant(variant_id).variant.runtime or version_of("onnxruntime-genai")
+
     def judge(self, gate: Gate, variant_id: str) -> Judgement:
         """Judge ``gate`` for a variant from this run's measurements (``--strict-gates`` applied)."""
         data = self.store.data if self.store is not None else {"measurements": [], "variants": []}
@@ -164,55 +203,45 @@ class HarnessState:
             return Judgement(gate.name, variant_id, "failed", f"gate '{gate.name}': {exc}")
         return strict(judgement) if self.config.strict_gates else judgement
 
-    def _reference_file(self, kind: str, key: dict) -> Path:
-        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
-        folder = self.config.cache_dir / "reference"
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder / f"{kind}-{digest}"
-
+    # -- the reference's results, computed once and kept in the cache ----------------------
     def answers_of_reference(self, reference_id: str, examples: list[Example], compute) -> list[dict]:
         """The reference's answers to ``examples``: computed once (by ``compute(session)``) and
-        kept in the cache, keyed on its build, the data, the prompt format and the settings."""
-        from filelock import FileLock
-
-        built = self.build(reference_id)
-        key = {"build": built.path.name, "runtime": self.runtime_of(reference_id), "data": self.eval_set.sha256, "ids": [e.id for e in examples],
-               "answer_tokens": self.config.answer_tokens, "format": self.formatter.to_record(),
-               "version": 1}
-        path = self._reference_file("answers", key).with_suffix(".json")
-        with FileLock(str(path) + ".lock"):
-            if not path.is_file():
-                answers = compute(self.session(reference_id))
-                write_json_atomic(path, answers, indent=None)
-            answers = json.loads(path.read_text(encoding="utf-8"))
-        by_id = {e.id: e for e in examples}  # scored again: the cache keeps what was said, not how it scored
+        kept in the cache, keyed on its build, the data, the prompt format and the settings;
+        scored again each time (the cache keeps what was said, not how it scored)."""
+        key = {"build": self.build(reference_id).path.name, "runtime": self.runtime_of(reference_id),
+               "data": self.eval_set.sha256, "ids": [e.id for e in examples], "answer_tokens": self.config.answer_tokens,
+               "format": self.formatter.to_record(), "version": 1}
+        path = self.config.cache_dir / "reference" / f"answers-{key_of(key)}.json"
+        answers, _ = once(path, lambda p: write_json_atomic(p, compute(self.session(reference_id)), indent=None),
+                          lambda p: json.loads(p.read_text(encoding="utf-8")))
+        by_id = {e.id: e for e in examples}
         return [{**a, "scores": score(by_id[a["id"]], a["answer"])} for a in answers]
 
     def reference_logprobs(self, reference_id: str, chunks: list[list[int]]) -> tuple[Path, dict | None]:
-        """The reference's 16-bit log-probs for ``chunks`` (harness.measure.closeness), written once by
-        its worker and kept in the cache; also what writing them reported (None when cached)."""
-        from filelock import FileLock
+        """The reference's 16-bit log-probs for ``chunks`` (:mod:`harness.measure.closeness`),
+        written once by its worker and kept in the cache; also what writing them reported (None
+        when cached)."""
+        key = {"build": self.build(reference_id).path.name, "runtime": self.runtime_of(reference_id),
+               "chunks": key_of(chunks, 64), "version": FORMAT_VERSION}
+        path = self.config.cache_dir / "reference" / f"logprobs-{key_of(key)}.npz"
+        written: list[dict] = []
 
-        built = self.build(reference_id)
-        key = {"build": built.path.name, "runtime": self.runtime_of(reference_id), "chunks": hashlib.sha256(json.dumps(chunks).encode()).hexdigest(),
-               "version": FORMAT_VERSION}
-        path = self._reference_file("logprobs", key).with_suffix(".npz")
-        written = None
-        with FileLock(str(path) + ".lock"):
-            if not path.is_file():
-                self.progress(f"reference logits: {reference_id} over {len(chunks)} chunks")
-                written = self.session(reference_id).write_reference(chunks, path)
-        return path, written
+        def write(target: Path) -> None:
+            self.progress(f"reference logits: {reference_id} over {len(chunks)} chunks")
+            written.append(self.session(reference_id).write_reference(chunks, target))
+        once(path, write, load=lambda target: target)
+        return path, written[0] if written else None
 
     # -- builds and sessions, each done once per process and remembered (failures too) -------
     def build(self, variant_id: str) -> BuiltVariant:
         if variant_id not in self.builds:
             variant = self.planned_variant(variant_id).variant
             try:
-                calibration = self.calibration_texts if variant.builder in CALIBRATED else None
-                chosen = self.mixed_plan(variant_id) if variant.precision == MIXED else None
-                built = build_variant(variant, self.source, self.config.cache_dir, self.progress,
-                                      self.olive_recipe, calibration, self.config.fp16_cpu_fix, mixed_plan=chosen)
+                inputs = BuildInputs(
+                    olive_recipe=self.olive_recipe, fp16_cpu_fix=self.config.fp16_cpu_fix,
+                    calibration=tuple(self.calibration_texts or ()) if BUILDERS[variant.builder].calibrated else None,
+                    mixed_plan=mixed_plan(self, variant_id) if variant.precision == MIXED else None)
+                built = build_variant(variant, self.source, self.config.cache_dir, self.progress, inputs)
             except SearchFailed as exc:
                 exc = BuildError(f"{variant_id}: {exc}", "")
                 self.builds[variant_id] = exc
@@ -230,39 +259,6 @@ class HarnessState:
         if isinstance(result, BaseException):
             raise result
         return result
-
-    def mixed_plan(self, variant_id: str) -> dict:
-        """The plan of a mixed variant: ``--plan``'s, or the one ``--search`` finds on the
-        calibration text against the reference on the same provider; noted on its record."""
-        if self.given_plan is not None:
-            self.note(variant_id, plan=self.given_plan, plan_file=str(self.config.plan))
-            return self.given_plan
-        reference = self.reference_for(variant_id)
-        if reference is None:
-            raise SearchFailed(f"no {self.config.reference} reference runs here to search against")
-        text = SearchText(load_examples(self.calibration_path).examples, self.calibration_path, self.formatter,
-                          self.session(reference).encode,
-                          lambda chunks: self.reference_logprobs(reference, chunks)[0])
-        record = find_plan(self.build(reference), text,
-                           closeness_gates(self.gates, self.planned_variant(variant_id).variant.provider),
-                           self.config.profile, self.max_length, self.config.cache_dir, self.progress)
-        self.note(variant_id, plan=record["plan"], search=record)
-        return record["plan"]
-
-    def twin_of(self, variant_id: str) -> str | None:
-        """The same build under the main environment's runtime (planned if not in the matrix);
-        None for a variant that runs there itself, or whose twin cannot run."""
-        twin = self.planned_variant(variant_id).variant.twin
-        if twin is None:
-            return None
-        if twin.id not in {p.id for p in self.planned} and twin.id not in self.extra_planned:
-            self.extra_planned[twin.id] = plan((twin.precision,), (twin.provider,), self.source,
-                                               builders=(twin.builder,), recipes=(twin.recipe,))[0]
-        return twin.id if self.planned_variant(twin.id).supported else None
-
-    def runtime_of(self, variant_id: str) -> str:
-        """The onnxruntime-genai version ``variant_id`` is measured under (``int4-cpu@0.14.1``: 0.14.1)."""
-        return variant_id.partition("@")[2] or version_of("onnxruntime-genai")
 
     def session(self, variant_id: str) -> WorkerSession:
         if variant_id not in self.sessions:
@@ -298,3 +294,7 @@ class HarnessState:
         if isinstance(session, WorkerSession):
             session.close()
             del self.sessions[variant_id]
+
+    def close(self) -> None:
+        for variant_id in list(self.sessions):
+            self.close_session(variant_id)

@@ -20,24 +20,20 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from harness.evaluation.datasets import load_examples
-from harness.evaluation.prompts import ChatFormatter
 from harness.measure.closeness import chunks_of, summarize
 from harness.measure.environment import describe
 from harness.measure.quality import KLD_CONTEXT, token_stream
-from harness.measure.smoke import default_dataset
-from harness.models.sources import ModelSource
+from harness.run.run import Run
 from harness.runtime.client import WorkerSession
 from harness.runtime.protocol import SessionSpec
 from harness.variants.graph import quantization_summary
 
 
-def measure(source: ModelSource, folders: dict[str, Path], *, rounds: int = 5, new_tokens: int = 64,
-            chunks: int = 8, max_length: int = 1024, progress: Callable[[str], None] = print) -> dict:
-    """``folders``: label -> built model folder; the first is the reference."""
+def measure(run: Run, folders: dict[str, Path], *, rounds: int = 5, new_tokens: int = 64,
+            chunks: int = 8, max_length: int = 1024) -> dict:
+    """``folders``: label -> built model folder of ``run``'s model; the first is the reference."""
     names = list(folders)
-    examples = load_examples(default_dataset(source)).examples
-    formatter = ChatFormatter(source.path)
+    source, examples, formatter, progress = run.source, run.examples, run.formatter, run.progress
     sessions = {name: WorkerSession(SessionSpec(str(folders[name]), max_length=max_length), name) for name in names}
     try:
         reference = sessions[names[0]]
