@@ -1,3 +1,2 @@
-# The harness's pytest plugin is registered here, and only here (not also as an entry point),
-# so `pytest suites/` and `pytest tests/` see the same options and fixtures.
-pytest_plugins = ["harness.plugin"]
+# The harness's pytest plugin registers itself through its pytest11 entry point (pyproject.toml),
+# installed with the package (also by `pip install -e .`): it must not be registered here again.

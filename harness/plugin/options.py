@@ -38,7 +38,15 @@ def _resolve_config(config: pytest.Config) -> tuple[cfg.RunConfig, tuple[dict, s
                    invocation_dir=config.invocation_params.dir), (table, origin)
 
 
+MARKERS = (
+    "harness_perf: a performance measurement; runs only with --benchmark and holds the machine alone",
+    "harness_gate: a release gate; runs after every suite (suites/test_gates.py)",
+)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    for marker in MARKERS:  # the suites' markers, wherever they run (no pyproject.toml of ours needed)
+        config.addinivalue_line("markers", marker)
     try:
         run_config, tool_table = _resolve_config(config)
     except HarnessError as exc:

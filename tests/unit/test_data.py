@@ -139,7 +139,7 @@ def test_without_a_checkout_or_an_installed_copy_the_shipped_sets_are_refused_in
     source = resolve_model("embedded")
     assert default_dataset(source) == DATASETS_DIR / "support_tickets" / "heldout.jsonl"
     monkeypatch.setattr(shipped, "_CHECKOUT", tmp_path / "no-checkout" / "datasets")
-    monkeypatch.setattr(shipped, "INSTALLED", "harness.no_such_data")
+    monkeypatch.setattr(shipped, "_INSTALLED", tmp_path / "no-installation" / "data")
     with pytest.raises(HarnessError, match=r"^the shipped data sets are missing from this installation .*--dataset PATH$"):
         default_dataset(source)
     assert shipped.shipped_set(Path("support_tickets")) is None

@@ -117,3 +117,14 @@ def test_the_pytest_plugin_is_an_adapter_no_other_package_imports():
     assert not importers, f"modules that import the pytest plugin: {importers}"
     run_layer = [path for name, path in found.items() if _layer(name) == "run"]
     assert run_layer and not [p for p in run_layer if "import pytest" in p.read_text()], "the run layer imports pytest"
+
+
+def test_pyproject_installs_every_package():
+    """pyproject.toml lists the packages a wheel holds: every folder of harness/ with an
+    __init__.py, and the suites and data sets under their package names."""
+    import tomllib
+
+    config = tomllib.loads((HARNESS.parent / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {".".join(p.parent.relative_to(HARNESS.parent).parts) for p in HARNESS.rglob("__init__.py")}
+    assert set(config["packages"]) == folders | {"harness.suites", "harness.data"}
+    assert config["package-dir"] == {"harness": "harness", "harness.suites": "suites", "harness.data": "datasets"}
