@@ -24,9 +24,8 @@ CHECKED_PROMPTS = 20  # domain prompts each package's PromptTemplate is checked 
 
 
 @pytest.fixture(scope="session")
-def foundry_package(variant, built_variant, model_source, harness_state, foundry_dir, domain_examples):
-    planned = harness_state.planned_variant(variant).variant
-    name = package_name(model_source.name, planned.precision, planned.builder, planned.provider, planned.recipe)
+def foundry_package(variant, built_variant, model_source, foundry_dir, domain_examples):
+    name = package_name(model_source.name, variant.precision, variant.builder, variant.provider, variant.recipe)
     return write_package(built_variant.path, foundry_dir, name,
                          f"{model_source.name} {variant}, built and checked by the precision harness",
                          [list(e.messages) for e in domain_examples])
@@ -46,13 +45,13 @@ def test_foundry_package(variant, foundry_package, domain_examples, record_verdi
     checked = domain_examples[:CHECKED_PROMPTS]
     expressible = [e for e in checked if derived.expresses(list(e.messages))]
     differing = [e.id for e in expressible if template.render(list(e.messages)) != render_chat(list(e.messages), own)]
-    record_verdict(verdict(variant, "foundry", "prompt_template_matches_chat_template", not differing,
+    record_verdict(verdict(variant.id, "foundry", "prompt_template_matches_chat_template", not differing,
                            message=f"{foundry_package.name}: PromptTemplate renders "
                                    + (f"{len(expressible)} of the first {len(checked)} domain prompts as the chat template "
                                       f"does" if not differing else f"{len(differing)} of {len(expressible)} domain prompts "
                                       f"differently ({differing[0]}, ...)")))
     if len(expressible) < len(checked):  # a limit of the format, said as such: not the package's fault
-        record_verdict(verdict(variant, "foundry", "prompt_template_expresses_chat_template", False,
+        record_verdict(verdict(variant.id, "foundry", "prompt_template_expresses_chat_template", False,
                                message=f"{foundry_package.name}: {len(checked) - len(expressible)} of {len(checked)} "
                                        f"domain prompts are chats its PromptTemplate cannot render as the chat "
                                        f"template does: {derived.limits()}"))
@@ -119,7 +118,7 @@ def test_foundry_local_answers(variant, foundry_package, foundry_local, harness_
     from harness.measure.records import measurement, proportion
 
     foundry_runtime = metadata.version("onnxruntime-genai-core")
-    runtime = harness_state.runtime_of(variant)
+    runtime = harness_state.runtime_of(variant.id)
     if runtime != foundry_runtime:
         pytest.skip(f"Foundry Local runs onnxruntime-genai-core {foundry_runtime} and this variant is measured under "
                     f"{runtime}: it is compared with Foundry Local on the same release as its twin")
@@ -142,13 +141,13 @@ def test_foundry_local_answers(variant, foundry_package, foundry_local, harness_
         catalog.unregister_model(model_id)
     direct = [harness_session.generate(format_prompt(list(e.messages)), max_new_tokens=tokens) for e in examples]
     same = [a.strip() == d.text.strip() for (a, _, _), d in zip(answers, direct)]
-    record_measurement(proportion(variant, "foundry", "foundry_same_answer", same,
+    record_measurement(proportion(variant.id, "foundry", "foundry_same_answer", same,
                                   example_ids=[e.id for e in examples]))
     scores = [score(e, a) for e, (a, _, _) in zip(examples, answers)]
     for check in PROPORTIONS:  # the answers' accuracy and format, as the task-quality suite scores them
         outcomes = [s[check] for s in scores if check in s]
         if outcomes:
-            record_measurement(proportion(variant, "foundry", f"foundry_{check}", outcomes))
+            record_measurement(proportion(variant.id, "foundry", f"foundry_{check}", outcomes))
     ms = 1e3
     runtimes = {"foundry_runtime": foundry_runtime, "harness_runtime": runtime}
     figures = {
@@ -165,9 +164,9 @@ def test_foundry_local_answers(variant, foundry_package, foundry_local, harness_
     for name, values in figures.items():
         if values:
             extra = {"parts_ms": parts} if name == "harness_first_token_ms" else {}
-            record_measurement(measurement(variant, "foundry", name, "ms", values, higher_is_better=False,
+            record_measurement(measurement(variant.id, "foundry", name, "ms", values, higher_is_better=False,
                                            **runtimes, **extra))
-    record_verdict(verdict(variant, "foundry", "foundry_local_answers_like_the_harness", all(same),
+    record_verdict(verdict(variant.id, "foundry", "foundry_local_answers_like_the_harness", all(same),
                            message=f"{sum(same)} of {len(same)} answers through Foundry Local "
                                    f"(onnxruntime-genai-core {foundry_runtime}) equal the harness session's "
                                    f"(onnxruntime-genai {runtime})"))

@@ -34,7 +34,7 @@ def test_input_length(variant, harness_session, domain_examples, harness_config,
             return harness_session.generate(ids, max_new_tokens=n, min_new_tokens=n)
         request()  # warm-up at this length, kept out of the statistics
         points.append((length, [request() for _ in range(profile.length_repetitions)]))
-    records, consistency = length_records(variant, points, harness_config.length_consistency)
+    records, consistency = length_records(variant.id, points, harness_config.length_consistency)
     for record in records:
         record_measurement(record)
     record_verdict(consistency.with_details(prompt_tokens=lengths, max_length=limit))
@@ -42,7 +42,7 @@ def test_input_length(variant, harness_session, domain_examples, harness_config,
     for name, length in (("prompt_at_limit", limit), ("prompt_beyond_limit", limit + 1)):
         with pytest.raises(GenerationError) as refused:
             harness_session.generate(corpus[:length], max_new_tokens=1)
-        record_verdict(verdict(variant, "length", name, refused.value.kind == "prompt_too_long",
+        record_verdict(verdict(variant.id, "length", name, refused.value.kind == "prompt_too_long",
                                prompt_tokens=length,
                                message=f"{length} tokens with max_length {limit}: {refused.value}"))
         assert refused.value.kind == "prompt_too_long", str(refused.value)

@@ -26,19 +26,19 @@ def test_latency(variant, harness_session, built_variant, domain_prompt, harness
     warmups, traces = timed_rounds(benchmark, request, rounds=profile.repetitions, warmup=profile.warmup)
     assert all(t.new_tokens == n for t in warmups + traces), "min_new_tokens did not force the length"
     context = {"prompt_tokens": traces[0].prompt_tokens, "new_tokens": n}
-    records = latency_records(variant, "latency", warmups, traces, **context)
+    records = latency_records(variant.id, "latency", warmups, traces, **context)
     for record in records:
         record_measurement(record)
 
     per_token = built_variant.quantization["weight_bytes_read_per_token"]
     bandwidth = machine_bandwidth["bytes_per_s"]
     record_measurement(measurement(
-        variant, "latency", "bandwidth_efficiency", "fraction",
+        variant.id, "latency", "bandwidth_efficiency", "fraction",
         [bandwidth_efficiency(t.decode_tps, per_token, bandwidth) for t in traces],
         warmup=[bandwidth_efficiency(t.decode_tps, per_token, bandwidth) for t in warmups],
         higher_is_better=True, weight_bytes_read_per_token=per_token,
         machine_bandwidth_bytes_per_s=bandwidth))
 
     medians = {r["name"]: r["value"] for r in records}
-    benchmark.extra_info.update(variant=variant, **context, **{k: round(v, 4) for k, v in medians.items()})
+    benchmark.extra_info.update(variant=variant.id, **context, **{k: round(v, 4) for k, v in medians.items()})
     assert medians["decode_tps"] > 0 and medians["ttft_ms"] > 0

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.harness_perf
 
 def test_memory(variant, harness_session, built_variant, domain_examples, record_measurement):
     def record(name, value, unit="bytes", **extra):
-        record_measurement(measurement(variant, "memory", name, unit, [value], higher_is_better=False, **extra))
+        record_measurement(measurement(variant.id, "memory", name, unit, [value], higher_is_better=False, **extra))
 
     ready = harness_session.ready
     footprint = ready["rss_after_load_bytes"] - ready["rss_before_load_bytes"]

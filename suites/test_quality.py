@@ -26,14 +26,14 @@ def test_task_quality(variant, harness_session, harness_state, quality_examples,
         return answer_all(session.generate, quality_examples, format_prompt, harness_config.answer_tokens)
 
     answers = answers_from(harness_session)
-    record_answers(variant, answers)
-    reference = harness_state.reference_for(variant)
+    record_answers(variant.id, answers)
+    reference = harness_state.reference_for(variant.id)
     paired = None
-    if reference == variant:  # the reference's own answers are the ones others are paired with
+    if reference == variant.id:  # the reference's own answers are the ones others are paired with
         harness_state.answers_of_reference(reference, quality_examples, lambda _: answers)
     elif reference is not None:
         paired = harness_state.answers_of_reference(reference, quality_examples, answers_from)
-    records = task_measurements(variant, answers, None if reference == variant else reference, paired)
+    records = task_measurements(variant.id, answers, None if reference == variant.id else reference, paired)
     for record in records:
         record_measurement(record)
     assert len(answers) == len(quality_examples) and records
@@ -41,7 +41,7 @@ def test_task_quality(variant, harness_session, harness_state, quality_examples,
 
 def test_closeness_to_reference(variant, harness_session, harness_state, domain_examples, format_prompt,
                                 record_measurement):
-    reference = harness_state.reference_for(variant)
+    reference = harness_state.reference_for(variant.id)
     if reference is None:
         pytest.skip(f"no runnable {harness_state.config.reference} variant to compare with")
     found = closeness_chunks(domain_examples, format_prompt, harness_session.encode,
@@ -51,10 +51,10 @@ def test_closeness_to_reference(variant, harness_session, harness_state, domain_
     chunks, n_ctx = found
     scored = len(chunks) * (n_ctx - 1 - n_ctx // 2)
     path, written = harness_state.reference_logprobs(reference, chunks)
-    if reference == variant:  # stored once for every other variant; nothing to compare with
+    if reference == variant.id:  # stored once for every other variant; nothing to compare with
         assert written is None or written["tokens"] == scored
         return
-    records = closeness_records(variant, "quality", harness_session.compare(chunks, path), reference,
+    records = closeness_records(variant.id, "quality", harness_session.compare(chunks, path), reference,
                                 len(chunks), n_ctx)
     for record in records:
         record_measurement(record)

@@ -33,7 +33,7 @@ def test_input_is_handled(variant, harness_session, domain_prompt, robustness_co
     after = answer_to_normal()
     accepted = outcome in case.accepts
     recovered = after == before
-    record_verdict(verdict(variant, "robustness", case.name, accepted and recovered,
+    record_verdict(verdict(variant.id, "robustness", case.name, accepted and recovered,
                            outcome=outcome,
                            accepted=list(case.accepts),
                            recovered=recovered,

@@ -16,7 +16,7 @@ from harness.measure.quality import closeness_chunks, closeness_records
 
 def test_same_build_under_the_main_runtime(variant, harness_session, harness_state, domain_examples, format_prompt,
                                            record_measurement):
-    twin = harness_state.twin_of(variant)
+    twin = harness_state.twin_of(variant.id)
     if twin is None:
         pytest.skip("measured under the main environment's runtime: it is what the others are compared with")
     found = closeness_chunks(domain_examples, format_prompt, harness_session.encode,
@@ -25,7 +25,7 @@ def test_same_build_under_the_main_runtime(variant, harness_session, harness_sta
         pytest.skip(found)
     chunks, n_ctx = found
     path, _ = harness_state.reference_logprobs(twin, chunks)
-    records = closeness_records(variant, "runtimes", harness_session.compare(chunks, path), twin, len(chunks),
+    records = closeness_records(variant.id, "runtimes", harness_session.compare(chunks, path), twin, len(chunks),
                                 n_ctx, prefix="runtime_")
     for record in records:
         record_measurement(record)

@@ -14,8 +14,7 @@ def test_build_matches_precision(variant, built_variant, record_verdict):
     not trusted). What a user's Olive recipe asked for beyond that is a verdict: a toolchain that
     ignores the request still made a valid variant, but the report must say it is not what the
     recipe describes."""
-    build = variant.partition("@")[0]  # int4-cpu@0.14.1 is the build int4-cpu under another runtime
-    precision, provider = build.split("-")[0], build.split("-")[-1]
+    precision, provider = variant.precision, variant.provider
     assert built_variant.weights_bytes > 0
     problems = graph_mismatches(precision, built_variant.quantization, provider,
                                 recipe=built_variant.recipe.get("quantization_recipe", DEFAULT_RECIPE),
@@ -25,7 +24,7 @@ def test_build_matches_precision(variant, built_variant, record_verdict):
     if recipe.get("mode") == "recipe" and precision == "int4":
         asked = recipe.get("block_size")
         differences = graph_mismatches(precision, built_variant.quantization, provider, asked)
-        record_verdict(verdict(variant, "smoke", "recipe_honoured", not differences,
+        record_verdict(verdict(variant.id, "smoke", "recipe_honoured", not differences,
                                message=(f"the recipe asks its ModelBuilder pass for block size {asked} and the graph has "
                                        f"{built_variant.quantization['block_sizes']}") + (
                                        "" if not differences else ": the toolchain did not pass the request on")))
@@ -44,4 +43,4 @@ def test_answers_prompts(variant, harness_session, format_prompt, domain_example
         if example.reference is not None:
             scored.append(exact_match(trace.text, example.reference))
     if scored:
-        record_measurement(proportion(variant, "smoke", "smoke_exact_match", scored))
+        record_measurement(proportion(variant.id, "smoke", "smoke_exact_match", scored))

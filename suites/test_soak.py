@@ -54,14 +54,14 @@ def test_soak(variant, built_variant, harness_session, domain_prompt, harness_co
                     harness_state.progress(f"soak {variant} {mode}: {len(rss)} iterations in the profile's "
                                            f"{profile.soak_seconds:g} s, RSS {memory['rss_bytes'] / 2**20:.1f} MiB")
                     break
-            for record, finding in (leak_verdict(variant, mode, rss, harness_config.leak_threshold_kib),
-                                    slowdown_verdict(variant, mode, tps)):
+            for record, finding in (leak_verdict(variant.id, mode, rss, harness_config.leak_threshold_kib),
+                                    slowdown_verdict(variant.id, mode, tps)):
                 record_measurement(record)
                 verdicts.append(finding)
     finally:
         stderr = worker.exit_report()
     leaked = runtime_leak_report(stderr)
-    verdicts.append(verdict(variant, "soak", "runtime_leak_report", not leaked,
+    verdicts.append(verdict(variant.id, "soak", "runtime_leak_report", not leaked,
                             message="; ".join(leaked) or "onnxruntime-genai reported no leaked objects at exit"))
     for finding in verdicts:
         record_verdict(finding)

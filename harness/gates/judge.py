@@ -118,6 +118,10 @@ def _find(measurements: list[dict], variant: str, metric: str) -> list[dict]:
     return [records[-1] for records in by_name.values()]
 
 
+def _variant(results: dict, variant_id: str) -> dict:
+    return next((v for v in results.get("variants", []) if v.get("id") == variant_id), {})
+
+
 def _fmt(x: float | None) -> str:
     return "—" if x is None else f"{x:.4g}"
 
@@ -238,8 +242,9 @@ def _threshold(gate: Gate, m: dict, vid: str, reference: str | None, results: di
             other = [{"value": figure["value"]}]
             label += " (its answers to the same examples)"
         if not other or other[0].get("value") is None:
+            precision = results.get("reference_precision") or _variant(results, reference).get("precision", "it")
             return math.nan, "", (f"unjudged:reference {reference} has no {m['name']} for comparison "
-                                  f"(add {reference.split('-')[0]} to --precisions so its suites run)")
+                                  f"(add {precision} to --precisions so its suites run)")
     else:
         if baseline is None:
             return math.nan, "", "na:no baseline run given (option --baseline)"

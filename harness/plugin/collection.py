@@ -26,8 +26,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         marks = []
         if not planned.supported and not state.config.force_unsupported:
             marks.append(pytest.mark.skip(reason=f"unsupported: {planned.reason}"))
-        params.append(pytest.param(planned.id, id=planned.id, marks=marks))
-    metafunc.parametrize("variant", params, scope="session")
+        params.append(pytest.param(planned.variant, id=planned.id, marks=marks))
+    metafunc.parametrize("variant", params, scope="session")  # a Variant; its id is the test id
 
 
 def _parametrize_gates(metafunc: pytest.Metafunc) -> None:
@@ -43,7 +43,7 @@ def _parametrize_gates(metafunc: pytest.Metafunc) -> None:
             marks = []
             if not planned.supported and not state.config.force_unsupported:
                 marks.append(pytest.mark.skip(reason=f"unsupported: {planned.reason}"))
-            params.append(pytest.param((gate, planned.id), id=f"{gate.name}-{planned.id}", marks=marks))
+            params.append(pytest.param((gate, planned.variant), id=f"{gate.name}-{planned.id}", marks=marks))
     metafunc.parametrize("gate_case", params)
 
 
@@ -58,7 +58,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "variant" in callspec.params:
-            item.user_properties.append((PROP_VARIANT, callspec.params["variant"]))
+            item.user_properties.append((PROP_VARIANT, callspec.params["variant"].id))
             variant_tests = True
         if item.get_closest_marker("harness_perf") and not state.config.benchmark:
             item.add_marker(skip_perf)

@@ -24,6 +24,7 @@ from harness.plugin.keys import (
 from harness.run.run import Run
 from harness.settings import config as cfg
 from harness.variants.build import BuiltVariant
+from harness.variants.variant import Variant
 
 # ---------------------------------------------------------------------------------------------
 # Fixtures
@@ -80,33 +81,33 @@ def record_answers(request: pytest.FixtureRequest) -> Callable[[str, list[dict]]
 
 
 @pytest.fixture
-def judge_gate(request: pytest.FixtureRequest) -> Callable[[Gate, str], Judgement]:
+def judge_gate(request: pytest.FixtureRequest) -> Callable[[Gate, Variant], Judgement]:
     """Judge a gate for a variant from this run's measurements; the judgement is recorded."""
     state = request.config.stash[STATE]
 
-    def run(gate: Gate, variant_id: str) -> Judgement:
+    def run(gate: Gate, variant: Variant) -> Judgement:
         if request.config.stash[IS_WORKER]:  # a pytest-xdist worker: the controller holds the results
             request.node.user_properties.append((PROP_GATE, {"deferred": True, "gate": gate.name,
-                                                             "variant": variant_id}))
+                                                             "variant": variant.id}))
             pytest.skip("under pytest-xdist the gates are judged by the controller at the end of the run")
-        judgement = state.judge(gate, variant_id)
+        judgement = state.judge(gate, variant.id)
         request.node.user_properties.append((PROP_GATE, judgement.to_record(gate)))
         return judgement
     return run
 
 
 @pytest.fixture(scope="session")
-def built_variant(pytestconfig: pytest.Config, variant: str) -> BuiltVariant:
+def built_variant(pytestconfig: pytest.Config, variant: Variant) -> BuiltVariant:
     """The variant's build (from the cache, or built now)."""
-    return pytestconfig.stash[STATE].build(variant)
+    return pytestconfig.stash[STATE].build(variant.id)
 
 
 @pytest.fixture(scope="session")
-def harness_session(pytestconfig: pytest.Config, variant: str, built_variant: BuiltVariant):
+def harness_session(pytestconfig: pytest.Config, variant: Variant, built_variant: BuiltVariant):
     """The variant's worker session, loaded once and shared by every suite of that variant."""
     state = pytestconfig.stash[STATE]
-    yield state.session(variant)
-    state.close_session(variant)
+    yield state.session(variant.id)
+    state.close_session(variant.id)
 
 
 @pytest.fixture

@@ -33,17 +33,21 @@ TITLES = {
 }
 
 
-def _colour(row_or_variant) -> str:
-    precision = row_or_variant["precision"] if isinstance(row_or_variant, dict) else row_or_variant.split("-")[0]
-    return COLOURS.get(precision, "#555555")
+def _colour(variant: dict) -> str:
+    """A variant's precision colour; ``variant``: its results.json record or precision table row."""
+    return COLOURS.get(variant.get("precision"), "#555555")
 
 
-def _hatch(variant: str) -> str | None:
+def _hatch(variant: dict) -> str | None:
     """Variants of other builders (int4-olive-cpu, int4-gptq-cpu) are hatched, in their
     precision's colour."""
-    parts = variant.partition("@")[0].split("-")
-    builder = BUILDERS.get(parts[1]) if len(parts) > 2 else None
+    builder = BUILDERS.get(variant.get("builder"))
     return builder.hatch if builder else None
+
+
+def _record(results: dict, variant_id: str) -> dict:
+    """A variant's record in results.json (empty when the run has none)."""
+    return next((v for v in results.get("variants", []) if v["id"] == variant_id), {})
 
 
 def _errors(value, interval):
@@ -73,7 +77,7 @@ def latency(results: dict):
         for i, r in enumerate(rows):
             if r[key] is None:
                 continue
-            ax.bar(i, r[key], color=_colour(r), alpha=0.85, hatch=_hatch(r["variant"]), edgecolor="white")
+            ax.bar(i, r[key], color=_colour(r), alpha=0.85, hatch=_hatch(r), edgecolor="white")
             ax.errorbar(i, r[key], yerr=_errors(r[key], r[f"{key}_ci"]), color="black", capsize=4, lw=1)
         crowded = len(rows) > 4
         ax.set_xticks(range(len(rows)), [r["variant"] for r in rows], rotation=30 if crowded else 0,
@@ -158,8 +162,9 @@ def input_length(results: dict):
             ys = [p[1] for p in points]
             low = [p[2][0] if p[2] else p[1] for p in points]
             high = [p[2][1] if p[2] else p[1] for p in points]
-            ax.plot(xs, ys, "o-", color=_colour(variant), label=variant, markersize=4)
-            ax.fill_between(xs, low, high, color=_colour(variant), alpha=0.15)
+            colour = _colour(_record(results, variant))
+            ax.plot(xs, ys, "o-", color=colour, label=variant, markersize=4)
+            ax.fill_between(xs, low, high, color=colour, alpha=0.15)
         _style(ax, f"{label} against prompt length", "prompt tokens", label)
         ax.legend(fontsize=8)
     fig.tight_layout()
@@ -176,7 +181,8 @@ def soak_rss(results: dict):
         for m in (f for f in fits if f["name"].endswith(mode)):
             xs = np.asarray(m["x"])
             ys = np.asarray(m["samples"]) / 1024  # KiB -> MiB
-            ax.plot(xs, ys, color=_colour(m["variant"]), lw=1, label=f"{m['variant']}: {m['value']:.2f} KiB/iter")
+            ax.plot(xs, ys, color=_colour(_record(results, m["variant"])), lw=1,
+                    label=f"{m['variant']}: {m['value']:.2f} KiB/iter")
         _style(ax, f"{mode} generator per request", "iteration (after warm-up)", "RSS, MiB")
         ax.legend(fontsize=8)
     fig.tight_layout()
@@ -191,7 +197,8 @@ def kld_distribution(results: dict):
     for m in records:
         values = np.sort(np.clip(np.asarray(m["samples"], dtype=float), 1e-9, None))
         share = np.arange(1, len(values) + 1) / len(values)
-        ax.plot(values, share, color=_colour(m["variant"]), label=f"{m['variant']} (mean {m['value']:.3g})")
+        ax.plot(values, share, color=_colour(_record(results, m["variant"])),
+                label=f"{m['variant']} (mean {m['value']:.3g})")
     ax.set_xscale("log")
     _style(ax, f"cumulative share of tokens, KLD from {records[0].get('reference', 'the reference')}",
            "KL divergence per token (nats, log scale; ≤1e-9 shown at 1e-9)", "share of tokens")

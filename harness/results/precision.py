@@ -69,6 +69,7 @@ def precision_table(results: dict) -> list[dict]:
         peak = value("peak_rss_bytes")
         rows.append({
             "variant": vid, "precision": v.get("precision"), "provider": v.get("provider"), "status": v.get("status"),
+            "builder": v.get("builder"),
             "machine": v.get("machine"),
             "reason": v.get("reason") or "",
             "size_mb": size / 1e6 if size else None,

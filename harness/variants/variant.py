@@ -28,6 +28,9 @@ class Variant:
         after = "" if self.runtime is None else f"@{self.runtime}"
         return f"{self.precision}{middle}-{self.provider}{after}"
 
+    def __str__(self) -> str:
+        return self.id
+
     @property
     def build(self) -> "Variant":
         """What is built: the runtime a build is measured under is not part of it."""

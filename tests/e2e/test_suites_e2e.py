@@ -28,7 +28,7 @@ def _kill_a_worker(request):
     """Kill VARIANT's worker once, when the test named TEST (any, if unset) asks for its session."""
     callspec = getattr(request.node, "callspec", None)
     wanted = os.environ.get("KILL_TEST")
-    if (not KILLED and callspec and callspec.params.get("variant") == os.environ["KILL_VARIANT"]
+    if (not KILLED and callspec and str(callspec.params.get("variant")) == os.environ["KILL_VARIANT"]
             and "harness_session" in request.fixturenames and (not wanted or request.node.name.startswith(wanted))):
         session = request.getfixturevalue("harness_session")
         KILLED.append(request.node.name)

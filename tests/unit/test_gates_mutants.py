@@ -161,8 +161,8 @@ def test_a_positive_offset_reads_plus():
 
 def test_a_reference_without_the_figure_says_how_to_get_it():
     """The reference did not measure the metric: unjudged, telling which precision to add."""
-    verdict = judge(parse_gate("acc", "exact_match >= reference - 0.05", "t"), INT4, _run(_m("exact_match", 0.9)),
-                    reference="fp32-cpu")
+    verdict = judge(parse_gate("acc", "exact_match >= reference - 0.05", "t"), INT4,
+                    _run(_m("exact_match", 0.9), reference_precision="fp32"), reference="fp32-cpu")
     assert verdict.message == ("gate 'acc' (exact_match >= reference - 0.05) could not be judged: reference fp32-cpu "
                                "has no exact_match for comparison (add fp32 to --precisions so its suites run)")
 
