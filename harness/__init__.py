@@ -9,9 +9,9 @@ statistics, the metric registry, each suite's logic) -> :mod:`.gates` -> :mod:`.
 """
 
 from harness.errors import GenerationError, HarnessError, WorkerCrashed
+from harness.measure.trace import GenerationTrace
 from harness.runtime.fake import FakeSession
 from harness.runtime.protocol import Session
-from harness.measure.trace import GenerationTrace
 from harness.settings.config import PROFILES, RunConfig
 
 __all__ = ["PROFILES", "FakeSession", "GenerationError", "GenerationTrace", "HarnessError",

@@ -33,7 +33,8 @@ def _side_by_side_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--model", default="smollm2-135m", metavar="SPEC",
                          help="any --model value of the suites (default: smollm2-135m)")
     command.add_argument("--cache-dir", type=Path, default=Path(".harness-cache"), metavar="DIR")
-    command.add_argument("--rounds", type=int, default=5, metavar="N", help="timed rounds after one warm-up (default: 5)")
+    command.add_argument("--rounds", type=int, default=5, metavar="N",
+                         help="timed rounds after one warm-up (default: 5)")
     command.add_argument("--out", type=Path, default=None, metavar="FILE", help="also write the figures (JSON) here")
 
 
@@ -48,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     comparison = commands.add_parser("compare", help="what changed between two runs, and whether it is noise")
     comparison.add_argument("run_a", type=Path, metavar="RUN_A")
     comparison.add_argument("run_b", type=Path, metavar="RUN_B")
-    comparison.add_argument("--all", action="store_true", help="every metric both runs measured, not only the headline ones")
+    comparison.add_argument("--all", action="store_true",
+                            help="every metric both runs measured, not only the headline ones")
     comparison.add_argument("--min-effect", action="append", default=[], metavar="METRIC=VALUE",
                             help="the smallest change of METRIC that counts as changed: 5%% of run A's value, or "
                                  "0.02 in the metric's unit (repeatable; default: harness.results.compare.MIN_EFFECT)")

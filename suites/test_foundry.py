@@ -38,7 +38,8 @@ def test_foundry_package(variant, foundry_package, domain_examples, record_verdi
     for required in ("model.onnx", "genai_config.json", "tokenizer_config.json"):
         assert (foundry_package / required).is_file(), f"{variant}: the package lacks {required}"
     tokenizer_config = json.loads((foundry_package / "tokenizer_config.json").read_text())
-    assert tokenizer_config.get("chat_template"), f"{variant}: Foundry Local needs the chat template in tokenizer_config.json"
+    assert tokenizer_config.get("chat_template"), (f"{variant}: Foundry Local needs the chat template in "
+                                                   "tokenizer_config.json")
     template = PromptTemplate(**meta["PromptTemplate"])
     own = chat_template(foundry_package)
     derived = prompt_template(foundry_package, [list(e.messages) for e in domain_examples])
@@ -47,8 +48,10 @@ def test_foundry_package(variant, foundry_package, domain_examples, record_verdi
     differing = [e.id for e in expressible if template.render(list(e.messages)) != render_chat(list(e.messages), own)]
     record_verdict(verdict(variant.id, "foundry", "prompt_template_matches_chat_template", not differing,
                            message=f"{foundry_package.name}: PromptTemplate renders "
-                                   + (f"{len(expressible)} of the first {len(checked)} domain prompts as the chat template "
-                                      f"does" if not differing else f"{len(differing)} of {len(expressible)} domain prompts "
+                                   + (f"{len(expressible)} of the first {len(checked)} domain prompts as the chat "
+                                      "template "
+                                      f"does" if not differing else
+                                      f"{len(differing)} of {len(expressible)} domain prompts "
                                       f"differently ({differing[0]}, ...)")))
     if len(expressible) < len(checked):  # a limit of the format, said as such: not the package's fault
         record_verdict(verdict(variant.id, "foundry", "prompt_template_expresses_chat_template", False,

@@ -25,7 +25,8 @@ def test_build_matches_precision(variant, built_variant, record_verdict):
         asked = recipe.get("block_size")
         differences = graph_mismatches(precision, built_variant.quantization, provider, asked)
         record_verdict(verdict(variant.id, "smoke", "recipe_honoured", not differences,
-                               message=(f"the recipe asks its ModelBuilder pass for block size {asked} and the graph has "
+                               message=(f"the recipe asks its ModelBuilder pass for block size {asked} and the graph "
+                                        "has "
                                        f"{built_variant.quantization['block_sizes']}") + (
                                        "" if not differences else ": the toolchain did not pass the request on")))
 

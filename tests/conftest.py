@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tiny_models
 
-from tiny_models import make_tiny_model  # noqa: E402
+from tiny_models import make_tiny_model
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent

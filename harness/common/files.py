@@ -8,8 +8,9 @@ import math
 import os
 import tempfile
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 from harness.errors import HarnessError
 

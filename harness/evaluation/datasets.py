@@ -8,7 +8,8 @@ A record (see docs/guides/evaluation-data.md) holds:
   (plain text, sent as one user turn, after ``system`` when that is given). In CSV, ``messages``
   is a JSON string;
 - ``reference``: the expected answer (optional; a JSON value is kept as its JSON text);
-- ``checks``: the checks that apply (an object, or its JSON text), see :data:`harness.evaluation.checks.CHECKS`. A record
+- ``checks``: the checks that apply (an object, or its JSON text), see :data:`harness.evaluation.checks.CHECKS`. A
+record
   without ``checks`` gets ``exact_match`` and ``rouge_l`` when it has a reference.
 """
 
@@ -110,7 +111,8 @@ def _lone_surrogate(value: Any, field: str = "") -> str | None:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError as exc:
-            return f"'{field}' holds a lone UTF-16 surrogate (\\u{ord(value[exc.start]):04x} at character {exc.start + 1})"
+            return (f"'{field}' holds a lone UTF-16 surrogate "
+                    f"(\\u{ord(value[exc.start]):04x} at character {exc.start + 1})")
         return None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in items:

@@ -9,8 +9,8 @@ chat template that refuses or breaks on the data before anything is built.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from harness.errors import HarnessError
 from harness.evaluation.records import Example

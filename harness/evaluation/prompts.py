@@ -98,7 +98,7 @@ class PromptTemplate:
     user: str | None = None
 
     @classmethod
-    def from_file(cls, path: Path) -> "PromptTemplate":
+    def from_file(cls, path: Path) -> PromptTemplate:
         """Read ``PromptTemplate`` from an inference_model.json (or a file holding only it)."""
         data = read_json(path, "prompt template", "--prompt-template")
         template = data.get("PromptTemplate", data) if isinstance(data, dict) else None

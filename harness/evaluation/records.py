@@ -1,4 +1,5 @@
-"""One record of an evaluation set: its messages, its reference answer and the checks it carries, validated with one-line errors that name the file and line."""
+"""One record of an evaluation set: its messages, its reference answer and the checks it carries, validated with one-
+line errors that name the file and line."""
 
 from __future__ import annotations
 

@@ -180,7 +180,8 @@ def judge(gate: Gate, variant: dict, results: dict, *, reference: str | None,
                            "message": problem})
             continue
         passed = OPERATORS[gate.op](used, threshold)
-        shown = f"{_fmt(value)}" + (f" [{_fmt(interval[0])}, {_fmt(interval[1])}]" if interval and None not in interval else "")
+        shown = f"{_fmt(value)}" + (f" [{_fmt(interval[0])}, {_fmt(interval[1])}]"
+                                    if interval and None not in interval else "")
         judged = f"; {side} {_fmt(used)}" if side != "value" else ""
         text = (f"{vid} {m['name']} = {shown}{judged} {'is' if passed else 'is not'} {gate.op} "
                 f"{_fmt(threshold)}{explained}")
@@ -190,7 +191,8 @@ def judge(gate: Gate, variant: dict, results: dict, *, reference: str | None,
             failures.append(text)
     if failures:
         return Judgement(gate.name, vid, "failed", f"{where}: " + "; ".join(failures), checks)
-    return Judgement(gate.name, vid, "passed", f"gate '{gate.name}': " + "; ".join(c["message"] for c in checks), checks)
+    return Judgement(gate.name, vid, "passed", f"gate '{gate.name}': " + "; ".join(c["message"] for c in checks),
+                     checks)
 
 
 def _not_applicable_reason(metric: str, variant: dict, reference: str | None, results: dict,

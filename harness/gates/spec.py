@@ -125,13 +125,11 @@ def parse_gate(name: str, spec: Any, origin: str) -> Gate:
     if not is_known_metric(metric):
         raise HarnessError(f"{where}: {unknown_metric(metric)}")
     rhs = match["rhs"]
-    for pattern, form in RHS_FORMS:
-        found = pattern.match(rhs)
-        if found:
-            break
-    else:
+    matched = [(found, form) for pattern, form in RHS_FORMS if (found := pattern.match(rhs))]
+    if not matched:
         raise HarnessError(f"{where}: cannot read the threshold {rhs!r}; use a number, 'reference - 0.03', "
                            f"'0.9 * baseline' or similar")
+    found, form = matched[0]
     groups = found.groupdict()
     k = float(groups.get("k") or (1.0 if form == "same" else 0.0))
     if form == "offset" and groups["sign"] == "-":

@@ -1,1 +1,2 @@
-"""Measurements: typed records and their statistics, the metric registry, one module per suite's logic, the machine lock and the machine."""
+"""Measurements: typed records and their statistics, the metric registry, one module per suite's logic, the machine
+lock and the machine."""

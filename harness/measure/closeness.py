@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -164,7 +164,7 @@ def percentile(sorted_values: np.ndarray, fraction: float) -> float:
     if fraction >= 1:
         return float(sorted_values[-1])
     position = fraction * (n - 1)
-    low = int(math.floor(position))
+    low = math.floor(position)
     weight = position - low
     return float((1 - weight) * sorted_values[low] + weight * sorted_values[min(low + 1, n - 1)])
 

@@ -7,11 +7,12 @@ import os
 import platform
 import sys
 
+from harness.common.packages import versions_of
+
 PACKAGES = ("onnxruntime-genai", "onnxruntime", "onnx", "olive-ai", "torch", "transformers",
             "tokenizers", "numpy", "pytest", "pytest-benchmark", "psutil", "pandas", "matplotlib",
             "datasets", "scipy")
 
-from harness.common.packages import versions_of
 
 
 def cpu_model() -> str:

@@ -5,7 +5,7 @@ Both return plain dicts ready for ``results.json``; intervals are 95 %.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import stats

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from harness.measure.records import Verdict, verdict
 from harness.measure.statistics import median_interval

@@ -7,7 +7,7 @@ t0 just before the prefill, t_k when token k is available.
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from harness.measure.fits import linear_fit
 from harness.measure.records import fitted, measurement, verdict
@@ -59,7 +59,7 @@ def sweep_lengths(limit: int, new_tokens: int, fractions: Sequence[float], short
     room = limit - new_tokens
     if room < shortest:
         raise ValueError(f"max_length {limit} leaves no room for a sweep with {new_tokens} new tokens")
-    lengths = {max(shortest, min(room, int(round(f * room)))) for f in fractions}
+    lengths = {max(shortest, min(room, round(f * room))) for f in fractions}
     return sorted(lengths)
 
 

@@ -3,7 +3,7 @@ with the reference variant's answers (McNemar), and the token stream the closene
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from harness.evaluation.prompts import conversation_text
 from harness.evaluation.records import Example

@@ -10,9 +10,9 @@ registry's. Both records read like the dicts they serialize to (``record["value"
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -83,7 +83,7 @@ class Verdict(_ReadsLikeItsDict):
     message: str = ""
     extra: dict = field(default_factory=dict)  # the figures it was decided on (value, threshold, ...)
 
-    def with_details(self, **details) -> "Verdict":
+    def with_details(self, **details) -> Verdict:
         """The same verdict with more of the figures it was decided on."""
         return replace(self, extra={**self.extra, **details})
 
@@ -111,7 +111,8 @@ def proportion(variant: str, suite: str, name: str, outcomes: Sequence[bool], **
 
 
 def estimate(variant: str, suite: str, name: str, unit: str, value: float, uncertainty: float | None, *,
-             stats: dict | None = None, samples: Sequence[float] = (), higher_is_better: bool | None | object = REGISTERED,
+             stats: dict | None = None, samples: Sequence[float] = (),
+             higher_is_better: bool | object | None = REGISTERED,
              bounds: tuple[float, float] | None = None, **extra) -> Measurement:
     """A computed statistic with its standard uncertainty (one standard error, as printed
     ``value ± uncertainty``); the interval is value ± 1.96 uncertainties, kept within ``bounds``
@@ -126,7 +127,7 @@ def estimate(variant: str, suite: str, name: str, unit: str, value: float, uncer
 
 
 def measurement(variant: str, suite: str, name: str, unit: str, values: Sequence[float], *,
-                warmup: Sequence[float] = (), higher_is_better: bool | None | object = REGISTERED,
+                warmup: Sequence[float] = (), higher_is_better: bool | object | None = REGISTERED,
                 estimator: str = "median", **extra) -> Measurement:
     """A measurement record: value = median (or mean) of ``values``, with statistics, a
     bootstrap 95 % interval for that estimator, and the raw samples."""
@@ -141,7 +142,7 @@ def measurement(variant: str, suite: str, name: str, unit: str, values: Sequence
 
 
 def fitted(variant: str, suite: str, name: str, unit: str, fit: dict, x: Sequence[float],
-           y: Sequence[float], *, higher_is_better: bool | None | object = REGISTERED, **extra) -> Measurement:
+           y: Sequence[float], *, higher_is_better: bool | object | None = REGISTERED, **extra) -> Measurement:
     """A measurement that is a fitted slope (:mod:`harness.measure.fits`): value = slope, interval = its
     95 % interval; the points it was fitted to are kept (``x`` and ``samples``)."""
     return Measurement(variant, suite, name, unit, "fit", fit["slope"], list(fit["slope_ci95"]),

@@ -9,8 +9,8 @@ kinds of :class:`~harness.errors.GenerationError` that are a correct refusal. An
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from harness.errors import GenerationError
 from harness.measure.trace import GenerationTrace
@@ -60,7 +60,8 @@ CASES: tuple[Case, ...] = (
          lambda c: {"prompt": [1] * (c.max_length + 1), "max_new_tokens": 1}, ("prompt_too_long",)),
     Case("emoji", "emoji, including a ZWJ sequence and a flag",
          _chat("My order 🙂📦 arrived broken 😡👨‍👩‍👧 🇵🇱 please help"), (RESPONSE,)),
-    Case("cjk", "Chinese, Japanese and Korean text", _chat("我的订单没有到达。注文が届きません。주문이 도착하지 않았습니다."),
+    Case("cjk", "Chinese, Japanese and Korean text",
+         _chat("我的订单没有到达。注文が届きません。주문이 도착하지 않았습니다."),
          (RESPONSE,)),
     Case("right_to_left", "Arabic and Hebrew, with a bidi override",
          _chat("طلبي لم يصل \u202eהזמנה שלי\u202c ORD-12345"), (RESPONSE,)),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from harness.evaluation.records import Example
 from harness.variants.builder import BLOCK_SIZE
@@ -19,8 +19,8 @@ EXPECTED_GRAPH = {
 }
 
 
-def graph_mismatches(precision: str, quantization: dict, provider: str = "cpu",
-                     block_size: int | None = None, recipe: str = DEFAULT_RECIPE, plan: dict | None = None) -> list[str]:
+def graph_mismatches(precision: str, quantization: dict, provider: str = "cpu", block_size: int | None = None,
+                     recipe: str = DEFAULT_RECIPE, plan: dict | None = None) -> list[str]:
     """Differences between what a precision (and its quantization recipe, or a mixed variant's
     plan) promises and what its graph holds (empty = fine); ``block_size`` is the one the build
     asked for, when it asked (an Olive recipe).

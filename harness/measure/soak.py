@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import statistics
-from typing import Sequence
+from collections.abc import Sequence
 
 from harness.measure.fits import theil_sen
 from harness.measure.records import Measurement, Verdict, fitted, verdict
@@ -19,7 +19,8 @@ SLOWDOWN_TOLERANCE = 0.10  # a drop of decode speed over the soak larger than th
 OGA_LEAK = re.compile(r"OGA Error: \d+ instances of .+? were leaked")
 
 
-def leak_verdict(variant: str, mode: str, rss_bytes: Sequence[int], threshold_kib: float) -> tuple[Measurement, Verdict]:
+def leak_verdict(variant: str, mode: str, rss_bytes: Sequence[int],
+                 threshold_kib: float) -> tuple[Measurement, Verdict]:
     """(measurement, verdict) for one soak mode's RSS series (after warm-up iterations)."""
     kib = [b / 1024 for b in rss_bytes]
     iterations = list(range(len(kib)))

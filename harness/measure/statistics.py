@@ -5,7 +5,7 @@ interval of a share and McNemar's exact paired test."""
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.stats import binom, binomtest

@@ -1,4 +1,5 @@
-"""GenerationTrace: what one request produced (tokens, text, timings, memory), the record every performance suite reads."""
+"""GenerationTrace: what one request produced (tokens, text, timings, memory), the record every performance suite
+reads."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ class GenerationTrace:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "GenerationTrace":
+    def from_dict(cls, data: dict) -> GenerationTrace:
         return cls(
             prompt_tokens=int(data["prompt_tokens"]),
             tokens=tuple(int(t) for t in data["tokens"]),

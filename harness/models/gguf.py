@@ -18,9 +18,9 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
-from typing import Callable
 
 from harness.common.cache import once
 from harness.common.hashing import file_sha256
@@ -108,7 +108,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         convert(Path(argv[0]), Path(argv[1]))
-    except Exception as exc:  # noqa: BLE001 - the parent shows this one line to the user
+    except Exception as exc:
         print(f"{type(exc).__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
     return 0

@@ -24,7 +24,8 @@ class Preset:
     module: str  # the package's import name (its folder holds the file)
     file: str  # GGUF file inside the package folder
     dataset: str  # default evaluation set: a name in datasets/
-    calibration: str | None = None  # its calibration set (GPTQ/AWQ, --search): a file in datasets/, never the evaluation set
+    calibration: str | None = None  # its calibration set (GPTQ/AWQ, --search): a file in datasets/,
+    #                                 never the evaluation set
 
     @property
     def install_command(self) -> str:

@@ -12,10 +12,10 @@ import dataclasses
 import importlib.util
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 from harness.common.hashing import tree_sha256
 from harness.errors import HarnessError
@@ -105,7 +105,7 @@ def supported_architectures() -> frozenset[str]:
     spec = importlib.util.find_spec("onnxruntime_genai")
     if spec is None or not spec.submodule_search_locations:
         return frozenset()
-    builder = Path(list(spec.submodule_search_locations)[0]) / "models" / "builder.py"
+    builder = Path(next(iter(spec.submodule_search_locations))) / "models" / "builder.py"
     if not builder.is_file():
         return frozenset()
     return frozenset(re.findall(r'config\.architectures\[0\] == "(\w+)"', builder.read_text(encoding="utf-8")))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 
@@ -67,7 +67,7 @@ def quality_examples(pytestconfig: pytest.Config) -> list[Example]:
 
 
 @pytest.fixture(scope="session")
-def harness_state(pytestconfig: pytest.Config) -> "Run":
+def harness_state(pytestconfig: pytest.Config) -> Run:
     """The run's state: the reference variant, its cached answers and log-probs (quality suites)."""
     return pytestconfig.stash[STATE]
 

@@ -32,7 +32,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     for line in summary_lines(state.store.data):
         terminalreporter.write_line(line)
     for entry in state.store.data["variants"]:
-        if entry.get("status") in ("unsupported", "build_failed", "crashed") and (entry.get("reason") or entry.get("error")):
+        if (entry.get("status") in ("unsupported", "build_failed", "crashed")
+                and (entry.get("reason") or entry.get("error"))):
             terminalreporter.write_line(f"{entry['id']}: {(entry.get('reason') or entry.get('error')).splitlines()[0]}")
     missed = [v for v in state.store.data["verdicts"] if not v.get("passed")]
     if missed:

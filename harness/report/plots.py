@@ -12,15 +12,15 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend is chosen first)
-import numpy as np  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from harness.common.files import write_atomic  # noqa: E402
-from harness.report.search import TITLE as SEARCH_TITLE  # noqa: E402
-from harness.report.search import search_plot  # noqa: E402
-from harness.results.precision import precision_table  # noqa: E402
-from harness.variants.builders import BUILDERS  # noqa: E402
+from harness.common.files import write_atomic
+from harness.report.search import TITLE as SEARCH_TITLE
+from harness.report.search import search_plot
+from harness.results.precision import precision_table
+from harness.variants.builders import BUILDERS
 
 COLOURS = {"fp32": "#1f4e79", "fp16": "#2e86c1", "int8": "#d68910", "int4": "#c0392b", "mixed": "#7d3c98"}
 TITLES = {
@@ -101,7 +101,8 @@ def pareto_front(points: list[tuple[float, float, str]], lower_x: bool = True) -
 
 
 def quality_tradeoff(results: dict):
-    rows = [r for r in precision_table(results) if r["size_mb"] and (r["accuracy"] is not None or r["kld_mean"] is not None)]
+    rows = [r for r in precision_table(results)
+            if r["size_mb"] and (r["accuracy"] is not None or r["kld_mean"] is not None)]
     if not rows:
         return None
     panels = [("size_mb", True, "size on disk, MB")]
@@ -220,7 +221,7 @@ def draw_all(results: dict, folder: Path) -> dict[str, Path]:
             continue
         path = folder / f"{name}.png"
         try:
-            write_atomic(path, lambda fh: fig.savefig(fh, format="png", dpi=110))
+            write_atomic(path, lambda fh, fig=fig: fig.savefig(fh, format="png", dpi=110))
         finally:
             plt.close(fig)
         saved[name] = path

@@ -108,7 +108,8 @@ def render_html(results: dict, plots: dict[str, Path] | None = None, objective: 
         else:
             body += [f"<p>{_inline(p)}</p>" for p in section.text]
         if section.header:
-            table = ["<table><thead><tr>" + "".join(f"<th>{_inline(h)}</th>" for h in section.header) + "</tr></thead><tbody>"]
+            table = ["<table><thead><tr>" + "".join(f"<th>{_inline(h)}</th>" for h in section.header)
+                     + "</tr></thead><tbody>"]
             table += ["<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in section.rows]
             table.append("</tbody></table>")
             if section.collapsed:

@@ -33,7 +33,8 @@ def search_plot(results: dict):
         if probes:
             ax.scatter([c["size_bytes"] / 1e6 for c in probes], [c["figures"]["kld_mean"] for c in probes], s=18,
                        marker="^", facecolors="none", edgecolors="#1f77b4", zorder=2,
-                       label=f"sensitivity probe ({record.get('probe_chunks', '?')} of {record.get('chunks', '?')} chunks)")
+                       label=f"sensitivity probe ({record.get('probe_chunks', '?')} of {record.get('chunks', '?')} "
+                             "chunks)")
         front = [candidates[i] for i in record["pareto"]]
         ax.plot([c["size_bytes"] / 1e6 for c in front], [c["figures"]["kld_mean"] for c in front],
                 color="#555555", linewidth=1, linestyle="--", label="Pareto front", zorder=1)
@@ -41,7 +42,7 @@ def search_plot(results: dict):
         ax.scatter([best["size_bytes"] / 1e6], [best["figures"]["kld_mean"]], s=140, facecolors="none",
                    edgecolors="#c0392b", linewidths=2, label="chosen", zorder=3)
         for gate in record["gates"]:
-            metric, op, value = gate.split()
+            metric, _, value = gate.split()
             if metric == "kld_mean":
                 ax.axhline(float(value), color="#c0392b", linewidth=1, label=f"gate {gate}")
         ax.set_yscale("log")

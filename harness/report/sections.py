@@ -1,14 +1,15 @@
-"""The report's sections, each built from results.json as a title, paragraphs and a table; the renderers lay them out."""
+"""The report's sections, each built from results.json as a title, paragraphs and a table;
+the renderers lay them out."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.common.formatting import fmt, with_interval
 from harness.evaluation.scoring import TASK_METRICS
 from harness.gates.judge import NOT_APPLICABLE, outcome_of, unjudged
 from harness.report.search import search_section
-from harness.common.formatting import fmt, with_interval
 from harness.report.tables import precision_rows_text
 from harness.results.precision import precision_table, references_of
 from harness.ship.recommend import OBJECTIVES, recommend
@@ -132,8 +133,9 @@ def _variants(results: dict) -> Section:
         rows.append([f"`{v['id']}`", str(v.get("status")), fmt(size / MB) + " MB" if size else "—",
                      f"{size / base:.3f}" if size and base else "—", fmt(v.get("build_seconds")), quant,
                      fmt(v.get("load_s")), note])
-    return Section("Variants", "variants", text=_cpu_fp16_note(results), header=["variant", "status", "size on disk", "× fp32", "build s",
-                                                              "quantization", "load s", "note"], rows=rows)
+    return Section("Variants", "variants", text=_cpu_fp16_note(results),
+                   header=["variant", "status", "size on disk", "× fp32", "build s", "quantization", "load s", "note"],
+                   rows=rows)
 
 
 def _performance(results: dict) -> Section | None:
@@ -155,7 +157,8 @@ def _performance(results: dict) -> Section | None:
             cells.append(with_interval(m["value"] * scale, scaled))
         rows.append(cells)
     return Section("Performance per variant", "performance", text=[
-        "Median [95 % interval] (fits: slope [95 % interval]); warm-ups excluded. Definitions: docs/reference/metrics.md."],
+        "Median [95 % interval] (fits: slope [95 % interval]); warm-ups excluded. Definitions: "
+        "docs/reference/metrics.md."],
         header=["variant"] + [c[0] for c in columns], rows=rows)
 
 
@@ -176,8 +179,8 @@ def _runtimes(results: dict) -> Section | None:
     rows = []
     for c in found:
         kld, top1 = c["kld"], c["top1"]
-        logits = ("no logits compared" if kld is None else
-                  f"KLD between the two runtimes {fmt(kld['value'])}, top-1 agreement {fmt(top1['value']) if top1 else '—'}")
+        logits = ("no logits compared" if kld is None else f"KLD between the two runtimes {fmt(kld['value'])}, "
+                  f"top-1 agreement {fmt(top1['value']) if top1 else '—'}")
         answers = (f"{c['same_answers']} of {c['answers']} greedy answers the same" if c["answers"]
                    else "no answers compared")
         text.append(f"`{c['variant']}` ({version(c['runtime'])}) against `{c['twin']}` "

@@ -11,7 +11,8 @@ from harness.gates.judge import NOT_APPLICABLE
 
 def machine_label(environment: dict) -> str:
     cpu = (environment.get("cpu_model") or "cpu").replace("(R)", "").replace("(TM)", "")
-    return f"{' '.join(cpu.split()[:3])} ×{environment.get('cores_usable', '?')} [{str(environment.get('machine_fingerprint', ''))[:6]}]"
+    return (f"{' '.join(cpu.split()[:3])} ×{environment.get('cores_usable', '?')} "
+            f"[{str(environment.get('machine_fingerprint', ''))[:6]}]")
 
 
 def measurements_frame(results: dict) -> pd.DataFrame:
@@ -45,7 +46,8 @@ def precision_rows_text(rows: list[dict], references: set[str] = frozenset()) ->
     body = []
     for r in rows:
         gates = r["gates"]
-        gate_text = (f"{gates['passed']} ✓ {gates['failed']} ✗" + (f" ({gates[NOT_APPLICABLE]} n/a)" if gates[NOT_APPLICABLE] else "")
+        gate_text = (f"{gates['passed']} ✓ {gates['failed']} "
+                     "✗" + (f" ({gates[NOT_APPLICABLE]} n/a)" if gates[NOT_APPLICABLE] else "")
                      if sum(gates.values()) else "—")
         body.append([
             r["variant"], r["status"] or "—", fmt(r["size_mb"]), fmt(r["size_x_fp32"]), fmt(r["load_s"]),

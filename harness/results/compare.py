@@ -36,11 +36,11 @@ import re
 from scipy.stats import fisher_exact, mannwhitneyu, norm
 from scipy.stats import t as student_t
 
+from harness.common.formatting import fmt
 from harness.errors import HarnessError
 from harness.gates.judge import outcome_of
 from harness.gates.spec import QUALITY_SUITES, is_known_metric, unknown_metric
 from harness.measure.metrics import lookup
-from harness.common.formatting import fmt
 
 ALPHA = 0.05  # family-wise error rate of one comparison
 CORRECTION = "Holm–Bonferroni"
@@ -175,7 +175,8 @@ def decide(adjusted_p: float, a: float | None, b: float | None, minimum: tuple[s
     if effect is None:  # no value to measure the effect on (no "|" here: the row is a Markdown table's)
         return SMALL, f"; no effect to hold against the minimum {_amount(kind, size)}"
     large = effect >= size
-    return (CHANGED if large else SMALL), f"; effect {_amount(kind, effect)} {'≥' if large else '<'} minimum {_amount(kind, size)}"
+    return (CHANGED if large else SMALL), (f"; effect {_amount(kind, effect)} {'≥' if large else '<'} minimum "
+                                           f"{_amount(kind, size)}")
 
 
 def compare(a: dict, b: dict, everything: bool = False, min_effects: dict | None = None) -> dict:
@@ -214,7 +215,8 @@ def compare(a: dict, b: dict, everything: bool = False, min_effects: dict | None
                 if status_a.get(v["id"]) != v.get("status")]
     gates_a = {(g["gate"], g["variant"]): outcome_of(g) for g in (a.get("gates") or {}).get("results", [])}
     gates = [(g["gate"], g["variant"], gates_a.get((g["gate"], g["variant"])), outcome_of(g))
-             for g in (b.get("gates") or {}).get("results", []) if gates_a.get((g["gate"], g["variant"])) != outcome_of(g)]
+             for g in (b.get("gates") or {}).get("results", [])
+             if gates_a.get((g["gate"], g["variant"])) != outcome_of(g)]
     models = [_model_label(run) for run in (a, b)]
     return {"a": a["run"]["id"], "b": b["run"]["id"], "same_machine": same_machine, "rows": rows,
             "statuses": statuses, "gates": gates, "models": None if models[0] == models[1] else models}
@@ -240,13 +242,17 @@ def render(result: dict) -> str:
                f"error rate {ALPHA}): {count[CHANGED]} changed, {count[SMALL]} significant but below their minimum "
                f"effect, {count[NOISE]} within noise.")
     lines += [summary, "",
-              "| variant | metric | A | B | change | verdict | how decided |", "| --- | --- | ---: | ---: | ---: | --- | --- |"]
+              "| variant | metric | A | B | change | verdict | how decided "
+              "|", "| --- | --- | ---: | ---: | ---: | --- | --- |"]
     for r in result["rows"]:
         change = "—" if r["change"] is None or not math.isfinite(r["change"]) else f"{r['change']:+.1%}"
         verdict = f"**{r['verdict']}**" if r["verdict"] == CHANGED else r["verdict"]
-        lines.append(f"| `{r['variant']}` | {r['metric']} | {fmt(r['a'])} | {fmt(r['b'])} | {change} | {verdict} | {r['how']} |")
+        lines.append(f"| `{r['variant']}` | {r['metric']} | {fmt(r['a'])} | {fmt(r['b'])} | {change} | {verdict} | "
+                     f"{r['how']} |")
     if result["statuses"]:
-        lines += ["", "Variant status changes: " + "; ".join(f"`{v}` {x or 'new'} → {y}" for v, x, y in result["statuses"])]
+        lines += ["", "Variant status changes: "
+                  + "; ".join(f"`{v}` {x or 'new'} → {y}" for v, x, y in result["statuses"])]
     if result["gates"]:
-        lines += ["", "Gate changes: " + "; ".join(f"{g} on `{v}` {x or 'absent'} → {y}" for g, v, x, y in result["gates"])]
+        lines += ["", "Gate changes: "
+                  + "; ".join(f"{g} on `{v}` {x or 'absent'} → {y}" for g, v, x, y in result["gates"])]
     return "\n".join(lines) + "\n"

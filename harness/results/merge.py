@@ -32,8 +32,10 @@ def merge(runs: list[dict]) -> dict:
     merged: dict = {
         "schema_version": SCHEMA_VERSION,
         "run": {"id": "merged-" + compact_stamp(), "complete": all(r["run"].get("complete") for r in runs),
-                "merged_from": [r["run"]["id"] for r in runs], "started_at": min(r["run"].get("started_at", "") for r in runs),
-                "ended_at": max(r["run"].get("ended_at") or "" for r in runs), "settings": runs[0]["run"].get("settings", {})},
+                "merged_from": [r["run"]["id"] for r in runs],
+                "started_at": min(r["run"].get("started_at", "") for r in runs),
+                "ended_at": max(r["run"].get("ended_at") or "" for r in runs),
+                "settings": runs[0]["run"].get("settings", {})},
         "environment": copy.deepcopy(runs[0].get("environment", {})),
         "model": runs[0].get("model"),
         "machines": [], "variants": [], "measurements": [], "verdicts": [], "answers": [], "datasets": [],
@@ -45,7 +47,7 @@ def merge(runs: list[dict]) -> dict:
         merged["machines"].append({"label": label, "fingerprint": fingerprint, "cpu_model": env.get("cpu_model"),
                                    "cores": env.get("cores_usable"), "run": run["run"]["id"]})
 
-        def renamed(record: dict) -> dict:
+        def renamed(record: dict, label: str = label) -> dict:
             out = {**copy.deepcopy(record), "variant": f"{record['variant']}@{label}", "machine": label}
             if record.get("reference"):  # closeness names its reference: a variant of the same machine
                 out["reference"] = f"{record['reference']}@{label}"
@@ -57,7 +59,8 @@ def merge(runs: list[dict]) -> dict:
             merged[key] += [renamed(r) for r in run.get(key, [])]
         merged["gates"]["results"] += [renamed(g) for g in (run.get("gates") or {}).get("results", [])]
         # each run's gates, for its own variants: a recommendation needs every one judged
-        merged["gates"]["definitions"] += [{**d, "machine": label} for d in (run.get("gates") or {}).get("definitions", [])]
+        merged["gates"]["definitions"] += [{**d, "machine": label}
+                                           for d in (run.get("gates") or {}).get("definitions", [])]
         for dataset in run.get("datasets") or []:
             if dataset not in merged["datasets"]:
                 merged["datasets"].append(dataset)

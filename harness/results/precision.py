@@ -55,8 +55,8 @@ def precision_table(results: dict) -> list[dict]:
             record = find(results, variant_id, name)
             return record.get("value") if record else None
 
-        def interval(name):
-            record = find(results, vid, name)
+        def interval(name, variant_id=vid):
+            record = find(results, variant_id, name)
             return record.get("interval") if record else None
 
         size = v.get("size_bytes")

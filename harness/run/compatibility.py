@@ -20,9 +20,9 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from harness.common import toolchains
 from harness.common.cache import key_of, once
@@ -72,7 +72,8 @@ def build(source: ModelSource, release: BuilderRelease, precision: str, cache_di
     """The model built by ``release``'s builder at ``precision``, once, in the cache."""
     recipe = {"format": FORMAT, "model": source.content_hash, "builder": release.version, "precision": precision,
               "options": {release.block_size_option: BLOCK_SIZE} if precision in ("int4", "int8") else {}}
-    target = Path(cache_dir) / "compatibility" / f"{source.name}-{precision}-builder{release.version}-{key_of(recipe, 16)}"
+    target = (Path(cache_dir) / "compatibility"
+              / f"{source.name}-{precision}-builder{release.version}-{key_of(recipe, 16)}")
 
     def make(folder: Path) -> None:
         python, env = release.python(cache_dir, progress)
@@ -140,7 +141,8 @@ def measure(model: str, cache_dir: Path, runtimes: tuple[str, ...] = ("0.18.0", 
                 cells.append({"builder": release.version, "precision": precision, "runtime": None,
                               "status": "build fails", "note": _one_line(exc)})
                 continue
-            found = {runtime: answer(folder, runtime, main_runtime, prompts, cache_dir, progress) for runtime in runtimes}
+            found = {runtime: answer(folder, runtime, main_runtime, prompts, cache_dir, progress)
+                     for runtime in runtimes}
             native = found.get(release.version, {}).get("answers")
             for runtime, result in found.items():
                 answered = sum(1 for a in result["answers"] if a)

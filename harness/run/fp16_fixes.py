@@ -7,8 +7,8 @@ and, with ``--out``, with the machine's description to JSON.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from harness.errors import HarnessError
 from harness.run import side_by_side

@@ -8,8 +8,8 @@ on CPU), measured with :mod:`harness.run.side_by_side`.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from harness.run import side_by_side
 from harness.run.run import Run

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from harness.common import toolchains
 from harness.common.cache import key_of, once
@@ -30,13 +31,13 @@ from harness.gates.spec import Gate, load_gates
 from harness.measure.closeness import FORMAT_VERSION
 from harness.models.sources import ModelSource, resolve_model
 from harness.results.store import ResultsStore, load_results
-from harness.runtime.client import MAX_RESTARTS, WorkerSession
 from harness.run.search import mixed_plan, mixed_settings
+from harness.runtime.client import MAX_RESTARTS, WorkerSession
 from harness.runtime.protocol import SessionSpec
 from harness.settings import config as cfg
 from harness.variants import recipes
 from harness.variants.build import BuiltVariant, build_variant
-from harness.variants.builder import BuildInputs
+from harness.variants.builder import NO_INPUTS, BuildInputs
 from harness.variants.builders import BUILDERS
 from harness.variants.matrix import PlannedVariant, plan
 from harness.variants.mixed import PRECISION as MIXED
@@ -86,7 +87,7 @@ class Run:
             raise HarnessError(run.setup_error)
         return run
 
-    def build_variant(self, variant: Variant, inputs: BuildInputs = BuildInputs()) -> BuiltVariant:
+    def build_variant(self, variant: Variant, inputs: BuildInputs = NO_INPUTS) -> BuiltVariant:
         """A build of this run's model that need not be in the matrix (another correction, another route)."""
         return build_variant(variant, self.source, self.config.cache_dir, self.progress, inputs)
 
@@ -209,8 +210,8 @@ class Run:
         kept in the cache, keyed on its build, the data, the prompt format and the settings;
         scored again each time (the cache keeps what was said, not how it scored)."""
         key = {"build": self.build(reference_id).path.name, "runtime": self.runtime_of(reference_id),
-               "data": self.eval_set.sha256, "ids": [e.id for e in examples], "answer_tokens": self.config.answer_tokens,
-               "format": self.formatter.to_record(), "version": 1}
+               "data": self.eval_set.sha256, "ids": [e.id for e in examples],
+               "answer_tokens": self.config.answer_tokens, "format": self.formatter.to_record(), "version": 1}
         path = self.config.cache_dir / "reference" / f"answers-{key_of(key)}.json"
         answers, _ = once(path, lambda p: write_json_atomic(p, compute(self.session(reference_id)), indent=None),
                           lambda p: json.loads(p.read_text(encoding="utf-8")))
@@ -267,7 +268,8 @@ class Run:
             spec = SessionSpec(model_dir=str(built.path), provider=variant.provider, max_length=self.max_length)
 
             def restarted(count: int, crash: BaseException) -> None:
-                self.progress(f"{variant_id}: {crash.summary()}; fresh worker {count} of {MAX_RESTARTS} for its next test")
+                self.progress(f"{variant_id}: {crash.summary()}; fresh worker {count} of {MAX_RESTARTS} for its next "
+                              "test")
                 self.note(variant_id, worker_restarts=count)
 
             try:
@@ -280,16 +282,14 @@ class Run:
             self.sessions[variant_id] = session
             self.note(variant_id, runtime=session.ready["runtime"], load_s=session.ready["load_s"],
                       rss_before_load_bytes=session.ready["rss_before_load_bytes"],
-                      rss_after_load_bytes=session.ready["rss_after_load_bytes"],
-                      max_length=self.max_length)
+                      rss_after_load_bytes=session.ready["rss_after_load_bytes"], max_length=self.max_length)
         result = self.sessions[variant_id]
         if isinstance(result, BaseException):
             raise result
         return result
 
     def close_session(self, variant_id: str) -> None:
-        """Close a variant's worker; a later need (the reference, asked for by another variant)
-        opens a new one."""
+        """Close a variant's worker; a later need (the reference, asked for by another variant) opens a new one."""
         session = self.sessions.get(variant_id)
         if isinstance(session, WorkerSession):
             session.close()

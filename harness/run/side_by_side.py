@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import statistics
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from harness.measure.closeness import chunks_of, summarize
 from harness.measure.environment import describe

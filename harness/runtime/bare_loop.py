@@ -14,7 +14,7 @@ independent of :mod:`harness.runtime.session`, whose code is what it measures.
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def run(model, ids: Sequence[int], new_tokens: int, max_length: int) -> dict:

@@ -1,4 +1,5 @@
-"""The client side of a worker: WorkerSession starts a variant's worker process, sends it requests, and restarts it after a crash."""
+"""The client side of a worker: WorkerSession starts a variant's worker process, sends it requests, and restarts it
+after a crash."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ import selectors
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from harness.common.processes import die_with_parent
 from harness.common.toolchains import MAIN, Interpreter
 from harness.errors import GenerationError, WorkerCrashed
-from harness.runtime.protocol import SessionSpec
 from harness.measure.trace import GenerationTrace
+from harness.runtime.protocol import SessionSpec
 
 MAX_RESTARTS = 3  # fresh workers a variant gets after crashes, before its later requests fail too
 

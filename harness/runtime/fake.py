@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
+from harness.measure.trace import GenerationTrace
 from harness.runtime.protocol import (
     SessionSpec,
     check_ids,
@@ -12,7 +13,6 @@ from harness.runtime.protocol import (
     check_text,
     prompt_ids,
 )
-from harness.measure.trace import GenerationTrace
 
 
 class FakeSession:

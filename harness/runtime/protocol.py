@@ -1,10 +1,12 @@
-"""What a session is: the Session protocol every suite relies on, the spec a worker opens one from, and the request checks every session applies."""
+"""What a session is: the Session protocol every suite relies on, the spec a worker opens one from, and the request
+checks every session applies."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Callable, Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from harness.errors import GenerationError
 from harness.measure.trace import GenerationTrace
@@ -62,7 +64,7 @@ class SessionSpec:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str) -> "SessionSpec":
+    def from_json(cls, text: str) -> SessionSpec:
         return cls(**json.loads(text))
 
 def check_ids(ids: Sequence[int], vocab_size: int) -> None:
@@ -97,7 +99,8 @@ def check_request(prompt_len: int, max_new_tokens: int, min_new_tokens: int, max
         raise GenerationError("empty_prompt", "the prompt has no tokens")
     if max_new_tokens < 1 or min_new_tokens < 0 or min_new_tokens > max_new_tokens:
         raise GenerationError("invalid_request",
-                              f"need 0 <= min_new_tokens ({min_new_tokens}) <= max_new_tokens ({max_new_tokens}), max >= 1")
+                              f"need 0 <= min_new_tokens ({min_new_tokens}) <= max_new_tokens ({max_new_tokens}), "
+                              "max >= 1")
     if prompt_len >= max_length:
         raise GenerationError("prompt_too_long",
                               f"prompt of {prompt_len} tokens leaves no room under max_length {max_length}")

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import ClassVar
 
 from harness.errors import GenerationError
+from harness.measure.trace import GenerationTrace
 from harness.runtime import bare_loop
 from harness.runtime.fake import FakeSession
 from harness.runtime.protocol import (
@@ -28,7 +30,6 @@ from harness.runtime.protocol import (
     check_text,
     prompt_ids,
 )
-from harness.measure.trace import GenerationTrace
 
 
 def open_session(spec: SessionSpec) -> Session:
@@ -38,7 +39,7 @@ def open_session(spec: SessionSpec) -> Session:
 class OgaSession:
     """A model loaded with onnxruntime-genai on one execution provider."""
 
-    _PROVIDERS = {"cuda": "cuda", "dml": "dml", "webgpu": "WebGPU"}
+    _PROVIDERS: ClassVar[dict[str, str]] = {"cuda": "cuda", "dml": "dml", "webgpu": "WebGPU"}
 
     def __init__(self, spec: SessionSpec) -> None:
         import onnxruntime_genai as og

@@ -11,10 +11,10 @@ The help texts below are shared by the command-line options and the settings ref
 from __future__ import annotations
 
 import re
-
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 PRECISIONS = ("fp32", "fp16", "int8", "int4")
 PROVIDERS = ("cpu", "cuda", "dml", "webgpu")

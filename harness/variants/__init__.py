@@ -1,1 +1,2 @@
-"""Variants and builders: the precision x provider x builder matrix, the builder registry, cached builds, and what a built graph really is."""
+"""Variants and builders: the precision x provider x builder matrix, the builder registry, cached builds, and what a
+built graph really is."""

@@ -31,7 +31,7 @@ from harness.common.clock import now_iso
 from harness.errors import BuildError
 from harness.models.sources import ModelSource
 from harness.variants.build_check import NO_CHECKSUMS, RECORD, manifest, verify
-from harness.variants.builder import BuildInputs, Progress, Workspace
+from harness.variants.builder import NO_INPUTS, BuildInputs, Progress, Workspace
 from harness.variants.builders import BUILDERS
 from harness.variants.graph import quantization_summary
 from harness.variants.variant import Variant
@@ -67,7 +67,7 @@ def toolchain(builder: str = "genai") -> dict:
     return {**BUILDERS[builder].toolchain(), "harness_recipe": RECIPE_VERSION}
 
 
-def recipe_for(variant: Variant, source: ModelSource, inputs: BuildInputs = BuildInputs()) -> dict:
+def recipe_for(variant: Variant, source: ModelSource, inputs: BuildInputs = NO_INPUTS) -> dict:
     """What is built, independent of where: the part of the cache key that is not model or tools
     (:meth:`harness.variants.builder.Builder.recipe`)."""
     return BUILDERS[variant.builder].recipe(variant, source, inputs)
@@ -78,7 +78,7 @@ def cache_key(source: ModelSource, recipe: dict, tools: dict) -> str:
 
 
 def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
-                  progress: Progress = lambda message: None, inputs: BuildInputs = BuildInputs()) -> BuiltVariant:
+                  progress: Progress = lambda message: None, inputs: BuildInputs = NO_INPUTS) -> BuiltVariant:
     """Return the built variant, building it (once, under a lock) if the cache lacks it, and
     verifying a cached one (once per process). A variant measured under another runtime
     (``--runtimes``) is the same build as its twin; a mixed variant is assembled from the FP32

@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from harness.common.processes import die_with_parent
 from harness.errors import BuildError
@@ -33,6 +34,9 @@ class BuildInputs:
     calibration: tuple[str, ...] | None = None  # the texts GPTQ and AWQ calibrate on
     fp16_cpu_fix: str = fp16_cpu.DEFAULT_FIX  # --fp16-cpu-fix
     mixed_plan: dict | None = None  # the plan of a mixed variant (--plan, or what --search found)
+
+
+NO_INPUTS = BuildInputs()  # a build that needs nothing beyond the variant and the model
 
 
 @dataclass(frozen=True)

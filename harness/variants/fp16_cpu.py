@@ -37,7 +37,8 @@ from pathlib import Path
 
 from harness.settings.config import FP16_CPU_FIXES as FIXES  # noqa: F401  (the settings' list of names)
 
-DEFAULT_FIX = "gqa"  # measured faster than relabel at the same closeness (docs/guides/builders.md, FP16 on the CPU provider)
+DEFAULT_FIX = "gqa"  # measured faster than relabel at the same closeness (docs/guides/builders.md, FP16 on the CPU
+#                     provider)
 VERSION = 1  # bump when a correction changes: cached builds made with the old one are rebuilt
 
 _WRONG, _RIGHT = "sequence_length", "total_sequence_length"

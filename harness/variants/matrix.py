@@ -16,7 +16,6 @@ from harness.variants.recipes import DEFAULT_RECIPE, applies
 from harness.variants.variant import BUILDER, Variant
 
 
-
 @dataclass(frozen=True)
 class PlannedVariant:
     variant: Variant

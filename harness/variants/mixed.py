@@ -117,7 +117,8 @@ class Bank:
         import numpy as np
 
         quantizer = MatMulNBitsQuantizer(model, algo_config=config)
-        with np.errstate(invalid="ignore", divide="ignore"):  # an all-zero block has scale 0: the quantizer maps it to 0
+        with np.errstate(invalid="ignore", divide="ignore"):  # an all-zero block has scale 0: the quantizer maps it
+            # to 0
             quantizer.process()
         quantized = quantizer.model.model.graph
         weights = {i.name: i for i in quantized.initializer}

@@ -8,7 +8,8 @@
 
 Olive runs in its own toolchain (:data:`harness.common.toolchains.OLIVE`: olive-ai 0.13.0 with
 onnxruntime-genai 0.14.1, the only release its ModelBuilder pass works with), never in the main
-environment, whose onnxruntime-genai is the runtime that ships. It runs in a fresh temporary folder with its cache inside it, so Olive's own cache can never
+environment, whose onnxruntime-genai is the runtime that ships. It runs in a fresh temporary folder with its cache
+inside it, so Olive's own cache can never
 return a model an older toolchain built (it did, with olive-ai 0.13.0); the harness's build cache keys on the recipe
 and the toolchain, olive-ai included.
 """
@@ -39,9 +40,12 @@ DEVICES = {"cpu": ("cpu", "CPUExecutionProvider"), "cuda": ("gpu", "CUDAExecutio
 # others fail (each pair tried on this machine type, November 2026)
 WORKS_WITH = {"0.13.0": ("0.14.",)}
 KNOWN_FAILURES = {"0.15.": "its ModelBuilder pass fails with KeyError: 'hf_details'",
-                  "0.16.": "its ModelBuilder pass fails with ModuleNotFoundError: onnxruntime_genai.models.quantized_model",
-                  "0.17.": "its ModelBuilder pass fails with ModuleNotFoundError: onnxruntime_genai.models.quantized_model",
-                  "0.18.": "its ModelBuilder pass fails with ModuleNotFoundError: onnxruntime_genai.models.quantized_model"}
+                  "0.16.": "its ModelBuilder pass fails with ModuleNotFoundError: "
+                           "onnxruntime_genai.models.quantized_model",
+                  "0.17.": "its ModelBuilder pass fails with ModuleNotFoundError: "
+                           "onnxruntime_genai.models.quantized_model",
+                  "0.18.": "its ModelBuilder pass fails with ModuleNotFoundError: "
+                           "onnxruntime_genai.models.quantized_model"}
 
 
 def toolchain_problem(olive: str | None = None, genai: str | None = None) -> str | None:

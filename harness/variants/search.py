@@ -30,8 +30,9 @@ next smaller candidate was not taken.
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 from harness.variants.mixed import EMBED, plan_summary, uniform
 
@@ -186,7 +187,8 @@ def search(groups, size_of: Callable[[dict], int], measure: Measure, gates: Sequ
             raise SearchFailed(
                 f"no mix passes the closeness gates on the search text: every group at INT8 reached kld_mean "
                 f"{start.figures.get('kld_mean', float('nan')):.4g} ({'; '.join(start.missed)}); the closest, with "
-                f"groups in float up to FP16's size, reached kld_mean {closest.figures.get('kld_mean', float('nan')):.4g}")
+                "groups in float up to FP16's size, reached kld_mean "
+                f"{closest.figures.get('kld_mean', float('nan')):.4g}")
     current.accepted = True
     promoted = {g for g in groups if current.plan[g] == 32 != start.plan[g]}
     costs = {g: max(rate, 0.0) for g, rate in

@@ -32,11 +32,11 @@ class Variant:
         return self.id
 
     @property
-    def build(self) -> "Variant":
+    def build(self) -> Variant:
         """What is built: the runtime a build is measured under is not part of it."""
         return Variant(self.precision, self.provider, self.builder, recipe=self.recipe)
 
     @property
-    def twin(self) -> "Variant | None":
+    def twin(self) -> Variant | None:
         """The same build under the main environment's runtime (None: this is it)."""
         return None if self.runtime is None else self.build

@@ -10,8 +10,8 @@ from harness.measure.smoke import graph_mismatches
 from harness.models.sources import resolve_model
 from harness.variants import build as build_module
 from harness.variants import build_check as check
-from harness.variants.genai import GenaiBuilder
 from harness.variants.build import build_variant, cache_key, recipe_for, toolchain
+from harness.variants.genai import GenaiBuilder
 from harness.variants.matrix import Variant
 
 pytestmark = pytest.mark.slow

@@ -31,7 +31,8 @@ def test_both_builders_graphs_answer_in_both_runtimes(matrix):
         for precision in ("fp32", "int4"):
             for runtime in ("0.18.0", "0.14.1"):
                 cell = cells[(builder, precision, runtime)]
-                assert cell["status"] == "answers" and cell["answered"] == cell["prompts"] == compatibility.PROMPTS, cell
+                assert (cell["status"] == "answers"
+                        and cell["answered"] == cell["prompts"] == compatibility.PROMPTS), cell
     # the other release gives the same greedy tokens as the builder's own
     assert cells[("0.18.0", "int4", "0.14.1")]["same_as_builders_runtime"] == compatibility.PROMPTS
     assert cells[("0.14.1", "int4", "0.18.0")]["same_as_builders_runtime"] == compatibility.PROMPTS

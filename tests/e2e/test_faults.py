@@ -209,7 +209,8 @@ def test_a_chat_template_with_a_default_system_message_ships_to_foundry(tiny_qwe
         verdicts = {v["name"]: v for v in load(reports)["verdicts"]}
         assert verdicts["prompt_template_matches_chat_template"]["passed"]
         limit = verdicts["prompt_template_expresses_chat_template"]
-        assert not limit["passed"] and f"{odd} domain prompts are chats its PromptTemplate cannot render" in limit["message"]
+        assert not limit["passed"] and (f"{odd} domain prompts are chats its PromptTemplate cannot render"
+                                        in limit["message"])
         [package] = packages.iterdir()
         prompt = json.loads((package / "inference_model.json").read_text())["PromptTemplate"]["prompt"]
         assert prompt.startswith(default) == carries_default
@@ -224,7 +225,8 @@ def test_kill_9_of_the_harness_while_it_builds_leaves_no_builder(tmp_path):
 
     def builders():
         return [p.pid for p in psutil.process_iter(["cmdline"])
-                if "onnxruntime_genai.models.builder" in (p.info["cmdline"] or []) and str(cache) in " ".join(p.info["cmdline"])]
+                if "onnxruntime_genai.models.builder" in (p.info["cmdline"] or [])
+                and str(cache) in " ".join(p.info["cmdline"])]
 
     deadline = time.monotonic() + 120
     while not builders() and time.monotonic() < deadline and harness.poll() is None:

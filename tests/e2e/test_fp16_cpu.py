@@ -16,8 +16,8 @@ from harness.models.sources import resolve_model
 from harness.runtime.protocol import SessionSpec
 from harness.runtime.session import open_session
 from harness.variants import fp16_cpu
-from harness.variants.builder import BuildInputs
 from harness.variants.build import build_variant, cache_key, recipe_for, toolchain
+from harness.variants.builder import BuildInputs
 from harness.variants.matrix import Variant
 
 pytestmark = pytest.mark.slow
@@ -129,7 +129,8 @@ def test_olive_refuses_fp16_for_cpu_and_the_plan_says_so(tmp_path, build_cache):
     source = resolve_model("embedded")
     planned = {p.id: p for p in plan(("fp16",), ("cpu",), source, available=("cpu",), builders=("genai", "olive"))}
     assert planned["fp16-cpu"].supported
-    assert not planned["fp16-olive-cpu"].supported and "FP16 is not supported on CPU." in planned["fp16-olive-cpu"].reason
+    assert (not planned["fp16-olive-cpu"].supported
+            and "FP16 is not supported on CPU." in planned["fp16-olive-cpu"].reason)
     # what Olive itself does when asked: its ModelBuilder pass is pruned and no model comes out
     out, work = tmp_path / "out", tmp_path / "olive"
     work.mkdir()

@@ -71,7 +71,8 @@ def test_a_gguf_file_becomes_the_same_model_once(tiny_gguf, tiny_llama, tmp_path
     said: list[str] = []
     source = resolve_model(str(tiny_gguf), cache_dir=tmp_path, progress=said.append)
     assert source.kind == "gguf" and source.name == "tiny-llama" and source.architecture == "llama"
-    assert source.gguf_sha256 == hashlib.sha256(tiny_gguf.read_bytes()).hexdigest() and source.gguf_file == str(tiny_gguf)
+    assert (source.gguf_sha256 == hashlib.sha256(tiny_gguf.read_bytes()).hexdigest()
+            and source.gguf_file == str(tiny_gguf))
     assert len(said) == 1 and said[0].startswith("converting tiny-llama.gguf")
     assert source.path.is_relative_to(tmp_path.resolve() / "models")
     # weights, tokenizer and chat template survive the round trip through GGUF exactly
@@ -89,7 +90,8 @@ def test_a_gguf_file_becomes_the_same_model_once(tiny_gguf, tiny_llama, tmp_path
     assert again.path == source.path and again.content_hash == source.content_hash and len(said) == 1
 
 
-LOCK_IS_FREE = "from filelock import FileLock, Timeout\nimport sys\ntry:\n    FileLock(sys.argv[1]).acquire(timeout=0)\nexcept Timeout:\n    sys.exit(1)\n"
+LOCK_IS_FREE = ("from filelock import FileLock, Timeout\nimport sys\ntry:\n    "
+                "FileLock(sys.argv[1]).acquire(timeout=0)\nexcept Timeout:\n    sys.exit(1)\n")
 
 
 def test_a_gguf_conversion_holds_its_lock_and_is_keyed_on_the_converters_versions(tmp_path, monkeypatch):

@@ -80,8 +80,8 @@ def test_the_matrix_names_what_olive_cannot_build():
 @pytest.mark.slow
 def test_both_builders_in_one_run_and_the_tutorials_recipe_checked(tmp_path, build_cache):
     reports = tmp_path / "reports"
-    result = run_suites("--builder", "genai,olive,gptq,awq", "--precisions", "int4", "--profile", "quick",
-                        "-k", "smoke or quality or gate", "--reports-dir", str(reports), "--cache-dir", str(build_cache))
+    result = run_suites("--builder", "genai,olive,gptq,awq", "--precisions", "int4", "--profile", "quick", "-k",
+                        "smoke or quality or gate", "--reports-dir", str(reports), "--cache-dir", str(build_cache))
     assert result.returncode == 0, result.stdout[-3000:]
     results = load(reports)
     variants = {v["id"]: v for v in results["variants"]}

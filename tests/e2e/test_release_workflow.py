@@ -52,7 +52,8 @@ def test_the_release_workflow_measures_each_matrix_entry_apart_and_merges_them(t
     assert merge["needs"] == "measure" and merge["if"] == "always()"
     entries = measure["strategy"]["matrix"]["include"]
     assert [e["name"] for e in entries] == ["cpu", "cuda"]
-    quick = {"HARNESS_PROFILE": "quick", "HARNESS_PRECISIONS": "int4", "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+    quick = {"HARNESS_PROFILE": "quick", "HARNESS_PRECISIONS": "int4",
+             "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
              "PYTEST_ADDOPTS": "-p no:cacheprovider -k 'latency or quality or gate'"}
     runs = _checkout(tmp_path / "merge") / "runs"
     for entry in entries:

@@ -122,7 +122,8 @@ def test_report_reads_a_run_of_schema_version_1(main_run, tmp_path):
     (folder / "results.json").write_text(json.dumps({**old, "schema_version": 99}))
     refused = harness_cli("report", folder)
     assert refused.returncode == 2
-    assert refused.stderr.strip() == f"error: {folder / 'results.json'}: schema_version 99 is not supported (readable: 1, 2)"
+    assert refused.stderr.strip() == (f"error: {folder / 'results.json'}: schema_version 99 is not supported "
+                                      "(readable: 1, 2)")
 
 
 def test_compare_says_what_changed_and_refuses_performance_across_machines(main_run, second_run, tmp_path):

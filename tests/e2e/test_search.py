@@ -86,7 +86,10 @@ def test_the_written_plan_rebuilds_the_same_mix_without_searching(searched, buil
     first = {v["id"]: v for v in results["variants"]}["mixed-cpu"]
     assert rebuilt["plan"] == first["plan"] and "search" not in rebuilt
     assert rebuilt["size_bytes"] == first["size_bytes"] and rebuilt["cache_key"] == first["cache_key"]
-    kld = lambda r: next(m["value"] for m in r["measurements"] if m["variant"] == "mixed-cpu" and m["name"] == "kld_mean")
+    def kld(results):
+        return next(m["value"] for m in results["measurements"]
+                    if m["variant"] == "mixed-cpu" and m["name"] == "kld_mean")
+
     assert kld(load(again)) == kld(results)
 
 

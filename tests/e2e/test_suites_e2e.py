@@ -264,7 +264,8 @@ def test_a_model_that_answers_nothing_is_reported_not_crashed(tmp_path):
 
 def test_forcing_an_unsupported_variant_shows_the_real_failure(tmp_path, build_cache):
     result = run_suites("--precisions", "int4", "--providers", "cuda", "--force-unsupported", "-k", "not foundry",
-                        "--reports-dir", str(tmp_path), "--cache-dir", str(build_cache), str(REPO / "suites" / "test_smoke.py"))
+                        "--reports-dir", str(tmp_path), "--cache-dir", str(build_cache),
+                        str(REPO / "suites" / "test_smoke.py"))
     assert result.returncode == 1
     assert "Cuda interface not available" in result.stdout
     results = load(tmp_path)
@@ -301,7 +302,8 @@ def assert_one_line_error(result, message: str) -> None:
 
 
 BAD_FILES = {  # option, file name, content, what the one line says (PATH: the file)
-    "not_gguf": ("--model", "weights.gguf", b"PK\x03\x04 a zip", "PATH: not a GGUF file (it does not start with 'GGUF') (option --model)"),
+    "not_gguf": ("--model", "weights.gguf", b"PK\x03\x04 a zip",
+                 "PATH: not a GGUF file (it does not start with 'GGUF') (option --model)"),
     "not_a_model_file": ("--model", "model.bin", b"\x00" * 16, "model path is a file but not a .gguf file: PATH"),
     "unknown_check": ("--dataset", "set.jsonl", b'{"id": "a", "prompt": "q", "checks": {"exact": true}}\n',
                       "PATH:1: unknown check 'exact'"),  # a JSON Lines file: its line
@@ -312,9 +314,11 @@ BAD_FILES = {  # option, file name, content, what the one line says (PATH: the f
                                "PATH: the recipe has no ModelBuilder pass under 'passes' (option --recipe)"),
     "dataset_not_utf8": ("--dataset", "set.jsonl", b'{"id": "a", "prompt": "q"}\n{"id": "b", "prompt": "\xff"}\n',
                          "PATH:2: not UTF-8 text (byte 0xff at column 24)"),
-    "dataset_lone_surrogate": ("--dataset", "set.jsonl", b'{"id": "a", "prompt": "q"}\n{"id": "b", "prompt": "\\ud800"}\n',
+    "dataset_lone_surrogate": ("--dataset", "set.jsonl",
+                               b'{"id": "a", "prompt": "q"}\n{"id": "b", "prompt": "\\ud800"}\n',
                                "PATH:2: 'prompt' holds a lone UTF-16 surrogate"),
-    "record_longer_than_the_context": ("--dataset", "set.jsonl", b'{"id": "a", "prompt": "q"}\n{"id": "long", "prompt": "'
+    "record_longer_than_the_context": ("--dataset", "set.jsonl",
+                                       b'{"id": "a", "prompt": "q"}\n{"id": "long", "prompt": "'
                                        + b"word " * 10000 + b'"}\n', "PATH:2: record 'long' is "),
     "cache_dir_is_a_file": ("--cache-dir", "cache", b"not a folder",
                             "the cache folder PATH (option --cache-dir) is a file, not a folder"),
@@ -330,7 +334,8 @@ def test_a_bad_file_the_user_hands_in_is_named_in_one_line(case, tiny_qwen2, tmp
     args = [option, str(path)] + (["--builder", "olive"] if option == "--recipe" else [])
     if option != "--model":
         args += ["--model", str(tiny_qwen2)]
-    assert_one_line_error(run_suites(*args, "--reports-dir", str(tmp_path / "reports")), message.replace("PATH", str(path)))
+    assert_one_line_error(run_suites(*args, "--reports-dir", str(tmp_path / "reports")),
+                          message.replace("PATH", str(path)))
     assert not (tmp_path / "reports").exists()
 
 
@@ -459,7 +464,8 @@ def _truncate(path, keep=0.5):
     (lambda m: (m / "config.json").write_text('{"model_type": "qwen2",'), "config.json: corrupt JSON"),
     (lambda m: (m / "tokenizer.json").unlink(), ": no tokenizer (tokenizer.json or tokenizer.model) (option --model)"),
     (lambda m: _truncate(m / "model.safetensors"), "model.safetensors: truncated or damaged: "),
-    (lambda m: (m / "model.safetensors").write_bytes(b"\xff" * 64), "model.safetensors: not a readable safetensors file"),
+    (lambda m: (m / "model.safetensors").write_bytes(b"\xff" * 64),
+     "model.safetensors: not a readable safetensors file"),
     (lambda m: _set_architecture(m, "GPT2LMHeadModel"),
      "config.json: architecture GPT2LMHeadModel is not one onnxruntime-genai's model builder supports (ChatGLM"),
 ], ids=["corrupt_config", "missing_tokenizer", "truncated_weights", "garbage_weights", "unsupported_architecture"])

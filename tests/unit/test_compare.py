@@ -365,11 +365,13 @@ def test_compare_lists_headline_figures_both_runs_measured():
          "holm_p": pytest.approx(2 * fisher),
          "how": f"Fisher p={fisher:.2g}, Holm p={2 * fisher:.2g} of 3; effect 0.6 ≥ minimum 0.02"},
         {"variant": "int4-cpu", "suite": "latency", "metric": "decode_tps", "unit": "u", "a": 40.0, "b": 60.0,
-         "change": pytest.approx(0.5), "verdict": "changed", "p": pytest.approx(mw), "holm_p": pytest.approx(2 * fisher),
+         "change": pytest.approx(0.5), "verdict": "changed", "p": pytest.approx(mw),
+         "holm_p": pytest.approx(2 * fisher),
          "how": f"Mann-Whitney p={mw:.2g}, Holm p={2 * fisher:.2g} of 3; effect 50 % ≥ minimum 5 %"},
         {"variant": "int4-cpu", "suite": "quality", "metric": "kld_mean", "unit": "u", "a": 0.0, "b": 0.02,
          "change": None, "verdict": "changed", "p": pytest.approx(kld), "holm_p": pytest.approx(3 * kld),
-         "how": f"Wald p={kld:.2g}, Holm p={3 * kld:.2g} of 3; effect 0.02 ≥ minimum 0.005"},  # no relative change from 0
+         "how": f"Wald p={kld:.2g}, Holm p={3 * kld:.2g} of 3; "
+                "effect 0.02 ≥ minimum 0.005"},  # no relative change from 0
     ]
     assert result["statuses"] == [("int4-cpu", "passed", "failed"), ("int8-cpu", None, "passed")]
     # schema 2's "skipped" is not applicable: unchanged; a gate new in B changed from nothing
@@ -482,8 +484,10 @@ def test_render_joins_several_status_changes():
 
 
 def _shares(variant, a_successes, b_successes, n=10):
-    return (_m(variant, "exact_match", a_successes / n, estimator="proportion", stats={"successes": a_successes, "n": n}),
-            _m(variant, "exact_match", b_successes / n, estimator="proportion", stats={"successes": b_successes, "n": n}))
+    return (_m(variant, "exact_match", a_successes / n, estimator="proportion",
+               stats={"successes": a_successes, "n": n}),
+            _m(variant, "exact_match", b_successes / n, estimator="proportion",
+               stats={"successes": b_successes, "n": n}))
 
 
 def _pair(pairs):

@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
-from harness.settings.config import PROFILES
 from harness.run.run import SETTING_CHOICES
+from harness.settings.config import PROFILES
 from harness.settings.registry import read_tool_table, resolve
 
 

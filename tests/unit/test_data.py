@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from harness.common.hashing import tree_sha256
-from harness.errors import HarnessError
 from harness.common.shipped import datasets_root
+from harness.errors import HarnessError
 from harness.evaluation.datasets import load_examples, locate
 
 DATASETS_DIR = datasets_root()
@@ -97,8 +97,10 @@ def test_a_name_finds_the_shipped_set_and_its_heldout_split():
     ('{"id": "a", "prompt": "q", "checks": {"regex": "(["}}', "check 'regex': invalid pattern"),
     ('{"id": "a", "prompt": "q", "checks": {"exact_match": true}}', "check 'exact_match' needs a 'reference'"),
     ('{"id": "a", "prompt": "q", "checks": {"json_schema": "nowhere.json"}}', "check 'json_schema': cannot read"),
-    ('{"id": "a", "prompt": "q", "checks": {"json_schema": {"type": 5}}}', "check 'json_schema': not a valid JSON Schema"),
-    ('{"id": "a", "prompt": "q", "reference": "none", "checks": {"numeric": 0.1}}', "check 'numeric': no 'value' given and no number in the reference"),
+    ('{"id": "a", "prompt": "q", "checks": {"json_schema": {"type": '
+     '5}}}', "check 'json_schema': not a valid JSON Schema"),
+    ('{"id": "a", "prompt": "q", "reference": "none", "checks": {"numeric": '
+     '0.1}}', "check 'numeric': no 'value' given and no number in the reference"),
     ('{"id": "ok", "prompt": "again"}', "id 'ok' repeats an earlier record"),
 ])
 def test_a_bad_record_is_named_by_file_and_line(tmp_path, line, message):
@@ -140,7 +142,8 @@ def test_without_a_checkout_or_an_installed_copy_the_shipped_sets_are_refused_in
     assert default_dataset(source) == DATASETS_DIR / "support_tickets" / "heldout.jsonl"
     monkeypatch.setattr(shipped, "_CHECKOUT", tmp_path / "no-checkout" / "datasets")
     monkeypatch.setattr(shipped, "_INSTALLED", tmp_path / "no-installation" / "data")
-    with pytest.raises(HarnessError, match=r"^the shipped data sets are missing from this installation .*--dataset PATH$"):
+    with pytest.raises(HarnessError,
+                       match=r"^the shipped data sets are missing from this installation .*--dataset PATH$"):
         default_dataset(source)
     assert shipped.shipped_set(Path("support_tickets")) is None
 

@@ -115,7 +115,8 @@ def test_a_missing_measurement_could_not_be_judged_and_fails():
     verdict = judge(gate, variant, results, reference="fp32-cpu", benchmark=True)
     assert verdict.status == "failed" and verdict.judged is False
     assert verdict.message == ("gate 'acc' (exact_match >= reference - 0.05) could not be judged: exact_match was "
-                               "not measured for int4-cpu (failed tests of int4-cpu: test_quality.py::test_task_quality)")
+                               "not measured for int4-cpu (failed tests of int4-cpu: "
+                               "test_quality.py::test_task_quality)")
     assert verdict.to_record(gate)["judged"] is False and verdict.to_record(gate)["passed"] is False
     speed = parse_gate("t", "decode_tps >= 1", "t")
     ran = {**INT4, "tests": {"test_latency.py::test_latency": "passed"}}  # it ran, and recorded nothing

@@ -254,7 +254,8 @@ def test_a_glob_over_checks_lists_every_missing_check():
 def test_a_glob_over_two_suites_names_both():
     """A metric measured by two suites that did not run: both suite files named."""
     verdict = judge(parse_gate("h", "harness_* >= 0.5", "t"), INT4, _run(), reference=None)
-    assert verdict.message.endswith("its suite (test_overhead.py, test_foundry.py) did not run for int4-cpu in this run")
+    assert verdict.message.endswith("its suite (test_overhead.py, test_foundry.py) did not run for int4-cpu in this "
+                                    "run")
 
 
 def test_skipped_suite_tests_are_all_named():

@@ -7,7 +7,8 @@ import pytest
 
 HARNESS = Path(__file__).resolve().parents[2] / "harness"
 MAX_LINES = 300
-EXEMPT = {"models/embedded/train.py", "models/embedded/tickets.py"}  # the embedded model's training recipe and its synthetic data generator
+EXEMPT = {"models/embedded/train.py",
+          "models/embedded/tickets.py"}  # the embedded model's training recipe and its synthetic data generator
 
 
 def modules() -> dict[str, Path]:
@@ -39,7 +40,8 @@ def harness_imports(name: str, path: Path, known: set[str], *, typing: bool = Fa
         if isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1]
+                                + ([base] if base else []))
             for alias in node.names:
                 candidate = f"{base}.{alias.name}"
                 out.add(candidate if candidate in known else base)

@@ -14,9 +14,9 @@ from harness.measure.perf import (
     sweep_lengths,
     timed_rounds,
 )
+from harness.measure.trace import GenerationTrace
 from harness.runtime.fake import FakeSession
 from harness.runtime.protocol import SessionSpec
-from harness.measure.trace import GenerationTrace
 
 
 def trace(prompt_tokens, times, tokenize_s=0.001):

@@ -56,8 +56,10 @@ def test_the_tutorials_template_leaves_out_the_newlines_chatml_puts_between_turn
 
 @pytest.mark.parametrize("content, message", [
     ("{", "corrupt JSON at line 1"),
-    ('{"PromptTemplate": {"prompt": "no placeholder", "assistant": "{Content}"}}', "'prompt' must be text containing {Content}"),
-    ('{"PromptTemplate": {"prompt": "{Content}", "assistant": "{Content}", "tool": "x"}}', "unknown PromptTemplate key tool"),
+    ('{"PromptTemplate": {"prompt": "no placeholder", "assistant": '
+     '"{Content}"}}', "'prompt' must be text containing {Content}"),
+    ('{"PromptTemplate": {"prompt": "{Content}", "assistant": "{Content}", "tool": '
+     '"x"}}', "unknown PromptTemplate key tool"),
     ("[1]", "expected an object with 'PromptTemplate'"),
 ])
 def test_a_bad_prompt_template_file_is_named(tmp_path, content, message):

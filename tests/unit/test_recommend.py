@@ -154,7 +154,8 @@ def test_one_recommendation_per_provider_and_machine():
     entries = recommend(results)
     assert [(e["machine"], e["provider"], e["choice"], e["runner_up"]) for e in entries] == [
         ("A", "cpu", "int4-cpu", None), ("A", "cuda", "int4-cuda", None), ("B", "cpu", "int8-cpu", "int4-cpu")]
-    assert entries[1]["text"].startswith("Ship **int4-cuda** on cuda of machine A: the smallest by size on disk (600 MB)")
+    assert entries[1]["text"].startswith(
+        "Ship **int4-cuda** on cuda of machine A: the smallest by size on disk (600 MB)")
 
 
 def test_a_provider_with_nothing_to_ship_does_not_hide_the_next():
@@ -219,7 +220,8 @@ def test_gates_left_out_without_benchmark_are_said_in_the_sentence():
                                     "unmeasured": "benchmark"}]
     [entry] = recommend(results)
     assert entry["choice"] == "int4-cpu"
-    assert entry["text"].endswith("Judged without --benchmark: the performance gate acc did not take part in this decision.")
+    assert entry["text"].endswith(
+        "Judged without --benchmark: the performance gate acc did not take part in this decision.")
 
 
 def test_a_merged_run_needs_each_machines_own_gates_judged():

@@ -4,8 +4,8 @@ demotes, in which order, when it stops, and what it says when no mix can pass.""
 import pytest
 
 from harness.gates.spec import parse_gate
-from harness.variants.mixed import EMBED, check_plan, describe, uniform
 from harness.run.search import closeness_gates
+from harness.variants.mixed import EMBED, check_plan, describe, uniform
 from harness.variants.search import SearchFailed, describe_choice, misses, search
 
 GROUPS = [EMBED, "layers.0", "layers.1", "layers.2", "lm_head"]
@@ -85,7 +85,8 @@ def test_a_plan_must_fit_the_model_in_one_line():
     from harness.errors import HarnessError
 
     plan = uniform(GROUPS, 4)
-    with pytest.raises(HarnessError, match=r"^p.json: group 'layers.9' is not in this model \(it has embed, layers.0–2, lm_head\)$"):
+    with pytest.raises(HarnessError,
+                       match=r"^p.json: group 'layers.9' is not in this model \(it has embed, layers.0–2, lm_head\)$"):
         check_plan({**plan, "layers.9": 4}, GROUPS, "p.json")
     with pytest.raises(HarnessError, match="no width for group 'lm_head'"):
         check_plan({g: b for g, b in plan.items() if g != "lm_head"}, GROUPS, "p.json")
@@ -134,7 +135,8 @@ def test_groups_that_need_float_are_promoted_before_anything_is_demoted():
     # every group at INT8 costs 0.004 each; in float it costs nothing: the start (0.02) misses 0.01
     def measure(plan):
         per = {8: 0.004, 4: 0.02, 32: 0.0}
-        return {"kld_mean": sum(per[bits] for g, bits in plan.items() if g != EMBED) + (0.02 if plan[EMBED] == 4 else 0)}
+        return {"kld_mean": sum(per[bits] for g, bits in plan.items() if g != EMBED)
+                + (0.02 if plan[EMBED] == 4 else 0)}
 
     sizes = {EMBED: 3 * MB, "layers.0": MB, "layers.1": 2 * MB, "layers.2": 4 * MB, "lm_head": 8 * MB}
 

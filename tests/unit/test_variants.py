@@ -24,8 +24,10 @@ def test_fp16_on_cpu_is_supported_and_only_a_gqa_build_names_a_correction():
     assert planned["fp32-cpu"].supported and planned["fp16-cpu"].supported
     fp16 = Variant("fp16", "cpu")
     assert recipe_for(fp16, SimpleNamespace(uses_gqa=True))["fp16_cpu_fix"] == {"name": "gqa", "version": 1}
-    assert recipe_for(fp16, SimpleNamespace(uses_gqa=True), BuildInputs(fp16_cpu_fix="relabel"))["fp16_cpu_fix"]["name"] == "relabel"
-    assert recipe_for(Variant("fp16", "cpu", "olive"), SimpleNamespace(uses_gqa=True))["fp16_cpu_fix"]["name"] == "relabel"
+    assert recipe_for(fp16, SimpleNamespace(uses_gqa=True),
+                      BuildInputs(fp16_cpu_fix="relabel"))["fp16_cpu_fix"]["name"] == "relabel"
+    assert recipe_for(Variant("fp16", "cpu", "olive"),
+                      SimpleNamespace(uses_gqa=True))["fp16_cpu_fix"]["name"] == "relabel"
     assert "fp16_cpu_fix" not in recipe_for(fp16, SimpleNamespace(uses_gqa=False))
     assert "fp16_cpu_fix" not in recipe_for(Variant("fp16", "cuda"), SimpleNamespace(uses_gqa=True))
     assert "fp16_cpu_fix" not in recipe_for(Variant("fp32", "cpu"), SimpleNamespace(uses_gqa=True))
@@ -86,5 +88,6 @@ def test_an_unknown_recipe_is_one_line_naming_the_choices():
     from harness.variants.recipes import RECIPES
 
     assert parse_recipes("default,mixed,mixed", tuple(RECIPES)) == ("default", "mixed")
-    with pytest.raises(ValueError, match=r"^unknown recipe 'q4_k_m' \(choose from default, kquant, kquant_head8, mixed, embed\)$"):
+    with pytest.raises(ValueError,
+                       match=r"^unknown recipe 'q4_k_m' \(choose from default, kquant, kquant_head8, mixed, embed\)$"):
         parse_recipes("default,q4_k_m", tuple(RECIPES))

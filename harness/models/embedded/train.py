@@ -37,14 +37,15 @@ import platform
 import random
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 # Must be set before the tokenizers library starts its thread pool.
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from . import tickets  # noqa: E402
+from . import tickets
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_OUT = Path(__file__).resolve().parent / "model"
