@@ -1,4 +1,4 @@
-"""Child processes that die with the harness.
+"""Child processes that die with the harness, and a Ctrl-C that reaches only them still stops it.
 
 A builder, a worker or a pip of the harness's must not outlive it: after ``kill -9`` of pytest a
 builder left running keeps a core and gigabytes busy. On Linux each child asks the kernel for
@@ -30,3 +30,16 @@ def die_with_parent() -> Callable[[], None] | None:
         if os.getppid() != parent:  # the parent died before the request was made
             os.kill(os.getpid(), signal.SIGKILL)
     return request
+
+
+def stop_if_interrupted(returncode: int | None) -> None:
+    """Raise KeyboardInterrupt where a child was killed by SIGINT.
+
+    Children share the harness's process group, so a Ctrl-C in the terminal reaches them too; a
+    child killed by SIGINT means the user interrupted the run. The harness normally stops on its
+    own KeyboardInterrupt, but Python drops one that lands while a finaliser (``__del__``) or a
+    native library's callback runs; this puts it back, so the run stops as pytest does on Ctrl-C
+    instead of restarting the worker and going on.
+    """
+    if returncode == -signal.SIGINT:
+        raise KeyboardInterrupt

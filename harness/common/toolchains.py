@@ -31,7 +31,7 @@ from pathlib import Path
 
 from harness.common.cache import once
 from harness.common.clock import now_iso
-from harness.common.processes import die_with_parent
+from harness.common.processes import die_with_parent, stop_if_interrupted
 from harness.errors import HarnessError
 
 FORMAT = 1  # bump when the way a toolchain is laid out changes
@@ -150,6 +150,7 @@ def _clean_environment() -> dict:
 def _pip(toolchain: Toolchain, cache_dir: Path, command: list[str], step: str) -> None:
     result = subprocess.run(command, capture_output=True, text=True, env=_clean_environment(),
                             preexec_fn=die_with_parent())
+    stop_if_interrupted(result.returncode)
     if result.returncode == 0:
         return
     shutil.rmtree(toolchain.folder(cache_dir), ignore_errors=True)

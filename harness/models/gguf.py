@@ -24,7 +24,7 @@ from pathlib import Path
 
 from harness.common.cache import once
 from harness.common.hashing import file_sha256
-from harness.common.processes import die_with_parent
+from harness.common.processes import die_with_parent, stop_if_interrupted
 from harness.errors import HarnessError
 
 CONVERTER_VERSION = 1  # bump when the conversion's output changes
@@ -56,6 +56,7 @@ def converted_folder(gguf: Path, cache_dir: Path, progress: Callable[[str], None
                  f"once: {folder}")
         done = subprocess.run([sys.executable, "-m", "harness.models.gguf", str(gguf), str(partial)],
                               capture_output=True, text=True, preexec_fn=die_with_parent())
+        stop_if_interrupted(done.returncode)
         if done.returncode != 0:
             shutil.rmtree(partial, ignore_errors=True)
             lines = [line for line in done.stderr.splitlines() if line.strip()]

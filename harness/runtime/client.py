@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from harness.common.processes import die_with_parent
+from harness.common.processes import die_with_parent, stop_if_interrupted
 from harness.common.toolchains import MAIN, Interpreter
 from harness.errors import GenerationError, WorkerCrashed
 from harness.measure.trace import GenerationTrace
@@ -197,6 +197,7 @@ class WorkerSession:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             returncode = self._proc.wait()
+        stop_if_interrupted(returncode)
         self._stderr.seek(0)
         tail = self._stderr.read()[-3000:].decode("utf-8", "replace")
         if note:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.common.processes import die_with_parent
+from harness.common.processes import die_with_parent, stop_if_interrupted
 from harness.errors import BuildError
 from harness.variants import fp16_cpu
 
@@ -115,6 +115,7 @@ def run_step(command: list[str], variant_id: str, cwd: Path | None = None, env: 
                                 preexec_fn=die_with_parent())
         _, status, usage = os.wait4(proc.pid, 0)  # per-child rusage: its own peak memory
         proc.returncode = os.waitstatus_to_exitcode(status)
+        stop_if_interrupted(proc.returncode)
         if proc.returncode != 0:
             log.seek(0)
             tail = log.read()[-4000:]

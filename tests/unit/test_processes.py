@@ -44,3 +44,30 @@ def _orphan_after_kill(preexec: str, wait_s: float) -> bool:
 def test_a_child_dies_when_the_harness_is_killed():
     assert not _orphan_after_kill("die_with_parent()", wait_s=5)
     assert _orphan_after_kill("None", wait_s=0.5)  # without it the child outlives its parent: what the request prevents
+
+
+def test_a_child_killed_by_ctrl_c_stops_the_harness_even_where_its_own_interrupt_was_lost():
+    """Ctrl-C reaches the whole process group; where the harness's own KeyboardInterrupt is lost
+    (Python drops one that lands in a finaliser or a native callback), a builder step or a worker
+    killed by SIGINT stops the run instead of failing a build or restarting the worker."""
+    from harness.errors import BuildError
+    from harness.runtime.client import WorkerSession
+    from harness.runtime.protocol import SessionSpec
+    from harness.variants.builder import run_step
+
+    interrupted = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGINT)"]
+    with pytest.raises(KeyboardInterrupt):
+        run_step(interrupted, "int4-cpu")
+    with pytest.raises(BuildError):  # any other death is the build's failure, as before
+        run_step([sys.executable, "-c", "raise SystemExit(3)"], "int4-cpu")
+
+    restarts = []
+    worker = WorkerSession(SessionSpec(model_dir="fake", fake=True), "int4-cpu", timeout=30,
+                           on_restart=lambda count, crash: restarts.append(count))
+    try:
+        os.kill(worker.pid, signal.SIGINT)
+        with pytest.raises(KeyboardInterrupt):
+            worker.generate("hello", max_new_tokens=4)
+        assert restarts == []
+    finally:
+        worker.close()
