@@ -1,6 +1,6 @@
 """Release gates: one test per gate and variant, judged after every suite has run.
 
-Gates come from ``--gates FILE``, ``[tool.harness.gates]`` or the built-in defaults
+Gates come from ``--gates-file FILE``, ``[tool.harness.gates]`` or the built-in defaults
 (harness/gates/judge.py, docs/guides/gates.md). A failing gate fails the run, naming the metric, the variant,
 the value with its interval and the threshold. A gate that does not apply by design (the data
 set has no such check, the reference compared with itself, a performance metric without

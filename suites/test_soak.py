@@ -54,7 +54,7 @@ def test_soak(variant, built_variant, harness_session, domain_prompt, harness_co
                     harness_state.progress(f"soak {variant} {mode}: {len(rss)} iterations in the profile's "
                                            f"{profile.soak_seconds:g} s, RSS {memory['rss_bytes'] / 2**20:.1f} MiB")
                     break
-            for record, finding in (leak_verdict(variant.id, mode, rss, harness_config.leak_threshold_kib),
+            for record, finding in (leak_verdict(variant.id, mode, rss, harness_config.leak_threshold),
                                     slowdown_verdict(variant.id, mode, tps)):
                 record_measurement(record)
                 verdicts.append(finding)

@@ -1,6 +1,6 @@
 """Release gates: thresholds on measured metrics, each judged per variant.
 
-A gate is declared in ``[tool.harness.gates]`` (or a TOML file given with ``--gates``) as
+A gate is declared in ``[tool.harness.gates]`` (or a TOML file given with ``--gates-file``) as
 ``name = "METRIC OP THRESHOLD"`` or ``name = {check = "...", precisions = [...], providers =
 [...], interval = true, description = "..."}``:
 

@@ -163,10 +163,10 @@ def parse_gates(table: dict, origin: str) -> list[Gate]:
 
 
 def load_gates(gates_file: Path | None, tool_table: dict, tool_origin: str) -> tuple[list[Gate], str]:
-    """The run's gates and where they came from: ``--gates FILE`` (its ``[gates]`` table, or its
+    """The run's gates and where they came from: ``--gates-file FILE`` (its ``[gates]`` table, or its
     top level), else ``[tool.harness.gates]``, else :data:`DEFAULT_GATES`."""
     if gates_file is not None:
-        data = read_toml(gates_file, what="gates file", option="--gates")
+        data = read_toml(gates_file, what="gates file", option="--gates-file")
         table = data.get("gates", data)
         return parse_gates(table, str(gates_file)), str(gates_file)
     if "gates" in tool_table:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from contextlib import nullcontext
 
@@ -12,26 +13,38 @@ from harness.plugin.collector import ResultsCollector
 from harness.plugin.keys import IS_WORKER, STATE
 from harness.run.run import SETTING_CHOICES, Run
 from harness.settings import config as cfg
-from harness.settings.registry import SETTINGS, read_tool_table, resolve
+from harness.settings.registry import RENAMED, SETTINGS, SETTINGS_BY_NAME, read_tool_table, resolve
 
 # ---------------------------------------------------------------------------------------------
 # Options and configuration
 
 
+def _dest(option: str) -> str:
+    return "harness_" + option.lstrip("-").replace("-", "_")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "precision trade-off harness (settings: CLI > HARNESS_* env > [tool.harness])")
+    advanced = parser.getgroup("harness advanced", "precision trade-off harness: workarounds and debugging aids")
     for setting in SETTINGS:
-        help_text = f"{setting.help} (default: {setting.default}; env {setting.env})"
-        if setting.metavar is None:
-            group.addoption(setting.option, action="store_const", const=True, default=None,
-                            dest=f"harness_{setting.name}", help=help_text)
-        else:
-            group.addoption(setting.option, action="store", default=None, metavar=setting.metavar,
-                            dest=f"harness_{setting.name}", help=help_text)
+        # argparse formats help with %: a literal one ("95 %") is doubled
+        help_text = f"{setting.help} (default: {setting.default}; env {setting.env})".replace("%", "%%")
+        _add(advanced if setting.advanced else group, setting.option, setting.metavar, help_text)
+    for former in RENAMED:  # kept for one release, out of --help
+        if former.option:
+            _add(group, former.option, SETTINGS_BY_NAME[former.new].metavar, argparse.SUPPRESS)
+
+
+def _add(group: pytest.OptionGroup, option: str, metavar: str | None, help_text: str) -> None:
+    if metavar is None:
+        group.addoption(option, action="store_const", const=True, default=None, dest=_dest(option), help=help_text)
+    else:
+        group.addoption(option, action="store", default=None, metavar=metavar, dest=_dest(option), help=help_text)
 
 
 def _resolve_config(config: pytest.Config) -> tuple[cfg.RunConfig, tuple[dict, str]]:
-    cli = {s.name: config.getoption(f"harness_{s.name}") for s in SETTINGS}
+    options = [*(s.option for s in SETTINGS), *(r.option for r in RENAMED if r.option)]
+    cli = {option: config.getoption(_dest(option)) for option in options}
     pyproject = config.rootpath / "pyproject.toml"
     table, origin = read_tool_table(pyproject)
     return resolve(cli, os.environ, table, choices=SETTING_CHOICES, table_origin=origin, rootdir=config.rootpath,
@@ -67,3 +80,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE] = run
     if not config.stash[IS_WORKER]:
         config.pluginmanager.register(ResultsCollector(config), "harness-results")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not session.config.stash[IS_WORKER]:
+        run = session.config.stash[STATE]
+        for notice in run.config.notices:  # former setting names, one line each
+            run.progress(notice)

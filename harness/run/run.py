@@ -66,7 +66,7 @@ class Run:
     baseline: dict | None = None
     planned: list[PlannedVariant] = field(default_factory=list)
     extra_planned: dict[str, PlannedVariant] = field(default_factory=dict)  # references not in the matrix
-    olive_recipe: dict | None = None  # --recipe, read and checked
+    olive_recipe: dict | None = None  # --olive-recipe, read and checked
     given_plan: dict | None = None  # --plan, read and checked against the model's groups
     builds: dict[str, BuiltVariant | BaseException] = field(default_factory=dict)
     sessions: dict[str, WorkerSession | BaseException] = field(default_factory=dict)
@@ -122,10 +122,10 @@ class Run:
                     self.baseline = load_results(config.baseline)
                 except HarnessError as exc:
                     raise HarnessError(f"{exc} (option --baseline)") from None
-            if config.recipe is not None:
+            if config.olive_recipe is not None:
                 if "olive" not in config.builders:
-                    raise HarnessError("--recipe is run by the olive builder: add --builder olive (or genai,olive)")
-                self.olive_recipe = read_recipe(config.recipe)
+                    raise HarnessError("--olive-recipe is run by the olive builder: add olive to --builders")
+                self.olive_recipe = read_recipe(config.olive_recipe)
             self.given_plan = mixed_settings(config.search, config.plan, self.source, self.calibration_path)
             self.planned = plan(config.precisions, config.providers, self.source,
                                 builders=config.builders, runtimes=self.runtimes,

@@ -86,7 +86,7 @@ class RunConfig:
     max_length: int | None = None  # None: min(model context, CONTEXT_CAP)
     worker_timeout: float = 600.0
     length_consistency: float = 0.5
-    leak_threshold_kib: float = 16.0
+    leak_threshold: float = 16.0  # KiB per iteration
     prompt_template: Path | None = None  # None: the model's chat template
     reference: str = "fp32"
     answer_tokens: int = 128
@@ -97,7 +97,7 @@ class RunConfig:
     builders: tuple[str, ...] = ("genai",)
     recipes: tuple[str, ...] | None = None  # None: auto (harness.variants.recipes.chosen)
     runtimes: tuple[str, ...] = ()  # onnxruntime-genai versions; empty: the main environment's only
-    recipe: Path | None = None
+    olive_recipe: Path | None = None
     calibration: Path | None = None
     search: bool = False
     plan: Path | None = None
@@ -105,6 +105,7 @@ class RunConfig:
     fp16_cpu_fix: str = "gqa"
     strict_gates: bool = False
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where its value came from
+    notices: tuple[str, ...] = ()  # former setting names this run used (harness.settings.registry.RENAMED)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ Progress = Callable[[str], None]
 class BuildInputs:
     """What a run gives a build beyond the variant and the model."""
 
-    olive_recipe: dict | None = None  # --recipe: an Olive recipe file's content
+    olive_recipe: dict | None = None  # --olive-recipe: an Olive recipe file's content
     calibration: tuple[str, ...] | None = None  # the texts GPTQ and AWQ calibrate on
     fp16_cpu_fix: str = fp16_cpu.DEFAULT_FIX  # --fp16-cpu-fix
     mixed_plan: dict | None = None  # the plan of a mixed variant (--plan, or what --search found)

@@ -13,7 +13,8 @@ from harness.variants.variant import BUILDER
 BUILDERS: dict[str, Builder] = {b.name: b for b in (
     GenaiBuilder(),
     OliveBuilder("olive", OLIVE_PRECISIONS,
-                 "Olive's auto-opt, or --recipe with a ModelBuilder pass (onnxruntime-genai 0.14.1's builder)", "//"),
+                 "Olive's auto-opt, or --olive-recipe with a ModelBuilder pass (onnxruntime-genai 0.14.1's builder)",
+                 "//"),
     OliveBuilder("gptq", ("int4",), "Olive's GPTQ pass, calibrated on --calibration text, then ModelBuilder", "xx",
                  calibrated=True),
     OliveBuilder("awq", ("int4",), "Olive's AWQ pass, calibrated on --calibration text, then ModelBuilder", "..",

@@ -2,7 +2,7 @@
 
 - ``auto-opt`` (the tutorial's one command): ``olive auto-opt -m MODEL -o OUT --device cpu
   --provider CPUExecutionProvider --use_model_builder --precision P``;
-- ``recipe`` (``--recipe FILE``, the tutorial's ``olive run --config`` JSON): the harness fills in
+- ``recipe`` (``--olive-recipe FILE``, the tutorial's ``olive run --config`` JSON): the harness fills in
   ``input_model.model_path``, ``output_dir``, ``cache_dir`` and the precision of every
   ``ModelBuilder`` pass, and runs it.
 
@@ -68,13 +68,13 @@ def toolchain_problem(olive: str | None = None, genai: str | None = None) -> str
 
 def read_recipe(path: Path) -> dict:
     """A recipe file (Olive's ``run --config`` JSON) with at least one ModelBuilder pass."""
-    recipe = read_json(path, "recipe", "--recipe")
+    recipe = read_json(path, "recipe", "--olive-recipe")
     passes = recipe.get("passes") if isinstance(recipe, dict) else None
     if not isinstance(passes, dict) or not any(isinstance(p, dict) and p.get("type") == "ModelBuilder"
                                                for p in passes.values()):
-        raise HarnessError(f"{path}: the recipe has no ModelBuilder pass under 'passes' (option --recipe)")
+        raise HarnessError(f"{path}: the recipe has no ModelBuilder pass under 'passes' (option --olive-recipe)")
     if not isinstance(recipe.get("input_model"), dict):
-        raise HarnessError(f"{path}: the recipe has no 'input_model' object (option --recipe)")
+        raise HarnessError(f"{path}: the recipe has no 'input_model' object (option --olive-recipe)")
     return recipe
 
 
@@ -146,7 +146,7 @@ def command(python: Path, precision: str, provider: str, model_path: Path, out: 
 
 
 class OliveBuilder(Builder):
-    """Olive in its own toolchain: ``olive`` (auto-opt, or ``--recipe``), and the calibrated INT4
+    """Olive in its own toolchain: ``olive`` (auto-opt, or ``--olive-recipe``), and the calibrated INT4
     methods ``gptq`` and ``awq`` (a recipe of the harness's, on ``--calibration`` text)."""
 
     def __init__(self, name: str, precisions: tuple[str, ...], description: str, hatch: str,

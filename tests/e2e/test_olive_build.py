@@ -80,7 +80,7 @@ def test_the_matrix_names_what_olive_cannot_build():
 @pytest.mark.slow
 def test_both_builders_in_one_run_and_the_tutorials_recipe_checked(tmp_path, build_cache):
     reports = tmp_path / "reports"
-    result = run_suites("--builder", "genai,olive,gptq,awq", "--precisions", "int4", "--profile", "quick", "-k",
+    result = run_suites("--builders", "genai,olive,gptq,awq", "--precisions", "int4", "--profile", "quick", "-k",
                         "smoke or quality or gate", "--reports-dir", str(reports), "--cache-dir", str(build_cache))
     assert result.returncode == 0, result.stdout[-3000:]
     results = load(reports)
@@ -100,7 +100,7 @@ def test_both_builders_in_one_run_and_the_tutorials_recipe_checked(tmp_path, bui
     assert "autoawq" in variants["int4-awq-cpu"]["reason"] and variants["int4-awq-cpu"]["status"] == "unsupported"
     # The tutorial's recipe asks for block size 128; the graph it gets has 32, and the smoke suite says so.
     reports = tmp_path / "recipe-reports"
-    result = run_suites("--builder", "olive", "--recipe", str(TUTORIAL_RECIPE), "--precisions", "int4",
+    result = run_suites("--builders", "olive", "--olive-recipe", str(TUTORIAL_RECIPE), "--precisions", "int4",
                         "--profile", "quick", "-k", "build_matches", "--reports-dir", str(reports),
                         "--cache-dir", str(build_cache))
     assert result.returncode == 0, result.stdout[-3000:]  # a valid INT4 variant, though not the one asked for

@@ -16,7 +16,7 @@ def _run(tmp_path, build_cache, name, gates, *extra):
     reports = tmp_path / name
     result = run_suites("--precisions", "fp32,int4", "--recipes", "default", "--profile", "quick",
                         "-k", "smoke or quality or gates",
-                        "--gates", str(tmp_path / f"{name}.toml"), "--reports-dir", str(reports),
+                        "--gates-file", str(tmp_path / f"{name}.toml"), "--reports-dir", str(reports),
                         "--cache-dir", str(build_cache), *extra)
     return result, reports
 

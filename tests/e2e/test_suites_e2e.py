@@ -233,7 +233,8 @@ def test_a_run_without_the_reference_still_judges_accuracy_against_it(tmp_path, 
     # the same figures under a gate file: int4's exact_match against 0.99 x the reference's
     assert {a["variant"] for a in results["answers"]} == {"int4-cpu"}
     result = run_suites("--precisions", "int4", "--profile", "quick", "--reports-dir", str(reports),
-                        "--cache-dir", str(build_cache), "--gates", str(tmp_path / "gates.toml"), "-k", "not foundry")
+                        "--cache-dir", str(build_cache), "--gates-file", str(tmp_path / "gates.toml"),
+                        "-k", "not foundry")
     record = load(reports)["gates"]["results"][0]
     value, threshold = record["measurements"][0]["value"], record["measurements"][0]["threshold"]
     assert record["status"] == ("passed" if value >= threshold else "failed") and record["judged"] is True
@@ -278,18 +279,37 @@ def test_forcing_an_unsupported_variant_shows_the_real_failure(tmp_path, build_c
     (["--providers", "tpu"], "ERROR: invalid value 'tpu' for option --providers: unknown provider 'tpu'"),
     (["--reports-dir", "/etc/passwd/reports"], "ERROR: cannot create the reports folder /etc/passwd/reports"),
     (["--dataset", "/no/such.csv"], "ERROR: dataset /no/such.csv: no such file or folder"),
-    (["--gates", "/no/such.toml"], "ERROR: cannot read gates file /no/such.toml (option --gates)"),
+    (["--gates-file", "/no/such.toml"], "ERROR: cannot read gates file /no/such.toml (option --gates-file)"),
     (["--baseline", "/no/such"], "ERROR: no results.json at /no/such (option --baseline)"),
     (["--prompt-template", "/no/such.json"], "ERROR: cannot read prompt template /no/such.json"),
     (["--reference", "fp32,int4"], "ERROR: invalid value 'fp32,int4' for option --reference: expected one precision"),
-    (["--builder", "olive", "--recipe", "/no/such.json"], "ERROR: cannot read recipe /no/such.json (option --recipe)"),
-    (["--recipe", "examples/tutorial-recipe.json"], "ERROR: --recipe is run by the olive builder: add --builder olive"),
-    (["--builder", "optimum"], "ERROR: invalid value 'optimum' for option --builder: unknown builder 'optimum'"),
+    (["--builders", "olive", "--olive-recipe", "/no/such.json"],
+     "ERROR: cannot read recipe /no/such.json (option --olive-recipe)"),
+    (["--olive-recipe", "examples/tutorial-recipe.json"],
+     "ERROR: --olive-recipe is run by the olive builder: add olive to --builders"),
+    (["--builders", "optimum"], "ERROR: invalid value 'optimum' for option --builders: unknown builder 'optimum'"),
 ])
 def test_user_mistakes_get_one_line_and_no_traceback(args, message, tiny_qwen2):
     if "--model" not in args:
         args = [*args, "--model", str(tiny_qwen2)]
     assert_one_line_error(run_suites(*args), message)
+
+
+def test_help_lists_the_settings_with_workarounds_apart_and_former_names_hidden():
+    result = run_suites("--help")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-2000:]
+    choices, advanced = result.stdout.split("precision trade-off harness: workarounds and debugging aids:")
+    assert "--precisions=LIST" in choices and "--worker-timeout=SECONDS" in advanced
+    assert "--worker-timeout" not in choices and "--builder " not in result.stdout and "95 %" in choices
+
+
+def test_a_former_option_name_still_works_and_says_once_what_replaces_it(tiny_qwen2):
+    result = run_suites("--builder", "genai", "--model", str(tiny_qwen2), "--collect-only", "-q")
+    output = result.stdout + result.stderr
+    notice = "[harness] --builder is deprecated and will be removed in the next release: use --builders"
+    assert result.returncode == 0 and output.count(notice) == 1, output[-2000:]
+    assert_one_line_error(run_suites("--builder", "optimum", "--model", str(tiny_qwen2)),
+                          "ERROR: invalid value 'optimum' for option --builder: unknown builder 'optimum'")
 
 
 def assert_one_line_error(result, message: str) -> None:
@@ -310,8 +330,8 @@ BAD_FILES = {  # option, file name, content, what the one line says (PATH: the f
     "template_without_content": ("--prompt-template", "template.json",
                                  b'{"PromptTemplate": {"prompt": "no placeholder", "assistant": "{Content}"}}',
                                  "PATH: PromptTemplate 'prompt' must be text containing {Content}"),
-    "recipe_without_builder": ("--recipe", "recipe.json", b'{"passes": {"q": {"type": "OnnxQuantization"}}}',
-                               "PATH: the recipe has no ModelBuilder pass under 'passes' (option --recipe)"),
+    "recipe_without_builder": ("--olive-recipe", "recipe.json", b'{"passes": {"q": {"type": "OnnxQuantization"}}}',
+                               "PATH: the recipe has no ModelBuilder pass under 'passes' (option --olive-recipe)"),
     "dataset_not_utf8": ("--dataset", "set.jsonl", b'{"id": "a", "prompt": "q"}\n{"id": "b", "prompt": "\xff"}\n',
                          "PATH:2: not UTF-8 text (byte 0xff at column 24)"),
     "dataset_lone_surrogate": ("--dataset", "set.jsonl",
@@ -331,7 +351,7 @@ def test_a_bad_file_the_user_hands_in_is_named_in_one_line(case, tiny_qwen2, tmp
     option, name, content, message = BAD_FILES[case]
     path = tmp_path / name
     path.write_bytes(content)
-    args = [option, str(path)] + (["--builder", "olive"] if option == "--recipe" else [])
+    args = [option, str(path)] + (["--builders", "olive"] if option == "--olive-recipe" else [])
     if option != "--model":
         args += ["--model", str(tiny_qwen2)]
     assert_one_line_error(run_suites(*args, "--reports-dir", str(tmp_path / "reports")),
@@ -483,8 +503,8 @@ def test_a_damaged_model_folder_is_named_in_one_line(damage, message, tiny_qwen2
 @pytest.mark.parametrize("table, message", [
     ("length_consistency = 2", "invalid value 2 for [tool.harness] in {pyproject} key 'length_consistency': "
                                "expected a number between 0 and 1"),
-    ("leak_threshold_kib = 'lots'", "invalid value 'lots' for [tool.harness] in {pyproject} key "
-                                    "'leak_threshold_kib': expected a number >= 0"),
+    ("leak_threshold = 'lots'", "invalid value 'lots' for [tool.harness] in {pyproject} key "
+                                    "'leak_threshold': expected a number >= 0"),
     ("profile = 'huge'", "invalid value 'huge' for [tool.harness] in {pyproject} key 'profile': unknown profile "
                          "(choose from quick, standard, full)"),
     ("thresholds = 1", "unknown setting 'thresholds' in [tool.harness] in {pyproject}"),
@@ -575,7 +595,7 @@ def test_a_failing_gate_fails_the_run_and_says_why(workers, tmp_path, build_cach
     gates.write_text(GATES)
     junit = tmp_path / "junit.xml"
     reports = tmp_path / "reports"
-    result = run_suites("--profile", "quick", "--precisions", "fp32,int4", "--gates", str(gates),
+    result = run_suites("--profile", "quick", "--precisions", "fp32,int4", "--gates-file", str(gates),
                         "-k", "quality or gate", "--junitxml", str(junit), "--reports-dir", str(reports),
                         "--cache-dir", str(build_cache), *workers)
     output = result.stdout + result.stderr
@@ -613,7 +633,7 @@ def test_a_baseline_gate_compares_with_an_earlier_run_on_this_machine_and_refuse
     --allow-foreign-baseline."""
     (tmp_path / "gates.toml").write_text('[gates]\nspeed = "decode_tps >= 0.25 * baseline"\n')
     common = ("--benchmark", "--precisions", "int4", "--profile", "quick", "-k", "latency or gate",
-              "--cache-dir", str(build_cache), "--gates", str(tmp_path / "gates.toml"))
+              "--cache-dir", str(build_cache), "--gates-file", str(tmp_path / "gates.toml"))
     first = tmp_path / "first"
     assert run_suites(*common, "--reports-dir", str(first)).returncode == 0
     baseline = load(first)

@@ -8,8 +8,10 @@ from harness.settings.config import PROFILES
 from harness.settings.registry import read_tool_table, resolve
 
 
-def resolve_(*args, **kwargs):
-    return resolve(*args, choices=SETTING_CHOICES, **kwargs)
+def resolve_(cli, *args, **kwargs):
+    """``cli`` by setting name, as the options those names give."""
+    options = {"--" + name.replace("_", "-"): value for name, value in cli.items()}
+    return resolve(options, *args, choices=SETTING_CHOICES, **kwargs)
 
 
 def test_defaults():
@@ -86,3 +88,35 @@ def test_tool_table_is_read_and_bad_toml_is_named(tmp_path):
     good.write_text("[tool.harness\n")
     with pytest.raises(HarnessError, match="invalid TOML"):
         read_tool_table(good)
+
+
+def test_every_setting_follows_one_naming_rule_and_former_names_still_work_with_a_notice(tmp_path):
+    from harness.settings.registry import RENAMED, SETTINGS
+
+    for setting in SETTINGS:  # the option, variable and key are the name's
+        assert setting.option == "--" + setting.name.replace("_", "-")
+        assert setting.env == f"HARNESS_{setting.name.upper()}"
+    recipe = tmp_path / "recipe.json"
+    config = resolve(
+        {"--builder": "genai,olive", "--gates": str(tmp_path / "g.toml")},
+        {"HARNESS_LEAK_THRESHOLD_KIB": "32"}, {"recipe": str(recipe)},
+        choices=SETTING_CHOICES, rootdir=tmp_path, invocation_dir=tmp_path)
+    assert config.builders == ("genai", "olive") and config.gates_file == tmp_path / "g.toml"
+    assert config.leak_threshold == 32.0 and config.olive_recipe == recipe
+    assert config.sources["builders"] == "option --builder"
+    assert set(config.notices) == {
+        "--builder is deprecated and will be removed in the next release: use --builders",
+        "--gates is deprecated and will be removed in the next release: use --gates-file",
+        "HARNESS_LEAK_THRESHOLD_KIB is deprecated and will be removed in the next release: use "
+        "HARNESS_LEAK_THRESHOLD",
+        "[tool.harness] key 'recipe' is deprecated and will be removed in the next release: use the key "
+        "'olive_recipe'",
+    }
+    assert {r.new for r in RENAMED} <= {s.name for s in SETTINGS}
+    # the current form wins over a former one given in the same place, and the former one is still said
+    config = resolve({"--builders": "genai", "--builder": "olive"}, {}, {}, choices=SETTING_CHOICES)
+    assert config.builders == ("genai",) and len(config.notices) == 1
+    # a bad value under a former name names that name
+    with pytest.raises(HarnessError, match="for option --builder: unknown builder 'optimum'"):
+        resolve({"--builder": "optimum"}, {}, {}, choices=SETTING_CHOICES)
+    assert resolve_({}, {}, {}).notices == ()

@@ -205,5 +205,5 @@ def test_the_example_release_gates_and_workflow_fit_together():
     assert {g.base for g in gates} == {None, "reference", "baseline"}
     workflow = yaml.safe_load((repo / ".github" / "workflows" / "release-gate.yml").read_text())
     script = "\n".join(step.get("run", "") for step in workflow["jobs"]["measure"]["steps"])
-    assert "--gates examples/release-gates.toml" in script and "--junitxml" in script
+    assert "--gates-file examples/release-gates.toml" in script and "--junitxml" in script
     assert "pytest suites/ --benchmark" in script

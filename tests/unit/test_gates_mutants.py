@@ -361,8 +361,8 @@ def test_each_gate_knows_where_it_came_from(tmp_path):
 
 
 def test_a_missing_gates_file_names_the_option(tmp_path):
-    """--gates naming no file: one line saying it is the gates file, which file, and the option."""
+    """--gates-file naming no file: one line saying it is the gates file, which file, and the option."""
     path = tmp_path / "none.toml"
     with pytest.raises(HarnessError) as info:
         load_gates(path, {}, "x")
-    assert str(info.value) == f"cannot read gates file {path} (option --gates): No such file or directory"
+    assert str(info.value) == f"cannot read gates file {path} (option --gates-file): No such file or directory"
