@@ -123,10 +123,13 @@ def test_the_pytest_plugin_is_an_adapter_no_other_package_imports():
 
 def test_pyproject_installs_every_package():
     """pyproject.toml lists the packages a wheel holds: every folder of harness/ with an
-    __init__.py, and the suites and data sets under their package names."""
+    __init__.py or data, the suites, and the data sets under their package names (a folder of data
+    left out would be installed with a warning per build, and a new data set not at all)."""
     import tomllib
 
     config = tomllib.loads((HARNESS.parent / "pyproject.toml").read_text())["tool"]["setuptools"]
-    folders = {".".join(p.parent.relative_to(HARNESS.parent).parts) for p in HARNESS.rglob("__init__.py")}
-    assert set(config["packages"]) == folders | {"harness.suites", "harness.data"}
+    folders = {".".join(p.relative_to(HARNESS.parent).parts) for p in [HARNESS, *HARNESS.rglob("*")]
+               if p.is_dir() and p.name != "__pycache__"}
+    data_sets = {f"harness.data.{p.name}" for p in (HARNESS.parent / "datasets").iterdir() if p.is_dir()}
+    assert set(config["packages"]) == folders | {"harness.suites", "harness.data"} | data_sets
     assert config["package-dir"] == {"harness": "harness", "harness.suites": "suites", "harness.data": "datasets"}
