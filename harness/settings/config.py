@@ -104,6 +104,7 @@ class RunConfig:
     foundry_packages: Path | None = None
     fp16_cpu_fix: str = "gqa"
     strict_gates: bool = False
+    overhead: bool = False
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where its value came from
     notices: tuple[str, ...] = ()  # former setting names this run used (harness.settings.registry.RENAMED)
 

@@ -157,6 +157,10 @@ SETTINGS: tuple[Setting, ...] = (
             "folder)"),
     Setting("strict_gates", None, False, parse_bool,
             "fail a gate that does not apply to this run (not applicable) too: every listed gate must be judged"),
+    Setting("overhead", None, False, parse_bool,
+            "also measure the harness's own overhead (suites/test_overhead.py: its session against a bare "
+            "onnxruntime-genai loop in the same worker, with --benchmark): a check of the harness, not of the model; "
+            "on in the full profile", advanced=True),
     Setting("fp16_cpu_fix", "NAME", "gqa", parse_fp16_cpu_fix,
             "gqa | relabel: how fp16 builds for cpu of a model with grouped-query attention are corrected so they "
             "decode (the stock build fails at the first decode step); each build states its correction", advanced=True),

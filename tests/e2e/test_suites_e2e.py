@@ -64,12 +64,15 @@ def test_the_main_job_records_what_it_recorded_before_the_restructuring(main_job
     62e3ed6, before harness/ became sub-packages (tests/e2e/data/embedded_standard_shape.json). The
     shared run (tests/e2e/conftest.py) uses the quick profile, which differs only in counts, so the
     same file holds for it: a profile that changed what is recorded would fail here.
-    That run had the Foundry extra; without it, what needs Foundry Local itself is not expected."""
+    That run had the Foundry extra; without it, what needs Foundry Local itself is not expected.
+    The overhead suite, a check of the harness, runs only with --overhead (or the full profile)."""
     reports, _ = main_job  # tests/e2e/conftest.py: run once, shared with test_report.py
     expected = json.loads((Path(__file__).parent / "data" / "embedded_standard_shape.json").read_text())
     if importlib.util.find_spec("foundry_local_sdk") is None:  # the Foundry suite skips without its extra
         expected["measurements"] = [m for m in expected["measurements"] if m[1] != "foundry"]
         expected["verdicts"] = [v for v in expected["verdicts"] if v[2] != "foundry_local_answers_like_the_harness"]
+    expected["measurements"] = [m for m in expected["measurements"] if m[1] != "overhead"]
+    expected["verdicts"] = [v for v in expected["verdicts"] if v[1] != "overhead"]
     actual = as_json(load(reports))
     for part in expected:
         missing = [x for x in expected[part] if x not in actual[part]] if isinstance(expected[part], list) else []
@@ -79,7 +82,7 @@ def test_the_main_job_records_what_it_recorded_before_the_restructuring(main_job
 
 def test_main_job_on_another_architecture(tiny_qwen2, tmp_path, build_cache):
     reports = tmp_path / "reports"
-    result = run_suites("--model", str(tiny_qwen2), "--benchmark", "--profile", "quick",
+    result = run_suites("--model", str(tiny_qwen2), "--benchmark", "--overhead", "--profile", "quick",
                         "--reports-dir", str(reports), "--cache-dir", str(build_cache), "-v",
                         "--benchmark-json", str(tmp_path / "bench.json"))
     assert result.returncode == 0, result.stdout[-3000:]
@@ -377,7 +380,7 @@ def test_measurements_never_overlap_under_xdist(tiny_qwen2, tmp_path, build_cach
     windows = results["run"]["lock_windows"]
     assert len({w["pid"] for w in windows}) == 2, "both xdist workers should have run tests"
     exclusive = [w for w in windows if w["mode"] == "exclusive"]
-    assert len(exclusive) == 2 * 5  # latency, memory, input length, overhead, soak per variant
+    assert len(exclusive) == 2 * 4  # latency, memory, input length, soak per variant (overhead: --overhead)
     for window in exclusive:
         for other in windows:
             if other is not window:
