@@ -4,15 +4,17 @@ Prompts are real domain text cut to exact token counts, from the shortest sweep 
 longest the run's ``max_length`` allows with the new tokens still to come (the profile sets the
 points). At each: one warm-up, then TTFT and decode tokens/s over the profile's repetitions.
 Fitted cost: prefill ms per prompt token, and the decode slowdown per 1,000 tokens of context.
-Verdict: decode tokens/s at the longest prompt ≥ ``--length-consistency`` × at the shortest; it
-goes into results.json, the report and the run's closing summary; a miss does not fail the test
-(release gates decide what fails a run).
+Verdict: decode tokens/s at the longest prompt, as a share of the shortest's
+(``decode_tps_longest_vs_shortest``), meets the threshold of the run's gate on it (by default
+``steady_decode_across_lengths``: 0.5); it goes into results.json, the report and the run's closing
+summary; a miss does not fail the test (the release gate fails the run).
 A prompt at the limit and one beyond it must each end in the typed ``prompt_too_long`` error.
 """
 
 import pytest
 
 from harness.errors import GenerationError
+from harness.gates.spec import threshold_gate
 from harness.measure.perf import domain_token_ids, length_records, sweep_lengths
 from harness.measure.records import verdict
 from harness.measure.smoke import domain_texts
@@ -20,7 +22,7 @@ from harness.measure.smoke import domain_texts
 pytestmark = pytest.mark.harness_perf
 
 
-def test_input_length(variant, harness_session, domain_examples, harness_config, record_measurement,
+def test_input_length(variant, harness_session, harness_state, domain_examples, harness_config, record_measurement,
                       record_verdict):
     profile = harness_config.profile
     limit = harness_session.info()["max_length"]
@@ -34,7 +36,8 @@ def test_input_length(variant, harness_session, domain_examples, harness_config,
             return harness_session.generate(ids, max_new_tokens=n, min_new_tokens=n)
         request()  # warm-up at this length, kept out of the statistics
         points.append((length, [request() for _ in range(profile.length_repetitions)]))
-    records, consistency = length_records(variant.id, points, harness_config.length_consistency)
+    gate = threshold_gate(harness_state.gates, "decode_tps_longest_vs_shortest", harness_config.gate_thresholds)
+    records, consistency = length_records(variant.id, points, gate)
     for record in records:
         record_measurement(record)
     record_verdict(consistency.with_details(prompt_tokens=lengths, max_length=limit))

@@ -7,8 +7,8 @@ harness's session and one through the bare loop (``harness.measure.overhead``), 
 Targets: decode tokens/s ≥ 0.98 × the bare loop's, TTFT within ±3 %; a verdict passes only when
 its interval shows the target met. The verdicts go into results.json, the report and the run's
 closing summary; a miss does not fail the test (gates decide what fails a release).
-A check of the harness, not of the user's model: it runs with ``--overhead`` or in the profiles of
-``PROFILES`` (and in the harness's own tests), and is skipped, saying so, otherwise.
+A check of the harness, not of the user's model: it runs with ``--overhead`` or in the full profile
+(and in the harness's own tests), and is skipped, saying so, otherwise (the ``harness_opt_in`` mark).
 """
 
 import math
@@ -18,7 +18,7 @@ import pytest
 from harness.measure.overhead import alternate, measure, verdicts
 from harness.measure.records import measurement
 
-pytestmark = pytest.mark.harness_perf
+pytestmark = [pytest.mark.harness_perf, pytest.mark.harness_opt_in("overhead", profiles=("full",))]
 
 # Each request decodes for about DECODE_SECONDS (at least MIN_NEW_TOKENS, at most MAX_NEW_TOKENS
 # and what max_length leaves): long enough that the clock's resolution and scheduler jitter do not
@@ -27,15 +27,11 @@ DECODE_SECONDS = 0.25
 MIN_NEW_TOKENS = 16
 MAX_NEW_TOKENS = 1024
 WARMUP_PAIRS = 3
-PROFILES = ("full",)  # the profiles it runs in without --overhead
 
 
 def test_harness_overhead(variant, harness_session, domain_prompt, harness_config,
                           record_measurement, record_verdict):
     profile = harness_config.profile
-    if not (harness_config.overhead or profile.name in PROFILES):
-        pytest.skip(f"the harness's own overhead is measured with --overhead or --profile "
-                    f"{' or '.join(PROFILES)}")
     max_length = harness_session.info()["max_length"]
     ids = harness_session.encode(domain_prompt)
     probe = harness_session.generate(ids, max_new_tokens=profile.new_tokens, min_new_tokens=profile.new_tokens)

@@ -5,15 +5,17 @@ the profile's warm-up iterations, then its measured iterations (ended early, aft
 when a mode has run the profile's soak seconds: a large model's soak stays bounded), each a
 forced-length greedy request on a domain prompt, first with a fresh generator per request, then
 with one generator kept and rewound. After each iteration the worker's RSS and the request's decode tokens/s are
-recorded. Verdicts (``harness.measure.soak``): the Theil–Sen RSS slope's lower bound must not exceed
-``--leak-threshold`` KiB/iteration, decode speed must not fall more than 10 % over the soak, and
-onnxruntime-genai must report no leaked objects when the worker exits.
+recorded. Verdicts (``harness.measure.soak``): the Theil–Sen RSS slope must meet the run's gate on
+it, as that gate judges it (by default ``no_leak``: a leak once the slope's 95 % interval lies above
+16 KiB/iteration), decode speed must not fall more than 10 % over the soak, and onnxruntime-genai
+must report no leaked objects when the worker exits.
 """
 
 import time
 
 import pytest
 
+from harness.gates.spec import threshold_gate
 from harness.measure.records import verdict
 from harness.measure.soak import leak_verdict, runtime_leak_report, slowdown_verdict
 from harness.runtime.client import WorkerSession
@@ -54,7 +56,8 @@ def test_soak(variant, built_variant, harness_session, domain_prompt, harness_co
                     harness_state.progress(f"soak {variant} {mode}: {len(rss)} iterations in the profile's "
                                            f"{profile.soak_seconds:g} s, RSS {memory['rss_bytes'] / 2**20:.1f} MiB")
                     break
-            for record, finding in (leak_verdict(variant.id, mode, rss, harness_config.leak_threshold),
+            gate = threshold_gate(harness_state.gates, f"leak_kib_per_iter_{mode}", harness_config.gate_thresholds)
+            for record, finding in (leak_verdict(variant.id, mode, rss, gate),
                                     slowdown_verdict(variant.id, mode, tps)):
                 record_measurement(record)
                 verdicts.append(finding)

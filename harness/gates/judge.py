@@ -13,7 +13,9 @@ A gate is declared in ``[tool.harness.gates]`` (or a TOML file given with ``--ga
 
 With ``interval = true`` the gate uses the side of the 95 % interval that must clear the threshold
 (the lower bound for ``>=``, the upper bound for ``<=``), so a variant passes only when the
-threshold is cleared with confidence. The reference and baseline sides use their point values.
+threshold is cleared with confidence. With ``interval = "lenient"`` it uses the other side, so a
+variant fails only when the miss is established (a leak is a slope whose lower bound is above the
+threshold). The reference and baseline sides use their point values.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from harness.errors import HarnessError
 from harness.gates.spec import (
     CLOSENESS_METRICS,
     MEASURED_BY,
-    OPERATORS,
     QUALITY_SUITES,
     TASK_METRICS,
     Gate,
@@ -165,9 +166,6 @@ def judge(gate: Gate, variant: dict, results: dict, *, reference: str | None,
         value, interval = m.get("value"), m.get("interval")
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return unjudged(f"{m['name']} of {vid} has no value")
-        used, side = value, "value"
-        if gate.interval and interval and None not in interval:
-            used, side = (interval[0], "lower bound") if gate.op in (">=", ">") else (interval[1], "upper bound")
         threshold, explained, problem = _threshold(gate, m, vid, reference, results, baseline, allow_foreign_baseline)
         if problem is not None:
             kind, _, reason = problem.partition(":")
@@ -179,7 +177,7 @@ def judge(gate: Gate, variant: dict, results: dict, *, reference: str | None,
             checks.append({"name": m["name"], "value": value, "interval": interval, "passed": False,
                            "message": problem})
             continue
-        passed = OPERATORS[gate.op](used, threshold)
+        passed, used, side = gate.decide(value, interval, threshold)
         shown = f"{_fmt(value)}" + (f" [{_fmt(interval[0])}, {_fmt(interval[1])}]"
                                     if interval and None not in interval else "")
         judged = f"; {side} {_fmt(used)}" if side != "value" else ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,9 @@ RHS_FORMS = (
     (re.compile(r"^(?P<base>reference|baseline)$"), "same"),
 )
 OPTIONS = ("check", "precisions", "providers", "interval", "description")
+STRICT, LENIENT = "strict", "lenient"  # interval = true: the interval must clear the threshold; "lenient": must miss it
+INTERVALS = {False: None, True: STRICT, LENIENT: LENIENT}  # as written in a gate -> as held
+RECORDED = {None: False, STRICT: True, LENIENT: LENIENT}  # as held -> as results.json records it
 QUALITY_SUITES = ("quality", "smoke", "robustness")  # not performance: comparable across machines
 
 # Used when a project declares no gates: what a release of a quantized variant must at least show.
@@ -55,8 +58,18 @@ DEFAULT_GATES = {
                            "description": "mean KL divergence from the reference's next-token distribution"},
     "same_top_token": {"check": "top1_agreement >= 0.9",
                        "description": "the most likely next token agrees with the reference's"},
-    "no_leak": {"check": "leak_kib_per_iter_* <= 64",
-                "description": "RSS growth per soak iteration (Theil-Sen slope)"},
+    "no_leak": {"check": "leak_kib_per_iter_* <= 16", "interval": LENIENT,
+                "description": "RSS growth per soak iteration (Theil-Sen slope): a leak once its 95 % interval lies "
+                               "above the threshold"},
+}
+# The thresholds the suites' own verdicts use where the run's gates set none: the default gates', and
+# that of a gate a project may declare but that holds no release back by default (how much slower a
+# variant decodes at its longest prompts depends on the machine and the context: reported, not gated).
+VERDICT_DEFAULTS = {
+    **DEFAULT_GATES,
+    "steady_decode_across_lengths": {"check": "decode_tps_longest_vs_shortest >= 0.5",
+                                     "description": "decode tokens/s at the length sweep's longest prompt, as a "
+                                                    "share of the shortest's"},
 }
 
 
@@ -70,7 +83,7 @@ class Gate:
     base: str | None  # None | reference | baseline
     precisions: tuple[str, ...] = ()
     providers: tuple[str, ...] = ()
-    interval: bool = False
+    interval: str | None = None  # None: the value; STRICT or LENIENT: a side of its 95 % interval
     description: str = ""
     origin: str = ""
 
@@ -86,13 +99,23 @@ class Gate:
             rhs = str(self.base)
         return f"{self.metric} {self.op} {rhs}"
 
+    def decide(self, value: float, interval: list | None, threshold: float) -> tuple[bool, float, str]:
+        """(passed, the figure compared, which it is: value, lower bound or upper bound): the value,
+        or with ``interval`` the side of its 95 % interval that must clear the threshold (strict) or
+        that must miss it (lenient)."""
+        used, side = value, "value"
+        if self.interval and interval and None not in interval:
+            lower = (self.op in (">=", ">")) == (self.interval == STRICT)
+            used, side = (interval[0], "lower bound") if lower else (interval[1], "upper bound")
+        return OPERATORS[self.op](used, threshold), used, side
+
     def applies_to(self, variant: dict) -> bool:
         return ((not self.precisions or variant.get("precision") in self.precisions)
                 and (not self.providers or variant.get("provider") in self.providers))
 
     def to_record(self) -> dict:
         return {"name": self.name, "check": self.check, "precisions": list(self.precisions),
-                "providers": list(self.providers), "interval": self.interval,
+                "providers": list(self.providers), "interval": RECORDED[self.interval],
                 "description": self.description}
 
 
@@ -138,9 +161,10 @@ def parse_gate(name: str, spec: Any, origin: str) -> Gate:
         form, k = "scale", 1.0
     precisions = _names(spec.get("precisions", []), PRECISIONS, f"{where}: precisions")
     providers = _names(spec.get("providers", []), PROVIDERS, f"{where}: providers")
-    interval = spec.get("interval", False)
-    if not isinstance(interval, bool):
-        raise HarnessError(f"{where}: 'interval' must be true or false")
+    given = spec.get("interval", False)
+    interval = INTERVALS.get(given, "bad") if isinstance(given, (bool, str)) else "bad"
+    if interval == "bad":
+        raise HarnessError(f"{where}: 'interval' must be true, false or \"lenient\"")
     return Gate(name=name, metric=match["metric"], op=match["op"], form=form, k=k, base=groups.get("base"),
                 precisions=precisions, providers=providers, interval=interval,
                 description=str(spec.get("description", "")), origin=origin)
@@ -162,14 +186,29 @@ def parse_gates(table: dict, origin: str) -> list[Gate]:
     return [parse_gate(name, spec, origin) for name, spec in table.items()]
 
 
-def load_gates(gates_file: Path | None, tool_table: dict, tool_origin: str) -> tuple[list[Gate], str]:
+def load_gates(gates_file: Path | None, tool_table: dict, tool_origin: str,
+               thresholds: dict[str, float] | None = None) -> tuple[list[Gate], str]:
     """The run's gates and where they came from: ``--gates-file FILE`` (its ``[gates]`` table, or its
-    top level), else ``[tool.harness.gates]``, else :data:`DEFAULT_GATES`."""
+    top level), else ``[tool.harness.gates]``, else :data:`DEFAULT_GATES`; ``thresholds`` (gate
+    name -> threshold, from the retired threshold settings) replace those gates' thresholds."""
     if gates_file is not None:
         data = read_toml(gates_file, what="gates file", option="--gates-file")
-        table = data.get("gates", data)
-        return parse_gates(table, str(gates_file)), str(gates_file)
-    if "gates" in tool_table:
+        gates, origin = parse_gates(data.get("gates", data), str(gates_file)), str(gates_file)
+    elif "gates" in tool_table:
         origin = tool_origin.replace("[tool.harness]", "[tool.harness.gates]")
-        return parse_gates(tool_table["gates"], origin), origin
-    return parse_gates(DEFAULT_GATES, "built-in default gates"), "built-in default gates"
+        gates = parse_gates(tool_table["gates"], origin)
+    else:
+        gates, origin = parse_gates(DEFAULT_GATES, "built-in default gates"), "built-in default gates"
+    return [replace(g, k=(thresholds or {}).get(g.name, g.k)) for g in gates], origin
+
+
+def threshold_gate(gates: list[Gate], name: str, overrides: dict[str, float] | None = None) -> Gate:
+    """The gate whose threshold a suite's own verdict on measurement ``name`` uses: the run's first
+    absolute gate on it, else the built-in one of :data:`VERDICT_DEFAULTS`; ``overrides`` (gate
+    name -> threshold) come from the retired threshold settings (harness.settings.former.RETIRED)."""
+    builtin = parse_gates(VERDICT_DEFAULTS, "built-in thresholds")
+    for gate in [*gates, *builtin]:
+        if gate.form == "absolute" and fnmatch.fnmatchcase(name, gate.metric.rpartition(":")[2]):
+            k = (overrides or {}).get(gate.name, gate.k)
+            return replace(gate, k=k)
+    raise KeyError(f"no gate, not even a built-in one, sets a threshold on {name}")

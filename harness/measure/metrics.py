@@ -77,6 +77,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("device_bytes", "memory", "bytes", LOWER, "on cuda, GPU memory the worker holds (NVML)"),
     Metric("ttft_ms@*", "input_length", "ms", LOWER, "TTFT at a prompt of exactly P tokens of domain text"),
     Metric("decode_tps@*", "input_length", "tokens/s", HIGHER, "decode tokens/s at a prompt of exactly P tokens"),
+    Metric("decode_tps_longest_vs_shortest", "input_length", "ratio", HIGHER,
+           "median decode tokens/s at the sweep's longest prompt / at its shortest"),
     Metric("prefill_ms_per_token", "input_length", "ms/token", LOWER, "slope of TTFT against the prompt length"),
     Metric("decode_tpot_ms_per_1k_context", "input_length", "ms per 1k tokens", LOWER,
        "slope of TPOT against the prompt length, x 1000"),

@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from harness.measure.fits import linear_fit
-from harness.measure.records import fitted, measurement, verdict
+from harness.measure.records import Threshold, estimate, fitted, measurement, verdict
 from harness.measure.trace import GenerationTrace
 
 # name, unit, higher_is_better, value of one trace (None: not defined for it)
@@ -64,13 +64,14 @@ def sweep_lengths(limit: int, new_tokens: int, fractions: Sequence[float], short
 
 
 def length_records(variant: str, points: Sequence[tuple[int, Sequence[GenerationTrace]]],
-                   min_share: float) -> tuple[list[dict], dict]:
+                   gate: Threshold) -> tuple[list[dict], dict]:
     """Measurements per prompt length, the fitted costs, and the consistency verdict.
 
     ``points``: (prompt tokens, measured traces at that length), shortest first.
     Fits: TTFT against prompt tokens (slope = prefill ms per prompt token) and TPOT against
     prompt tokens (slope × 1000 = extra ms per output token per 1,000 tokens of context).
-    Verdict: median decode tokens/s at the longest length ≥ ``min_share`` × at the shortest.
+    Verdict: ``decode_tps_longest_vs_shortest`` (median decode tokens/s at the longest length ÷ at
+    the shortest) meets the threshold of ``gate`` (:func:`harness.gates.spec.threshold_gate`).
     """
     records: list[dict] = []
     xs_ttft, ys_ttft, xs_tpot, ys_tpot = [], [], [], []
@@ -97,13 +98,15 @@ def length_records(variant: str, points: Sequence[tuple[int, Sequence[Generation
                               per_1k, xs_tpot, ys_tpot, higher_is_better=False))
     share = decode_medians[-1] / decode_medians[0] if decode_medians and decode_medians[0] else math.nan
     shortest, longest = points[0][0], points[-1][0]
-    passed = bool(share >= min_share)
+    records.append(estimate(variant, "length", "decode_tps_longest_vs_shortest", "ratio", share, None,
+                            shortest_tokens=shortest, longest_tokens=longest))
+    passed = bool(gate.decide(share, None, gate.k)[0])
     finding = verdict(variant, "length", "length_consistency", passed,
                       value=share,
-                      threshold=min_share,
+                      threshold=gate.k,
                       message=f"decode at {longest} prompt tokens runs at {share:.2f} × its speed at {shortest} "
                               f"({decode_medians[-1]:,.0f} vs {decode_medians[0]:,.0f} tokens/s); "
-                              f"{'meets' if passed else 'below'} the required {min_share:.2f}")
+                              f"{'meets' if passed else 'misses'} gate '{gate.name}' ({gate.check})")
     return records, finding
 
 

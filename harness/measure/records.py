@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -90,6 +90,17 @@ class Verdict(_ReadsLikeItsDict):
     def to_dict(self) -> dict:
         return {"variant": self.variant, "suite": self.suite, "name": self.name, "passed": bool(self.passed),
                 "message": self.message, **self.extra}
+
+
+class Threshold(Protocol):
+    """What a suite's verdict needs of the release gate whose threshold it applies (a
+    :class:`harness.gates.spec.Gate`): its name, its check as written, its threshold and its rule."""
+
+    name: str
+    check: str
+    k: float
+
+    def decide(self, value: float, interval: list | None, threshold: float) -> tuple[bool, float, str]: ...
 
 
 def verdict(variant: str, suite: str, name: str, passed: bool, message: str = "", **extra) -> Verdict:

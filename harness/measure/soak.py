@@ -13,29 +13,29 @@ import statistics
 from collections.abc import Sequence
 
 from harness.measure.fits import theil_sen
-from harness.measure.records import Measurement, Verdict, fitted, verdict
+from harness.measure.records import Measurement, Threshold, Verdict, fitted, verdict
 
 SLOWDOWN_TOLERANCE = 0.10  # a drop of decode speed over the soak larger than this is flagged
 OGA_LEAK = re.compile(r"OGA Error: \d+ instances of .+? were leaked")
 
 
-def leak_verdict(variant: str, mode: str, rss_bytes: Sequence[int],
-                 threshold_kib: float) -> tuple[Measurement, Verdict]:
-    """(measurement, verdict) for one soak mode's RSS series (after warm-up iterations)."""
+def leak_verdict(variant: str, mode: str, rss_bytes: Sequence[int], gate: Threshold) -> tuple[Measurement, Verdict]:
+    """(measurement, verdict) for one soak mode's RSS series (after warm-up iterations), judged by
+    the rule and threshold of ``gate`` (:func:`harness.gates.spec.threshold_gate`)."""
     kib = [b / 1024 for b in rss_bytes]
     iterations = list(range(len(kib)))
     fit = theil_sen(kib, iterations)
     record = fitted(variant, "soak", f"leak_kib_per_iter_{mode}", "KiB/iteration", fit, iterations, kib,
                     higher_is_better=False, mode=mode)
     low, high = fit["slope_ci95"]
-    leaking = low > threshold_kib
-    finding = verdict(variant, "soak", f"no_leak_{mode}", not leaking,
+    passed, used, side = gate.decide(fit["slope"], [low, high], gate.k)
+    finding = verdict(variant, "soak", f"no_leak_{mode}", passed,
                       value=fit["slope"],
                       interval=[low, high],
-                      threshold=threshold_kib,
+                      threshold=gate.k,
                       message=f"{mode}: RSS grows {fit['slope']:.1f} KiB/iteration [95 % {low:.1f}, {high:.1f}] over "
-                              f"{len(kib)} iterations; {'a leak: the lower bound is above' if leaking else 'within'} "
-                              f"the threshold {threshold_kib:g} KiB/iteration")
+                              f"{len(kib)} iterations; " + (f"within gate '{gate.name}' ({gate.check})" if passed else
+                              f"a leak: the {side} {used:.1f} misses gate '{gate.name}' ({gate.check})"))
     return record, finding
 
 

@@ -62,6 +62,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             variant_tests = True
         if item.get_closest_marker("harness_perf") and not state.config.benchmark:
             item.add_marker(skip_perf)
+        opt_in = item.get_closest_marker("harness_opt_in")
+        if opt_in is not None and not _opted_in(state.config, *opt_in.args, **opt_in.kwargs):
+            profiles = " or ".join(f"--profile {p}" for p in opt_in.kwargs.get("profiles", ()))
+            item.add_marker(pytest.mark.skip(reason=f"runs with --{opt_in.args[0].replace('_', '-')}"
+                                                    + (f" or {profiles}" if profiles else "")))
         if item.get_closest_marker("harness_gate"):
             variant_tests = True
     collector = config.pluginmanager.get_plugin("harness-results")
@@ -70,3 +75,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             collector.ensure_store()
         except HarnessError as exc:
             raise pytest.UsageError(str(exc)) from None
+
+
+def _opted_in(config, setting: str, profiles: tuple[str, ...] = ()) -> bool:
+    """Whether a suite marked ``harness_opt_in(setting, profiles=...)`` runs: its flag is on, or
+    the run's profile is one of those."""
+    return bool(getattr(config, setting)) or config.profile.name in profiles

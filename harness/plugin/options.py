@@ -13,7 +13,8 @@ from harness.plugin.collector import ResultsCollector
 from harness.plugin.keys import IS_WORKER, STATE
 from harness.run.run import SETTING_CHOICES, Run
 from harness.settings import config as cfg
-from harness.settings.registry import RENAMED, SETTINGS, SETTINGS_BY_NAME, read_tool_table, resolve
+from harness.settings.former import RENAMED, RETIRED
+from harness.settings.registry import SETTINGS, SETTINGS_BY_NAME, read_tool_table, resolve
 
 # ---------------------------------------------------------------------------------------------
 # Options and configuration
@@ -33,6 +34,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for former in RENAMED:  # kept for one release, out of --help
         if former.option:
             _add(group, former.option, SETTINGS_BY_NAME[former.new].metavar, argparse.SUPPRESS)
+    for retired in RETIRED:
+        _add(group, retired.option, retired.metavar, argparse.SUPPRESS)
 
 
 def _add(group: pytest.OptionGroup, option: str, metavar: str | None, help_text: str) -> None:
@@ -43,7 +46,7 @@ def _add(group: pytest.OptionGroup, option: str, metavar: str | None, help_text:
 
 
 def _resolve_config(config: pytest.Config) -> tuple[cfg.RunConfig, tuple[dict, str]]:
-    options = [*(s.option for s in SETTINGS), *(r.option for r in RENAMED if r.option)]
+    options = [*(s.option for s in SETTINGS), *(r.option for r in RENAMED if r.option), *(r.option for r in RETIRED)]
     cli = {option: config.getoption(_dest(option)) for option in options}
     pyproject = config.rootpath / "pyproject.toml"
     table, origin = read_tool_table(pyproject)
@@ -54,6 +57,7 @@ def _resolve_config(config: pytest.Config) -> tuple[cfg.RunConfig, tuple[dict, s
 MARKERS = (
     "harness_perf: a performance measurement; runs only with --benchmark and holds the machine alone",
     "harness_gate: a release gate; runs after every suite (suites/test_gates.py)",
+    "harness_opt_in(setting, profiles=()): runs only with that flag setting or in those profiles",
 )
 
 

@@ -116,7 +116,7 @@ class Run:
             if self.formatter.differs_from_chat_template(list(self.examples[0].messages)):
                 self.progress(f"note: the prompt template {config.prompt_template} formats prompts "
                               f"differently from the model's own chat template")
-            self.gates, self.gates_origin = load_gates(config.gates_file, *self.tool_table)
+            self.gates, self.gates_origin = load_gates(config.gates_file, *self.tool_table, config.gate_thresholds)
             if config.baseline is not None:
                 try:
                     self.baseline = load_results(config.baseline)

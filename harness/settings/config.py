@@ -85,8 +85,6 @@ class RunConfig:
     benchmark: bool = False
     max_length: int | None = None  # None: min(model context, CONTEXT_CAP)
     worker_timeout: float = 600.0
-    length_consistency: float = 0.5
-    leak_threshold: float = 16.0  # KiB per iteration
     prompt_template: Path | None = None  # None: the model's chat template
     reference: str = "fp32"
     answer_tokens: int = 128
@@ -106,6 +104,7 @@ class RunConfig:
     strict_gates: bool = False
     overhead: bool = False
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where its value came from
+    gate_thresholds: Mapping[str, float] = field(default_factory=dict)  # gate -> threshold (registry.RETIRED)
     notices: tuple[str, ...] = ()  # former setting names this run used (harness.settings.registry.RENAMED)
 
 

@@ -21,7 +21,6 @@ from harness.settings.config import (
     parse_builders,
     parse_fp16_cpu_fix,
     parse_model,
-    parse_non_negative,
     parse_objective,
     parse_optional_int,
     parse_optional_path,
@@ -34,8 +33,8 @@ from harness.settings.config import (
     parse_reference,
     parse_runtimes,
     parse_seconds,
-    parse_share,
 )
+from harness.settings.former import RENAMED, RETIRED, retired_thresholds
 
 # ---------------------------------------------------------------------------------------------
 # The settings table. Each help text is used by the CLI option and docs/reference/settings.md.
@@ -61,22 +60,6 @@ class Setting:
     @property
     def env(self) -> str:
         return "HARNESS_" + self.name.upper()
-
-
-@dataclass(frozen=True)
-class Renamed:
-    """The forms a setting had before it was renamed: each still works for one release, with a
-    one-line notice naming what replaces it."""
-
-    new: str  # the setting's name now
-    option: str | None = None  # its former option, variable and [tool.harness] key (None: unchanged)
-    env: str | None = None
-    key: str | None = None
-
-    def notice(self, used: str) -> str:
-        setting = SETTINGS_BY_NAME[self.new]
-        now = {self.option: setting.option, self.env: setting.env}.get(used, f"the key '{setting.name}'")
-        return f"{used} is deprecated and will be removed in the next release: use {now}"
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -106,11 +89,6 @@ SETTINGS: tuple[Setting, ...] = (
             f"'auto' = min(context, {CONTEXT_CAP})"),
     Setting("worker_timeout", "SECONDS", 600, parse_seconds,
             "longest a variant's worker may take to answer one request before it is killed", advanced=True),
-    Setting("length_consistency", "SHARE", 0.5, parse_share,
-            "input-length verdict: decode tokens/s at the longest prompt must be at least this share of the "
-            "shortest's"),
-    Setting("leak_threshold", "KIB", 16.0, parse_non_negative,
-            "soak verdict: a leak is an RSS growth whose 95 % lower bound exceeds this many KiB per iteration"),
     Setting("prompt_template", "PATH", "auto", parse_optional_path,
             "format prompts with this Foundry Local PromptTemplate (an inference_model.json); 'auto' = the model's "
             "chat template"),
@@ -170,12 +148,6 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
-RENAMED: tuple[Renamed, ...] = (
-    Renamed("builders", option="--builder"),
-    Renamed("gates_file", option="--gates"),
-    Renamed("leak_threshold", env="HARNESS_LEAK_THRESHOLD_KIB", key="leak_threshold_kib"),
-    Renamed("olive_recipe", option="--recipe", env="HARNESS_RECIPE", key="recipe"),
-)
 PATH_SETTINGS = ("reports_dir", "cache_dir", "dataset", "prompt_template", "gates_file", "baseline", "olive_recipe",
                  "calibration", "foundry_packages", "plan")
 DATA_SETTINGS = ("dataset", "calibration")  # a bare name may also be a folder in datasets/
@@ -203,7 +175,7 @@ def resolve(
     missing = [name for name in CHOSEN_BY_NAME if name not in choices]
     if missing:
         raise ValueError(f"resolve() needs the names of the {', '.join(missing)} (choices)")
-    keys = [*SETTINGS_BY_NAME, *(r.key for r in RENAMED if r.key)]
+    keys = [*SETTINGS_BY_NAME, *(r.key for r in RENAMED if r.key), *(r.key for r in RETIRED)]
     unknown = sorted(k for k in table if k not in keys and k not in TABLE_SUBSECTIONS)
     if unknown:
         raise HarnessError(
@@ -221,7 +193,7 @@ def resolve(
                 continue
             former = next((r for r in RENAMED if key in (r.option, r.env, r.key)), None)
             if former is not None:
-                notices.append(former.notice(label))
+                notices.append(former.notice(label, setting))
             if origin == "default":  # the first found wins: command line, then environment, then the table
                 raw, origin, base = given, where, invocation_dir if source != "table" else rootdir
         try:
@@ -232,7 +204,8 @@ def resolve(
             value = _named_data_set(value, base) if setting.name in DATA_SETTINGS else (base / value).resolve()
         values[setting.name] = value
         origins[setting.name] = origin
-    return RunConfig(**values, sources=origins, notices=tuple(notices))
+    thresholds = retired_thresholds(cli, environ, table, table_origin, notices)
+    return RunConfig(**values, sources=origins, notices=tuple(notices), gate_thresholds=thresholds)
 
 
 def _forms(setting: Setting, table_origin: str) -> list[tuple[str, str, str, str]]:

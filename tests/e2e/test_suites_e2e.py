@@ -65,7 +65,8 @@ def test_the_main_job_records_what_it_recorded_before_the_restructuring(main_job
     shared run (tests/e2e/conftest.py) uses the quick profile, which differs only in counts, so the
     same file holds for it: a profile that changed what is recorded would fail here.
     That run had the Foundry extra; without it, what needs Foundry Local itself is not expected.
-    The overhead suite, a check of the harness, runs only with --overhead (or the full profile)."""
+    The overhead suite, a check of the harness, runs only with --overhead (or the full profile);
+    the input-length suite records one measurement more, the share its verdict is judged on."""
     reports, _ = main_job  # tests/e2e/conftest.py: run once, shared with test_report.py
     expected = json.loads((Path(__file__).parent / "data" / "embedded_standard_shape.json").read_text())
     if importlib.util.find_spec("foundry_local_sdk") is None:  # the Foundry suite skips without its extra
@@ -73,6 +74,9 @@ def test_the_main_job_records_what_it_recorded_before_the_restructuring(main_job
         expected["verdicts"] = [v for v in expected["verdicts"] if v[2] != "foundry_local_answers_like_the_harness"]
     expected["measurements"] = [m for m in expected["measurements"] if m[1] != "overhead"]
     expected["verdicts"] = [v for v in expected["verdicts"] if v[1] != "overhead"]
+    expected["measurements"] = sorted(expected["measurements"] + [
+        [variant, "length", "decode_tps_longest_vs_shortest", "ratio", "estimate", "number"]
+        for variant in {m[0] for m in expected["measurements"] if m[1] == "length"}])
     actual = as_json(load(reports))
     for part in expected:
         missing = [x for x in expected[part] if x not in actual[part]] if isinstance(expected[part], list) else []
@@ -303,7 +307,7 @@ def test_help_lists_the_settings_with_workarounds_apart_and_former_names_hidden(
     assert result.returncode == 0, (result.stdout + result.stderr)[-2000:]
     choices, advanced = result.stdout.split("precision trade-off harness: workarounds and debugging aids:")
     assert "--precisions=LIST" in choices and "--worker-timeout=SECONDS" in advanced
-    assert "--worker-timeout" not in choices and "--builder " not in result.stdout and "95 %" in choices
+    assert "--worker-timeout" not in choices and "--builder " not in result.stdout
 
 
 def test_a_former_option_name_still_works_and_says_once_what_replaces_it(tiny_qwen2):
@@ -448,7 +452,7 @@ def test_soak_catches_a_planted_leak_and_passes_the_embedded_model(tmp_path, bui
     verdicts = {v["name"]: v for v in load(reports)["verdicts"]}
     assert not verdicts["no_leak_fresh"]["passed"]
     assert 200 < verdicts["no_leak_fresh"]["value"] < 320  # KiB per iteration, ~256 planted
-    assert "a leak: the lower bound is above the threshold 16 KiB/iteration" in leaky.stdout
+    assert "misses gate 'no_leak' (leak_kib_per_iter_* <= 16)" in leaky.stdout
     assert verdicts["no_leak_reused"]["passed"]  # the rewound path was not patched
     # the runtime's own report, as onnxruntime-genai prints it, fails the soak and is quoted
     runtime = verdicts["runtime_leak_report"]
@@ -506,8 +510,8 @@ def test_a_damaged_model_folder_is_named_in_one_line(damage, message, tiny_qwen2
 @pytest.mark.parametrize("table, message", [
     ("length_consistency = 2", "invalid value 2 for [tool.harness] in {pyproject} key 'length_consistency': "
                                "expected a number between 0 and 1"),
-    ("leak_threshold = 'lots'", "invalid value 'lots' for [tool.harness] in {pyproject} key "
-                                    "'leak_threshold': expected a number >= 0"),
+    ("leak_threshold_kib = 'lots'", "invalid value 'lots' for [tool.harness] in {pyproject} key "
+                                    "'leak_threshold_kib': expected a number >= 0"),
     ("profile = 'huge'", "invalid value 'huge' for [tool.harness] in {pyproject} key 'profile': unknown profile "
                          "(choose from quick, standard, full)"),
     ("thresholds = 1", "unknown setting 'thresholds' in [tool.harness] in {pyproject}"),

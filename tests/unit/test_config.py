@@ -91,7 +91,8 @@ def test_tool_table_is_read_and_bad_toml_is_named(tmp_path):
 
 
 def test_every_setting_follows_one_naming_rule_and_former_names_still_work_with_a_notice(tmp_path):
-    from harness.settings.registry import RENAMED, SETTINGS
+    from harness.settings.former import RENAMED
+    from harness.settings.registry import SETTINGS
 
     for setting in SETTINGS:  # the option, variable and key are the name's
         assert setting.option == "--" + setting.name.replace("_", "-")
@@ -102,16 +103,22 @@ def test_every_setting_follows_one_naming_rule_and_former_names_still_work_with_
         {"HARNESS_LEAK_THRESHOLD_KIB": "32"}, {"recipe": str(recipe)},
         choices=SETTING_CHOICES, rootdir=tmp_path, invocation_dir=tmp_path)
     assert config.builders == ("genai", "olive") and config.gates_file == tmp_path / "g.toml"
-    assert config.leak_threshold == 32.0 and config.olive_recipe == recipe
+    assert config.gate_thresholds == {"no_leak": 32.0} and config.olive_recipe == recipe
     assert config.sources["builders"] == "option --builder"
     assert set(config.notices) == {
         "--builder is deprecated and will be removed in the next release: use --builders",
         "--gates is deprecated and will be removed in the next release: use --gates-file",
-        "HARNESS_LEAK_THRESHOLD_KIB is deprecated and will be removed in the next release: use "
-        "HARNESS_LEAK_THRESHOLD",
+        "HARNESS_LEAK_THRESHOLD_KIB is deprecated and will be removed in the next release: it sets the threshold "
+        "of the gate 'no_leak', which a gates file or [tool.harness.gates] sets from now on (docs/guides/gates.md)",
         "[tool.harness] key 'recipe' is deprecated and will be removed in the next release: use the key "
         "'olive_recipe'",
     }
+    # a retired threshold setting: the command line first, a bad value named where it came from
+    config = resolve({"--length-consistency": "0.7"}, {"HARNESS_LENGTH_CONSISTENCY": "0.2"}, {},
+                     choices=SETTING_CHOICES)
+    assert config.gate_thresholds == {"steady_decode_across_lengths": 0.7} and len(config.notices) == 2
+    with pytest.raises(HarnessError, match=r"invalid value 'lots' for .* key 'leak_threshold_kib': expected"):
+        resolve({}, {}, {"leak_threshold_kib": "lots"}, choices=SETTING_CHOICES)
     assert {r.new for r in RENAMED} <= {s.name for s in SETTINGS}
     # the current form wins over a former one given in the same place, and the former one is still said
     config = resolve({"--builders": "genai", "--builder": "olive"}, {}, {}, choices=SETTING_CHOICES)

@@ -46,7 +46,7 @@ def test_gate_expressions(check, form, k, base):
     ("leak_kib_per_iter <= 64", "unknown metric 'leak_kib_per_iter' \\(did you mean 'leak_kib_per_iter_fresh'"),
     ({"check": "kld_mean <= 1", "precision": ["int4"]}, "unknown option 'precision'"),
     ({"check": "kld_mean <= 1", "precisions": ["int3"]}, "unknown 'int3'"),
-    ({"check": "kld_mean <= 1", "interval": "yes"}, "'interval' must be true or false"),
+    ({"check": "kld_mean <= 1", "interval": "yes"}, "'interval' must be true, false or \"lenient\""),
     (5, "expected \"METRIC OP THRESHOLD\""),
 ])
 def test_a_bad_gate_is_named_with_where_it_came_from(spec, message):
@@ -84,6 +84,28 @@ def test_interval_gate_needs_the_bound_to_clear_the_threshold():
     assert judge(plain, INT4, results, reference=None).status == "passed"
     verdict = judge(strict, INT4, results, reference=None)
     assert verdict.status == "failed" and "= 0.95 [0.7639, 0.9911]; lower bound 0.7639 is not >= 0.9" in verdict.message
+
+
+def test_a_lenient_interval_gate_fails_only_an_established_miss():
+    """interval = "lenient" uses the side that must miss the threshold (a leak: the slope's lower
+    bound above it); true uses the side that must clear it, and the plain gate the value."""
+    results = _results(int4_cpu__decode_tps=[1.0] * 3)
+    base = results["measurements"][0]
+    for value, interval, plain, strict, lenient in ((10.0, [2.0, 18.0], "passed", "failed", "passed"),
+                                                    (20.0, [12.0, 28.0], "failed", "failed", "passed"),
+                                                    (30.0, [20.0, 40.0], "failed", "failed", "failed"),
+                                                    (5.0, [1.0, 9.0], "passed", "passed", "passed")):
+        results["measurements"] = [{**base, "name": "leak_kib_per_iter_fresh", "suite": "soak", "value": value,
+                                    "interval": interval}]
+        for spec, expected in (("leak_kib_per_iter_* <= 16", plain),
+                               ({"check": "leak_kib_per_iter_* <= 16", "interval": True}, strict),
+                               ({"check": "leak_kib_per_iter_* <= 16", "interval": "lenient"}, lenient)):
+            assert judge(parse_gate("leak", spec, "t"), INT4, results, reference=None).status == expected, (value, spec)
+    lenient = judge(parse_gate("leak", {"check": "leak_kib_per_iter_* <= 16", "interval": "lenient"}, "t"),
+                    INT4, results, reference=None)
+    assert "lower bound 1 is <= 16" in lenient.message
+    assert parse_gate("leak", {"check": "leak_kib_per_iter_* <= 16", "interval": "lenient"}, "t").to_record()[
+        "interval"] == "lenient"
 
 
 def test_relative_to_the_reference_and_not_applicable_by_design():

@@ -42,6 +42,12 @@ def test_latency_metrics_follow_the_published_definitions():
     assert all(r["variant"] == "int4-cpu" and r["suite"] == "latency" for r in records.values())
 
 
+def _gate(name, check):
+    from harness.gates.spec import parse_gate
+
+    return parse_gate(name, check, "t")
+
+
 def test_sweep_lengths_span_short_to_the_room_under_the_limit():
     assert sweep_lengths(1024, 16, (0.0, 0.33, 0.66, 1.0)) == [16, 333, 665, 1008]
     assert sweep_lengths(64, 16, (0.0, 1.0)) == [16, 48]
@@ -53,22 +59,42 @@ def test_length_fit_recovers_a_known_cost_model():
     fake = FakeSession(SessionSpec(model_dir="fake", fake=True, max_length=4096))
     points = [(n, [fake.generate([1 + i % 200 for i in range(n)], max_new_tokens=8, min_new_tokens=8)] * 3)
               for n in (16, 200, 400, 800)]
-    records, verdict = length_records("fp32-cpu", points, min_share=0.9)
+    records, verdict = length_records("fp32-cpu", points, _gate("steady", "decode_tps_longest_vs_shortest >= 0.9"))
     by_name = {r["name"]: r for r in records}
     # the fake prefills at 0.1 ms per prompt token and decodes at a constant 2 ms per token
     assert by_name["prefill_ms_per_token"]["value"] == pytest.approx(FakeSession.PREFILL_S_PER_TOKEN * 1e3)
     assert by_name["decode_tpot_ms_per_1k_context"]["value"] == pytest.approx(0.0, abs=1e-9)
     assert by_name["ttft_ms@800"]["value"] == pytest.approx(80.0)
     assert verdict["passed"] and verdict["value"] == pytest.approx(1.0)
+    assert by_name["decode_tps_longest_vs_shortest"]["value"] == pytest.approx(1.0)
 
 
 def test_length_verdict_fails_when_decode_slows_down():
     fast = [trace(16, [0.001 + 0.001 * k for k in range(9)])] * 3
     slow = [trace(900, [0.05 + 0.004 * k for k in range(9)])] * 3
-    _, verdict = length_records("int4-cpu", [(16, fast), (900, slow)], min_share=0.5)
+    gate = _gate("steady", "decode_tps_longest_vs_shortest >= 0.5")
+    records, verdict = length_records("int4-cpu", [(16, fast), (900, slow)], gate)
     assert not verdict["passed"]
-    assert verdict["value"] == pytest.approx(0.25)
-    assert "0.25 × its speed at 16" in verdict["message"] and "below the required 0.50" in verdict["message"]
+    assert verdict["value"] == pytest.approx(0.25) and verdict["threshold"] == 0.5
+    assert "0.25 × its speed at 16" in verdict["message"]
+    assert "misses gate 'steady' (decode_tps_longest_vs_shortest >= 0.5)" in verdict["message"]
+    share = next(r for r in records if r["name"] == "decode_tps_longest_vs_shortest")
+    assert share["value"] == pytest.approx(0.25) and share["interval"] is None
+
+
+def test_the_length_and_leak_verdicts_take_their_thresholds_from_the_gates():
+    """One threshold per question: the run's absolute gate on the measurement, else the built-in
+    default's, with a retired setting's value (--length-consistency, --leak-threshold) applied."""
+    from harness.gates.spec import DEFAULT_GATES, parse_gates, threshold_gate
+
+    own = parse_gates({"steady": "decode_tps_longest_vs_shortest >= 0.8",
+                       "relative": "leak_kib_per_iter_* <= reference"}, "t")
+    assert threshold_gate(own, "decode_tps_longest_vs_shortest").k == 0.8
+    leak = threshold_gate(own, "leak_kib_per_iter_fresh")  # a relative gate sets no number: the default's
+    assert leak.name == "no_leak" and leak.k == 16 and leak.interval == "lenient"
+    assert DEFAULT_GATES["no_leak"]["check"] == "leak_kib_per_iter_* <= 16"
+    assert threshold_gate([], "leak_kib_per_iter_reused", {"no_leak": 32.0}).k == 32.0
+    assert threshold_gate([], "decode_tps_longest_vs_shortest").name == "steady_decode_across_lengths"
 
 
 def test_kv_cache_size_from_the_model_shape():

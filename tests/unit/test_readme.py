@@ -7,7 +7,8 @@ from pathlib import Path
 
 from harness.measure.metrics import METRICS
 from harness.settings.config import PROFILES
-from harness.settings.registry import RENAMED, SETTINGS
+from harness.settings.former import RENAMED, RETIRED
+from harness.settings.registry import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_PAGE = (ROOT / "docs" / "reference" / "settings.md").read_text(encoding="utf-8")
@@ -30,6 +31,12 @@ def test_every_setting_is_documented_with_its_default_in_its_group():
     for renamed in RENAMED:
         forms = [f"`{form}`" if form else "—" for form in (renamed.option, renamed.env, renamed.key)]
         assert f"| {' | '.join(forms)} |" in former, f"docs/reference/settings.md lacks {renamed.new}'s former names"
+    for retired in RETIRED:
+        row = (f"| `{retired.option} {retired.metavar}` | `{retired.env}` | `{retired.key}` | the threshold of the "
+               f"gate `{retired.gate}`")
+        assert row in former, f"docs/reference/settings.md lacks the retired {retired.option}"
+    for option in re.findall(r"^\| `(--[\w-]+)", choices + advanced, re.M):  # no row for a setting that is gone
+        assert option in {s.option for s in SETTINGS}, f"docs/reference/settings.md documents {option}, no setting"
 
 
 def test_every_profile_is_documented():
