@@ -9,6 +9,7 @@ from pathlib import Path
 from harness.common.formatting import fmt, with_interval
 from harness.evaluation.scoring import TASK_METRICS
 from harness.gates.judge import NOT_APPLICABLE, outcome_of, unjudged
+from harness.measure.metrics import METRICS
 from harness.report.search import search_section
 from harness.report.tables import precision_rows_text
 from harness.results.precision import precision_table, references_of
@@ -18,14 +19,8 @@ MB = 1e6
 CLOSENESS_COLUMNS = (("KLD mean", "kld_mean"), ("KLD p99", "kld_mean:p99"), ("KLD max", "kld_mean:max"),
                      ("top-1 agreement", "top1_agreement"), ("Δp RMS", "delta_p_rms"),
                      ("PPL ratio", "ppl_ratio"))
-# (column title, measurement name, scale): the headline performance figures per variant
-PERFORMANCE_COLUMNS = (
-    ("TTFT ms", "ttft_ms", 1), ("decode tok/s", "decode_tps", 1), ("TPOT ms", "tpot_ms", 1),
-    ("prefill tok/s", "prefill_tps", 1), ("prefill ms/token (fit)", "prefill_ms_per_token", 1),
-    ("decode +ms per 1k ctx (fit)", "decode_tpot_ms_per_1k_context", 1),
-    ("bandwidth efficiency", "bandwidth_efficiency", 1), ("peak RSS MB", "peak_rss_bytes", 1e-6),
-    ("load footprint MB", "load_footprint_bytes", 1e-6), ("KV cache MB", "kv_cache_bytes", 1e-6),
-)
+# (column title, measurement name, scale): the performance figures per variant, as the registry defines them
+PERFORMANCE_COLUMNS = tuple((m.column, m.name, m.scale) for m in METRICS if m.column)
 
 
 @dataclass

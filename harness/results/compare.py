@@ -40,15 +40,13 @@ from harness.common.formatting import fmt
 from harness.errors import HarnessError
 from harness.gates.judge import outcome_of
 from harness.gates.spec import QUALITY_SUITES, is_known_metric, unknown_metric
-from harness.measure.metrics import lookup
+from harness.measure.metrics import METRICS, lookup
 
 ALPHA = 0.05  # family-wise error rate of one comparison
 CORRECTION = "Holm–Bonferroni"
 CHANGED, SMALL, NOISE = "changed", "significant, below minimum effect", "within noise"
 UNTESTED, NOT_COMPARED = "no interval", "not compared"
-HEADLINE = ("ttft_ms", "decode_tps", "tpot_ms", "prefill_tps", "e2e_ms", "peak_rss_bytes", "load_footprint_bytes",
-            "exact_match", "json_schema", "rouge_l", "smoke_exact_match", "kld_mean", "top1_agreement", "ppl_ratio",
-            "leak_kib_per_iter_*")
+HEADLINE = tuple(m.name for m in METRICS if m.headline)  # compared without --all
 
 RELATIVE, ABSOLUTE = "relative", "absolute"
 # The smallest change that matters: (RELATIVE, share of run A's value) or (ABSOLUTE, amount in the
