@@ -27,6 +27,16 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.timeout(TEST_TIMEOUT_S))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _children_are_not_xdist_workers():
+    """Under pytest-xdist (tools/run-tests runs two processes) this process is a worker, and its
+    PYTEST_XDIST_* variables would make the pytest runs the tests start believe they are workers
+    too (pytest-benchmark then turns itself off): the children get an environment without them."""
+    saved = {name: os.environ.pop(name) for name in list(os.environ) if name.startswith("PYTEST_XDIST_")}
+    yield
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="session")
 def build_cache() -> Path:
     """The repository's build cache, shared with `pytest suites/` so builds are made once."""
