@@ -14,7 +14,6 @@ A prompt at the limit and one beyond it must each end in the typed ``prompt_too_
 import pytest
 
 from harness.errors import GenerationError
-from harness.gates.spec import threshold_gate
 from harness.measure.perf import domain_token_ids, length_records, sweep_lengths
 from harness.measure.records import verdict
 from harness.measure.smoke import domain_texts
@@ -22,7 +21,7 @@ from harness.measure.smoke import domain_texts
 pytestmark = pytest.mark.harness_perf
 
 
-def test_input_length(variant, harness_session, harness_state, domain_examples, harness_config, record_measurement,
+def test_input_length(variant, harness_session, domain_examples, harness_config, gate_on, record_measurement,
                       record_verdict):
     profile = harness_config.profile
     limit = harness_session.info()["max_length"]
@@ -36,8 +35,7 @@ def test_input_length(variant, harness_session, harness_state, domain_examples, 
             return harness_session.generate(ids, max_new_tokens=n, min_new_tokens=n)
         request()  # warm-up at this length, kept out of the statistics
         points.append((length, [request() for _ in range(profile.length_repetitions)]))
-    gate = threshold_gate(harness_state.gates, "decode_tps_longest_vs_shortest", harness_config.gate_thresholds)
-    records, consistency = length_records(variant.id, points, gate)
+    records, consistency = length_records(variant.id, points, gate_on("decode_tps_longest_vs_shortest"))
     for record in records:
         record_measurement(record)
     record_verdict(consistency.with_details(prompt_tokens=lengths, max_length=limit))

@@ -15,7 +15,6 @@ import time
 
 import pytest
 
-from harness.gates.spec import threshold_gate
 from harness.measure.records import verdict
 from harness.measure.soak import leak_verdict, runtime_leak_report, slowdown_verdict
 from harness.runtime.client import WorkerSession
@@ -27,7 +26,7 @@ NEW_TOKENS = 16
 MIN_ITERATIONS = 60  # measured before the profile's time limit may end a mode
 
 
-def test_soak(variant, built_variant, harness_session, domain_prompt, harness_config, harness_state,
+def test_soak(variant, built_variant, harness_session, domain_prompt, harness_config, harness_state, gate_on,
               record_measurement, record_verdict):
     profile = harness_config.profile
     spec = SessionSpec(model_dir=str(built_variant.path), provider=harness_session.spec.provider,
@@ -56,8 +55,7 @@ def test_soak(variant, built_variant, harness_session, domain_prompt, harness_co
                     harness_state.progress(f"soak {variant} {mode}: {len(rss)} iterations in the profile's "
                                            f"{profile.soak_seconds:g} s, RSS {memory['rss_bytes'] / 2**20:.1f} MiB")
                     break
-            gate = threshold_gate(harness_state.gates, f"leak_kib_per_iter_{mode}", harness_config.gate_thresholds)
-            for record, finding in (leak_verdict(variant.id, mode, rss, gate),
+            for record, finding in (leak_verdict(variant.id, mode, rss, gate_on(f"leak_kib_per_iter_{mode}")),
                                     slowdown_verdict(variant.id, mode, tps)):
                 record_measurement(record)
                 verdicts.append(finding)

@@ -9,7 +9,7 @@ import pytest
 from harness.evaluation.prompts import ChatFormatter
 from harness.evaluation.records import Example
 from harness.gates.judge import Judgement
-from harness.gates.spec import Gate
+from harness.gates.spec import Gate, threshold_gate
 from harness.measure.environment import describe
 from harness.measure.records import Measurement, Verdict
 from harness.models.sources import ModelSource
@@ -78,6 +78,14 @@ def record_answers(request: pytest.FixtureRequest) -> Callable[[str, list[dict]]
     def add(variant: str, answers: list[dict]) -> None:
         request.node.user_properties.append((PROP_ANSWERS, {"variant": variant, "answers": answers}))
     return add
+
+
+@pytest.fixture(scope="session")
+def gate_on(pytestconfig: pytest.Config) -> Callable[[str], Gate]:
+    """The gate whose threshold and rule a suite's own verdict on a measurement uses: the run's
+    gate with a plain number on it, else the built-in one (:func:`harness.gates.spec.threshold_gate`)."""
+    state = pytestconfig.stash[STATE]
+    return lambda measurement: threshold_gate(state.gates, measurement, state.config.gate_thresholds)
 
 
 @pytest.fixture
