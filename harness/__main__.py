@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -110,17 +109,18 @@ def main(argv: list[str] | None = None) -> int:
             return 0
 
         from harness.report.render import write_report
-        from harness.results.store import load_results, write_json_atomic
+        from harness.results.store import write_json_atomic
+        from harness.results.view import read
 
         if args.command == "report":
-            results = load_results(args.run_dir)
+            results = read(args.run_dir)
             path = write_report(_run_folder(args.run_dir), results, args.objective)
             print(f"wrote {path}")
         elif args.command == "compare":
             from harness.results.compare import compare, parse_min_effects, render
 
             min_effects = parse_min_effects(args.min_effect)
-            text = render(compare(load_results(args.run_a), load_results(args.run_b), everything=args.all,
+            text = render(compare(read(args.run_a), read(args.run_b), everything=args.all,
                                   min_effects=min_effects))
             print(text, end="")
             if args.out is not None:
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "package":
             from harness.ship.foundry import package_run
 
-            for path in package_run(load_results(args.run_dir), args.foundry):
+            for path in package_run(read(args.run_dir), args.foundry):
                 print(f"wrote {path}")
         elif args.command == "fp16-fixes":
             from harness.run import fp16_fixes
@@ -149,14 +149,14 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "merge":
             from harness.results.merge import merge
 
-            merged = merge([load_results(path) for path in args.run_dirs])
+            merged = merge([read(path) for path in args.run_dirs])
             out = args.out or _run_folder(args.run_dirs[0]).parent / f"merged-{compact_stamp()}"
             try:
                 out.mkdir(parents=True, exist_ok=False)
             except FileExistsError:
                 raise HarnessError(f"{out} already exists (option --out): choose a new folder") from None
             write_json_atomic(out / "results.json", merged)
-            path = write_report(out, json.loads((out / "results.json").read_text(encoding="utf-8")))
+            path = write_report(out, read(out))
             print(f"merged {len(args.run_dirs)} runs from {len(merged['machines'])} machine records; wrote {path}")
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -10,7 +10,7 @@ for any other reason could not be judged, and fails.
 
 import pytest
 
-from harness.gates.judge import NOT_APPLICABLE
+from harness.results.view import NOT_APPLICABLE
 
 pytestmark = pytest.mark.harness_gate
 

@@ -13,7 +13,7 @@ Both run with and without ``--benchmark``; thresholds are the gates' job (suites
 
 import pytest
 
-from harness.measure.quality import answer_all, closeness_chunks, closeness_records, task_measurements
+from harness.measure.quality import TooLittleText, answer_all, closeness_chunks, closeness_records, task_measurements
 
 
 def test_task_quality(variant, harness_session, harness_state, quality_examples, format_prompt,
@@ -44,11 +44,11 @@ def test_closeness_to_reference(variant, harness_session, harness_state, domain_
     reference = harness_state.reference_for(variant.id)
     if reference is None:
         pytest.skip(f"no runnable {harness_state.config.reference} variant to compare with")
-    found = closeness_chunks(domain_examples, format_prompt, harness_session.encode,
-                             harness_session.info()["max_length"], harness_state.config.profile.kld_chunks)
-    if isinstance(found, str):
-        pytest.skip(found)
-    chunks, n_ctx = found
+    try:
+        chunks, n_ctx = closeness_chunks(domain_examples, format_prompt, harness_session.encode,
+                                         harness_session.info()["max_length"], harness_state.config.profile.kld_chunks)
+    except TooLittleText as why:
+        pytest.skip(str(why))
     scored = len(chunks) * (n_ctx - 1 - n_ctx // 2)
     path, written = harness_state.reference_logprobs(reference, chunks)
     if reference == variant.id:  # stored once for every other variant; nothing to compare with

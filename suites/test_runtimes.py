@@ -11,7 +11,7 @@ answers are the same (from the quality suite's answers).
 
 import pytest
 
-from harness.measure.quality import closeness_chunks, closeness_records
+from harness.measure.quality import TooLittleText, closeness_chunks, closeness_records
 
 
 def test_same_build_under_the_main_runtime(variant, harness_session, harness_state, domain_examples, format_prompt,
@@ -19,11 +19,11 @@ def test_same_build_under_the_main_runtime(variant, harness_session, harness_sta
     twin = harness_state.twin_of(variant.id)
     if twin is None:
         pytest.skip("measured under the main environment's runtime: it is what the others are compared with")
-    found = closeness_chunks(domain_examples, format_prompt, harness_session.encode,
-                             harness_session.info()["max_length"], harness_state.config.profile.kld_chunks)
-    if isinstance(found, str):
-        pytest.skip(found)
-    chunks, n_ctx = found
+    try:
+        chunks, n_ctx = closeness_chunks(domain_examples, format_prompt, harness_session.encode,
+                                         harness_session.info()["max_length"], harness_state.config.profile.kld_chunks)
+    except TooLittleText as why:
+        pytest.skip(str(why))
     path, _ = harness_state.reference_logprobs(twin, chunks)
     records = closeness_records(variant.id, "runtimes", harness_session.compare(chunks, path), twin, len(chunks),
                                 n_ctx, prefix="runtime_")

@@ -22,31 +22,22 @@ from __future__ import annotations
 
 import fnmatch
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 
 from harness.errors import HarnessError
-from harness.gates.spec import (
-    CLOSENESS_METRICS,
-    MEASURED_BY,
-    QUALITY_SUITES,
-    TASK_METRICS,
-    Gate,
-)
-
-# ---------------------------------------------------------------------------------------------
-# Judging
-
-
-NOT_APPLICABLE = "not_applicable"
-OUTCOMES = ("passed", "failed", NOT_APPLICABLE)  # a gate's status; "could not be judged" is failed
+from harness.gates.spec import CLOSENESS_METRICS, MEASURED_BY, TASK_METRICS, Gate
+from harness.measure.metrics import QUALITY_SUITES
+from harness.measure.records import Measurement
+from harness.results.view import NOT_APPLICABLE, RunResults, VariantRecord, as_results
 
 
 @dataclass
 class Judgement:
     gate: str
     variant: str
-    status: str  # one of OUTCOMES
+    status: str  # one of harness.results.view.OUTCOMES
     message: str
     checks: list[dict] = field(default_factory=list)  # one per matching measurement
     judged: bool = True  # False: failed because a measurement it needs is missing
@@ -63,38 +54,6 @@ class Judgement:
         return record
 
 
-def outcome_of(record: dict) -> str:
-    """A recorded gate's outcome (results.json of schema 2 wrote "skipped" for not applicable)."""
-    return NOT_APPLICABLE if record["status"] == "skipped" else record["status"]
-
-
-def unjudged(record: dict) -> bool:
-    """Whether a recorded gate failed because a measurement it needs is missing."""
-    return record["status"] == "failed" and record.get("judged") is False
-
-
-def not_judged(results: dict, variant: dict) -> list[str]:
-    """The gates of a run that apply to ``variant`` (a results.json variant record) and were not
-    judged for it: no recorded judgement (the gate tests deselected with ``-k``, the run stopped
-    before them), or not applicable only because the suite that measures it was deselected or
-    skipped. A recommendation needs every applicable gate judged. A definition that names a
-    ``machine`` (a merged run) applies to that machine's variants only."""
-    gates = results.get("gates") or {}
-    judged = {g["gate"] for g in gates.get("results", [])
-              if g.get("variant") == variant.get("id") and g.get("unmeasured") != "suite"}
-    return [d["name"] for d in gates.get("definitions", [])
-            if d["name"] not in judged
-            and (not d.get("precisions") or variant.get("precision") in d["precisions"])
-            and (not d.get("providers") or variant.get("provider") in d["providers"])
-            and d.get("machine", variant.get("machine")) == variant.get("machine")]
-
-
-def without_benchmark(results: dict, variant_id: str) -> list[str]:
-    """The gates not applicable to a variant only because the run had no --benchmark."""
-    return [g["gate"] for g in (results.get("gates") or {}).get("results", [])
-            if g.get("variant") == variant_id and g.get("unmeasured") == "benchmark"]
-
-
 def strict(judgement: Judgement) -> Judgement:
     """``--strict-gates``: a gate that does not apply fails too (every listed gate must be judged)."""
     if judgement.status != NOT_APPLICABLE:
@@ -104,41 +63,50 @@ def strict(judgement: Judgement) -> Judgement:
                      judged=False)
 
 
-def _find(measurements: list[dict], variant: str, metric: str) -> list[dict]:
+def _find(results: RunResults, variant: str, metric: str) -> list[Measurement]:
     suite, _, name = metric.rpartition(":")
-    found = [m for m in measurements if m.get("variant") == variant and fnmatch.fnmatchcase(m["name"], name)
-             and (not suite or m.get("suite") == suite)]
-    by_name: dict[str, list[dict]] = {}
-    for m in found:
-        by_name.setdefault(m["name"], []).append(m)
+    by_name: dict[str, list[Measurement]] = {}
+    for m in results.of(variant, name, suite or None):
+        by_name.setdefault(m.name, []).append(m)
     for name, records in by_name.items():
-        suites = {m.get("suite") for m in records}
+        suites = {m.suite for m in records}
         if len(suites) > 1:
             raise HarnessError(f"metric {name!r} is measured by several suites ({', '.join(sorted(suites))}) "
                                f"for {variant}; write it as suite:{name}")
     return [records[-1] for records in by_name.values()]
 
 
-def _variant(results: dict, variant_id: str) -> dict:
-    return next((v for v in results.get("variants", []) if v.get("id") == variant_id), {})
-
-
 def _fmt(x: float | None) -> str:
     return "—" if x is None else f"{x:.4g}"
 
 
-def judge(gate: Gate, variant: dict, results: dict, *, reference: str | None,
-          baseline: dict | None = None, allow_foreign_baseline: bool = False,
+@dataclass(frozen=True)
+class Problem:
+    """Why a gate's threshold could not be set: ``NOT_APPLICABLE`` (by design), ``UNJUDGED`` (a
+    figure it needs is missing) or ``FAILED`` (a comparison the gate refuses)."""
+
+    kind: str
+    reason: str
+
+
+UNJUDGED, FAILED = "unjudged", "failed"
+
+
+def judge(gate: Gate, variant: VariantRecord | Mapping, results: RunResults | Mapping, *, reference: str | None,
+          baseline: RunResults | Mapping | None = None, allow_foreign_baseline: bool = False,
           benchmark: bool | None = None) -> Judgement:
-    """Judge one gate for one variant of ``results`` (a results.json dictionary); ``benchmark``
-    says whether the performance suites ran.
+    """Judge one gate for one variant of ``results``; ``benchmark`` says whether the performance
+    suites ran.
 
     A gate that does not apply by design (the data set has no such check, the reference compared
     with itself, a performance metric without ``--benchmark``, a baseline gate without a
     baseline, a suite that did not run or was skipped) is ``not_applicable``. A gate whose
     measurement is missing for any other reason (a crashed worker, a failed suite, a suite that
     passed without recording it) *could not be judged* and fails, so a gap never passes."""
-    vid = variant["id"]
+    results = as_results(results)
+    baseline = None if baseline is None else as_results(baseline)
+    variant = variant if isinstance(variant, VariantRecord) else VariantRecord.from_dict(variant)
+    vid = variant.id
     where = f"gate '{gate.name}' ({gate.check})"
 
     def not_applicable(message: str, unmeasured: str | None = None) -> Judgement:
@@ -149,41 +117,40 @@ def judge(gate: Gate, variant: dict, results: dict, *, reference: str | None,
 
     if gate.base == "reference" and vid == reference:
         return not_applicable(f"{vid} is the reference (compared with itself)")
-    measurements = results.get("measurements", [])
-    found = _find(measurements, vid, gate.metric)
+    found = _find(results, vid, gate.metric)
     if not found:
-        names = sorted({m["name"] for m in measurements if m.get("variant") == vid})
+        names = sorted({m.name for m in results.of(vid)})
         hint = get_close_matches(gate.metric, names, n=1)
         by_design, unmeasured = _not_applicable_reason(gate.metric, variant, reference, results, benchmark)
         if by_design:
             return not_applicable(by_design, unmeasured)
-        failed = sorted(t for t, outcome in (variant.get("tests") or {}).items() if outcome in ("failed", "error"))
+        failed = variant.failed_tests()
         return unjudged(f"{gate.metric} was not measured for {vid}"
                         + (f" (failed tests of {vid}: {', '.join(failed)})" if failed else "")
                         + (f"; did you mean {hint[0]!r}?" if hint else ""))
     checks, failures = [], []
     for m in found:
-        value, interval = m.get("value"), m.get("interval")
+        value, interval = m.value, m.interval
         if value is None or (isinstance(value, float) and math.isnan(value)):
-            return unjudged(f"{m['name']} of {vid} has no value")
-        threshold, explained, problem = _threshold(gate, m, vid, reference, results, baseline, allow_foreign_baseline)
-        if problem is not None:
-            kind, _, reason = problem.partition(":")
-            if kind == "na":
-                return not_applicable(reason)
-            if kind == "unjudged":
-                return unjudged(reason)
-            failures.append(problem)
-            checks.append({"name": m["name"], "value": value, "interval": interval, "passed": False,
-                           "message": problem})
+            return unjudged(f"{m.name} of {vid} has no value")
+        threshold = _threshold(gate, m, vid, reference, results, baseline, allow_foreign_baseline)
+        if isinstance(threshold, Problem):
+            if threshold.kind == NOT_APPLICABLE:
+                return not_applicable(threshold.reason)
+            if threshold.kind == UNJUDGED:
+                return unjudged(threshold.reason)
+            failures.append(threshold.reason)
+            checks.append({"name": m.name, "value": value, "interval": interval, "passed": False,
+                           "message": threshold.reason})
             continue
+        threshold, explained = threshold
         passed, used, side = gate.decide(value, interval, threshold)
         shown = f"{_fmt(value)}" + (f" [{_fmt(interval[0])}, {_fmt(interval[1])}]"
                                     if interval and None not in interval else "")
         judged = f"; {side} {_fmt(used)}" if side != "value" else ""
-        text = (f"{vid} {m['name']} = {shown}{judged} {'is' if passed else 'is not'} {gate.op} "
+        text = (f"{vid} {m.name} = {shown}{judged} {'is' if passed else 'is not'} {gate.op} "
                 f"{_fmt(threshold)}{explained}")
-        checks.append({"name": m["name"], "value": value, "interval": interval, "used": used,
+        checks.append({"name": m.name, "value": value, "interval": interval, "used": used,
                        "threshold": threshold, "passed": passed, "message": text})
         if not passed:
             failures.append(text)
@@ -193,13 +160,13 @@ def judge(gate: Gate, variant: dict, results: dict, *, reference: str | None,
                      checks)
 
 
-def _not_applicable_reason(metric: str, variant: dict, reference: str | None, results: dict,
+def _not_applicable_reason(metric: str, variant: VariantRecord, reference: str | None, results: RunResults,
                            benchmark: bool | None) -> tuple[str, str | None]:
     """Why a metric that was not measured does not apply to this run by design ('' if it should
     have been measured), and whether only this run's choice left it unmeasured (``"benchmark"``:
     no --benchmark; ``"suite"``: its suite deselected or skipped; None: by design)."""
     pattern = metric.rpartition(":")[2]
-    vid = variant["id"]
+    vid = variant.id
 
     def matches(names) -> bool:
         return any(fnmatch.fnmatchcase(n, pattern) for n in names)
@@ -208,7 +175,7 @@ def _not_applicable_reason(metric: str, variant: dict, reference: str | None, re
         return "the reference is not compared with itself", None
     if benchmark is False and not matches(CLOSENESS_METRICS + TASK_METRICS):
         return "performance suites run only with --benchmark", "benchmark"
-    datasets = results.get("datasets") or []
+    datasets = results.datasets
     carried = datasets[0].get("checks") if datasets else None
     if carried is not None and matches(TASK_METRICS):
         wanted = [n for n in TASK_METRICS if fnmatch.fnmatchcase(n, pattern)]
@@ -217,7 +184,7 @@ def _not_applicable_reason(metric: str, variant: dict, reference: str | None, re
             return (f"the evaluation set {datasets[0].get('name')} has no record with "
                     f"{' or '.join(sorted(set(needs.values())))}", None)
     files = [f for f, names in MEASURED_BY.items() if matches(names)]
-    ran = {test: outcome for test, outcome in (variant.get("tests") or {}).items() if test.split("::")[0] in files}
+    ran = {test: outcome for test, outcome in variant.tests.items() if test.split("::")[0] in files}
     if not ran:
         return f"its suite ({', '.join(files)}) did not run for {vid} in this run", "suite"
     if all(outcome == "skipped" for outcome in ran.values()):
@@ -225,41 +192,43 @@ def _not_applicable_reason(metric: str, variant: dict, reference: str | None, re
     return "", None
 
 
-def _threshold(gate: Gate, m: dict, vid: str, reference: str | None, results: dict, baseline: dict | None,
-               allow_foreign: bool) -> tuple[float, str, str | None]:
-    """(threshold, how it was reached, problem) where problem is None, 'na:<reason>' (not
-    applicable), 'unjudged:<reason>' (a figure is missing) or a failure."""
+def _threshold(gate: Gate, m: Measurement, vid: str, reference: str | None, results: RunResults,
+               baseline: RunResults | None, allow_foreign: bool) -> tuple[float, str] | Problem:
+    """(threshold, how it was reached), or the :class:`Problem` that keeps it from being set."""
     if gate.base is None:
-        return gate.k, "", None
+        return gate.k, ""
     if gate.base == "reference":
         if reference is None:
-            return math.nan, "", f"unjudged:no runnable reference variant for {vid}"
+            return Problem(UNJUDGED, f"no runnable reference variant for {vid}")
         label = f"reference {reference}"
-        other = _find(results.get("measurements", []), reference, f"{m['suite']}:{m['name']}")
-        figure = m.get("reference_figure") or {}
-        if not other and figure.get("variant") == reference and figure.get("value") is not None:
+        found = _find(results, reference, f"{m.suite}:{m.name}")
+        other = found[0].value if found else None
+        figure = m.extra.get("reference_figure") or {}
+        if not found and figure.get("variant") == reference and figure.get("value") is not None:
             # the reference's own answers to the same examples, computed for this variant's pairing
-            other = [{"value": figure["value"]}]
+            other = figure["value"]
             label += " (its answers to the same examples)"
-        if not other or other[0].get("value") is None:
-            precision = results.get("reference_precision") or _variant(results, reference).get("precision", "it")
-            return math.nan, "", (f"unjudged:reference {reference} has no {m['name']} for comparison "
-                                  f"(add {precision} to --precisions so its suites run)")
+        if other is None:
+            record = results.variant(reference)
+            precision = results.data.get("reference_precision") or (record.precision if record else None) or "it"
+            return Problem(UNJUDGED, f"reference {reference} has no {m.name} for comparison "
+                                     f"(add {precision} to --precisions so its suites run)")
     else:
         if baseline is None:
-            return math.nan, "", "na:no baseline run given (option --baseline)"
-        if m.get("suite") not in QUALITY_SUITES and not allow_foreign:
-            ours = results.get("environment", {}).get("machine_fingerprint")
-            theirs = baseline.get("environment", {}).get("machine_fingerprint")
+            return Problem(NOT_APPLICABLE, "no baseline run given (option --baseline)")
+        if m.suite not in QUALITY_SUITES and not allow_foreign:
+            ours = results.environment.get("machine_fingerprint")
+            theirs = baseline.environment.get("machine_fingerprint")
             if ours != theirs:
-                return math.nan, "", (f"baseline run {baseline['run']['id']} was measured on another machine "
-                                      f"({theirs} vs {ours}); performance gates refuse it "
-                                      f"(--allow-foreign-baseline to compare anyway)")
-        label = f"baseline {baseline['run']['id']}"
-        other = _find(baseline.get("measurements", []), vid, f"{m['suite']}:{m['name']}")
-        if not other or other[0].get("value") is None:
-            return math.nan, "", f"unjudged:{label} has no {m['name']} for comparison"
-    base_value = float(other[0]["value"])
+                return Problem(FAILED, f"baseline run {baseline.run_id} was measured on another machine "
+                                       f"({theirs} vs {ours}); performance gates refuse it "
+                                       f"(--allow-foreign-baseline to compare anyway)")
+        label = f"baseline {baseline.run_id}"
+        found = _find(baseline, vid, f"{m.suite}:{m.name}")
+        other = found[0].value if found else None
+        if other is None:
+            return Problem(UNJUDGED, f"{label} has no {m.name} for comparison")
+    base_value = float(other)
     if gate.form == "offset":
-        return base_value + gate.k, f" ({label} {_fmt(base_value)} {'-' if gate.k < 0 else '+'} {abs(gate.k):g})", None
-    return base_value * gate.k, f" ({gate.k:g} × {label} {_fmt(base_value)})", None
+        return base_value + gate.k, f" ({label} {_fmt(base_value)} {'-' if gate.k < 0 else '+'} {abs(gate.k):g})"
+    return base_value * gate.k, f" ({gate.k:g} × {label} {_fmt(base_value)})"

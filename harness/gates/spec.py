@@ -5,7 +5,6 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, replace
-from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from harness.common.files import read_toml
 from harness.errors import HarnessError
 from harness.evaluation.scoring import TASK_METRICS as SCORING_METRICS
 from harness.measure.closeness import STATISTICS
-from harness.measure.metrics import METRICS, names_of
+from harness.measure.metrics import METRICS, is_known_metric, names_of, unknown_metric
 from harness.settings.config import PRECISIONS, PROVIDERS
 
 # what the closeness suite measures against the reference (not measured for the reference itself)
@@ -22,13 +21,6 @@ TASK_METRICS = SCORING_METRICS + ("smoke_exact_match",)
 # Every measurement name a suite records, by the suite file that records it (harness.measure.metrics);
 # a gate naming none of them is a typo, and a gate whose suite did not run is not applicable.
 MEASURED_BY = {f"test_{suite}.py": names_of(suite) for suite in dict.fromkeys(m.suite for m in METRICS)}
-KNOWN_METRICS = tuple(m.name for m in METRICS)
-
-
-def is_known_metric(pattern: str) -> bool:
-    """Whether a measurement name (or a gate's glob) names at least one metric a suite records."""
-    return any(fnmatch.fnmatchcase(known, pattern) or fnmatch.fnmatchcase(pattern, known) for known in KNOWN_METRICS)
-
 
 OPERATORS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b,
              ">": lambda a, b: a > b, "<": lambda a, b: a < b}
@@ -45,7 +37,6 @@ OPTIONS = ("check", "precisions", "providers", "interval", "description")
 STRICT, LENIENT = "strict", "lenient"  # interval = true: the interval must clear the threshold; "lenient": must miss it
 INTERVALS = {False: None, True: STRICT, LENIENT: LENIENT}  # as written in a gate -> as held
 RECORDED = {None: False, STRICT: True, LENIENT: LENIENT}  # as held -> as results.json records it
-QUALITY_SUITES = ("quality", "smoke", "robustness")  # not performance: comparable across machines
 
 # Used when a project declares no gates: what a release of a quantized variant must at least show.
 # A metric a run does not measure by design is not applicable, so these apply to any model and data set.
@@ -121,14 +112,6 @@ class Gate:
 
 # ---------------------------------------------------------------------------------------------
 # Reading gates
-
-
-def unknown_metric(metric: str) -> str:
-    """The message for a metric name no registry entry matches: the nearest name, if one is near,
-    and where the metrics are listed."""
-    hint = get_close_matches(metric, [k for k in KNOWN_METRICS if "*" not in k], n=1)
-    return (f"unknown metric {metric!r} (" + (f"did you mean {hint[0]!r}?; " if hint else "")
-            + "metrics: docs/reference/metrics.md)")
 
 
 def parse_gate(name: str, spec: Any, origin: str) -> Gate:

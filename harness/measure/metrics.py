@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
+from difflib import get_close_matches
 
 from harness.evaluation.checks import CHECKS
 from harness.evaluation.scoring import ALL_CHECKS, PROPORTIONS, SCORED
@@ -133,3 +134,20 @@ def lookup(name: str) -> Metric | None:
 
 def names_of(suite: str) -> tuple[str, ...]:
     return tuple(m.name for m in METRICS if m.suite == suite)
+
+
+KNOWN_METRICS = tuple(m.name for m in METRICS)
+QUALITY_SUITES = ("quality", "smoke", "robustness")  # not performance: comparable across machines
+
+
+def is_known_metric(pattern: str) -> bool:
+    """Whether a measurement name (or a gate's glob) names at least one metric a suite records."""
+    return any(fnmatch.fnmatchcase(known, pattern) or fnmatch.fnmatchcase(pattern, known) for known in KNOWN_METRICS)
+
+
+def unknown_metric(metric: str) -> str:
+    """The message for a metric name no registry entry matches: the nearest name, if one is near,
+    and where the metrics are listed."""
+    hint = get_close_matches(metric, [k for k in KNOWN_METRICS if "*" not in k], n=1)
+    return (f"unknown metric {metric!r} (" + (f"did you mean {hint[0]!r}?; " if hint else "")
+            + "metrics: docs/reference/metrics.md)")

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from harness.evaluation.prompts import conversation_text
 from harness.evaluation.records import Example
 from harness.evaluation.scoring import PROPORTIONS, score
-from harness.measure.records import measurement, proportion
+from harness.measure.records import Measurement, measurement, proportion
 from harness.measure.statistics import mcnemar_exact
 
 KLD_CONTEXT = 512  # tokens per closeness chunk (capped by the session's max_length and the text)
@@ -66,11 +66,15 @@ def token_stream(examples: Sequence[Example], format_prompt, encode: Callable[[s
     return tokens
 
 
+class TooLittleText(Exception):
+    """The text gives too few tokens to score closeness on (the message says how many)."""
+
+
 def closeness_chunks(examples: Sequence[Example], format_prompt, encode: Callable[[str], list[int]],
-                     max_length: int, chunk_count: int) -> tuple[list[list[int]], int] | str:
-    """The chunks of domain text closeness is scored on, and their length; or why there are none.
-    A chunk leaves room for one more token under ``max_length``; a small set gives one chunk of
-    what there is."""
+                     max_length: int, chunk_count: int) -> tuple[list[list[int]], int]:
+    """The chunks of domain text closeness is scored on, and their length. A chunk leaves room
+    for one more token under ``max_length``; a small set gives one chunk of what there is.
+    Raises :class:`TooLittleText`."""
     from harness.measure.closeness import chunks_of
 
     room = max_length - 1
@@ -83,12 +87,12 @@ def closeness_chunks(examples: Sequence[Example], format_prompt, encode: Callabl
     if len(stream) < n_ctx:
         n_ctx = len(stream) - len(stream) % 2
     if n_ctx < MIN_CONTEXT:
-        return f"the evaluation set gives {len(stream)} tokens, too few to score ({MIN_CONTEXT} needed)"
+        raise TooLittleText(f"the evaluation set gives {len(stream)} tokens, too few to score ({MIN_CONTEXT} needed)")
     return chunks_of(stream, n_ctx, chunk_count), n_ctx
 
 
 def closeness_records(variant: str, suite: str, per_token: dict, reference: str, chunks: int, n_ctx: int,
-                      prefix: str = "") -> list[dict]:
+                      prefix: str = "") -> list[Measurement]:
     """One estimate per closeness statistic of ``per_token`` (named ``prefix + statistic``)."""
     from harness.measure.closeness import STATISTICS, summarize
     from harness.measure.records import estimate

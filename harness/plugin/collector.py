@@ -102,7 +102,7 @@ class ResultsCollector:
                     if state.formatter and state.examples else None,
                     "reference_precision": state.config.reference,
                     "gates": {"origin": state.gates_origin, "definitions": [g.to_record() for g in state.gates],
-                              "baseline": state.baseline["run"]["id"] if state.baseline else None,
+                              "baseline": state.baseline.run_id if state.baseline else None,
                               "results": []},
                 },
             )
@@ -204,9 +204,6 @@ class ResultsCollector:
         if self.deferred_gates:
             self._judge_deferred(session)
             exitstatus = session.exitstatus
-        for entry in store.data["variants"]:
-            if entry.get("status") == "pending":
-                entry["status"] = "not_run"
         interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
         store.finish(complete=not interrupted, exit_status=int(exitstatus))
         self.write_error = store.save_error

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.gates.judge import (
-    NOT_APPLICABLE,
-    OUTCOMES,
-    outcome_of,
-    unjudged,
-)
-from harness.plugin.keys import (
-    STATE,
-)
+from harness.plugin.keys import STATE
 from harness.report.render import summary_lines
+from harness.results.view import NOT_APPLICABLE, OUTCOMES, RunResults
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -29,30 +22,30 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             terminalreporter.write_line(f"[harness] no results written: {state.setup_error}", red=True)
         return
     terminalreporter.section("precision harness")
-    for line in summary_lines(state.store.data):
+    results = RunResults.from_dict(state.store.data)
+    for line in summary_lines(results):
         terminalreporter.write_line(line)
-    for entry in state.store.data["variants"]:
-        if (entry.get("status") in ("unsupported", "build_failed", "crashed")
-                and (entry.get("reason") or entry.get("error"))):
-            terminalreporter.write_line(f"{entry['id']}: {(entry.get('reason') or entry.get('error')).splitlines()[0]}")
-    missed = [v for v in state.store.data["verdicts"] if not v.get("passed")]
+    for variant in results.variants:
+        why = variant.reason or variant.record.get("error")
+        if variant.status in ("unsupported", "build_failed", "crashed") and why:
+            terminalreporter.write_line(f"{variant.id}: {why.splitlines()[0]}")
+    missed = [v for v in results.verdicts if not v.passed]
     if missed:
-        terminalreporter.write_line(f"verdicts missed ({len(missed)} of {len(state.store.data['verdicts'])}):",
-                                    yellow=True)
+        terminalreporter.write_line(f"verdicts missed ({len(missed)} of {len(results.verdicts)}):", yellow=True)
         for verdict in missed:
-            terminalreporter.write_line(f"  {verdict['variant']:<12} {verdict['name']}: {verdict.get('message', '')}")
-    gates = state.store.data.get("gates", {}).get("results", [])
+            terminalreporter.write_line(f"  {verdict.variant:<12} {verdict.name}: {verdict.message}")
+    gates = results.gate_results
     if gates:
-        counts = {status: sum(1 for g in gates if outcome_of(g) == status) for status in OUTCOMES}
+        counts = {status: sum(1 for g in gates if g.outcome == status) for status in OUTCOMES}
         failed = counts["failed"] > 0
-        not_judged = sum(1 for g in gates if unjudged(g))
+        not_judged = sum(1 for g in gates if g.unjudged)
         terminalreporter.write_line(
-            f"gates ({state.store.data['gates'].get('origin')}): {counts['passed']} passed, {counts['failed']} failed"
+            f"gates ({results.gates_origin.get('origin')}): {counts['passed']} passed, {counts['failed']} failed"
             + (f" ({not_judged} could not be judged)" if not_judged else "")
             + f", {counts[NOT_APPLICABLE]} not applicable", red=failed, green=not failed)
         for gate in gates:
-            if gate["status"] == "failed":
-                terminalreporter.write_line(f"  FAILED {gate['message']}", red=True)
+            if gate.status == "failed":
+                terminalreporter.write_line(f"  FAILED {gate.message}", red=True)
     collector = config.pluginmanager.get_plugin("harness-results")
     if collector is not None and collector.write_error:
         terminalreporter.write_line(f"[harness] {collector.write_error}: {state.store.path} holds the last complete "

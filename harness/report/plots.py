@@ -20,6 +20,7 @@ from harness.common.files import write_atomic
 from harness.report.search import TITLE as SEARCH_TITLE
 from harness.report.search import search_plot
 from harness.results.precision import precision_table
+from harness.results.view import RunResults
 from harness.variants.builders import BUILDERS
 
 COLOURS = {"fp32": "#1f4e79", "fp16": "#2e86c1", "int8": "#d68910", "int4": "#c0392b", "mixed": "#7d3c98"}
@@ -33,21 +34,21 @@ TITLES = {
 }
 
 
-def _colour(variant: dict) -> str:
-    """A variant's precision colour; ``variant``: its results.json record or precision table row."""
-    return COLOURS.get(variant.get("precision"), "#555555")
+def _colour(precision: str | None) -> str:
+    """A precision's colour."""
+    return COLOURS.get(precision, "#555555")
 
 
-def _hatch(variant: dict) -> str | None:
+def _hatch(builder: str | None) -> str | None:
     """Variants of other builders (int4-olive-cpu, int4-gptq-cpu) are hatched, in their
     precision's colour."""
-    builder = BUILDERS.get(variant.get("builder"))
-    return builder.hatch if builder else None
+    found = BUILDERS.get(builder)
+    return found.hatch if found else None
 
 
-def _record(results: dict, variant_id: str) -> dict:
-    """A variant's record in results.json (empty when the run has none)."""
-    return next((v for v in results.get("variants", []) if v["id"] == variant_id), {})
+def _colour_of(results: RunResults, variant_id: str) -> str:
+    record = results.variant(variant_id)
+    return _colour(record.precision if record else None)
 
 
 def _errors(value, interval):
@@ -67,7 +68,7 @@ def _style(ax, title: str, xlabel: str | None = None, ylabel: str | None = None)
         ax.spines[side].set_visible(False)
 
 
-def latency(results: dict):
+def latency(results: RunResults):
     rows = [r for r in precision_table(results) if r["ttft_ms"] is not None or r["decode_tps"] is not None]
     if not rows:
         return None
@@ -77,7 +78,7 @@ def latency(results: dict):
         for i, r in enumerate(rows):
             if r[key] is None:
                 continue
-            ax.bar(i, r[key], color=_colour(r), alpha=0.85, hatch=_hatch(r), edgecolor="white")
+            ax.bar(i, r[key], color=_colour(r["precision"]), alpha=0.85, hatch=_hatch(r["builder"]), edgecolor="white")
             ax.errorbar(i, r[key], yerr=_errors(r[key], r[f"{key}_ci"]), color="black", capsize=4, lw=1)
         crowded = len(rows) > 4
         ax.set_xticks(range(len(rows)), [r["variant"] for r in rows], rotation=30 if crowded else 0,
@@ -100,7 +101,7 @@ def pareto_front(points: list[tuple[float, float, str]], lower_x: bool = True) -
     return front
 
 
-def quality_tradeoff(results: dict):
+def quality_tradeoff(results: RunResults):
     rows = [r for r in precision_table(results)
             if r["size_mb"] and (r["accuracy"] is not None or r["kld_mean"] is not None)]
     if not rows:
@@ -122,9 +123,9 @@ def quality_tradeoff(results: dict):
         for r in usable:
             y = r["accuracy"] if quality else r["kld_mean"]
             yerr = _errors(y, r["accuracy_ci"]) if quality else [[0], [0]]
-            ax.errorbar(r[key], y, yerr=yerr, fmt="o", color=_colour(r), capsize=4,
+            ax.errorbar(r[key], y, yerr=yerr, fmt="o", color=_colour(r["precision"]), capsize=4,
                         markersize=9 if r["variant"] in front else 6,
-                        markeredgecolor="black" if r["variant"] in front else _colour(r))
+                        markeredgecolor="black" if r["variant"] in front else _colour(r["precision"]))
             close = sum(1 for px, py in labelled if abs(px - r[key]) <= 0.05 * x_span and py == y)
             ax.annotate(r["variant"], (r[key], y), textcoords="offset points", xytext=(6, 6 + 10 * close), fontsize=8)
             labelled.append((r[key], y))
@@ -143,14 +144,12 @@ def quality_tradeoff(results: dict):
     return fig
 
 
-def input_length(results: dict):
+def input_length(results: RunResults):
     series: dict[str, dict[str, list]] = {}
-    for m in results.get("measurements", []):
-        name = m["name"]
-        if "@" in name and name.split("@")[0] in ("decode_tps", "ttft_ms"):
-            metric, length = name.split("@")
-            series.setdefault(m["variant"], {}).setdefault(metric, []).append(
-                (int(length), m["value"], m.get("interval")))
+    for m in results.of(name="*@*"):
+        metric, length = m.name.split("@")
+        if metric in ("decode_tps", "ttft_ms"):
+            series.setdefault(m.variant, {}).setdefault(metric, []).append((int(length), m.value, m.interval))
     if not series:
         return None
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -163,7 +162,7 @@ def input_length(results: dict):
             ys = [p[1] for p in points]
             low = [p[2][0] if p[2] else p[1] for p in points]
             high = [p[2][1] if p[2] else p[1] for p in points]
-            colour = _colour(_record(results, variant))
+            colour = _colour_of(results, variant)
             ax.plot(xs, ys, "o-", color=colour, label=variant, markersize=4)
             ax.fill_between(xs, low, high, color=colour, alpha=0.15)
         _style(ax, f"{label} against prompt length", "prompt tokens", label)
@@ -172,36 +171,34 @@ def input_length(results: dict):
     return fig
 
 
-def soak_rss(results: dict):
-    fits = [m for m in results.get("measurements", []) if m["name"].startswith("leak_kib_per_iter_") and m.get("x")]
+def soak_rss(results: RunResults):
+    fits = [m for m in results.of(name="leak_kib_per_iter_*") if m.extra.get("x")]
     if not fits:
         return None
-    modes = sorted({m["name"].rsplit("_", 1)[1] for m in fits})
+    modes = sorted({m.name.rsplit("_", 1)[1] for m in fits})
     fig, axes = plt.subplots(1, len(modes), figsize=(5 * len(modes), 3.6), squeeze=False)
     for ax, mode in zip(axes[0], modes):
-        for m in (f for f in fits if f["name"].endswith(mode)):
-            xs = np.asarray(m["x"])
-            ys = np.asarray(m["samples"]) / 1024  # KiB -> MiB
-            ax.plot(xs, ys, color=_colour(_record(results, m["variant"])), lw=1,
-                    label=f"{m['variant']}: {m['value']:.2f} KiB/iter")
+        for m in (f for f in fits if f.name.endswith(mode)):
+            xs = np.asarray(m.extra["x"])
+            ys = np.asarray(m.samples) / 1024  # KiB -> MiB
+            ax.plot(xs, ys, color=_colour_of(results, m.variant), lw=1, label=f"{m.variant}: {m.value:.2f} KiB/iter")
         _style(ax, f"{mode} generator per request", "iteration (after warm-up)", "RSS, MiB")
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def kld_distribution(results: dict):
-    records = [m for m in results.get("measurements", []) if m["name"] == "kld_mean" and m.get("samples")]
+def kld_distribution(results: RunResults):
+    records = [m for m in results.of(name="kld_mean") if m.samples]
     if not records:
         return None
     fig, ax = plt.subplots(figsize=(10, 3.6))
     for m in records:
-        values = np.sort(np.clip(np.asarray(m["samples"], dtype=float), 1e-9, None))
+        values = np.sort(np.clip(np.asarray(m.samples, dtype=float), 1e-9, None))
         share = np.arange(1, len(values) + 1) / len(values)
-        ax.plot(values, share, color=_colour(_record(results, m["variant"])),
-                label=f"{m['variant']} (mean {m['value']:.3g})")
+        ax.plot(values, share, color=_colour_of(results, m.variant), label=f"{m.variant} (mean {m.value:.3g})")
     ax.set_xscale("log")
-    _style(ax, f"cumulative share of tokens, KLD from {records[0].get('reference', 'the reference')}",
+    _style(ax, f"cumulative share of tokens, KLD from {records[0].extra.get('reference', 'the reference')}",
            "KL divergence per token (nats, log scale; ≤1e-9 shown at 1e-9)", "share of tokens")
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -212,7 +209,7 @@ PLOTS = {"latency": latency, "quality_tradeoff": quality_tradeoff, "input_length
          "soak_rss": soak_rss, "kld_distribution": kld_distribution, "search": search_plot}
 
 
-def draw_all(results: dict, folder: Path) -> dict[str, Path]:
+def draw_all(results: RunResults, folder: Path) -> dict[str, Path]:
     """Save every plot the run has data for as ``folder/<name>.png``."""
     saved = {}
     for name, draw in PLOTS.items():

@@ -17,17 +17,20 @@ from pathlib import Path
 from harness.common.files import write_text_atomic
 from harness.report.plots import TITLES, draw_all
 from harness.report.search import write_plans
-from harness.report.sections import Section, build_sections, objective_of
+from harness.report.section import Section
+from harness.report.sections import build_sections, objective_of
 from harness.report.tables import measurements_frame, precision_rows_text
-from harness.results.precision import precision_table, references_of
+from harness.results.precision import precision_table
+from harness.results.view import RunResults, as_results
 from harness.ship.recommend import recommend
 
 # ---------------------------------------------------------------------------------------------
 # Rendering
 
 
-def render_markdown(results: dict, plots: dict[str, Path] | None = None, objective: str | None = None,
+def render_markdown(results: RunResults | dict, plots: dict[str, Path] | None = None, objective: str | None = None,
                     sections: list[Section] | None = None) -> str:
+    results = as_results(results)
     lines: list[str] = []
     for index, section in enumerate(sections or build_sections(results, objective)):
         lines += [f"{'#' if index == 0 else '##'} {section.title}", ""]
@@ -92,10 +95,11 @@ def _cell(text: str) -> str:
     return f"<td>{rendered}</td>"
 
 
-def render_html(results: dict, plots: dict[str, Path] | None = None, objective: str | None = None,
+def render_html(results: RunResults | dict, plots: dict[str, Path] | None = None, objective: str | None = None,
                 sections: list[Section] | None = None) -> str:
+    results = as_results(results)
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             f"<title>Precision report {html.escape(results['run']['id'])}</title>",
+             f"<title>Precision report {html.escape(results.run_id)}</title>",
              f"<style>{CSS}</style>{SELF_CHECK}</head><body>"]
     for index, section in enumerate(sections or build_sections(results, objective)):
         tag = "h1" if index == 0 else "h2"
@@ -130,9 +134,10 @@ def render_html(results: dict, plots: dict[str, Path] | None = None, objective: 
 TERMINAL_COLUMNS = ("variant", "status", "size MB", "× fp32", "decode tok/s", "accuracy", "KLD", "gates")
 
 
-def summary_lines(results: dict, objective: str | None = None) -> list[str]:
+def summary_lines(results: RunResults | dict, objective: str | None = None) -> list[str]:
     """The short table and the recommendation printed at the end of a pytest run."""
-    header, rows = precision_rows_text(precision_table(results), references_of(results))
+    results = as_results(results)
+    header, rows = precision_rows_text(precision_table(results), results.references())
     keep = [header.index(c) for c in TERMINAL_COLUMNS]
     table = [[header[i] for i in keep]] + [[row[i].split(" [")[0] for i in keep] for row in rows]
     widths = [max(len(r[c]) for r in table) for c in range(len(keep))]
@@ -142,9 +147,10 @@ def summary_lines(results: dict, objective: str | None = None) -> list[str]:
     return lines
 
 
-def write_report(run_dir: Path, results: dict, objective: str | None = None) -> Path:
+def write_report(run_dir: Path, results: RunResults | dict, objective: str | None = None) -> Path:
     """Write results.csv, the plots, report.md and report.html into ``run_dir``; returns the
     HTML report's path."""
+    results = as_results(results)
     write_text_atomic(run_dir / "results.csv", measurements_frame(results).to_csv(index=False))
     write_plans(run_dir, results)
     plots = draw_all(results, run_dir)

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.results.view import RunResults, VariantRecord
+
 TITLE = "The mixed-precision search: every candidate's size against its KLD on the search text"
 
 
-def searched(results: dict) -> list[dict]:
+def searched(results: RunResults) -> list[VariantRecord]:
     """The variants whose plan a search made, with their search record."""
-    return [v for v in results.get("variants", []) if v.get("search")]
+    return [v for v in results.variants if v.record.get("search")]
 
 
-def search_plot(results: dict):
+def search_plot(results: RunResults):
     """Size against KLD per candidate, the gate line, the Pareto front and the chosen point."""
     variants = searched(results)
     if not variants:
@@ -23,7 +25,7 @@ def search_plot(results: dict):
 
     fig, axes = plt.subplots(1, len(variants), figsize=(10, 4.2), squeeze=False)
     for ax, variant in zip(axes[0], variants):
-        record = variant["search"]
+        record = variant.record["search"]
         candidates = record["candidates"]
         for passes, colour, label in ((True, "#2e7d32", "passes the gates"), (False, "#9e9e9e", "misses a gate")):
             chosen = [c for c in candidates if c["passes"] == passes and c.get("verified", True)]
@@ -46,7 +48,7 @@ def search_plot(results: dict):
             if metric == "kld_mean":
                 ax.axhline(float(value), color="#c0392b", linewidth=1, label=f"gate {gate}")
         ax.set_yscale("log")
-        ax.set_title(f"{variant['id']}: {len(candidates)} candidates", fontsize=10, loc="left")
+        ax.set_title(f"{variant.id}: {len(candidates)} candidates", fontsize=10, loc="left")
         ax.set_xlabel("grouped weights, MB")
         ax.set_ylabel("kld_mean on the search text (log)")
         ax.grid(True, alpha=0.3)
@@ -55,44 +57,44 @@ def search_plot(results: dict):
     return fig
 
 
-def search_section(results: dict) -> dict | None:
+def search_section(results: RunResults) -> dict | None:
     """The section's paragraphs and table (``text``, ``header``, ``rows``, ``collapsed``), or None."""
     from harness.variants.mixed import plan_summary
     from harness.variants.search import describe_choice
 
     variants = searched(results)
-    planned = [v for v in results.get("variants", []) if v.get("plan") and not v.get("search")]
+    planned = [v for v in results.variants if v.record.get("plan") and not v.record.get("search")]
     if not variants and not planned:
         return None
     text = []
     rows = []
     for variant in variants:
-        record = variant["search"]
-        text.append(f"`{variant['id']}`: {describe_choice(record)} Its plan is `plan-{variant['id']}.json` in "
+        record = variant.record["search"]
+        text.append(f"`{variant.id}`: {describe_choice(record)} Its plan is `plan-{variant.id}.json` in "
                     f"this run's folder; `--plan` on it builds the same mix without searching.")
         for index, c in enumerate(record["candidates"], 1):
-            rows.append([f"`{variant['id']}`", str(index), c["step"], c["group"] or "—", f"{c['size_bytes'] / 1e6:.2f}",
+            rows.append([f"`{variant.id}`", str(index), c["step"], c["group"] or "—", f"{c['size_bytes'] / 1e6:.2f}",
                          f"{c['figures']['kld_mean']:.4g}", f"{c['figures'].get('top1_agreement', float('nan')):.4f}",
                          "ranks only" if not c.get("verified", True) else
                          "passes" if c["passes"] else "; ".join(c["missed"]),
                          "chosen" if index - 1 == record["chosen"] else ("kept" if c["accepted"] else "")])
     for variant in planned:
-        text.append(f"`{variant['id']}` was built from the plan file `{variant.get('plan_file')}` (no search in "
-                    f"this run): {plan_summary(variant['plan'])}.")
+        text.append(f"`{variant.id}` was built from the plan file `{variant.record.get('plan_file')}` (no search "
+                    f"in this run): {plan_summary(variant.record['plan'])}.")
     return {"text": text, "rows": rows, "collapsed": len(rows) > 12,
             "header": ["variant", "#", "step", "group moved (promote: to float; else to INT4)", "MB", "kld_mean",
                        "top-1", "gates", ""]}
 
 
-def write_plans(run_dir: Path, results: dict) -> list[Path]:
+def write_plans(run_dir: Path, results: RunResults) -> list[Path]:
     """``plan-<variant>.json`` for every mixed variant of the run: its groups, the model, and what
     the search measured."""
     from harness.variants.mixed import write_plan
 
     written = []
-    for variant in results.get("variants", []):
-        if variant.get("plan"):
-            path = Path(run_dir) / f"plan-{variant['id']}.json"
-            write_plan(path, variant["plan"], results.get("model") or {}, variant.get("search"))
+    for variant in results.variants:
+        if variant.record.get("plan"):
+            path = Path(run_dir) / f"plan-{variant.id}.json"
+            write_plan(path, variant.record["plan"], results.model, variant.record.get("search"))
             written.append(path)
     return written

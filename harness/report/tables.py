@@ -3,35 +3,34 @@ the precision trade-off table (:mod:`harness.results.precision`) as text cells."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from harness.common.formatting import fmt, with_interval, with_uncertainty
-from harness.gates.judge import NOT_APPLICABLE
+from harness.results.view import NOT_APPLICABLE, RunResults
 
 
-def machine_label(environment: dict) -> str:
+def machine_label(environment: Mapping) -> str:
     cpu = (environment.get("cpu_model") or "cpu").replace("(R)", "").replace("(TM)", "")
     return (f"{' '.join(cpu.split()[:3])} ×{environment.get('cores_usable', '?')} "
             f"[{str(environment.get('machine_fingerprint', ''))[:6]}]")
 
 
-def measurements_frame(results: dict) -> pd.DataFrame:
+def measurements_frame(results: RunResults) -> pd.DataFrame:
     """One row per measurement (tidy): the value, its interval and n, with the variant's
     precision and provider and the machine it was measured on."""
-    variants = {v["id"]: v for v in results.get("variants", [])}
-    machine = machine_label(results.get("environment", {}))
+    machine = machine_label(results.environment)
     rows = []
-    for m in results.get("measurements", []):
-        interval = m.get("interval") or [None, None]
-        variant = variants.get(m["variant"], {})
+    for m in results.measurements:
+        interval = m.interval or [None, None]
+        variant = results.variant(m.variant)
         rows.append({
-            "run": results["run"]["id"], "machine": m.get("machine", machine), "variant": m["variant"],
-            "precision": variant.get("precision"), "provider": variant.get("provider"),
-            "suite": m.get("suite"), "metric": m["name"], "unit": m.get("unit"),
-            "estimator": m.get("estimator"), "value": m.get("value"),
-            "ci_low": interval[0], "ci_high": interval[1],
-            "uncertainty": (m.get("stats") or {}).get("uncertainty"),
-            "n": (m.get("stats") or {}).get("n"), "higher_is_better": m.get("higher_is_better"),
+            "run": results.run_id, "machine": m.extra.get("machine", machine), "variant": m.variant,
+            "precision": variant.precision if variant else None, "provider": variant.provider if variant else None,
+            "suite": m.suite, "metric": m.name, "unit": m.unit, "estimator": m.estimator, "value": m.value,
+            "ci_low": interval[0], "ci_high": interval[1], "uncertainty": m.stats.get("uncertainty"),
+            "n": m.stats.get("n"), "higher_is_better": m.higher_is_better,
         })
     columns = ["run", "machine", "variant", "precision", "provider", "suite", "metric", "unit", "estimator",
                "value", "ci_low", "ci_high", "uncertainty", "n", "higher_is_better"]

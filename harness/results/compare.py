@@ -32,15 +32,16 @@ from __future__ import annotations
 import fnmatch
 import math
 import re
+from collections.abc import Mapping
 
 from scipy.stats import fisher_exact, mannwhitneyu, norm
 from scipy.stats import t as student_t
 
 from harness.common.formatting import fmt
 from harness.errors import HarnessError
-from harness.gates.judge import outcome_of
-from harness.gates.spec import QUALITY_SUITES, is_known_metric, unknown_metric
-from harness.measure.metrics import METRICS, lookup
+from harness.measure.metrics import METRICS, QUALITY_SUITES, is_known_metric, lookup, unknown_metric
+from harness.measure.records import Measurement
+from harness.results.view import RunResults, as_results
 
 ALPHA = 0.05  # family-wise error rate of one comparison
 CORRECTION = "Holm–Bonferroni"
@@ -119,14 +120,14 @@ def holm(pvalues: list[float]) -> list[float]:
     return adjusted
 
 
-def _standard_error(record: dict) -> float | None:
+def _standard_error(record: Measurement) -> float | None:
     """One standard error: the record's uncertainty, else its 95 % interval's half width over the
     quantile it was made with."""
-    stats = record.get("stats") or {}
+    stats = record.stats
     uncertainty = stats.get("uncertainty")
     if isinstance(uncertainty, (int, float)) and math.isfinite(uncertainty) and uncertainty >= 0:
         return float(uncertainty)
-    interval = record.get("interval")
+    interval = record.interval
     if not interval or None in interval:
         return None
     n = stats.get("n") or 0
@@ -134,16 +135,17 @@ def _standard_error(record: dict) -> float | None:
     return (interval[1] - interval[0]) / (2 * quantile)
 
 
-def raw_test(a: dict, b: dict) -> tuple[str, float] | None:
+def raw_test(a: Measurement | Mapping, b: Measurement | Mapping) -> tuple[str, float] | None:
     """(test, raw two-sided p) for one metric measured in two runs; None when no test is possible."""
-    if a.get("estimator") == "proportion" and b.get("estimator") == "proportion":
-        sa, sb = a["stats"], b["stats"]
+    a, b = (m if isinstance(m, Measurement) else Measurement.from_dict(m) for m in (a, b))
+    if a.estimator == "proportion" and b.estimator == "proportion":
+        sa, sb = a.stats, b.stats
         table = [[sa["successes"], sa["n"] - sa["successes"]], [sb["successes"], sb["n"] - sb["successes"]]]
         return "Fisher", float(fisher_exact(table).pvalue)
-    if a.get("estimator") in ("median", "mean") and len(a.get("samples", [])) >= 3 and len(b.get("samples", [])) >= 3:
-        return "Mann-Whitney", float(mannwhitneyu(a["samples"], b["samples"], alternative="two-sided").pvalue)
-    single = min((a.get("stats") or {}).get("n") or 0, (b.get("stats") or {}).get("n") or 0) < 2
-    se_a, se_b, va, vb = _standard_error(a), _standard_error(b), a.get("value"), b.get("value")
+    if a.estimator in ("median", "mean") and len(a.samples) >= 3 and len(b.samples) >= 3:
+        return "Mann-Whitney", float(mannwhitneyu(a.samples, b.samples, alternative="two-sided").pvalue)
+    single = min(a.stats.get("n") or 0, b.stats.get("n") or 0) < 2
+    se_a, se_b, va, vb = _standard_error(a), _standard_error(b), a.value, b.value
     if single or None in (se_a, se_b, va, vb):
         return None
     spread = math.hypot(se_a, se_b)
@@ -177,26 +179,25 @@ def decide(adjusted_p: float, a: float | None, b: float | None, minimum: tuple[s
                                            f"{_amount(kind, size)}")
 
 
-def compare(a: dict, b: dict, everything: bool = False, min_effects: dict | None = None) -> dict:
+def compare(a: RunResults | dict, b: RunResults | dict, everything: bool = False,
+            min_effects: dict | None = None) -> dict:
     """The comparison of run ``b`` against run ``a``: rows per (variant, metric), variant status
     changes, gate changes. ``min_effects``: overrides of ``MIN_EFFECT`` (:func:`parse_min_effects`)."""
-    same_machine = (a.get("environment", {}).get("machine_fingerprint")
-                    == b.get("environment", {}).get("machine_fingerprint"))
-    index_a = {(m["variant"], m["name"]): m for m in a.get("measurements", [])}
+    a, b = as_results(a), as_results(b)
+    same_machine = a.environment.get("machine_fingerprint") == b.environment.get("machine_fingerprint")
     rows, tests = [], []
-    for m in b.get("measurements", []):
-        key = (m["variant"], m["name"])
-        if key not in index_a:
+    for m in b.measurements:
+        old = a.find(m.variant, m.name)
+        if old is None:
             continue
-        if not everything and not any(fnmatch.fnmatchcase(m["name"], h) for h in HEADLINE):
+        if not everything and not any(fnmatch.fnmatchcase(m.name, h) for h in HEADLINE):
             continue
-        old = index_a[key]
-        va, vb = old.get("value"), m.get("value")
+        va, vb = old.value, m.value
         change = (vb / va - 1) if va not in (None, 0) and vb is not None else None
-        row = {"variant": m["variant"], "suite": m.get("suite"), "metric": m["name"], "unit": m.get("unit"),
+        row = {"variant": m.variant, "suite": m.suite, "metric": m.name, "unit": m.unit,
                "a": va, "b": vb, "change": change, "verdict": UNTESTED, "how": "a single value each: no test possible",
                "p": None, "holm_p": None}
-        if m.get("suite") not in QUALITY_SUITES and not same_machine:
+        if m.suite not in QUALITY_SUITES and not same_machine:
             row.update(verdict=NOT_COMPARED, how="different machines: performance figures are not comparable")
         else:
             test = raw_test(old, m)
@@ -208,20 +209,18 @@ def compare(a: dict, b: dict, everything: bool = False, min_effects: dict | None
         verdict, why = decide(adjusted, row["a"], row["b"], min_effect(row["metric"], row["unit"], min_effects))
         row.update(verdict=verdict, holm_p=adjusted,
                    how=f"{row['how']} p={row['p']:.2g}, Holm p={adjusted:.2g} of {len(tests)}{why}")
-    status_a = {v["id"]: v.get("status") for v in a.get("variants", [])}
-    statuses = [(v["id"], status_a.get(v["id"]), v.get("status")) for v in b.get("variants", [])
-                if status_a.get(v["id"]) != v.get("status")]
-    gates_a = {(g["gate"], g["variant"]): outcome_of(g) for g in (a.get("gates") or {}).get("results", [])}
-    gates = [(g["gate"], g["variant"], gates_a.get((g["gate"], g["variant"])), outcome_of(g))
-             for g in (b.get("gates") or {}).get("results", [])
-             if gates_a.get((g["gate"], g["variant"])) != outcome_of(g)]
+    status_a = {v.id: v.status for v in a.variants}
+    statuses = [(v.id, status_a.get(v.id), v.status) for v in b.variants if status_a.get(v.id) != v.status]
+    gates_a = {(g.gate, g.variant): g.outcome for g in a.gate_results}
+    gates = [(g.gate, g.variant, gates_a.get((g.gate, g.variant)), g.outcome) for g in b.gate_results
+             if gates_a.get((g.gate, g.variant)) != g.outcome]
     models = [_model_label(run) for run in (a, b)]
-    return {"a": a["run"]["id"], "b": b["run"]["id"], "same_machine": same_machine, "rows": rows,
+    return {"a": a.run_id, "b": b.run_id, "same_machine": same_machine, "rows": rows,
             "statuses": statuses, "gates": gates, "models": None if models[0] == models[1] else models}
 
 
-def _model_label(run: dict) -> str:
-    model = run.get("model") or {}
+def _model_label(run: RunResults) -> str:
+    model = run.model
     return f"{model.get('name', 'an unnamed model')} ({str(model.get('content_hash', 'no content hash'))[:12]})"
 
 

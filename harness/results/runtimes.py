@@ -14,36 +14,35 @@ build under the main environment's runtime (``int4-cpu``), within one run on one
 from __future__ import annotations
 
 from harness.results.compare import compare
+from harness.results.view import RunResults, as_results
 
 FIGURES = ("decode_tps", "ttft_ms", "tpot_ms", "prefill_tps", "peak_rss_bytes")
 
 
-def _as_run(results: dict, variant: str, named: str) -> dict:
+def _as_run(results: RunResults, variant: str, named: str) -> RunResults:
     """``variant``'s speed and memory figures as a run of their own, the variant renamed ``named``."""
-    return {"run": {"id": variant}, "environment": results.get("environment", {}), "variants": [], "gates": {},
-            "measurements": [{**m, "variant": named} for m in results.get("measurements", [])
-                             if m["variant"] == variant and m["name"] in FIGURES]}
+    return RunResults.from_dict({
+        "run": {"id": variant}, "environment": dict(results.environment),
+        "measurements": [{**m.to_dict(), "variant": named} for m in results.of(variant) if m.name in FIGURES]})
 
 
-def comparisons(results: dict, min_effects: dict | None = None) -> list[dict]:
-    variants = {v["id"]: v for v in results.get("variants", [])}
+def comparisons(results: RunResults | dict, min_effects: dict | None = None) -> list[dict]:
+    results = as_results(results)
     found = []
-    for variant in results.get("variants", []):
-        twin = variant.get("twin")
-        if twin not in variants:
+    for variant in results.variants:
+        twin = results.variant(variant.twin) if variant.twin else None
+        if twin is None:
             continue
-        vid = variant["id"]
-        rows = compare(_as_run(results, twin, vid), _as_run(results, vid, vid), everything=True,
+        vid = variant.id
+        rows = compare(_as_run(results, twin.id, vid), _as_run(results, vid, vid), everything=True,
                        min_effects=min_effects)["rows"]
         answers = {}
-        for answer in results.get("answers", []):
-            if answer["variant"] in (vid, twin):
+        for answer in results.answers:
+            if answer["variant"] in (vid, twin.id):
                 answers.setdefault(answer["id"], {})[answer["variant"]] = answer["answer"]
         paired = [a for a in answers.values() if len(a) == 2]
-        closeness = {m["name"]: m for m in results.get("measurements", [])
-                     if m["variant"] == vid and m["name"] in ("runtime_kld_mean", "runtime_top1_agreement")}
-        found.append({"variant": vid, "twin": twin, "runtime": variant.get("runtime"),
-                      "twin_runtime": variants[twin].get("runtime"), "rows": rows,
-                      "same_answers": sum(a[vid] == a[twin] for a in paired), "answers": len(paired),
-                      "kld": closeness.get("runtime_kld_mean"), "top1": closeness.get("runtime_top1_agreement")})
+        found.append({"variant": vid, "twin": twin.id, "runtime": variant.runtime, "twin_runtime": twin.runtime,
+                      "rows": rows, "same_answers": sum(a[vid] == a[twin.id] for a in paired), "answers": len(paired),
+                      "kld": results.find(vid, "runtime_kld_mean"),
+                      "top1": results.find(vid, "runtime_top1_agreement")})
     return found

@@ -17,7 +17,8 @@ Schema (``schema_version`` 2; the JSON Schema is ``harness/results/results.schem
 
 Variant ``status``: ``unsupported`` (cannot run here; ``reason`` says why), ``pending`` (planned,
 nothing ran yet), ``passed`` / ``failed`` (its tests), ``build_failed``, ``crashed`` (its worker
-died), ``skipped``. A run folder is never reused: a later run never overwrites an earlier one.
+died), ``skipped``, ``not_run`` (the run ended before it was reached). A run folder is never
+reused: a later run never overwrites an earlier one.
 History: 1 = first version; 2 = datasets, prompt_format, reference_precision, answers, gates.
 """
 
@@ -154,6 +155,10 @@ class ResultsStore:
 
     # -- run -----------------------------------------------------------------------------------
     def finish(self, *, complete: bool, exit_status: int | None = None) -> None:
+        """End the run: a variant still pending was never reached (``not_run``)."""
+        for entry in self.data["variants"]:
+            if entry.get("status") == "pending":
+                entry["status"] = "not_run"
         self.data["run"]["ended_at"] = now_iso()
         self.data["run"]["complete"] = complete
         self.data["run"]["exit_status"] = exit_status

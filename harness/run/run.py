@@ -30,7 +30,8 @@ from harness.gates.judge import Judgement, judge, strict
 from harness.gates.spec import Gate, load_gates
 from harness.measure.closeness import FORMAT_VERSION
 from harness.models.sources import ModelSource, resolve_model
-from harness.results.store import ResultsStore, load_results
+from harness.results.store import ResultsStore
+from harness.results.view import RunResults, read
 from harness.run.search import mixed_plan, mixed_settings
 from harness.runtime.client import MAX_RESTARTS, WorkerSession
 from harness.runtime.protocol import SessionSpec
@@ -63,7 +64,7 @@ class Run:
     gates: list[Gate] = field(default_factory=list)
     gates_origin: str = ""
     tool_table: tuple[dict, str] = ({}, "[tool.harness]")  # [tool.harness] and where it was read
-    baseline: dict | None = None
+    baseline: RunResults | None = None
     planned: list[PlannedVariant] = field(default_factory=list)
     extra_planned: dict[str, PlannedVariant] = field(default_factory=dict)  # references not in the matrix
     olive_recipe: dict | None = None  # --olive-recipe, read and checked
@@ -119,7 +120,7 @@ class Run:
             self.gates, self.gates_origin = load_gates(config.gates_file, *self.tool_table, config.gate_thresholds)
             if config.baseline is not None:
                 try:
-                    self.baseline = load_results(config.baseline)
+                    self.baseline = read(config.baseline)
                 except HarnessError as exc:
                     raise HarnessError(f"{exc} (option --baseline)") from None
             if config.olive_recipe is not None:
@@ -145,8 +146,7 @@ class Run:
         self.pending.setdefault(variant_id, {}).update(fields)
 
     def planned_variant(self, variant_id: str) -> PlannedVariant:
-        found = next((p for p in self.planned if p.id == variant_id), None)
-        return found if found is not None else self.extra_planned[variant_id]
+        return next((p for p in self.planned if p.id == variant_id), None) or self.extra_planned[variant_id]
 
     @property
     def calibration_path(self) -> Path | None:
@@ -194,10 +194,10 @@ class Run:
 
     def judge(self, gate: Gate, variant_id: str) -> Judgement:
         """Judge ``gate`` for a variant from this run's measurements (``--strict-gates`` applied)."""
-        data = self.store.data if self.store is not None else {"measurements": [], "variants": []}
-        variant = next((v for v in data["variants"] if v["id"] == variant_id), {"id": variant_id})
+        results = RunResults.from_dict(self.store.data if self.store is not None else {})
         try:
-            judgement = judge(gate, variant, data, reference=self.reference_for(variant_id), baseline=self.baseline,
+            judgement = judge(gate, results.variant(variant_id) or {"id": variant_id}, results,
+                              reference=self.reference_for(variant_id), baseline=self.baseline,
                               allow_foreign_baseline=self.config.allow_foreign_baseline,
                               benchmark=self.config.benchmark)
         except HarnessError as exc:

@@ -19,7 +19,7 @@ from harness.errors import HarnessError, read_json
 from harness.evaluation.datasets import load_examples
 from harness.gates.spec import CLOSENESS_METRICS, Gate
 from harness.measure.closeness import summarize
-from harness.measure.quality import closeness_chunks
+from harness.measure.quality import TooLittleText, closeness_chunks
 from harness.runtime.client import WorkerSession
 from harness.runtime.protocol import SessionSpec
 from harness.variants.mixed import Bank, check_plan, model_groups, read_plan
@@ -71,10 +71,11 @@ def find_plan(fp32, text: SearchText, gates: list[Gate], profile, max_length: in
     The result (:meth:`SearchResult.to_record`) is kept in the cache, keyed on the build, the search
     text, the gates and the budget: a second process or run with the same inputs reads it instead
     of searching again. Raises :class:`SearchFailed`."""
-    found = closeness_chunks(text.examples, text.format_prompt, text.encode, max_length, profile.search_chunks)
-    if isinstance(found, str):
-        raise SearchFailed(f"the calibration set {text.calibration}: {found.replace('evaluation set', 'text')}")
-    chunks, _ = found
+    try:
+        chunks, _ = closeness_chunks(text.examples, text.format_prompt, text.encode, max_length, profile.search_chunks)
+    except TooLittleText as why:
+        raise SearchFailed(f"the calibration set {text.calibration}: {str(why).replace('evaluation set', 'text')}") \
+            from None
     probe_chunks = chunks[:max(1, len(chunks) // 2)]
     budget = profile.search_candidates
     progress(f"search: {budget} candidates at most, on {len(chunks)} chunks of {Path(text.calibration).name} "

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.evaluation.prompts import DerivedTemplate, chat_template, chat_template_file, derive_prompt_template
+from harness.results.view import RunResults, as_results
 from harness.variants.recipes import DEFAULT_RECIPE
 from harness.variants.variant import BUILDER
 
@@ -86,19 +87,21 @@ def write_package(build_dir: Path, out_dir: Path, name: str, description: str,
     return target
 
 
-def package_run(results: dict, out_dir: Path) -> list[Path]:
+def package_run(results: RunResults | dict, out_dir: Path) -> list[Path]:
     """A package for every variant of a run whose build is still in the cache."""
-    model = (results.get("model") or {}).get("name", "model")
+    results = as_results(results)
+    model = results.model.get("name", "model")
     written = []
-    for variant in results.get("variants", []):
-        build = Path(variant.get("path") or "")
-        if not variant.get("path") or not (build / "genai_config.json").is_file():
+    for variant in results.variants:
+        path = variant.record.get("path")
+        if not path or not (Path(path) / "genai_config.json").is_file():
             continue
-        name = package_name(model, variant["precision"], variant.get("builder", BUILDER), variant["provider"],
-                            variant.get("quantization_recipe", DEFAULT_RECIPE))
-        description = (f"{model} {variant['id']}: {variant.get('status')} in harness run {results['run']['id']}; "
-                       f"quantization {json.dumps(variant.get('quantization', {}).get('bits', []))} bits")
-        written.append(write_package(build, out_dir, name, description))
+        name = package_name(model, variant.precision, variant.builder or BUILDER, variant.provider,
+                            variant.record.get("quantization_recipe", DEFAULT_RECIPE))
+        bits = (variant.record.get("quantization") or {}).get("bits", [])
+        description = (f"{model} {variant.id}: {variant.status} in harness run {results.run_id}; "
+                       f"quantization {json.dumps(bits)} bits")
+        written.append(write_package(Path(path), out_dir, name, description))
     if not written:
-        raise HarnessError(f"run {results['run']['id']}: no variant with a build still in the cache to package")
+        raise HarnessError(f"run {results.run_id}: no variant with a build still in the cache to package")
     return written

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from harness.common.formatting import fmt
 from harness.results.precision import precision_table
+from harness.results.view import RunResults
 from harness.settings.config import OBJECTIVES as OBJECTIVE_NAMES
 
 OBJECTIVES = {
@@ -56,7 +57,7 @@ def _overlaps(a, b) -> bool:
     return bool(a and b and None not in a and None not in b and a[0] <= b[1] and b[0] <= a[1])
 
 
-def recommend(results: dict, objective: str = "size") -> list[dict]:
+def recommend(results: RunResults | dict, objective: str = "size") -> list[dict]:
     """One recommendation per provider of the run, per machine in a merged run (see the module's
     docstring)."""
     if objective not in OBJECTIVES:

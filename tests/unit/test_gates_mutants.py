@@ -4,8 +4,9 @@ mutation testing found unpinned. Measurements are written out by hand as plain r
 import pytest
 
 from harness.errors import HarnessError
-from harness.gates.judge import Judgement, judge, outcome_of, strict, unjudged
+from harness.gates.judge import Judgement, judge, strict
 from harness.gates.spec import load_gates, parse_gate, parse_gates
+from harness.results.view import GateResult
 
 INT4 = {"id": "int4-cpu", "precision": "int4", "provider": "cpu"}
 FP32 = {"id": "fp32-cpu", "precision": "fp32", "provider": "cpu"}
@@ -274,7 +275,7 @@ def test_skipped_suite_tests_are_all_named():
                                              ("failed", "failed"), ("not_applicable", "not_applicable")])
 def test_a_recorded_outcome_reads_schema_2_skipped_as_not_applicable(status, outcome):
     """results.json of schema 2 wrote 'skipped'; it reads as not applicable, the rest as written."""
-    assert outcome_of({"status": status}) == outcome
+    assert GateResult.from_dict({"gate": "g", "variant": "v", "status": status}).outcome == outcome
 
 
 @pytest.mark.parametrize("record, expected", [
@@ -285,7 +286,7 @@ def test_a_recorded_outcome_reads_schema_2_skipped_as_not_applicable(status, out
 ])
 def test_unjudged_is_a_failure_for_a_missing_figure_only(record, expected):
     """Only a failed record marked judged = False failed for want of a figure."""
-    assert unjudged(record) is expected
+    assert GateResult.from_dict({"gate": "g", "variant": "v", **record}).unjudged is expected
 
 
 def test_strict_keeps_the_gate_and_variant_of_what_it_fails():

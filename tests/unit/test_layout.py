@@ -87,8 +87,8 @@ def test_no_import_cycle():
 # The order of the sub-packages, lowest first (docs/contributing.md, "The order of the packages"): a
 # module may import from its own sub-package and from those before it, never from one after it,
 # whether at the top, in a function or for type hints only.
-ORDER = ("errors", "common", "settings", "models", "evaluation", "variants", "measure", "runtime", "gates",
-         "results", "ship", "report", "run", "plugin", "__main__")
+ORDER = ("errors", "common", "settings", "models", "evaluation", "variants", "measure", "runtime", "results",
+         "gates", "ship", "report", "run", "plugin", "__main__")
 
 
 def _layer(module: str) -> str:

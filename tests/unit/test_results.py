@@ -7,13 +7,18 @@ import sys
 import pytest
 
 from harness.errors import HarnessError
+from harness.measure.environment import describe
 from harness.report.render import render_markdown
 from harness.results.store import ResultsStore, load_results, new_run_dir, point_latest
 
 
 def make_store(tmp_path):
     run_dir = new_run_dir(tmp_path / "reports")
-    store = ResultsStore(run_dir, run={"started_at": "t"}, environment={"packages": {}}, model={"name": "m"})
+    store = ResultsStore(run_dir, run={"started_at": "t", "command": ["pytest"], "profile": "quick", "settings": {}},
+                         environment=describe(),
+                         model={"name": "m", "kind": "embedded", "path": "m", "content_hash": "0" * 64},
+                         evaluation={"datasets": [], "prompt_format": None, "reference_precision": "fp32",
+                                     "gates": {"origin": None, "definitions": [], "baseline": None, "results": []}})
     store.add_variant({"id": "int4-cpu", "precision": "int4", "provider": "cpu", "builder": "genai"})
     store.add_variant({"id": "fp16-cpu", "precision": "fp16", "provider": "cpu", "builder": "genai",
                        "status": "unsupported", "reason": "no"})
@@ -46,9 +51,9 @@ def test_runs_never_share_a_folder_and_latest_follows(tmp_path):
 
 def test_report_renders_and_re_renders_from_the_command_line(tmp_path):
     store = make_store(tmp_path)
-    store.finish(complete=True)
+    store.finish(complete=True, exit_status=0)
     text = render_markdown(store.data)
-    assert "| `int4-cpu` | pending |" in text and "| `fp16-cpu` | unsupported |" in text
+    assert "| `int4-cpu` | not_run |" in text and "| `fp16-cpu` | unsupported |" in text
     result = subprocess.run([sys.executable, "-m", "harness", "report", str(store.run_dir)],
                             capture_output=True, text=True)
     assert result.returncode == 0
@@ -81,6 +86,20 @@ def test_merge_refuses_a_run_given_twice(tmp_path):
     with pytest.raises(HarnessError) as info:
         merge([run, load_results(store.run_dir)])
     assert str(info.value) == f"run {run['run']['id']} is given twice (runs 1 and 2): merge each run once"
+
+
+def test_a_merged_run_is_a_results_file_of_its_own_schema(tmp_path):
+    """``merge`` writes what ``report`` reads back: every field the schema requires, the machine in each id."""
+    from harness.results.merge import merge
+    from harness.results.schema import problems
+
+    first, second = make_store(tmp_path), make_store(tmp_path)
+    for store in (first, second):
+        store.finish(complete=True, exit_status=0)
+    merged = merge([load_results(first.run_dir), load_results(second.run_dir)])
+    assert problems(merged) == []
+    assert {v["id"].partition("@")[0] for v in merged["variants"]} == {"int4-cpu", "fp16-cpu"}
+    assert len(merged["variants"]) == 4 and all("@" in v["id"] for v in merged["variants"])
 
 
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])
@@ -123,3 +142,16 @@ def test_a_results_file_that_cannot_be_rewritten_keeps_its_last_version(tmp_path
     assert store.path.read_text() == before and not list(store.run_dir.glob(".*tmp"))
     store.save()
     assert store.save_error is None and json.loads(store.path.read_text())["measurements"][0]["name"] == "x"
+
+
+def test_a_results_file_out_of_its_schema_is_refused_in_one_line(tmp_path):
+    store = make_store(tmp_path)
+    store.finish(complete=True, exit_status=0)
+    del store.data["verdicts"]
+    store.save()
+    result = subprocess.run([sys.executable, "-m", "harness", "report", str(store.run_dir)],
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(store.path) in lines[0] and "'verdicts' is a required property" in lines[0]
+    assert not (store.run_dir / "report.html").exists()
