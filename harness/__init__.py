@@ -14,6 +14,14 @@ from harness.runtime.fake import FakeSession
 from harness.runtime.protocol import Session
 from harness.settings.config import PROFILES, RunConfig
 
-__all__ = ["PROFILES", "FakeSession", "GenerationError", "GenerationTrace", "HarnessError",
-           "RunConfig", "Session", "WorkerCrashed"]
+__all__ = [
+    "PROFILES",
+    "FakeSession",
+    "GenerationError",
+    "GenerationTrace",
+    "HarnessError",
+    "RunConfig",
+    "Session",
+    "WorkerCrashed",
+]
 __version__ = "0.1.0"

@@ -26,9 +26,13 @@ CHECKED_PROMPTS = 20  # domain prompts each package's PromptTemplate is checked 
 @pytest.fixture(scope="session")
 def foundry_package(variant, built_variant, model_source, foundry_dir, domain_examples):
     name = package_name(model_source.name, variant.precision, variant.builder, variant.provider, variant.recipe)
-    return write_package(built_variant.path, foundry_dir, name,
-                         f"{model_source.name} {variant}, built and checked by the precision harness",
-                         [list(e.messages) for e in domain_examples])
+    return write_package(
+        built_variant.path,
+        foundry_dir,
+        name,
+        f"{model_source.name} {variant}, built and checked by the precision harness",
+        [list(e.messages) for e in domain_examples],
+    )
 
 
 def test_foundry_package(variant, foundry_package, domain_examples, record_verdict):
@@ -38,26 +42,41 @@ def test_foundry_package(variant, foundry_package, domain_examples, record_verdi
     for required in ("model.onnx", "genai_config.json", "tokenizer_config.json"):
         assert (foundry_package / required).is_file(), f"{variant}: the package lacks {required}"
     tokenizer_config = json.loads((foundry_package / "tokenizer_config.json").read_text())
-    assert tokenizer_config.get("chat_template"), (f"{variant}: Foundry Local needs the chat template in "
-                                                   "tokenizer_config.json")
+    assert tokenizer_config.get("chat_template"), (
+        f"{variant}: Foundry Local needs the chat template in tokenizer_config.json"
+    )
     template = PromptTemplate(**meta["PromptTemplate"])
     own = chat_template(foundry_package)
     derived = prompt_template(foundry_package, [list(e.messages) for e in domain_examples])
     checked = domain_examples[:CHECKED_PROMPTS]
     expressible = [e for e in checked if derived.expresses(list(e.messages))]
     differing = [e.id for e in expressible if template.render(list(e.messages)) != render_chat(list(e.messages), own)]
-    record_verdict(verdict(variant.id, "foundry", "prompt_template_matches_chat_template", not differing,
-                           message=f"{foundry_package.name}: PromptTemplate renders "
-                                   + (f"{len(expressible)} of the first {len(checked)} domain prompts as the chat "
-                                      "template "
-                                      f"does" if not differing else
-                                      f"{len(differing)} of {len(expressible)} domain prompts "
-                                      f"differently ({differing[0]}, ...)")))
+    record_verdict(
+        verdict(
+            variant.id,
+            "foundry",
+            "prompt_template_matches_chat_template",
+            not differing,
+            message=f"{foundry_package.name}: PromptTemplate renders "
+            + (
+                f"{len(expressible)} of the first {len(checked)} domain prompts as the chat template does"
+                if not differing
+                else f"{len(differing)} of {len(expressible)} domain prompts differently ({differing[0]}, ...)"
+            ),
+        )
+    )
     if len(expressible) < len(checked):  # a limit of the format, said as such: not the package's fault
-        record_verdict(verdict(variant.id, "foundry", "prompt_template_expresses_chat_template", False,
-                               message=f"{foundry_package.name}: {len(checked) - len(expressible)} of {len(checked)} "
-                                       f"domain prompts are chats its PromptTemplate cannot render as the chat "
-                                       f"template does: {derived.limits()}"))
+        record_verdict(
+            verdict(
+                variant.id,
+                "foundry",
+                "prompt_template_expresses_chat_template",
+                False,
+                message=f"{foundry_package.name}: {len(checked) - len(expressible)} of {len(checked)} "
+                f"domain prompts are chats its PromptTemplate cannot render as the chat "
+                f"template does: {derived.limits()}",
+            )
+        )
     assert not differing, f"{variant}: the PromptTemplate renders {differing[0]} differently from the chat template"
 
 
@@ -69,15 +88,21 @@ def foundry_local(tmp_path_factory):
     """Foundry Local's SDK, in process and offline: its catalog points at a dead loopback address
     and its data, cache and logs live in a temporary folder. One manager per process (it is a
     singleton), closed at the end."""
-    sdk = pytest.importorskip("foundry_local_sdk",
-                              reason="foundry-local-sdk is not installed (pip install -e '.[foundry]')")
+    sdk = pytest.importorskip(
+        "foundry_local_sdk", reason="foundry-local-sdk is not installed (pip install -e '.[foundry]')"
+    )
     home = tmp_path_factory.mktemp("foundry-local")
     for name in ("data", "cache", "logs"):
         (home / name).mkdir()
-    config = sdk.Configuration(app_name="precision-harness", app_data_dir=str(home / "data"),
-                               model_cache_dir=str(home / "cache"), logs_dir=str(home / "logs"),
-                               log_level=sdk.LogLevel.WARNING, disable_nonessential_telemetry=True,
-                               catalog_urls=[("http://127.0.0.1:9/asset-gallery/v1.0/models", None)])
+    config = sdk.Configuration(
+        app_name="precision-harness",
+        app_data_dir=str(home / "data"),
+        model_cache_dir=str(home / "cache"),
+        logs_dir=str(home / "logs"),
+        log_level=sdk.LogLevel.WARNING,
+        disable_nonessential_telemetry=True,
+        catalog_urls=[("http://127.0.0.1:9/asset-gallery/v1.0/models", None)],
+    )
     try:
         sdk.FoundryLocalManager.initialize(config)
     except Exception as exc:  # the native library cannot share this environment
@@ -93,8 +118,9 @@ def _ask(sdk, model, messages, max_tokens):
     import time
 
     with sdk.ChatSession(model) as session:
-        session.set_options(sdk.RequestOptions(search=sdk.SearchOptions(
-            temperature=0.0, do_sample=False, max_output_tokens=max_tokens)))
+        session.set_options(
+            sdk.RequestOptions(search=sdk.SearchOptions(temperature=0.0, do_sample=False, max_output_tokens=max_tokens))
+        )
         request = sdk.Request()
         for message in messages:
             request.add_item(getattr(sdk.MessageItem, message["role"])(message["content"]))
@@ -102,14 +128,29 @@ def _ask(sdk, model, messages, max_tokens):
             started = time.perf_counter()
             with session.process_request(request) as response:
                 seconds = time.perf_counter() - started
-                text = "".join(part.text for item in response if isinstance(item, sdk.MessageItem)
-                               for part in item.parts if isinstance(part, sdk.TextItem))
+                text = "".join(
+                    part.text
+                    for item in response
+                    if isinstance(item, sdk.MessageItem)
+                    for part in item.parts
+                    if isinstance(part, sdk.TextItem)
+                )
                 tokens = response.get_usage().completion_tokens
     return text, seconds, tokens
 
 
-def test_foundry_local_answers(variant, foundry_package, foundry_local, harness_session, harness_state,
-                               domain_examples, format_prompt, harness_config, record_measurement, record_verdict):
+def test_foundry_local_answers(
+    variant,
+    foundry_package,
+    foundry_local,
+    harness_session,
+    harness_state,
+    domain_examples,
+    format_prompt,
+    harness_config,
+    record_measurement,
+    record_verdict,
+):
     """Register the package in Foundry Local's local catalog, load it, send the domain prompts
     through its chat session, and compare answers and latency with the harness's own session,
     both on the same onnxruntime-genai release. The latency is split into what comes before the
@@ -123,8 +164,10 @@ def test_foundry_local_answers(variant, foundry_package, foundry_local, harness_
     foundry_runtime = metadata.version("onnxruntime-genai-core")
     runtime = harness_state.runtime_of(variant.id)
     if runtime != foundry_runtime:
-        pytest.skip(f"Foundry Local runs onnxruntime-genai-core {foundry_runtime} and this variant is measured under "
-                    f"{runtime}: it is compared with Foundry Local on the same release as its twin")
+        pytest.skip(
+            f"Foundry Local runs onnxruntime-genai-core {foundry_runtime} and this variant is measured under "
+            f"{runtime}: it is compared with Foundry Local on the same release as its twin"
+        )
     sdk, catalog = foundry_local
     model_id = f"{foundry_package.name}:1"
     if catalog.get_model_variant(model_id) is not None:  # left by an earlier, interrupted run
@@ -144,8 +187,9 @@ def test_foundry_local_answers(variant, foundry_package, foundry_local, harness_
         catalog.unregister_model(model_id)
     direct = [harness_session.generate(format_prompt(list(e.messages)), max_new_tokens=tokens) for e in examples]
     same = [a.strip() == d.text.strip() for (a, _, _), d in zip(answers, direct)]
-    record_measurement(proportion(variant.id, "foundry", "foundry_same_answer", same,
-                                  example_ids=[e.id for e in examples]))
+    record_measurement(
+        proportion(variant.id, "foundry", "foundry_same_answer", same, example_ids=[e.id for e in examples])
+    )
     scores = [score(e, a) for e, (a, _, _) in zip(examples, answers)]
     for check in PROPORTIONS:  # the answers' accuracy and format, as the task-quality suite scores them
         outcomes = [s[check] for s in scores if check in s]
@@ -167,10 +211,18 @@ def test_foundry_local_answers(variant, foundry_package, foundry_local, harness_
     for name, values in figures.items():
         if values:
             extra = {"parts_ms": parts} if name == "harness_first_token_ms" else {}
-            record_measurement(measurement(variant.id, "foundry", name, "ms", values, higher_is_better=False,
-                                           **runtimes, **extra))
-    record_verdict(verdict(variant.id, "foundry", "foundry_local_answers_like_the_harness", all(same),
-                           message=f"{sum(same)} of {len(same)} answers through Foundry Local "
-                                   f"(onnxruntime-genai-core {foundry_runtime}) equal the harness session's "
-                                   f"(onnxruntime-genai {runtime})"))
+            record_measurement(
+                measurement(variant.id, "foundry", name, "ms", values, higher_is_better=False, **runtimes, **extra)
+            )
+    record_verdict(
+        verdict(
+            variant.id,
+            "foundry",
+            "foundry_local_answers_like_the_harness",
+            all(same),
+            message=f"{sum(same)} of {len(same)} answers through Foundry Local "
+            f"(onnxruntime-genai-core {foundry_runtime}) equal the harness session's "
+            f"(onnxruntime-genai {runtime})",
+        )
+    )
     assert all(a.strip() for a, _, _ in answers), f"{variant}: Foundry Local gave an empty answer"

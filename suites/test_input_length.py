@@ -21,8 +21,9 @@ from harness.measure.smoke import domain_texts
 pytestmark = pytest.mark.harness_perf
 
 
-def test_input_length(variant, harness_session, domain_examples, harness_config, gate_on, record_measurement,
-                      record_verdict):
+def test_input_length(
+    variant, harness_session, domain_examples, harness_config, gate_on, record_measurement, record_verdict
+):
     profile = harness_config.profile
     limit = harness_session.info()["max_length"]
     n = profile.length_new_tokens
@@ -31,8 +32,10 @@ def test_input_length(variant, harness_session, domain_examples, harness_config,
 
     points = []
     for length in lengths:
+
         def request(ids=corpus[:length]):
             return harness_session.generate(ids, max_new_tokens=n, min_new_tokens=n)
+
         request()  # warm-up at this length, kept out of the statistics
         points.append((length, [request() for _ in range(profile.length_repetitions)]))
     records, consistency = length_records(variant.id, points, gate_on("decode_tps_longest_vs_shortest"))
@@ -43,7 +46,14 @@ def test_input_length(variant, harness_session, domain_examples, harness_config,
     for name, length in (("prompt_at_limit", limit), ("prompt_beyond_limit", limit + 1)):
         with pytest.raises(GenerationError) as refused:
             harness_session.generate(corpus[:length], max_new_tokens=1)
-        record_verdict(verdict(variant.id, "length", name, refused.value.kind == "prompt_too_long",
-                               prompt_tokens=length,
-                               message=f"{length} tokens with max_length {limit}: {refused.value}"))
+        record_verdict(
+            verdict(
+                variant.id,
+                "length",
+                name,
+                refused.value.kind == "prompt_too_long",
+                prompt_tokens=length,
+                message=f"{length} tokens with max_length {limit}: {refused.value}",
+            )
+        )
         assert refused.value.kind == "prompt_too_long", str(refused.value)

@@ -14,8 +14,16 @@ from harness.measure.records import measurement
 pytestmark = pytest.mark.harness_perf
 
 
-def test_latency(variant, harness_session, built_variant, domain_prompt, harness_config, benchmark,
-                 machine_bandwidth, record_measurement):
+def test_latency(
+    variant,
+    harness_session,
+    built_variant,
+    domain_prompt,
+    harness_config,
+    benchmark,
+    machine_bandwidth,
+    record_measurement,
+):
     profile = harness_config.profile
     prompt = domain_prompt
     n = profile.new_tokens
@@ -32,12 +40,19 @@ def test_latency(variant, harness_session, built_variant, domain_prompt, harness
 
     per_token = built_variant.quantization["weight_bytes_read_per_token"]
     bandwidth = machine_bandwidth["bytes_per_s"]
-    record_measurement(measurement(
-        variant.id, "latency", "bandwidth_efficiency", "fraction",
-        [bandwidth_efficiency(t.decode_tps, per_token, bandwidth) for t in traces],
-        warmup=[bandwidth_efficiency(t.decode_tps, per_token, bandwidth) for t in warmups],
-        higher_is_better=True, weight_bytes_read_per_token=per_token,
-        machine_bandwidth_bytes_per_s=bandwidth))
+    record_measurement(
+        measurement(
+            variant.id,
+            "latency",
+            "bandwidth_efficiency",
+            "fraction",
+            [bandwidth_efficiency(t.decode_tps, per_token, bandwidth) for t in traces],
+            warmup=[bandwidth_efficiency(t.decode_tps, per_token, bandwidth) for t in warmups],
+            higher_is_better=True,
+            weight_bytes_read_per_token=per_token,
+            machine_bandwidth_bytes_per_s=bandwidth,
+        )
+    )
 
     medians = {r["name"]: r["value"] for r in records}
     benchmark.extra_info.update(variant=variant.id, **context, **{k: round(v, 4) for k, v in medians.items()})

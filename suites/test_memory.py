@@ -43,8 +43,10 @@ def test_memory(variant, harness_session, built_variant, domain_examples, record
     kv = kv_cache_bytes(genai_config, max_length, built_variant.quantization["io_dtype"])
     record("kv_cache_bytes", kv, max_length=max_length)
     if harness_session.after_first_request is not None:
-        record("first_request_rss_delta_bytes",
-               harness_session.after_first_request["rss_bytes"] - ready["rss_after_load_bytes"])
+        record(
+            "first_request_rss_delta_bytes",
+            harness_session.after_first_request["rss_bytes"] - ready["rss_after_load_bytes"],
+        )
     record("kv_cache_share", kv / held["with_generator"]["rss_bytes"], unit="fraction", max_length=max_length)
     if "device_bytes" in now:
         record("device_bytes", now["device_bytes"])

@@ -29,8 +29,7 @@ MAX_NEW_TOKENS = 1024
 WARMUP_PAIRS = 3
 
 
-def test_harness_overhead(variant, harness_session, domain_prompt, harness_config,
-                          record_measurement, record_verdict):
+def test_harness_overhead(variant, harness_session, domain_prompt, harness_config, record_measurement, record_verdict):
     profile = harness_config.profile
     max_length = harness_session.info()["max_length"]
     ids = harness_session.encode(domain_prompt)
@@ -51,14 +50,36 @@ def test_harness_overhead(variant, harness_session, domain_prompt, harness_confi
     alternate(through_harness, bare_loop, WARMUP_PAIRS)  # kept out of the statistics
     pairs = measure(through_harness, bare_loop, profile.overhead_pairs)
     for side in ("harness", "bare"):
-        record_measurement(measurement(variant.id, "overhead", f"{side}_decode_tps", "tokens/s",
-                                       [p[f"{side}_decode_tps"] for p in pairs], higher_is_better=True))
-        record_measurement(measurement(variant.id, "overhead", f"{side}_ttft_ms", "ms",
-                                       [p[f"{side}_ttft_s"] * 1e3 for p in pairs], higher_is_better=False))
-    record_measurement(measurement(variant.id, "overhead", "decode_ratio", "ratio",
-                                   [p["decode_ratio"] for p in pairs], higher_is_better=True))
-    record_measurement(measurement(variant.id, "overhead", "ttft_ratio", "ratio",
-                                   [p["ttft_ratio"] for p in pairs], higher_is_better=False))
+        record_measurement(
+            measurement(
+                variant.id,
+                "overhead",
+                f"{side}_decode_tps",
+                "tokens/s",
+                [p[f"{side}_decode_tps"] for p in pairs],
+                higher_is_better=True,
+            )
+        )
+        record_measurement(
+            measurement(
+                variant.id,
+                "overhead",
+                f"{side}_ttft_ms",
+                "ms",
+                [p[f"{side}_ttft_s"] * 1e3 for p in pairs],
+                higher_is_better=False,
+            )
+        )
+    record_measurement(
+        measurement(
+            variant.id, "overhead", "decode_ratio", "ratio", [p["decode_ratio"] for p in pairs], higher_is_better=True
+        )
+    )
+    record_measurement(
+        measurement(
+            variant.id, "overhead", "ttft_ratio", "ratio", [p["ttft_ratio"] for p in pairs], higher_is_better=False
+        )
+    )
     for verdict in verdicts(variant.id, pairs):
         record_verdict(verdict)
     assert 0 < len(pairs) <= profile.overhead_pairs

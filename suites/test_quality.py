@@ -14,13 +14,24 @@ Both run with and without ``--benchmark``; thresholds are the gates' job (suites
 import pytest
 
 from harness.measure.quality import TooLittleText, answer_all, closeness_chunks, closeness_records, task_measurements
+from harness.run.reference import answers_of_reference, reference_logprobs
 
 
-def test_task_quality(variant, harness_session, harness_state, quality_examples, format_prompt,
-                      harness_config, record_measurement, record_answers):
+def test_task_quality(
+    variant,
+    harness_session,
+    harness_state,
+    quality_examples,
+    format_prompt,
+    harness_config,
+    record_measurement,
+    record_answers,
+):
     if not any(example.checks for example in quality_examples):
-        pytest.skip("nothing to score: no record of the evaluation set has a reference or checks "
-                    "(docs/guides/evaluation-data.md)")
+        pytest.skip(
+            "nothing to score: no record of the evaluation set has a reference or checks "
+            "(docs/guides/evaluation-data.md)"
+        )
 
     def answers_from(session):
         return answer_all(session.generate, quality_examples, format_prompt, harness_config.answer_tokens)
@@ -30,32 +41,39 @@ def test_task_quality(variant, harness_session, harness_state, quality_examples,
     reference = harness_state.reference_for(variant.id)
     paired = None
     if reference == variant.id:  # the reference's own answers are the ones others are paired with
-        harness_state.answers_of_reference(reference, quality_examples, lambda _: answers)
+        answers_of_reference(harness_state, reference, quality_examples, lambda _: answers)
     elif reference is not None:
-        paired = harness_state.answers_of_reference(reference, quality_examples, answers_from)
+        paired = answers_of_reference(harness_state, reference, quality_examples, answers_from)
     records = task_measurements(variant.id, answers, None if reference == variant.id else reference, paired)
     for record in records:
         record_measurement(record)
     assert len(answers) == len(quality_examples) and records
 
 
-def test_closeness_to_reference(variant, harness_session, harness_state, domain_examples, format_prompt,
-                                record_measurement):
+def test_closeness_to_reference(
+    variant, harness_session, harness_state, domain_examples, format_prompt, record_measurement
+):
     reference = harness_state.reference_for(variant.id)
     if reference is None:
         pytest.skip(f"no runnable {harness_state.config.reference} variant to compare with")
     try:
-        chunks, n_ctx = closeness_chunks(domain_examples, format_prompt, harness_session.encode,
-                                         harness_session.info()["max_length"], harness_state.config.profile.kld_chunks)
+        chunks, n_ctx = closeness_chunks(
+            domain_examples,
+            format_prompt,
+            harness_session.encode,
+            harness_session.info()["max_length"],
+            harness_state.config.profile.kld_chunks,
+        )
     except TooLittleText as why:
         pytest.skip(str(why))
     scored = len(chunks) * (n_ctx - 1 - n_ctx // 2)
-    path, written = harness_state.reference_logprobs(reference, chunks)
+    path, written = reference_logprobs(harness_state, reference, chunks)
     if reference == variant.id:  # stored once for every other variant; nothing to compare with
         assert written is None or written["tokens"] == scored
         return
-    records = closeness_records(variant.id, "quality", harness_session.compare(chunks, path), reference,
-                                len(chunks), n_ctx)
+    records = closeness_records(
+        variant.id, "quality", harness_session.compare(chunks, path), reference, len(chunks), n_ctx
+    )
     for record in records:
         record_measurement(record)
     assert next(r for r in records if r.name == "kld_mean").stats["n"] == scored

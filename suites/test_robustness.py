@@ -15,9 +15,13 @@ from harness.measure.robustness import CASES, Context, outcome_of
 @pytest.fixture(scope="session")
 def robustness_context(harness_session, format_prompt):
     info = harness_session.info()
-    return Context(max_length=info["max_length"], context_length=info.get("context_length", info["max_length"]),
-                   vocab_size=info["vocab_size"], encode=harness_session.encode,
-                   chat=lambda text: format_prompt([{"role": "user", "content": text}]))
+    return Context(
+        max_length=info["max_length"],
+        context_length=info.get("context_length", info["max_length"]),
+        vocab_size=info["vocab_size"],
+        encode=harness_session.encode,
+        chat=lambda text: format_prompt([{"role": "user", "content": text}]),
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -28,16 +32,24 @@ def test_input_is_handled(variant, harness_session, domain_prompt, robustness_co
         return harness_session.generate(normal, max_new_tokens=16).tokens
 
     before = answer_to_normal()
-    outcome, detail = outcome_of(harness_session.generate, case.request(robustness_context),
-                                 robustness_context.max_length)
+    outcome, detail = outcome_of(
+        harness_session.generate, case.request(robustness_context), robustness_context.max_length
+    )
     after = answer_to_normal()
     accepted = outcome in case.accepts
     recovered = after == before
-    record_verdict(verdict(variant.id, "robustness", case.name, accepted and recovered,
-                           outcome=outcome,
-                           accepted=list(case.accepts),
-                           recovered=recovered,
-                           message=f"{case.description}: {outcome} ({detail})"
-                                   + ("" if recovered else "; the next normal request answered differently")))
+    record_verdict(
+        verdict(
+            variant.id,
+            "robustness",
+            case.name,
+            accepted and recovered,
+            outcome=outcome,
+            accepted=list(case.accepts),
+            recovered=recovered,
+            message=f"{case.description}: {outcome} ({detail})"
+            + ("" if recovered else "; the next normal request answered differently"),
+        )
+    )
     assert accepted, f"{case.name}: {outcome} ({detail}); expected one of {', '.join(case.accepts)}"
     assert recovered, f"{case.name}: after it, a normal request answered {after} instead of {before}"

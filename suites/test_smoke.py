@@ -16,25 +16,37 @@ def test_build_matches_precision(variant, built_variant, record_verdict):
     recipe describes."""
     precision, provider = variant.precision, variant.provider
     assert built_variant.weights_bytes > 0
-    problems = graph_mismatches(precision, built_variant.quantization, provider,
-                                recipe=built_variant.recipe.get("quantization_recipe", DEFAULT_RECIPE),
-                                plan=built_variant.recipe.get("plan"))
+    problems = graph_mismatches(
+        precision,
+        built_variant.quantization,
+        provider,
+        recipe=built_variant.recipe.get("quantization_recipe", DEFAULT_RECIPE),
+        plan=built_variant.recipe.get("plan"),
+    )
     assert not problems, f"{variant}: " + "; ".join(problems)
     recipe = built_variant.recipe
     if recipe.get("mode") == "recipe" and precision == "int4":
         asked = recipe.get("block_size")
         differences = graph_mismatches(precision, built_variant.quantization, provider, asked)
-        record_verdict(verdict(variant.id, "smoke", "recipe_honoured", not differences,
-                               message=(f"the recipe asks its ModelBuilder pass for block size {asked} and the graph "
-                                        "has "
-                                       f"{built_variant.quantization['block_sizes']}") + (
-                                       "" if not differences else ": the toolchain did not pass the request on")))
+        record_verdict(
+            verdict(
+                variant.id,
+                "smoke",
+                "recipe_honoured",
+                not differences,
+                message=(
+                    f"the recipe asks its ModelBuilder pass for block size {asked} and the graph "
+                    "has "
+                    f"{built_variant.quantization['block_sizes']}"
+                )
+                + ("" if not differences else ": the toolchain did not pass the request on"),
+            )
+        )
 
 
-def test_answers_prompts(variant, harness_session, format_prompt, domain_examples, harness_config,
-                        record_measurement):
+def test_answers_prompts(variant, harness_session, format_prompt, domain_examples, harness_config, record_measurement):
     """Greedy answers to a few prompts: non-empty, ended cleanly; domain answers scored."""
-    examples = domain_examples[:harness_config.profile.smoke_prompts]
+    examples = domain_examples[: harness_config.profile.smoke_prompts]
     assert examples, "no smoke prompts"
     scored = []
     for example in examples:

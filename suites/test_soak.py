@@ -26,14 +26,27 @@ NEW_TOKENS = 16
 MIN_ITERATIONS = 60  # measured before the profile's time limit may end a mode
 
 
-def test_soak(variant, built_variant, harness_session, domain_prompt, harness_config, harness_state, gate_on,
-              record_measurement, record_verdict):
+def test_soak(
+    variant,
+    built_variant,
+    harness_session,
+    domain_prompt,
+    harness_config,
+    harness_state,
+    gate_on,
+    record_measurement,
+    record_verdict,
+):
     profile = harness_config.profile
-    spec = SessionSpec(model_dir=str(built_variant.path), provider=harness_session.spec.provider,
-                       max_length=harness_session.info()["max_length"])
+    spec = SessionSpec(
+        model_dir=str(built_variant.path),
+        provider=harness_session.spec.provider,
+        max_length=harness_session.info()["max_length"],
+    )
     ids = harness_session.encode(domain_prompt)
-    worker = WorkerSession(spec, f"{variant} (soak)", timeout=harness_config.worker_timeout,
-                           interpreter=harness_session.interpreter)  # the same runtime's toolchain
+    worker = WorkerSession(
+        spec, f"{variant} (soak)", timeout=harness_config.worker_timeout, interpreter=harness_session.interpreter
+    )  # the same runtime's toolchain
     verdicts = []
     try:
         for mode, rewound in (("fresh", False), ("reused", True)):
@@ -48,22 +61,38 @@ def test_soak(variant, built_variant, harness_session, domain_prompt, harness_co
                 rss.append(memory["rss_bytes"])
                 tps.append(trace.decode_tps)
                 if len(rss) % max(profile.soak_iterations // 4, 1) == 0:  # a line per quarter
-                    harness_state.progress(f"soak {variant} {mode}: {len(rss)}/{profile.soak_iterations} "
-                                           f"iterations, RSS {memory['rss_bytes'] / 2**20:.1f} MiB")
-                if (profile.soak_seconds and len(rss) >= MIN_ITERATIONS
-                        and time.perf_counter() - started > profile.soak_seconds):
-                    harness_state.progress(f"soak {variant} {mode}: {len(rss)} iterations in the profile's "
-                                           f"{profile.soak_seconds:g} s, RSS {memory['rss_bytes'] / 2**20:.1f} MiB")
+                    harness_state.progress(
+                        f"soak {variant} {mode}: {len(rss)}/{profile.soak_iterations} "
+                        f"iterations, RSS {memory['rss_bytes'] / 2**20:.1f} MiB"
+                    )
+                if (
+                    profile.soak_seconds
+                    and len(rss) >= MIN_ITERATIONS
+                    and time.perf_counter() - started > profile.soak_seconds
+                ):
+                    harness_state.progress(
+                        f"soak {variant} {mode}: {len(rss)} iterations in the profile's "
+                        f"{profile.soak_seconds:g} s, RSS {memory['rss_bytes'] / 2**20:.1f} MiB"
+                    )
                     break
-            for record, finding in (leak_verdict(variant.id, mode, rss, gate_on(f"leak_kib_per_iter_{mode}")),
-                                    slowdown_verdict(variant.id, mode, tps)):
+            for record, finding in (
+                leak_verdict(variant.id, mode, rss, gate_on(f"leak_kib_per_iter_{mode}")),
+                slowdown_verdict(variant.id, mode, tps),
+            ):
                 record_measurement(record)
                 verdicts.append(finding)
     finally:
         stderr = worker.exit_report()
     leaked = runtime_leak_report(stderr)
-    verdicts.append(verdict(variant.id, "soak", "runtime_leak_report", not leaked,
-                            message="; ".join(leaked) or "onnxruntime-genai reported no leaked objects at exit"))
+    verdicts.append(
+        verdict(
+            variant.id,
+            "soak",
+            "runtime_leak_report",
+            not leaked,
+            message="; ".join(leaked) or "onnxruntime-genai reported no leaked objects at exit",
+        )
+    )
     for finding in verdicts:
         record_verdict(finding)
     # a slowdown is a trend to report (the closing summary lists it; gates decide); a leak fails

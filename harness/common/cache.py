@@ -28,8 +28,9 @@ def key_of(inputs: Any, length: int = 24) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:length]
 
 
-def once(path: Path, make: Callable[[Path], Any], load: Callable[[Path], T],
-         ready: Callable[[Path], bool] = Path.exists) -> tuple[T, bool]:
+def once(
+    path: Path, make: Callable[[Path], Any], load: Callable[[Path], T], ready: Callable[[Path], bool] = Path.exists
+) -> tuple[T, bool]:
     """``load(path)``, after ``make(path)`` if the cache does not hold it ready; also whether it
     was made by this call."""
     path = Path(path)

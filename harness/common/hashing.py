@@ -27,8 +27,10 @@ def tree_sha256(path: Path, skip_suffixes: tuple[str, ...] = ()) -> str:
         return file_sha256(path)
     digest = hashlib.sha256()
     files = sorted(
-        p for p in path.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        p
+        for p in path.rglob("*")
+        if p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(path).parts)
         and not p.name.endswith(skip_suffixes)
     )
     for file in files:

@@ -19,9 +19,11 @@ def datasets_root() -> Path:
         return _CHECKOUT
     if _INSTALLED.is_dir():
         return _INSTALLED
-    raise HarnessError("the shipped data sets are missing from this installation (neither a checkout's "
-                       "datasets/ folder nor the package data harness.data): reinstall it, or give "
-                       "--dataset PATH")
+    raise HarnessError(
+        "the shipped data sets are missing from this installation (neither a checkout's "
+        "datasets/ folder nor the package data harness.data): reinstall it, or give "
+        "--dataset PATH"
+    )
 
 
 def shipped_set(name: Path | str) -> Path | None:

@@ -37,10 +37,17 @@ from harness.errors import HarnessError
 FORMAT = 1  # bump when the way a toolchain is laid out changes
 ONNXRUNTIME = "onnxruntime==1.31.0"  # what onnxruntime-genai 0.18.0 needs and Foundry Local's SDK pins
 OLIVE_PINS = (
-    "olive-ai==0.13.0", "onnxruntime-genai==0.14.1", ONNXRUNTIME, "onnx==1.23.2", "torch==2.13.0",
-    "transformers==5.24.0", "tokenizers==0.23.3", "safetensors==0.8.0", "numpy==2.4.6",
+    "olive-ai==0.13.0",
+    "onnxruntime-genai==0.14.1",
+    ONNXRUNTIME,
+    "onnx==1.23.2",
+    "torch==2.13.0",
+    "transformers==5.24.0",
+    "tokenizers==0.23.3",
+    "safetensors==0.8.0",
+    "numpy==2.4.6",
     "requests==2.34.2",  # olive-ai imports it without declaring it
-    "datasets==5.2.0",   # the gptq/awq recipes read their calibration file through it
+    "datasets==5.2.0",  # the gptq/awq recipes read their calibration file through it
     "psutil==7.2.2",
 )
 RUNTIME_PINS = (ONNXRUNTIME, "numpy==2.4.6", "psutil==7.2.2")  # beside onnxruntime-genai==VERSION
@@ -57,8 +64,9 @@ class Toolchain:
 
     @property
     def key(self) -> str:
-        blob = json.dumps({"pins": sorted(self.pins), "python": f"{sys.version_info[0]}.{sys.version_info[1]}",
-                           "format": FORMAT})
+        blob = json.dumps(
+            {"pins": sorted(self.pins), "python": f"{sys.version_info[0]}.{sys.version_info[1]}", "format": FORMAT}
+        )
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
     def versions(self) -> dict[str, str]:
@@ -98,20 +106,42 @@ def prepare(toolchain: Toolchain, cache_dir: Path, progress: Progress = lambda m
     """The toolchain's Python, preparing the toolchain first if the cache lacks it (once, under a
     lock). A pip that cannot get a pin raises HarnessError: one line naming the package and the
     command that prepares the toolchain."""
+
     def make(folder: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)  # a preparation that was interrupted
         progress(f"preparing toolchain {toolchain.name} ({', '.join(toolchain.pins)}) in {folder}, once ...")
         base = getattr(sys, "_base_executable", sys.executable)
         _pip(toolchain, cache_dir, [base, "-m", "venv", str(folder)], "create its environment")
-        _pip(toolchain, cache_dir, [str(toolchain.python(cache_dir)), "-m", "pip", "install", "--quiet",
-                                    "--disable-pip-version-check", *toolchain.pins], "install its packages")
-        record = {"name": toolchain.name, "key": toolchain.key, "pins": list(toolchain.pins),
-                  "python": sys.version.split()[0], "prepared_at": now_iso()}
+        _pip(
+            toolchain,
+            cache_dir,
+            [
+                str(toolchain.python(cache_dir)),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                *toolchain.pins,
+            ],
+            "install its packages",
+        )
+        record = {
+            "name": toolchain.name,
+            "key": toolchain.key,
+            "pins": list(toolchain.pins),
+            "python": sys.version.split()[0],
+            "prepared_at": now_iso(),
+        }
         (folder / "toolchain.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         progress(f"prepared toolchain {toolchain.name}")
 
-    once(toolchain.folder(cache_dir), make, load=lambda folder: folder,
-         ready=lambda folder: (folder / "toolchain.json").is_file())
+    once(
+        toolchain.folder(cache_dir),
+        make,
+        load=lambda folder: folder,
+        ready=lambda folder: (folder / "toolchain.json").is_file(),
+    )
     return toolchain.python(cache_dir)
 
 
@@ -129,8 +159,12 @@ def _harness_only(cache_dir: Path) -> Path:
     """A folder holding only a link to this harness package, so that a toolchain's Python imports
     the harness (pure Python, numpy) without seeing anything else installed beside it."""
     package = Path(__file__).resolve().parents[1]
-    folder = Path(cache_dir).resolve() / "toolchains" / "harness-path" / hashlib.sha256(
-        str(package).encode()).hexdigest()[:12]
+    folder = (
+        Path(cache_dir).resolve()
+        / "toolchains"
+        / "harness-path"
+        / hashlib.sha256(str(package).encode()).hexdigest()[:12]
+    )
     link = folder / "harness"
     if not link.is_symlink():
         folder.mkdir(parents=True, exist_ok=True)
@@ -148,8 +182,9 @@ def _clean_environment() -> dict:
 
 
 def _pip(toolchain: Toolchain, cache_dir: Path, command: list[str], step: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, env=_clean_environment(),
-                            preexec_fn=die_with_parent())
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=_clean_environment(), preexec_fn=die_with_parent()
+    )
     stop_if_interrupted(result.returncode)
     if result.returncode == 0:
         return
@@ -159,15 +194,19 @@ def _pip(toolchain: Toolchain, cache_dir: Path, command: list[str], step: str) -
     offered = re.findall(r"requirement (\S+?)==(\S+) \(from versions: ([^)]*)\)", output)
     if offered and offered[-1][2].strip() != "none":
         package, version, listed = offered[-1]
-        raise HarnessError(f"toolchain {toolchain.name}: {package} {version} does not exist on the package index "
-                           f"(nearest releases it has: {', '.join(nearest(version, listed.split(', ')))})")
+        raise HarnessError(
+            f"toolchain {toolchain.name}: {package} {version} does not exist on the package index "
+            f"(nearest releases it has: {', '.join(nearest(version, listed.split(', ')))})"
+        )
     if missing:
         why = f"pip found no {missing[-1]} (no package index or wheel folder reachable?)"
     else:
         lines = [line.strip() for line in output.splitlines() if line.strip() and not line.startswith("WARNING")]
         why = f"{lines[-1] if lines else 'no output'} (exit status {result.returncode})"
-    raise HarnessError(f"toolchain {toolchain.name} could not {step}: {why}; point pip at an index or a wheel "
-                       f"folder (PIP_INDEX_URL, PIP_FIND_LINKS) and run: {toolchain.prepare_command(cache_dir)}")
+    raise HarnessError(
+        f"toolchain {toolchain.name} could not {step}: {why}; point pip at an index or a wheel "
+        f"folder (PIP_INDEX_URL, PIP_FIND_LINKS) and run: {toolchain.prepare_command(cache_dir)}"
+    )
 
 
 def nearest(version: str, available: list[str], count: int = 4) -> list[str]:
@@ -182,13 +221,16 @@ def nearest(version: str, available: list[str], count: int = 4) -> list[str]:
             return None
 
     wanted = parsed(version)
-    releases = sorted(v for v in map(parsed, available) if v is not None and (not v.is_prerelease or
-                                                                              (wanted and wanted.is_prerelease)))
+    releases = sorted(
+        v
+        for v in map(parsed, available)
+        if v is not None and (not v.is_prerelease or (wanted and wanted.is_prerelease))
+    )
     if wanted is None or not releases:
         return [str(v) for v in releases[-count:]]
     below, above = [v for v in releases if v < wanted], [v for v in releases if v > wanted]
-    after = above[:max(count // 2, count - len(below))]
-    before = below[max(0, len(below) - (count - len(after))):]
+    after = above[: max(count // 2, count - len(below))]
+    before = below[max(0, len(below) - (count - len(after))) :]
     return [str(v) for v in before + after]
 
 

@@ -14,13 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.evaluation.matching import (
-    exact_match,
-    first_number,
-    parse_json,
-    rouge_l,
-    schema_conforms,
-)
+from harness.evaluation.matching import exact_match, first_number, parse_json, rouge_l, schema_conforms
 
 # parse(value, reference, base folder, schema cache) -> the value kept (raise ValueError to refuse)
 Parse = Callable[[Any, "str | None", Path, dict], Any]
@@ -43,6 +37,7 @@ def _flag(name: str) -> Parse:
         if value is not True:
             raise ValueError(f"check {name!r}: expected true or false")
         return True
+
     return parse
 
 
@@ -112,21 +107,55 @@ def _within(answer: str, spec: dict, reference) -> bool:
     return found is not None and abs(found - spec["value"]) <= spec["tolerance"]
 
 
-CHECKS: dict[str, Check] = {c.name: c for c in (
-    Check("exact_match", "true: the answer equals the reference (JSON compared as values, text normalised)",
-          _flag("exact_match"), lambda answer, value, reference: exact_match(answer, reference), needs_reference=True),
-    Check("contains", "a text or a list of texts the answer must contain (case-insensitive)", _contains,
-          lambda answer, items, reference: all(item.casefold() in answer.casefold() for item in items)),
-    Check("regex", "a regular expression the answer must match somewhere (re.search)", _regex,
-          lambda answer, pattern, reference: re.search(pattern, answer) is not None),
-    Check("json_valid", "true: the answer is valid JSON", _flag("json_valid"),
-          lambda answer, value, reference: parse_json(answer)[0]),
-    Check("json_schema", "a JSON Schema (object, or a path relative to the data file) the answer must conform to",
-          _schema, lambda answer, schema, reference: schema_conforms(answer, schema)),
-    Check("rouge_l", "true: ROUGE-L F1 of the answer against the reference (a score, not pass/fail)",
-          _flag("rouge_l"), lambda answer, value, reference: rouge_l(answer, reference),
-          pass_fail=False, needs_reference=True),
-    Check("numeric", "a tolerance, or {value, tolerance}: the answer's first number is within tolerance "
-                     "of value (default: the reference's first number)", _numeric, _within),
-)}
+CHECKS: dict[str, Check] = {
+    c.name: c
+    for c in (
+        Check(
+            "exact_match",
+            "true: the answer equals the reference (JSON compared as values, text normalised)",
+            _flag("exact_match"),
+            lambda answer, value, reference: exact_match(answer, reference),
+            needs_reference=True,
+        ),
+        Check(
+            "contains",
+            "a text or a list of texts the answer must contain (case-insensitive)",
+            _contains,
+            lambda answer, items, reference: all(item.casefold() in answer.casefold() for item in items),
+        ),
+        Check(
+            "regex",
+            "a regular expression the answer must match somewhere (re.search)",
+            _regex,
+            lambda answer, pattern, reference: re.search(pattern, answer) is not None,
+        ),
+        Check(
+            "json_valid",
+            "true: the answer is valid JSON",
+            _flag("json_valid"),
+            lambda answer, value, reference: parse_json(answer)[0],
+        ),
+        Check(
+            "json_schema",
+            "a JSON Schema (object, or a path relative to the data file) the answer must conform to",
+            _schema,
+            lambda answer, schema, reference: schema_conforms(answer, schema),
+        ),
+        Check(
+            "rouge_l",
+            "true: ROUGE-L F1 of the answer against the reference (a score, not pass/fail)",
+            _flag("rouge_l"),
+            lambda answer, value, reference: rouge_l(answer, reference),
+            pass_fail=False,
+            needs_reference=True,
+        ),
+        Check(
+            "numeric",
+            "a tolerance, or {value, tolerance}: the answer's first number is within tolerance "
+            "of value (default: the reference's first number)",
+            _numeric,
+            _within,
+        ),
+    )
+}
 DEFAULT_WITH_REFERENCE = ("exact_match", "rouge_l")  # a record with a reference and no checks

@@ -55,8 +55,15 @@ class EvalSet:
                 checks["all_checks"] = checks.get("all_checks", 0) + 1
             if example.reference is not None:
                 checks["reference"] = checks.get("reference", 0) + 1
-        return {"name": self.name, "path": str(self.path), "format": self.format, "sha256": self.sha256,
-                "records": len(self.examples), "used": used, "checks": checks}
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "format": self.format,
+            "sha256": self.sha256,
+            "records": len(self.examples),
+            "used": used,
+            "checks": checks,
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -79,16 +86,20 @@ def locate(spec: Path) -> tuple[Path, str]:
             by_stem = {p.stem: p for p in files}
             chosen = next((by_stem[s] for s in SPLIT_PREFERENCE if s in by_stem), None)
             if chosen is None:
-                raise HarnessError(f"dataset {path}: several data files ({', '.join(p.name for p in files)}); "
-                                   f"name one, or call it one of {', '.join(SPLIT_PREFERENCE)}")
+                raise HarnessError(
+                    f"dataset {path}: several data files ({', '.join(p.name for p in files)}); "
+                    f"name one, or call it one of {', '.join(SPLIT_PREFERENCE)}"
+                )
             files = [chosen]
         if not files:
-            raise HarnessError(f"dataset {path}: no data file ({', '.join(FORMATS)}) and not a folder "
-                               f"saved by datasets")
+            raise HarnessError(
+                f"dataset {path}: no data file ({', '.join(FORMATS)}) and not a folder saved by datasets"
+            )
         path = files[0]
     if path.suffix not in FORMATS:
-        raise HarnessError(f"dataset {path}: unknown format '{path.suffix}' (use {', '.join(FORMATS)} "
-                           f"or a folder saved by datasets)")
+        raise HarnessError(
+            f"dataset {path}: unknown format '{path.suffix}' (use {', '.join(FORMATS)} or a folder saved by datasets)"
+        )
     return path, FORMATS[path.suffix]
 
 
@@ -100,8 +111,9 @@ def _utf8_text(path: Path) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise HarnessError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column}); "
-                           f"save the file as UTF-8") from None
+        raise HarnessError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column}); save the file as UTF-8"
+        ) from None
 
 
 def _lone_surrogate(value: Any, field: str = "") -> str | None:
@@ -111,8 +123,9 @@ def _lone_surrogate(value: Any, field: str = "") -> str | None:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError as exc:
-            return (f"'{field}' holds a lone UTF-16 surrogate "
-                    f"(\\u{ord(value[exc.start]):04x} at character {exc.start + 1})")
+            return (
+                f"'{field}' holds a lone UTF-16 surrogate (\\u{ord(value[exc.start]):04x} at character {exc.start + 1})"
+            )
         return None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in items:
@@ -166,12 +179,16 @@ def _read_rows(path: Path, kind: str) -> list[dict]:
             if isinstance(table, datasets.DatasetDict):
                 split = next((s for s in SPLIT_PREFERENCE if s in table), None)
                 if split is None:
-                    raise HarnessError(f"dataset {path}: splits {', '.join(table)}; expected one of "
-                                       f"{', '.join(SPLIT_PREFERENCE)}")
+                    raise HarnessError(
+                        f"dataset {path}: splits {', '.join(table)}; expected one of {', '.join(SPLIT_PREFERENCE)}"
+                    )
                 table = table[split]
         else:
-            reader = {"json": datasets.Dataset.from_json, "csv": datasets.Dataset.from_csv,
-                      "parquet": datasets.Dataset.from_parquet}[kind]
+            reader = {
+                "json": datasets.Dataset.from_json,
+                "csv": datasets.Dataset.from_csv,
+                "parquet": datasets.Dataset.from_parquet,
+            }[kind]
             table = reader(str(path), keep_in_memory=True)
     except HarnessError:
         raise
@@ -213,5 +230,3 @@ def load_examples(spec: Path) -> EvalSet:
 
 # ---------------------------------------------------------------------------------------------
 # One record
-
-

@@ -30,8 +30,13 @@ def token_counter(model_dir: Path) -> Callable[[str], int]:
     return lambda text: len(slow(text)["input_ids"])
 
 
-def check_lengths(examples: list[Example], format_prompt: Callable[[list[dict]], str], count: Callable[[str], int],
-                  max_length: int, answer_tokens: int) -> int:
+def check_lengths(
+    examples: list[Example],
+    format_prompt: Callable[[list[dict]], str],
+    count: Callable[[str], int],
+    max_length: int,
+    answer_tokens: int,
+) -> int:
     """The longest formatted prompt in tokens; a HarnessError for the first record that does not
     fit with room for its answer."""
     longest = 0
@@ -43,5 +48,6 @@ def check_lengths(examples: list[Example], format_prompt: Callable[[list[dict]],
             raise HarnessError(
                 f"{example.where or example.id}: record {example.id!r} is {tokens:,} tokens once formatted, which "
                 f"leaves {room:,} of the {answer_tokens} tokens its answer may take (--answer-tokens) under "
-                f"max_length {max_length:,} (--max-length): shorten the record or raise --max-length")
+                f"max_length {max_length:,} (--max-length): shorten the record or raise --max-length"
+            )
     return longest

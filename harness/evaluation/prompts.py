@@ -53,8 +53,14 @@ class TemplateRefused(Exception):
     """The chat template called ``raise_exception`` (it refuses these messages)."""
 
 
-def render_chat(messages: list[dict], template: str | None, *, add_generation_prompt: bool = True,
-                origin: str = "the model's chat template", **special_tokens: str) -> str:
+def render_chat(
+    messages: list[dict],
+    template: str | None,
+    *,
+    add_generation_prompt: bool = True,
+    origin: str = "the model's chat template",
+    **special_tokens: str,
+) -> str:
     """Render ``messages`` with ``template``; without a template, fall back to plain text. A
     template that refuses the messages, breaks, or reaches for what the sandbox forbids is a
     HarnessError naming ``origin`` (the file the template came from)."""
@@ -64,19 +70,21 @@ def render_chat(messages: list[dict], template: str | None, *, add_generation_pr
         text = "\n".join(m["content"] for m in messages)
         return text + "\n" if add_generation_prompt else text
     try:
-        return _compile(template).render(messages=messages, add_generation_prompt=add_generation_prompt,
-                                         **special_tokens)
+        return _compile(template).render(
+            messages=messages, add_generation_prompt=add_generation_prompt, **special_tokens
+        )
     except TemplateRefused as exc:
         raise HarnessError(f"{origin}: the chat template refused the messages: {exc}") from None
     except SecurityError as exc:
-        raise HarnessError(f"{origin}: the chat template tried something unsafe and the sandbox stopped it "
-                           f"(no code ran): {exc}") from None
+        raise HarnessError(
+            f"{origin}: the chat template tried something unsafe and the sandbox stopped it (no code ran): {exc}"
+        ) from None
     except TemplateError as exc:
-        raise HarnessError(f"{origin}: the chat template cannot render the messages: "
-                           f"{type(exc).__name__}: {exc}") from None
+        raise HarnessError(
+            f"{origin}: the chat template cannot render the messages: {type(exc).__name__}: {exc}"
+        ) from None
     except Exception as exc:  # a template's own arithmetic or indexing (e.g. messages[5] of one message)
-        raise HarnessError(f"{origin}: the chat template failed on the messages: "
-                           f"{type(exc).__name__}: {exc}") from None
+        raise HarnessError(f"{origin}: the chat template failed on the messages: {type(exc).__name__}: {exc}") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -106,16 +114,22 @@ class PromptTemplate:
             raise HarnessError(f"{path}: expected an object with 'PromptTemplate'")
         unknown = set(template) - {"system", "user", "assistant", "prompt"}
         if unknown:
-            raise HarnessError(f"{path}: unknown PromptTemplate key {', '.join(sorted(unknown))} "
-                               f"(known: system, user, assistant, prompt)")
+            raise HarnessError(
+                f"{path}: unknown PromptTemplate key {', '.join(sorted(unknown))} "
+                f"(known: system, user, assistant, prompt)"
+            )
         for key in ("assistant", "prompt"):
             if not isinstance(template.get(key), str) or CONTENT not in template[key]:
                 raise HarnessError(f"{path}: PromptTemplate '{key}' must be text containing {CONTENT}")
         for key in ("system", "user"):
             if template.get(key) is not None and (not isinstance(template[key], str) or CONTENT not in template[key]):
                 raise HarnessError(f"{path}: PromptTemplate '{key}' must be text containing {CONTENT}")
-        return cls(assistant=template["assistant"], prompt=template["prompt"],
-                   system=template.get("system"), user=template.get("user"))
+        return cls(
+            assistant=template["assistant"],
+            prompt=template["prompt"],
+            system=template.get("system"),
+            user=template.get("user"),
+        )
 
     def render(self, messages: list[dict], add_generation_prompt: bool = True) -> str:
         last = len(messages) - 1 if add_generation_prompt and messages and messages[-1]["role"] == "user" else -1
@@ -126,9 +140,16 @@ class PromptTemplate:
         return "".join(parts)
 
     def to_json(self) -> dict:
-        return {key: value for key, value in (("system", self.system), ("user", self.user),
-                                              ("assistant", self.assistant), ("prompt", self.prompt))
-                if value is not None}
+        return {
+            key: value
+            for key, value in (
+                ("system", self.system),
+                ("user", self.user),
+                ("assistant", self.assistant),
+                ("prompt", self.prompt),
+            )
+            if value is not None
+        }
 
 
 @dataclass(frozen=True)
@@ -156,13 +177,16 @@ class DerivedTemplate:
         if not self.default_system:
             return None
         kept = "chats that bring their own system message" if self.for_system_chats else "one-turn chats without one"
-        return (f"the chat template adds a default system message ({self.default_system.strip()!r}) only when a chat "
-                f"has none, a condition a PromptTemplate cannot state: its 'prompt' is written for {kept}, and other "
-                f"chats render differently (the package's tokenizer_config.json carries the chat template itself)")
+        return (
+            f"the chat template adds a default system message ({self.default_system.strip()!r}) only when a chat "
+            f"has none, a condition a PromptTemplate cannot state: its 'prompt' is written for {kept}, and other "
+            f"chats render differently (the package's tokenizer_config.json carries the chat template itself)"
+        )
 
 
-def derive_prompt_template(template: str, conversations: list[list[dict]] | None = None,
-                           origin: str = "the model's chat template") -> DerivedTemplate:
+def derive_prompt_template(
+    template: str, conversations: list[list[dict]] | None = None, origin: str = "the model's chat template"
+) -> DerivedTemplate:
     """The PromptTemplate that renders chats as the Jinja chat ``template`` does, found by
     rendering marked messages and cutting the text between the marks at the role boundaries.
     ``conversations`` (the domain's chats, when known) decide which chats a template with a
@@ -171,8 +195,9 @@ def derive_prompt_template(template: str, conversations: list[list[dict]] | None
     a, b, c, d = "\x00A\x00", "\x00B\x00", "\x00C\x00", "\x00D\x00"
 
     def render(messages, generation):
-        return render_chat([{"role": r, "content": t} for r, t in messages], template,
-                           add_generation_prompt=generation, origin=origin)
+        return render_chat(
+            [{"role": r, "content": t} for r, t in messages], template, add_generation_prompt=generation, origin=origin
+        )
 
     def cut(text, marks):
         pieces, rest = [], text
@@ -188,13 +213,13 @@ def derive_prompt_template(template: str, conversations: list[list[dict]] | None
     _, _, assistant_end = cut(render([("user", b), ("assistant", c)], False), (b, c))
     if not after_c.startswith(assistant_end) or not after_b.startswith(after_d):
         raise HarnessError(f"{origin}: the chat template's turns are not separable; cannot derive a PromptTemplate")
-    user_prefix = after_c[len(assistant_end):]
-    assistant_prefix = after_b[len(after_d):]
+    user_prefix = after_c[len(assistant_end) :]
+    assistant_prefix = after_b[len(after_d) :]
     user = user_prefix + CONTENT + after_d
     assistant = assistant_prefix + CONTENT + assistant_end
     lead, opened = cut(render([("user", b)], True), (b,))
     # what a chat without a system message gets before its first user turn, beyond the turn itself
-    default_system = lead[:len(lead) - len(user_prefix)] if lead.endswith(user_prefix) else ""
+    default_system = lead[: len(lead) - len(user_prefix)] if lead.endswith(user_prefix) else ""
     with_system = sum(1 for chat in conversations or [] if chat and chat[0]["role"] == "system")
     for_system_chats = bool(default_system) and 2 * with_system > len(conversations or [])
     prompt = ("" if for_system_chats else default_system) + user_prefix + CONTENT + opened
@@ -204,9 +229,10 @@ def derive_prompt_template(template: str, conversations: list[list[dict]] | None
     except HarnessError:
         head = None  # a template that refuses system messages
     if head is not None and between.endswith(user_prefix):
-        system = head + CONTENT + between[:len(between) - len(user_prefix)]
-    return DerivedTemplate(PromptTemplate(assistant=assistant, prompt=prompt, system=system, user=user),
-                           default_system, for_system_chats)
+        system = head + CONTENT + between[: len(between) - len(user_prefix)]
+    return DerivedTemplate(
+        PromptTemplate(assistant=assistant, prompt=prompt, system=system, user=user), default_system, for_system_chats
+    )
 
 
 class ChatFormatter:
@@ -229,8 +255,9 @@ class ChatFormatter:
         messages = list(messages)
         if self.prompt_template is not None:
             return self.prompt_template.render(messages, add_generation_prompt)
-        return render_chat(messages, self.chat_template, add_generation_prompt=add_generation_prompt,
-                           origin=self.template_origin)
+        return render_chat(
+            messages, self.chat_template, add_generation_prompt=add_generation_prompt, origin=self.template_origin
+        )
 
     def differs_from_chat_template(self, messages: list[dict]) -> bool:
         """Whether the given PromptTemplate renders ``messages`` differently from the model's

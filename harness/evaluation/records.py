@@ -13,6 +13,7 @@ from harness.evaluation.checks import CHECKS, DEFAULT_WITH_REFERENCE
 
 ROLES = ("system", "user", "assistant")
 
+
 @dataclass(frozen=True)
 class Example:
     id: str
@@ -20,6 +21,7 @@ class Example:
     reference: str | None = None
     checks: dict = field(default_factory=dict, compare=False)
     where: str = field(default="", compare=False)  # FILE:LINE (or FILE: row N) of the record, for messages
+
 
 def _maybe_json(value: Any, what: str) -> Any:
     if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
@@ -41,9 +43,14 @@ def _messages(row: dict) -> tuple[dict, ...]:
         turns = [{"role": "system", "content": system}] if isinstance(system, str) and system else []
         return tuple(turns + [{"role": "user", "content": prompt}])
     messages = _maybe_json(messages, "messages")
-    if not isinstance(messages, list) or not messages or not all(
+    if (
+        not isinstance(messages, list)
+        or not messages
+        or not all(
             isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
-            for m in messages):
+            for m in messages
+        )
+    ):
         raise ValueError("expected 'messages', a list of {role, content}")
     roles = {m["role"] for m in messages} - set(ROLES)
     if roles:
@@ -76,8 +83,10 @@ def _checks(raw: Any, reference: str | None, base: Path, schemas: dict) -> dict:
         checks[name] = CHECKS[name].parse(value, reference, base, schemas)
     needing = [name for name in checks if CHECKS[name].needs_reference]
     if needing and reference is None:
-        raise ValueError(f"check{'s' if len(needing) > 1 else ''} {' and '.join(map(repr, needing))} "
-                         f"need{'' if len(needing) > 1 else 's'} a 'reference'")
+        raise ValueError(
+            f"check{'s' if len(needing) > 1 else ''} {' and '.join(map(repr, needing))} "
+            f"need{'' if len(needing) > 1 else 's'} a 'reference'"
+        )
     return checks
 
 

@@ -16,8 +16,11 @@ TASK_METRICS = PROPORTIONS + SCORED  # the task-quality suite's measurement name
 def score(example: Example, answer: str) -> dict[str, bool | float]:
     """Every check of ``example`` applied to ``answer``, by check name (in the registry's order),
     and ``all_checks`` when it carries a pass/fail check."""
-    scores = {name: check.score(answer, example.checks[name], example.reference)
-              for name, check in CHECKS.items() if name in example.checks}
+    scores = {
+        name: check.score(answer, example.checks[name], example.reference)
+        for name, check in CHECKS.items()
+        if name in example.checks
+    }
     outcomes = [scores[name] for name in PASS_FAIL if name in scores]
     if outcomes:
         scores[ALL_CHECKS] = all(outcomes)

@@ -46,9 +46,16 @@ class Judgement:
     unmeasured: str | None = None
 
     def to_record(self, gate: Gate) -> dict:
-        record = {"gate": self.gate, "variant": self.variant, "check": gate.check, "status": self.status,
-                  "passed": self.status == "passed", "judged": self.judged, "message": self.message,
-                  "measurements": self.checks}
+        record = {
+            "gate": self.gate,
+            "variant": self.variant,
+            "check": gate.check,
+            "status": self.status,
+            "passed": self.status == "passed",
+            "judged": self.judged,
+            "message": self.message,
+            "measurements": self.checks,
+        }
         if self.unmeasured:
             record["unmeasured"] = self.unmeasured
         return record
@@ -58,9 +65,13 @@ def strict(judgement: Judgement) -> Judgement:
     """``--strict-gates``: a gate that does not apply fails too (every listed gate must be judged)."""
     if judgement.status != NOT_APPLICABLE:
         return judgement
-    return Judgement(judgement.gate, judgement.variant, "failed",
-                     f"{judgement.message} (not applicable, and --strict-gates requires every gate judged)",
-                     judged=False)
+    return Judgement(
+        judgement.gate,
+        judgement.variant,
+        "failed",
+        f"{judgement.message} (not applicable, and --strict-gates requires every gate judged)",
+        judged=False,
+    )
 
 
 def _find(results: RunResults, variant: str, metric: str) -> list[Measurement]:
@@ -71,8 +82,10 @@ def _find(results: RunResults, variant: str, metric: str) -> list[Measurement]:
     for name, records in by_name.items():
         suites = {m.suite for m in records}
         if len(suites) > 1:
-            raise HarnessError(f"metric {name!r} is measured by several suites ({', '.join(sorted(suites))}) "
-                               f"for {variant}; write it as suite:{name}")
+            raise HarnessError(
+                f"metric {name!r} is measured by several suites ({', '.join(sorted(suites))}) "
+                f"for {variant}; write it as suite:{name}"
+            )
     return [records[-1] for records in by_name.values()]
 
 
@@ -92,9 +105,16 @@ class Problem:
 UNJUDGED, FAILED = "unjudged", "failed"
 
 
-def judge(gate: Gate, variant: VariantRecord | Mapping, results: RunResults | Mapping, *, reference: str | None,
-          baseline: RunResults | Mapping | None = None, allow_foreign_baseline: bool = False,
-          benchmark: bool | None = None) -> Judgement:
+def judge(
+    gate: Gate,
+    variant: VariantRecord | Mapping,
+    results: RunResults | Mapping,
+    *,
+    reference: str | None,
+    baseline: RunResults | Mapping | None = None,
+    allow_foreign_baseline: bool = False,
+    benchmark: bool | None = None,
+) -> Judgement:
     """Judge one gate for one variant of ``results``; ``benchmark`` says whether the performance
     suites ran.
 
@@ -125,9 +145,11 @@ def judge(gate: Gate, variant: VariantRecord | Mapping, results: RunResults | Ma
         if by_design:
             return not_applicable(by_design, unmeasured)
         failed = variant.failed_tests()
-        return unjudged(f"{gate.metric} was not measured for {vid}"
-                        + (f" (failed tests of {vid}: {', '.join(failed)})" if failed else "")
-                        + (f"; did you mean {hint[0]!r}?" if hint else ""))
+        return unjudged(
+            f"{gate.metric} was not measured for {vid}"
+            + (f" (failed tests of {vid}: {', '.join(failed)})" if failed else "")
+            + (f"; did you mean {hint[0]!r}?" if hint else "")
+        )
     checks, failures = [], []
     for m in found:
         value, interval = m.value, m.interval
@@ -140,28 +162,40 @@ def judge(gate: Gate, variant: VariantRecord | Mapping, results: RunResults | Ma
             if threshold.kind == UNJUDGED:
                 return unjudged(threshold.reason)
             failures.append(threshold.reason)
-            checks.append({"name": m.name, "value": value, "interval": interval, "passed": False,
-                           "message": threshold.reason})
+            checks.append(
+                {"name": m.name, "value": value, "interval": interval, "passed": False, "message": threshold.reason}
+            )
             continue
         threshold, explained = threshold
         passed, used, side = gate.decide(value, interval, threshold)
-        shown = f"{_fmt(value)}" + (f" [{_fmt(interval[0])}, {_fmt(interval[1])}]"
-                                    if interval and None not in interval else "")
+        shown = f"{_fmt(value)}" + (
+            f" [{_fmt(interval[0])}, {_fmt(interval[1])}]" if interval and None not in interval else ""
+        )
         judged = f"; {side} {_fmt(used)}" if side != "value" else ""
-        text = (f"{vid} {m.name} = {shown}{judged} {'is' if passed else 'is not'} {gate.op} "
-                f"{_fmt(threshold)}{explained}")
-        checks.append({"name": m.name, "value": value, "interval": interval, "used": used,
-                       "threshold": threshold, "passed": passed, "message": text})
+        text = f"{vid} {m.name} = {shown}{judged} {'is' if passed else 'is not'} {gate.op} {_fmt(threshold)}{explained}"
+        checks.append(
+            {
+                "name": m.name,
+                "value": value,
+                "interval": interval,
+                "used": used,
+                "threshold": threshold,
+                "passed": passed,
+                "message": text,
+            }
+        )
         if not passed:
             failures.append(text)
     if failures:
         return Judgement(gate.name, vid, "failed", f"{where}: " + "; ".join(failures), checks)
-    return Judgement(gate.name, vid, "passed", f"gate '{gate.name}': " + "; ".join(c["message"] for c in checks),
-                     checks)
+    return Judgement(
+        gate.name, vid, "passed", f"gate '{gate.name}': " + "; ".join(c["message"] for c in checks), checks
+    )
 
 
-def _not_applicable_reason(metric: str, variant: VariantRecord, reference: str | None, results: RunResults,
-                           benchmark: bool | None) -> tuple[str, str | None]:
+def _not_applicable_reason(
+    metric: str, variant: VariantRecord, reference: str | None, results: RunResults, benchmark: bool | None
+) -> tuple[str, str | None]:
     """Why a metric that was not measured does not apply to this run by design ('' if it should
     have been measured), and whether only this run's choice left it unmeasured (``"benchmark"``:
     no --benchmark; ``"suite"``: its suite deselected or skipped; None: by design)."""
@@ -181,8 +215,11 @@ def _not_applicable_reason(metric: str, variant: VariantRecord, reference: str |
         wanted = [n for n in TASK_METRICS if fnmatch.fnmatchcase(n, pattern)]
         needs = {n: ("reference" if n == "smoke_exact_match" else n) for n in wanted}
         if not any(carried.get(need, 0) for need in needs.values()):
-            return (f"the evaluation set {datasets[0].get('name')} has no record with "
-                    f"{' or '.join(sorted(set(needs.values())))}", None)
+            return (
+                f"the evaluation set {datasets[0].get('name')} has no record with "
+                f"{' or '.join(sorted(set(needs.values())))}",
+                None,
+            )
     files = [f for f, names in MEASURED_BY.items() if matches(names)]
     ran = {test: outcome for test, outcome in variant.tests.items() if test.split("::")[0] in files}
     if not ran:
@@ -192,8 +229,15 @@ def _not_applicable_reason(metric: str, variant: VariantRecord, reference: str |
     return "", None
 
 
-def _threshold(gate: Gate, m: Measurement, vid: str, reference: str | None, results: RunResults,
-               baseline: RunResults | None, allow_foreign: bool) -> tuple[float, str] | Problem:
+def _threshold(
+    gate: Gate,
+    m: Measurement,
+    vid: str,
+    reference: str | None,
+    results: RunResults,
+    baseline: RunResults | None,
+    allow_foreign: bool,
+) -> tuple[float, str] | Problem:
     """(threshold, how it was reached), or the :class:`Problem` that keeps it from being set."""
     if gate.base is None:
         return gate.k, ""
@@ -211,8 +255,11 @@ def _threshold(gate: Gate, m: Measurement, vid: str, reference: str | None, resu
         if other is None:
             record = results.variant(reference)
             precision = results.data.get("reference_precision") or (record.precision if record else None) or "it"
-            return Problem(UNJUDGED, f"reference {reference} has no {m.name} for comparison "
-                                     f"(add {precision} to --precisions so its suites run)")
+            return Problem(
+                UNJUDGED,
+                f"reference {reference} has no {m.name} for comparison "
+                f"(add {precision} to --precisions so its suites run)",
+            )
     else:
         if baseline is None:
             return Problem(NOT_APPLICABLE, "no baseline run given (option --baseline)")
@@ -220,9 +267,12 @@ def _threshold(gate: Gate, m: Measurement, vid: str, reference: str | None, resu
             ours = results.environment.get("machine_fingerprint")
             theirs = baseline.environment.get("machine_fingerprint")
             if ours != theirs:
-                return Problem(FAILED, f"baseline run {baseline.run_id} was measured on another machine "
-                                       f"({theirs} vs {ours}); performance gates refuse it "
-                                       f"(--allow-foreign-baseline to compare anyway)")
+                return Problem(
+                    FAILED,
+                    f"baseline run {baseline.run_id} was measured on another machine "
+                    f"({theirs} vs {ours}); performance gates refuse it "
+                    f"(--allow-foreign-baseline to compare anyway)",
+                )
         label = f"baseline {baseline.run_id}"
         found = _find(baseline, vid, f"{m.suite}:{m.name}")
         other = found[0].value if found else None

@@ -22,8 +22,7 @@ TASK_METRICS = SCORING_METRICS + ("smoke_exact_match",)
 # a gate naming none of them is a typo, and a gate whose suite did not run is not applicable.
 MEASURED_BY = {f"test_{suite}.py": names_of(suite) for suite in dict.fromkeys(m.suite for m in METRICS)}
 
-OPERATORS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b,
-             ">": lambda a, b: a > b, "<": lambda a, b: a < b}
+OPERATORS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, "<": lambda a, b: a < b}
 NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 EXPRESSION = re.compile(r"^\s*(?P<metric>[A-Za-z_][\w@.:*?\[\]-]*)\s*(?P<op>>=|<=|>|<)\s*(?P<rhs>.+?)\s*$")
 RHS_FORMS = (
@@ -41,26 +40,35 @@ RECORDED = {None: False, STRICT: True, LENIENT: LENIENT}  # as held -> as result
 # Used when a project declares no gates: what a release of a quantized variant must at least show.
 # A metric a run does not measure by design is not applicable, so these apply to any model and data set.
 DEFAULT_GATES = {
-    "task_accuracy_kept": {"check": "all_checks >= reference - 0.05",
-                           "description": "as many answers pass all their checks as the reference's, within 5 points"},
-    "answer_format": {"check": "json_schema >= 0.95",
-                      "description": "answers conform to the data set's JSON Schema"},
-    "close_to_reference": {"check": "kld_mean <= 0.1",
-                           "description": "mean KL divergence from the reference's next-token distribution"},
-    "same_top_token": {"check": "top1_agreement >= 0.9",
-                       "description": "the most likely next token agrees with the reference's"},
-    "no_leak": {"check": "leak_kib_per_iter_* <= 16", "interval": LENIENT,
-                "description": "RSS growth per soak iteration (Theil-Sen slope): a leak once its 95 % interval lies "
-                               "above the threshold"},
+    "task_accuracy_kept": {
+        "check": "all_checks >= reference - 0.05",
+        "description": "as many answers pass all their checks as the reference's, within 5 points",
+    },
+    "answer_format": {"check": "json_schema >= 0.95", "description": "answers conform to the data set's JSON Schema"},
+    "close_to_reference": {
+        "check": "kld_mean <= 0.1",
+        "description": "mean KL divergence from the reference's next-token distribution",
+    },
+    "same_top_token": {
+        "check": "top1_agreement >= 0.9",
+        "description": "the most likely next token agrees with the reference's",
+    },
+    "no_leak": {
+        "check": "leak_kib_per_iter_* <= 16",
+        "interval": LENIENT,
+        "description": "RSS growth per soak iteration (Theil-Sen slope): a leak once its 95 % interval lies "
+        "above the threshold",
+    },
 }
 # The thresholds the suites' own verdicts use where the run's gates set none: the default gates', and
 # that of a gate a project may declare but that holds no release back by default (how much slower a
 # variant decodes at its longest prompts depends on the machine and the context: reported, not gated).
 VERDICT_DEFAULTS = {
     **DEFAULT_GATES,
-    "steady_decode_across_lengths": {"check": "decode_tps_longest_vs_shortest >= 0.5",
-                                     "description": "decode tokens/s at the length sweep's longest prompt, as a "
-                                                    "share of the shortest's"},
+    "steady_decode_across_lengths": {
+        "check": "decode_tps_longest_vs_shortest >= 0.5",
+        "description": "decode tokens/s at the length sweep's longest prompt, as a share of the shortest's",
+    },
 }
 
 
@@ -101,13 +109,19 @@ class Gate:
         return OPERATORS[self.op](used, threshold), used, side
 
     def applies_to(self, variant: dict) -> bool:
-        return ((not self.precisions or variant.get("precision") in self.precisions)
-                and (not self.providers or variant.get("provider") in self.providers))
+        return (not self.precisions or variant.get("precision") in self.precisions) and (
+            not self.providers or variant.get("provider") in self.providers
+        )
 
     def to_record(self) -> dict:
-        return {"name": self.name, "check": self.check, "precisions": list(self.precisions),
-                "providers": list(self.providers), "interval": RECORDED[self.interval],
-                "description": self.description}
+        return {
+            "name": self.name,
+            "check": self.check,
+            "precisions": list(self.precisions),
+            "providers": list(self.providers),
+            "interval": RECORDED[self.interval],
+            "description": self.description,
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,15 +140,16 @@ def parse_gate(name: str, spec: Any, origin: str) -> Gate:
     check = spec.get("check")
     match = EXPRESSION.match(check) if isinstance(check, str) else None
     if match is None:
-        raise HarnessError(f"{where}: cannot read {check!r}; expected e.g. \"exact_match >= 0.85\"")
+        raise HarnessError(f'{where}: cannot read {check!r}; expected e.g. "exact_match >= 0.85"')
     metric = match["metric"].rpartition(":")[2]
     if not is_known_metric(metric):
         raise HarnessError(f"{where}: {unknown_metric(metric)}")
     rhs = match["rhs"]
     matched = [(found, form) for pattern, form in RHS_FORMS if (found := pattern.match(rhs))]
     if not matched:
-        raise HarnessError(f"{where}: cannot read the threshold {rhs!r}; use a number, 'reference - 0.03', "
-                           f"'0.9 * baseline' or similar")
+        raise HarnessError(
+            f"{where}: cannot read the threshold {rhs!r}; use a number, 'reference - 0.03', '0.9 * baseline' or similar"
+        )
     found, form = matched[0]
     groups = found.groupdict()
     k = float(groups.get("k") or (1.0 if form == "same" else 0.0))
@@ -148,9 +163,19 @@ def parse_gate(name: str, spec: Any, origin: str) -> Gate:
     interval = INTERVALS.get(given, "bad") if isinstance(given, (bool, str)) else "bad"
     if interval == "bad":
         raise HarnessError(f"{where}: 'interval' must be true, false or \"lenient\"")
-    return Gate(name=name, metric=match["metric"], op=match["op"], form=form, k=k, base=groups.get("base"),
-                precisions=precisions, providers=providers, interval=interval,
-                description=str(spec.get("description", "")), origin=origin)
+    return Gate(
+        name=name,
+        metric=match["metric"],
+        op=match["op"],
+        form=form,
+        k=k,
+        base=groups.get("base"),
+        precisions=precisions,
+        providers=providers,
+        interval=interval,
+        description=str(spec.get("description", "")),
+        origin=origin,
+    )
 
 
 def _names(raw: Any, allowed: tuple[str, ...], where: str) -> tuple[str, ...]:
@@ -165,12 +190,13 @@ def _names(raw: Any, allowed: tuple[str, ...], where: str) -> tuple[str, ...]:
 
 def parse_gates(table: dict, origin: str) -> list[Gate]:
     if not isinstance(table, dict):
-        raise HarnessError(f"{origin}: gates must be a table of name = \"METRIC OP THRESHOLD\"")
+        raise HarnessError(f'{origin}: gates must be a table of name = "METRIC OP THRESHOLD"')
     return [parse_gate(name, spec, origin) for name, spec in table.items()]
 
 
-def load_gates(gates_file: Path | None, tool_table: dict, tool_origin: str,
-               thresholds: dict[str, float] | None = None) -> tuple[list[Gate], str]:
+def load_gates(
+    gates_file: Path | None, tool_table: dict, tool_origin: str, thresholds: dict[str, float] | None = None
+) -> tuple[list[Gate], str]:
     """The run's gates and where they came from: ``--gates-file FILE`` (its ``[gates]`` table, or its
     top level), else ``[tool.harness.gates]``, else :data:`DEFAULT_GATES`; ``thresholds`` (gate
     name -> threshold, from the retired threshold settings) replace those gates' thresholds."""

@@ -42,9 +42,14 @@ def measure(array_bytes: int = ARRAY_BYTES, passes: int = PASSES, threads: int |
         for worker in workers:
             worker.join()
         samples.append(data.nbytes / (time.perf_counter() - started))
-    return {"bytes_per_s": max(samples), "samples_bytes_per_s": samples, "array_bytes": data.nbytes,
-            "threads": threads, "method": METHOD,
-            "measured_at": now_iso()}
+    return {
+        "bytes_per_s": max(samples),
+        "samples_bytes_per_s": samples,
+        "array_bytes": data.nbytes,
+        "threads": threads,
+        "method": METHOD,
+        "measured_at": now_iso(),
+    }
 
 
 def machine_bandwidth(cache_dir: Path, fingerprint: str) -> tuple[dict, bool]:

@@ -31,16 +31,32 @@ from pathlib import Path
 import numpy as np
 
 LOG_RANGE = 16.0  # nats below the largest logit kept by the 16-bit encoding
-KLD_PERCENTILES = (("max", 1.0), ("p99.9", 0.999), ("p99", 0.99), ("p95", 0.95), ("p90", 0.90),
-                   ("median", None), ("p10", 0.10), ("p5", 0.05), ("p1", 0.01), ("p0.1", 0.001),
-                   ("min", 0.0))
+KLD_PERCENTILES = (
+    ("max", 1.0),
+    ("p99.9", 0.999),
+    ("p99", 0.99),
+    ("p95", 0.95),
+    ("p90", 0.90),
+    ("median", None),
+    ("p10", 0.10),
+    ("p5", 0.05),
+    ("p1", 0.01),
+    ("p0.1", 0.001),
+    ("min", 0.0),
+)
 FORMAT_VERSION = 2
 # what :func:`summarize` returns, each recorded as a measurement: name -> (unit, higher is better)
-STATISTICS = {"kld_mean": ("nats/token", False), "top1_agreement": ("fraction", True),
-              "delta_p_mean": ("probability", None), "delta_p_rms": ("probability", False),
-              "ppl": ("perplexity", False), "ppl_reference": ("perplexity", False),
-              "ln_ppl_ratio": ("nats/token", False), "ppl_ratio": ("ratio", False),
-              "ppl_correlation": ("correlation", True)}
+STATISTICS = {
+    "kld_mean": ("nats/token", False),
+    "top1_agreement": ("fraction", True),
+    "delta_p_mean": ("probability", None),
+    "delta_p_rms": ("probability", False),
+    "ppl": ("perplexity", False),
+    "ppl_reference": ("perplexity", False),
+    "ln_ppl_ratio": ("nats/token", False),
+    "ppl_ratio": ("ratio", False),
+    "ppl_correlation": ("correlation", True),
+}
 
 LogitsOf = Callable[[Sequence[int]], np.ndarray]  # token ids -> logits [len(ids), vocab]
 
@@ -48,7 +64,7 @@ LogitsOf = Callable[[Sequence[int]], np.ndarray]  # token ids -> logits [len(ids
 def chunks_of(tokens: Sequence[int], n_ctx: int, max_chunks: int) -> list[list[int]]:
     """Consecutive, non-overlapping chunks of ``n_ctx`` tokens (the remainder is dropped)."""
     count = min(max_chunks, len(tokens) // n_ctx)
-    return [list(tokens[i * n_ctx:(i + 1) * n_ctx]) for i in range(count)]
+    return [list(tokens[i * n_ctx : (i + 1) * n_ctx]) for i in range(count)]
 
 
 def scored_positions(n_ctx: int) -> range:
@@ -96,9 +112,14 @@ def write_reference(logits_of: LogitsOf, chunks: Sequence[Sequence[int]], path: 
         targets.extend(chunk_targets)
         target_logp.append(log_softmax(logits[positions])[np.arange(len(positions)), chunk_targets])
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp.npz")
-    np.savez(tmp, codes=np.concatenate(codes), header=np.concatenate(headers),
-             targets=np.asarray(targets, dtype=np.int64),
-             target_logp=np.concatenate(target_logp).astype(np.float32), version=np.asarray(FORMAT_VERSION))
+    np.savez(
+        tmp,
+        codes=np.concatenate(codes),
+        header=np.concatenate(headers),
+        targets=np.asarray(targets, dtype=np.int64),
+        target_logp=np.concatenate(target_logp).astype(np.float32),
+        version=np.asarray(FORMAT_VERSION),
+    )
     os.replace(tmp, path)
     return {"tokens": len(targets)}
 
@@ -107,16 +128,20 @@ def compare(logits_of: LogitsOf, chunks: Sequence[Sequence[int]], path: Path) ->
     """Per scored token: KLD, Δp, NLL of both, top-1 agreement, for this variant against the
     stored reference."""
     stored = np.load(path)
-    codes, header, targets, target_logp = (stored["codes"], stored["header"], stored["targets"],
-                                           stored["target_logp"])
+    codes, header, targets, target_logp = (stored["codes"], stored["header"], stored["targets"], stored["target_logp"])
     out: dict[str, list] = {"kld": [], "delta_p": [], "nll": [], "nll_reference": [], "same_top": []}
     row = 0
     for chunk in chunks:
         logits = logits_of(chunk)
         positions = list(scored_positions(len(chunk)))
         n = len(positions)
-        per = per_token(logits[positions], codes[row:row + n], header[row:row + n], targets[row:row + n],
-                        target_logp[row:row + n])
+        per = per_token(
+            logits[positions],
+            codes[row : row + n],
+            header[row : row + n],
+            targets[row : row + n],
+            target_logp[row : row + n],
+        )
         for key in out:
             out[key].extend(per[key].tolist())
         row += n
@@ -125,8 +150,13 @@ def compare(logits_of: LogitsOf, chunks: Sequence[Sequence[int]], path: Path) ->
     return out
 
 
-def per_token(logits: np.ndarray, codes: np.ndarray, header: np.ndarray, targets: np.ndarray,
-              target_logp: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def per_token(
+    logits: np.ndarray,
+    codes: np.ndarray,
+    header: np.ndarray,
+    targets: np.ndarray,
+    target_logp: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Per-token figures of a variant's ``logits`` against the stored reference; the reference's
     next-token log-probs are ``target_logp`` when given, else read from the 16-bit codes."""
     log_q = log_softmax(logits)
@@ -137,8 +167,13 @@ def per_token(logits: np.ndarray, codes: np.ndarray, header: np.ndarray, targets
     nll = -log_q[rows, targets]
     nll_reference = -(log_p[rows, targets] if target_logp is None else np.asarray(target_logp, dtype=np.float64))
     same_top = (np.argmax(logits, axis=1) == np.argmax(log_p, axis=1)).astype(np.float64)
-    return {"kld": kld, "delta_p": np.exp(-nll) - np.exp(-nll_reference), "nll": nll,
-            "nll_reference": nll_reference, "same_top": same_top}
+    return {
+        "kld": kld,
+        "delta_p": np.exp(-nll) - np.exp(-nll_reference),
+        "nll": nll,
+        "nll_reference": nll_reference,
+        "same_top": same_top,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,8 +212,7 @@ def median(sorted_values: np.ndarray) -> float:
 def distribution(values: np.ndarray, extra: tuple[tuple[str, float], ...] = ()) -> dict[str, float]:
     data = np.sort(np.asarray(values, dtype=np.float64))
     points = KLD_PERCENTILES if not extra else KLD_PERCENTILES[:5] + extra + KLD_PERCENTILES[5:]
-    return {name: (median(data) if fraction is None else percentile(data, fraction))
-            for name, fraction in points}
+    return {name: (median(data) if fraction is None else percentile(data, fraction)) for name, fraction in points}
 
 
 def summarize(per: dict[str, Sequence[float]]) -> dict[str, dict]:
@@ -192,11 +226,18 @@ def summarize(per: dict[str, Sequence[float]]) -> dict[str, dict]:
     mean, unc = mean_and_uncertainty(kld)
     out["kld_mean"] = {"value": mean, "uncertainty": unc, "n": n, **distribution(kld)}
     same = float(np.mean(per["same_top"])) if n else math.nan
-    out["top1_agreement"] = {"value": same, "n": n,
-                             "uncertainty": math.sqrt(same * (1 - same) / (n - 1)) if n > 1 else math.nan}
+    out["top1_agreement"] = {
+        "value": same,
+        "n": n,
+        "uncertainty": math.sqrt(same * (1 - same) / (n - 1)) if n > 1 else math.nan,
+    }
     mean, unc = mean_and_uncertainty(dp)
-    out["delta_p_mean"] = {"value": mean, "uncertainty": unc, "n": n,
-                           **distribution(dp, (("p75", 0.75), ("p25", 0.25)))}
+    out["delta_p_mean"] = {
+        "value": mean,
+        "uncertainty": unc,
+        "n": n,
+        **distribution(dp, (("p75", 0.75), ("p25", 0.25))),
+    }
     mse, mse_unc = mean_and_uncertainty(np.square(dp))
     rms = math.sqrt(mse) if mse >= 0 else math.nan
     out["delta_p_rms"] = {"value": rms, "uncertainty": mse_unc / (2 * rms) if rms > 0 else 0.0, "n": n}

@@ -9,10 +9,23 @@ import sys
 
 from harness.common.packages import versions_of
 
-PACKAGES = ("onnxruntime-genai", "onnxruntime", "onnx", "olive-ai", "torch", "transformers",
-            "tokenizers", "numpy", "pytest", "pytest-benchmark", "psutil", "pandas", "matplotlib",
-            "datasets", "scipy")
-
+PACKAGES = (
+    "onnxruntime-genai",
+    "onnxruntime",
+    "onnx",
+    "olive-ai",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "numpy",
+    "pytest",
+    "pytest-benchmark",
+    "psutil",
+    "pandas",
+    "matplotlib",
+    "datasets",
+    "scipy",
+)
 
 
 def cpu_model() -> str:

@@ -22,7 +22,7 @@ def linear_fit(x: Sequence[float], y: Sequence[float]) -> dict:
         "slope": float(result.slope),
         "intercept": float(result.intercept),
         "slope_ci95": [float(result.slope - t * result.stderr), float(result.slope + t * result.stderr)],
-        "r2": float(result.rvalue ** 2),
+        "r2": float(result.rvalue**2),
         "n": int(xs.size),
     }
 
@@ -35,5 +35,9 @@ def theil_sen(y: Sequence[float], x: Sequence[float] | None = None) -> dict:
     if ys.size < 3:
         raise ValueError("a Theil–Sen slope needs at least three points")
     slope, intercept, low, high = stats.theilslopes(ys, xs, alpha=0.95)
-    return {"slope": float(slope), "intercept": float(intercept), "slope_ci95": [float(low), float(high)],
-            "n": int(ys.size)}
+    return {
+        "slope": float(slope),
+        "intercept": float(intercept),
+        "slope_ci95": [float(low), float(high)],
+        "n": int(ys.size),
+    }

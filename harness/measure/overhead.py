@@ -42,8 +42,9 @@ MET, MISSED, UNRESOLVED = "met", "missed", "unresolved"
 SETTLE_S = 0.05
 
 
-def alternate(harness: Callable[[], tuple[float, float]], bare: Callable[[], tuple[float, float]],
-              pairs: int) -> list[dict]:
+def alternate(
+    harness: Callable[[], tuple[float, float]], bare: Callable[[], tuple[float, float]], pairs: int
+) -> list[dict]:
     """Run ``pairs`` alternating pairs; each callable returns (ttft seconds, decode tokens/s)."""
     results = []
     for index in range(pairs):
@@ -67,8 +68,9 @@ def looks(max_pairs: int, first: int = FIRST_LOOK) -> list[int]:
     return [c for c in counts if c < max_pairs] + [max_pairs]
 
 
-def measure(harness: Callable[[], tuple[float, float]], bare: Callable[[], tuple[float, float]],
-            max_pairs: int) -> list[dict]:
+def measure(
+    harness: Callable[[], tuple[float, float]], bare: Callable[[], tuple[float, float]], max_pairs: int
+) -> list[dict]:
     """Alternating pairs until both verdicts are resolved at a look (:func:`looks`) or
     ``max_pairs`` are measured."""
     pairs: list[dict] = []
@@ -96,28 +98,56 @@ def ttft_outcome(pairs: Sequence[dict]) -> tuple[str, float, float, float]:
     """(outcome, median, low, high) of harness ÷ bare TTFT against 1 ± TTFT_MAX_DEVIATION."""
     median, low, high = _interval(pairs, "ttft_ratio")
     floor, ceiling = 1 - TTFT_MAX_DEVIATION, 1 + TTFT_MAX_DEVIATION
-    outcome = (MET if floor <= low and high <= ceiling
-               else MISSED if high < floor or low > ceiling else UNRESOLVED)
+    outcome = MET if floor <= low and high <= ceiling else MISSED if high < floor or low > ceiling else UNRESOLVED
     return outcome, median, low, high
 
 
-_SAID = {MET: "shown to meet the target", MISSED: "shown to miss the target",
-         UNRESOLVED: "not resolved: the interval reaches both sides of the target; this machine's "
-                     "pair-to-pair spread needs more pairs (profile setting overhead_pairs)"}
+_SAID = {
+    MET: "shown to meet the target",
+    MISSED: "shown to miss the target",
+    UNRESOLVED: "not resolved: the interval reaches both sides of the target; this machine's "
+    "pair-to-pair spread needs more pairs (profile setting overhead_pairs)",
+}
 
 
 def verdicts(variant: str, pairs: Sequence[dict]) -> list[Verdict]:
     """The two overhead verdicts: each passes only when its 95 % interval shows the target met."""
-    return [_verdict(variant, pairs, "overhead_decode_ratio", "decode tokens/s", decode_outcome(pairs),
-                     DECODE_MIN_RATIO, f"≥ {DECODE_MIN_RATIO}"),
-            _verdict(variant, pairs, "overhead_ttft_ratio", "TTFT", ttft_outcome(pairs),
-                     TTFT_MAX_DEVIATION, f"within ±{TTFT_MAX_DEVIATION:.0%}")]
+    return [
+        _verdict(
+            variant,
+            pairs,
+            "overhead_decode_ratio",
+            "decode tokens/s",
+            decode_outcome(pairs),
+            DECODE_MIN_RATIO,
+            f"≥ {DECODE_MIN_RATIO}",
+        ),
+        _verdict(
+            variant,
+            pairs,
+            "overhead_ttft_ratio",
+            "TTFT",
+            ttft_outcome(pairs),
+            TTFT_MAX_DEVIATION,
+            f"within ±{TTFT_MAX_DEVIATION:.0%}",
+        ),
+    ]
 
 
-def _verdict(variant: str, pairs: Sequence[dict], name: str, figure: str, found: tuple, threshold: float,
-             target: str) -> Verdict:
+def _verdict(
+    variant: str, pairs: Sequence[dict], name: str, figure: str, found: tuple, threshold: float, target: str
+) -> Verdict:
     outcome, median, low, high = found
-    return verdict(variant, "overhead", name, outcome == MET, value=median, threshold=threshold,
-                   outcome=outcome, ci95=[low, high], pairs=len(pairs),
-                   message=f"harness {figure} = {median:.3f} × the bare loop's (median of {len(pairs)} pairs, "
-                           f"95 % interval [{low:.3f}, {high:.3f}]; target {target}): {_SAID[outcome]}")
+    return verdict(
+        variant,
+        "overhead",
+        name,
+        outcome == MET,
+        value=median,
+        threshold=threshold,
+        outcome=outcome,
+        ci95=[low, high],
+        pairs=len(pairs),
+        message=f"harness {figure} = {median:.3f} × the bare loop's (median of {len(pairs)} pairs, "
+        f"95 % interval [{low:.3f}, {high:.3f}]; target {target}): {_SAID[outcome]}",
+    )

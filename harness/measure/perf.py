@@ -30,16 +30,26 @@ def _values(traces: Sequence[GenerationTrace], of) -> list[float]:
     return [v for v in (of(t) for t in traces) if v is not None and math.isfinite(v)]
 
 
-def latency_records(variant: str, suite: str, warmups: Sequence[GenerationTrace],
-                    traces: Sequence[GenerationTrace], **extra) -> list[dict]:
+def latency_records(
+    variant: str, suite: str, warmups: Sequence[GenerationTrace], traces: Sequence[GenerationTrace], **extra
+) -> list[dict]:
     """One measurement per latency metric; ITL pools the gaps between tokens of all requests."""
-    records = [measurement(variant, suite, name, unit, _values(traces, of), warmup=_values(warmups, of),
-                           higher_is_better=higher, **extra)
-               for name, unit, higher, of in PER_REQUEST]
+    records = [
+        measurement(
+            variant,
+            suite,
+            name,
+            unit,
+            _values(traces, of),
+            warmup=_values(warmups, of),
+            higher_is_better=higher,
+            **extra,
+        )
+        for name, unit, higher, of in PER_REQUEST
+    ]
     gaps = [g * 1e3 for t in traces for g in t.itl_s]
     warm_gaps = [g * 1e3 for t in warmups for g in t.itl_s]
-    records.append(measurement(variant, suite, "itl_ms", "ms", gaps, warmup=warm_gaps,
-                               higher_is_better=False, **extra))
+    records.append(measurement(variant, suite, "itl_ms", "ms", gaps, warmup=warm_gaps, higher_is_better=False, **extra))
     return [r for r in records if r["stats"]["n"] > 0]
 
 
@@ -49,8 +59,14 @@ def kv_cache_bytes(genai_config: dict, max_length: int, io_dtype: str) -> int:
     key/value head, head size × max_length elements of the model's input/output type."""
     decoder = genai_config["model"]["decoder"]
     itemsize = {"float32": 4, "float16": 2, "bfloat16": 2}.get(io_dtype, 4)
-    return (2 * int(decoder["num_hidden_layers"]) * int(decoder["num_key_value_heads"])
-            * int(decoder["head_size"]) * max_length * itemsize)
+    return (
+        2
+        * int(decoder["num_hidden_layers"])
+        * int(decoder["num_key_value_heads"])
+        * int(decoder["head_size"])
+        * max_length
+        * itemsize
+    )
 
 
 def sweep_lengths(limit: int, new_tokens: int, fractions: Sequence[float], shortest: int = 16) -> list[int]:
@@ -63,8 +79,9 @@ def sweep_lengths(limit: int, new_tokens: int, fractions: Sequence[float], short
     return sorted(lengths)
 
 
-def length_records(variant: str, points: Sequence[tuple[int, Sequence[GenerationTrace]]],
-                   gate: Threshold) -> tuple[list[dict], dict]:
+def length_records(
+    variant: str, points: Sequence[tuple[int, Sequence[GenerationTrace]]], gate: Threshold
+) -> tuple[list[dict], dict]:
     """Measurements per prompt length, the fitted costs, and the consistency verdict.
 
     ``points``: (prompt tokens, measured traces at that length), shortest first.
@@ -78,10 +95,16 @@ def length_records(variant: str, points: Sequence[tuple[int, Sequence[Generation
     decode_medians: list[float] = []
     for length, traces in points:
         ttft, tpot, tps = (_values(traces, METRIC_OF[name]) for name in ("ttft_ms", "tpot_ms", "decode_tps"))
-        records.append(measurement(variant, "length", f"ttft_ms@{length}", "ms", ttft,
-                                   higher_is_better=False, prompt_tokens=length))
-        records.append(measurement(variant, "length", f"decode_tps@{length}", "tokens/s", tps,
-                                   higher_is_better=True, prompt_tokens=length))
+        records.append(
+            measurement(
+                variant, "length", f"ttft_ms@{length}", "ms", ttft, higher_is_better=False, prompt_tokens=length
+            )
+        )
+        records.append(
+            measurement(
+                variant, "length", f"decode_tps@{length}", "tokens/s", tps, higher_is_better=True, prompt_tokens=length
+            )
+        )
         xs_ttft += [length] * len(ttft)
         ys_ttft += ttft
         xs_tpot += [length] * len(tpot)
@@ -89,24 +112,62 @@ def length_records(variant: str, points: Sequence[tuple[int, Sequence[Generation
         decode_medians.append(records[-1]["value"])
     distinct = len({length for length, _ in points})
     if distinct >= 2 and len(xs_ttft) >= 3:
-        records.append(fitted(variant, "length", "prefill_ms_per_token", "ms/token",
-                              linear_fit(xs_ttft, ys_ttft), xs_ttft, ys_ttft, higher_is_better=False))
+        records.append(
+            fitted(
+                variant,
+                "length",
+                "prefill_ms_per_token",
+                "ms/token",
+                linear_fit(xs_ttft, ys_ttft),
+                xs_ttft,
+                ys_ttft,
+                higher_is_better=False,
+            )
+        )
         tpot_fit = linear_fit(xs_tpot, ys_tpot)
-        per_1k = {**tpot_fit, "slope": tpot_fit["slope"] * 1000,
-                  "slope_ci95": [v * 1000 for v in tpot_fit["slope_ci95"]]}
-        records.append(fitted(variant, "length", "decode_tpot_ms_per_1k_context", "ms per 1k tokens",
-                              per_1k, xs_tpot, ys_tpot, higher_is_better=False))
+        per_1k = {
+            **tpot_fit,
+            "slope": tpot_fit["slope"] * 1000,
+            "slope_ci95": [v * 1000 for v in tpot_fit["slope_ci95"]],
+        }
+        records.append(
+            fitted(
+                variant,
+                "length",
+                "decode_tpot_ms_per_1k_context",
+                "ms per 1k tokens",
+                per_1k,
+                xs_tpot,
+                ys_tpot,
+                higher_is_better=False,
+            )
+        )
     share = decode_medians[-1] / decode_medians[0] if decode_medians and decode_medians[0] else math.nan
     shortest, longest = points[0][0], points[-1][0]
-    records.append(estimate(variant, "length", "decode_tps_longest_vs_shortest", "ratio", share, None,
-                            shortest_tokens=shortest, longest_tokens=longest))
+    records.append(
+        estimate(
+            variant,
+            "length",
+            "decode_tps_longest_vs_shortest",
+            "ratio",
+            share,
+            None,
+            shortest_tokens=shortest,
+            longest_tokens=longest,
+        )
+    )
     passed = bool(gate.decide(share, None, gate.k)[0])
-    finding = verdict(variant, "length", "length_consistency", passed,
-                      value=share,
-                      threshold=gate.k,
-                      message=f"decode at {longest} prompt tokens runs at {share:.2f} × its speed at {shortest} "
-                              f"({decode_medians[-1]:,.0f} vs {decode_medians[0]:,.0f} tokens/s); "
-                              f"{'meets' if passed else 'misses'} gate '{gate.name}' ({gate.check})")
+    finding = verdict(
+        variant,
+        "length",
+        "length_consistency",
+        passed,
+        value=share,
+        threshold=gate.k,
+        message=f"decode at {longest} prompt tokens runs at {share:.2f} × its speed at {shortest} "
+        f"({decode_medians[-1]:,.0f} vs {decode_medians[0]:,.0f} tokens/s); "
+        f"{'meets' if passed else 'misses'} gate '{gate.name}' ({gate.check})",
+    )
     return records, finding
 
 
@@ -118,8 +179,9 @@ def bandwidth_efficiency(decode_tps: float, bytes_per_token: int, bandwidth_byte
     return decode_tps * bytes_per_token / bandwidth_bytes_per_s
 
 
-def timed_rounds(benchmark, request: Callable[[], GenerationTrace], *, rounds: int,
-                 warmup: int) -> tuple[list[GenerationTrace], list[GenerationTrace]]:
+def timed_rounds(
+    benchmark, request: Callable[[], GenerationTrace], *, rounds: int, warmup: int
+) -> tuple[list[GenerationTrace], list[GenerationTrace]]:
     """Run ``warmup`` + ``rounds`` requests through pytest-benchmark's ``pedantic`` (so its
     ``--benchmark-json``/``--benchmark-compare`` see them) and return (warm-ups, measured).
 

@@ -15,20 +15,29 @@ KLD_CONTEXT = 512  # tokens per closeness chunk (capped by the session's max_len
 MIN_CONTEXT = 16  # fewer tokens of domain text than this: closeness is not measured
 
 
-def answer_all(generate: Callable[..., object], examples: Sequence[Example], format_prompt,
-               max_new_tokens: int) -> list[dict]:
+def answer_all(
+    generate: Callable[..., object], examples: Sequence[Example], format_prompt, max_new_tokens: int
+) -> list[dict]:
     """Greedy answers to every example, each with its scores: the per-example outcomes that go
     into results.json (``answers``)."""
     answers = []
     for example in examples:
         trace = generate(format_prompt(list(example.messages)), max_new_tokens=max_new_tokens)
-        answers.append({"id": example.id, "answer": trace.text, "finish_reason": trace.finish_reason,
-                        "new_tokens": trace.new_tokens, "scores": score(example, trace.text)})
+        answers.append(
+            {
+                "id": example.id,
+                "answer": trace.text,
+                "finish_reason": trace.finish_reason,
+                "new_tokens": trace.new_tokens,
+                "scores": score(example, trace.text),
+            }
+        )
     return answers
 
 
-def task_measurements(variant: str, answers: list[dict], reference: str | None = None,
-                      reference_answers: list[dict] | None = None) -> list[dict]:
+def task_measurements(
+    variant: str, answers: list[dict], reference: str | None = None, reference_answers: list[dict] | None = None
+) -> list[dict]:
     """One record per check: pass/fail checks as proportions (Wilson 95 %) with an exact McNemar
     test against the reference's outcomes on the same examples; ROUGE-L as a mean (bootstrap)."""
     paired = {a["id"]: a["scores"] for a in reference_answers or []}
@@ -52,9 +61,19 @@ def task_measurements(variant: str, answers: list[dict], reference: str | None =
         if reference is not None and all("rouge_l" in paired.get(a["id"], {}) for a in rouge):
             theirs = [paired[a["id"]]["rouge_l"] for a in rouge]
             extra["reference_figure"] = {"variant": reference, "value": sum(theirs) / len(theirs)}
-        records.append(measurement(variant, "quality", "rouge_l", "F1", [a["scores"]["rouge_l"] for a in rouge],
-                                   estimator="mean", higher_is_better=True,
-                                   example_ids=[a["id"] for a in rouge], **extra))
+        records.append(
+            measurement(
+                variant,
+                "quality",
+                "rouge_l",
+                "F1",
+                [a["scores"]["rouge_l"] for a in rouge],
+                estimator="mean",
+                higher_is_better=True,
+                example_ids=[a["id"] for a in rouge],
+                **extra,
+            )
+        )
     return records
 
 
@@ -70,8 +89,9 @@ class TooLittleText(Exception):
     """The text gives too few tokens to score closeness on (the message says how many)."""
 
 
-def closeness_chunks(examples: Sequence[Example], format_prompt, encode: Callable[[str], list[int]],
-                     max_length: int, chunk_count: int) -> tuple[list[list[int]], int]:
+def closeness_chunks(
+    examples: Sequence[Example], format_prompt, encode: Callable[[str], list[int]], max_length: int, chunk_count: int
+) -> tuple[list[list[int]], int]:
     """The chunks of domain text closeness is scored on, and their length. A chunk leaves room
     for one more token under ``max_length``; a small set gives one chunk of what there is.
     Raises :class:`TooLittleText`."""
@@ -91,8 +111,9 @@ def closeness_chunks(examples: Sequence[Example], format_prompt, encode: Callabl
     return chunks_of(stream, n_ctx, chunk_count), n_ctx
 
 
-def closeness_records(variant: str, suite: str, per_token: dict, reference: str, chunks: int, n_ctx: int,
-                      prefix: str = "") -> list[Measurement]:
+def closeness_records(
+    variant: str, suite: str, per_token: dict, reference: str, chunks: int, n_ctx: int, prefix: str = ""
+) -> list[Measurement]:
     """One estimate per closeness statistic of ``per_token`` (named ``prefix + statistic``)."""
     from harness.measure.closeness import STATISTICS, summarize
     from harness.measure.records import estimate
@@ -101,8 +122,21 @@ def closeness_records(variant: str, suite: str, per_token: dict, reference: str,
     for name, figures in summarize(per_token).items():
         unit, better = STATISTICS[name]
         samples = per_token["kld"] if name == "kld_mean" else per_token["delta_p"] if name == "delta_p_mean" else ()
-        records.append(estimate(variant, suite, prefix + name, unit, figures["value"], figures.get("uncertainty"),
-                                stats={k: v for k, v in figures.items() if k not in ("value", "uncertainty")},
-                                samples=samples, higher_is_better=better, reference=reference,
-                                bounds=(0.0, 1.0) if unit == "fraction" else None, chunks=chunks, n_ctx=n_ctx))
+        records.append(
+            estimate(
+                variant,
+                suite,
+                prefix + name,
+                unit,
+                figures["value"],
+                figures.get("uncertainty"),
+                stats={k: v for k, v in figures.items() if k not in ("value", "uncertainty")},
+                samples=samples,
+                higher_is_better=better,
+                reference=reference,
+                bounds=(0.0, 1.0) if unit == "fraction" else None,
+                chunks=chunks,
+                n_ctx=n_ctx,
+            )
+        )
     return records

@@ -63,19 +63,47 @@ class Measurement(_ReadsLikeItsDict):
     def from_dict(cls, record: Mapping[str, Any]) -> Measurement:
         """The record again from its dictionary (a results.json's: its unit is the one it was measured in)."""
         known = {k: record.get(k) for k in MEASUREMENT_FIELDS}
-        return cls(**{**known, "stats": known["stats"] or {}, "samples": known["samples"] or [],
-                      "warmup_samples": known["warmup_samples"] or [], "estimator": known["estimator"] or "estimate"},
-                   extra={k: v for k, v in record.items() if k not in MEASUREMENT_FIELDS})
+        return cls(
+            **{
+                **known,
+                "stats": known["stats"] or {},
+                "samples": known["samples"] or [],
+                "warmup_samples": known["warmup_samples"] or [],
+                "estimator": known["estimator"] or "estimate",
+            },
+            extra={k: v for k, v in record.items() if k not in MEASUREMENT_FIELDS},
+        )
 
     def to_dict(self) -> dict:
-        return {"variant": self.variant, "suite": self.suite, "name": self.name, "unit": self.unit,
-                "estimator": self.estimator, "value": self.value, "interval": self.interval, "stats": self.stats,
-                "samples": self.samples, "warmup_samples": self.warmup_samples,
-                "higher_is_better": self.higher_is_better, **self.extra}
+        return {
+            "variant": self.variant,
+            "suite": self.suite,
+            "name": self.name,
+            "unit": self.unit,
+            "estimator": self.estimator,
+            "value": self.value,
+            "interval": self.interval,
+            "stats": self.stats,
+            "samples": self.samples,
+            "warmup_samples": self.warmup_samples,
+            "higher_is_better": self.higher_is_better,
+            **self.extra,
+        }
 
 
-MEASUREMENT_FIELDS = ("variant", "suite", "name", "unit", "estimator", "value", "interval", "stats", "samples",
-                      "warmup_samples", "higher_is_better")
+MEASUREMENT_FIELDS = (
+    "variant",
+    "suite",
+    "name",
+    "unit",
+    "estimator",
+    "value",
+    "interval",
+    "stats",
+    "samples",
+    "warmup_samples",
+    "higher_is_better",
+)
 
 
 def _registered(record: Measurement) -> Measurement:
@@ -85,8 +113,10 @@ def _registered(record: Measurement) -> Measurement:
         raise ValueError(f"{record.name}: unknown estimator {record.estimator!r}")
     metric = lookup(record.name)
     if metric is not None and (metric.unit, metric.higher_is_better) != (record.unit, record.higher_is_better):
-        raise ValueError(f"{record.name}: recorded in {record.unit!r} (higher is better: {record.higher_is_better}), "
-                         f"registered in {metric.unit!r} ({metric.higher_is_better})")
+        raise ValueError(
+            f"{record.name}: recorded in {record.unit!r} (higher is better: {record.higher_is_better}), "
+            f"registered in {metric.unit!r} ({metric.higher_is_better})"
+        )
     return record
 
 
@@ -102,16 +132,28 @@ class Verdict(_ReadsLikeItsDict):
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> Verdict:
         own = ("variant", "suite", "name", "passed", "message")
-        return cls(record["variant"], record.get("suite", ""), record["name"], bool(record.get("passed")),
-                   record.get("message", ""), {k: v for k, v in record.items() if k not in own})
+        return cls(
+            record["variant"],
+            record.get("suite", ""),
+            record["name"],
+            bool(record.get("passed")),
+            record.get("message", ""),
+            {k: v for k, v in record.items() if k not in own},
+        )
 
     def with_details(self, **details) -> Verdict:
         """The same verdict with more of the figures it was decided on."""
         return replace(self, extra={**self.extra, **details})
 
     def to_dict(self) -> dict:
-        return {"variant": self.variant, "suite": self.suite, "name": self.name, "passed": bool(self.passed),
-                "message": self.message, **self.extra}
+        return {
+            "variant": self.variant,
+            "suite": self.suite,
+            "name": self.name,
+            "passed": bool(self.passed),
+            "message": self.message,
+            **self.extra,
+        }
 
 
 class Threshold(Protocol):
@@ -139,14 +181,27 @@ def proportion(variant: str, suite: str, name: str, outcomes: Sequence[bool], **
     k, n = int(sum(values)), len(values)
     low, high = wilson_interval(k, n)
     stats = {"n": n, "successes": k, "mean": k / n if n else math.nan, "wilson_ci95": [low, high]}
-    return _registered(Measurement(variant, suite, name, "fraction", "proportion", stats["mean"], [low, high], stats,
-                       values, [], True, extra))
+    return _registered(
+        Measurement(
+            variant, suite, name, "fraction", "proportion", stats["mean"], [low, high], stats, values, [], True, extra
+        )
+    )
 
 
-def estimate(variant: str, suite: str, name: str, unit: str, value: float, uncertainty: float | None, *,
-             stats: dict | None = None, samples: Sequence[float] = (),
-             higher_is_better: bool | object | None = REGISTERED,
-             bounds: tuple[float, float] | None = None, **extra) -> Measurement:
+def estimate(
+    variant: str,
+    suite: str,
+    name: str,
+    unit: str,
+    value: float,
+    uncertainty: float | None,
+    *,
+    stats: dict | None = None,
+    samples: Sequence[float] = (),
+    higher_is_better: bool | object | None = REGISTERED,
+    bounds: tuple[float, float] | None = None,
+    **extra,
+) -> Measurement:
     """A computed statistic with its standard uncertainty (one standard error, as printed
     ``value ± uncertainty``); the interval is value ± 1.96 uncertainties, kept within ``bounds``
     (a share cannot pass 1)."""
@@ -154,14 +209,36 @@ def estimate(variant: str, suite: str, name: str, unit: str, value: float, uncer
     interval = [value - 1.96 * uncertainty, value + 1.96 * uncertainty] if finite else None
     if interval and bounds:
         interval = [max(interval[0], bounds[0]), min(interval[1], bounds[1])]
-    return _registered(Measurement(variant, suite, name, unit, "estimate", value, interval,
-                       {**(stats or {}), "value": value, "uncertainty": uncertainty},
-                       [float(v) for v in samples], [], _direction(name, higher_is_better), extra))
+    return _registered(
+        Measurement(
+            variant,
+            suite,
+            name,
+            unit,
+            "estimate",
+            value,
+            interval,
+            {**(stats or {}), "value": value, "uncertainty": uncertainty},
+            [float(v) for v in samples],
+            [],
+            _direction(name, higher_is_better),
+            extra,
+        )
+    )
 
 
-def measurement(variant: str, suite: str, name: str, unit: str, values: Sequence[float], *,
-                warmup: Sequence[float] = (), higher_is_better: bool | object | None = REGISTERED,
-                estimator: str = "median", **extra) -> Measurement:
+def measurement(
+    variant: str,
+    suite: str,
+    name: str,
+    unit: str,
+    values: Sequence[float],
+    *,
+    warmup: Sequence[float] = (),
+    higher_is_better: bool | object | None = REGISTERED,
+    estimator: str = "median",
+    **extra,
+) -> Measurement:
     """A measurement record: value = median (or mean) of ``values``, with statistics, a
     bootstrap 95 % interval for that estimator, and the raw samples."""
     stats = summarize(values)
@@ -170,15 +247,51 @@ def measurement(variant: str, suite: str, name: str, unit: str, values: Sequence
         value = stats["mean"]
         interval = list(bootstrap_median_ci(values, statistic=np.mean))
         stats["mean_ci95"] = interval
-    return _registered(Measurement(variant, suite, name, unit, estimator, value, interval, stats,
-                                   [float(v) for v in values], [float(v) for v in warmup],
-                                   _direction(name, higher_is_better), extra))
+    return _registered(
+        Measurement(
+            variant,
+            suite,
+            name,
+            unit,
+            estimator,
+            value,
+            interval,
+            stats,
+            [float(v) for v in values],
+            [float(v) for v in warmup],
+            _direction(name, higher_is_better),
+            extra,
+        )
+    )
 
 
-def fitted(variant: str, suite: str, name: str, unit: str, fit: dict, x: Sequence[float],
-           y: Sequence[float], *, higher_is_better: bool | object | None = REGISTERED, **extra) -> Measurement:
+def fitted(
+    variant: str,
+    suite: str,
+    name: str,
+    unit: str,
+    fit: dict,
+    x: Sequence[float],
+    y: Sequence[float],
+    *,
+    higher_is_better: bool | object | None = REGISTERED,
+    **extra,
+) -> Measurement:
     """A measurement that is a fitted slope (:mod:`harness.measure.fits`): value = slope, interval = its
     95 % interval; the points it was fitted to are kept (``x`` and ``samples``)."""
-    return _registered(Measurement(variant, suite, name, unit, "fit", fit["slope"], list(fit["slope_ci95"]),
-                       {**fit, "n": fit["n"]}, [float(v) for v in y], [], _direction(name, higher_is_better),
-                       {"x": [float(v) for v in x], **extra}))
+    return _registered(
+        Measurement(
+            variant,
+            suite,
+            name,
+            unit,
+            "fit",
+            fit["slope"],
+            list(fit["slope_ci95"]),
+            {**fit, "n": fit["n"]},
+            [float(v) for v in y],
+            [],
+            _direction(name, higher_is_better),
+            {"x": [float(v) for v in x], **extra},
+        )
+    )

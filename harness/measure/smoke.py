@@ -19,8 +19,14 @@ EXPECTED_GRAPH = {
 }
 
 
-def graph_mismatches(precision: str, quantization: dict, provider: str = "cpu", block_size: int | None = None,
-                     recipe: str = DEFAULT_RECIPE, plan: dict | None = None) -> list[str]:
+def graph_mismatches(
+    precision: str,
+    quantization: dict,
+    provider: str = "cpu",
+    block_size: int | None = None,
+    recipe: str = DEFAULT_RECIPE,
+    plan: dict | None = None,
+) -> list[str]:
     """Differences between what a precision (and its quantization recipe, or a mixed variant's
     plan) promises and what its graph holds (empty = fine); ``block_size`` is the one the build
     asked for, when it asked (an Olive recipe).
@@ -65,8 +71,10 @@ def plan_mismatches(plan: dict, quantization: dict, provider: str = "cpu") -> li
         problems.append(f"bits {quantization['bits']}, the plan has {widths}")
     embedded = bool(quantization.get("gather_quantized"))
     if embedded != (plan.get(MIXED_EMBED) == 4):
-        problems.append(f"the embedding is {'' if embedded else 'not '}block-quantized, the plan has it at "
-                        f"{plan.get(MIXED_EMBED)} bits")
+        problems.append(
+            f"the embedding is {'' if embedded else 'not '}block-quantized, the plan has it at "
+            f"{plan.get(MIXED_EMBED)} bits"
+        )
     floats = [g for g, bits in plan.items() if bits == 32 and g != MIXED_EMBED]
     if quantization.get("float_matmul") and not floats:
         problems.append(f"{quantization['float_matmul']} MatMul nodes left in float, the plan has none")

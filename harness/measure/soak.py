@@ -25,37 +25,69 @@ def leak_verdict(variant: str, mode: str, rss_bytes: Sequence[int], gate: Thresh
     kib = [b / 1024 for b in rss_bytes]
     iterations = list(range(len(kib)))
     fit = theil_sen(kib, iterations)
-    record = fitted(variant, "soak", f"leak_kib_per_iter_{mode}", "KiB/iteration", fit, iterations, kib,
-                    higher_is_better=False, mode=mode)
+    record = fitted(
+        variant,
+        "soak",
+        f"leak_kib_per_iter_{mode}",
+        "KiB/iteration",
+        fit,
+        iterations,
+        kib,
+        higher_is_better=False,
+        mode=mode,
+    )
     low, high = fit["slope_ci95"]
     passed, used, side = gate.decide(fit["slope"], [low, high], gate.k)
-    finding = verdict(variant, "soak", f"no_leak_{mode}", passed,
-                      value=fit["slope"],
-                      interval=[low, high],
-                      threshold=gate.k,
-                      message=f"{mode}: RSS grows {fit['slope']:.1f} KiB/iteration [95 % {low:.1f}, {high:.1f}] over "
-                              f"{len(kib)} iterations; " + (f"within gate '{gate.name}' ({gate.check})" if passed else
-                              f"a leak: the {side} {used:.1f} misses gate '{gate.name}' ({gate.check})"))
+    finding = verdict(
+        variant,
+        "soak",
+        f"no_leak_{mode}",
+        passed,
+        value=fit["slope"],
+        interval=[low, high],
+        threshold=gate.k,
+        message=f"{mode}: RSS grows {fit['slope']:.1f} KiB/iteration [95 % {low:.1f}, {high:.1f}] over "
+        f"{len(kib)} iterations; "
+        + (
+            f"within gate '{gate.name}' ({gate.check})"
+            if passed
+            else f"a leak: the {side} {used:.1f} misses gate '{gate.name}' ({gate.check})"
+        ),
+    )
     return record, finding
 
 
 def slowdown_verdict(variant: str, mode: str, decode_tps: Sequence[float]) -> tuple[Measurement, Verdict]:
     iterations = list(range(len(decode_tps)))
     fit = theil_sen(decode_tps, iterations)
-    record = fitted(variant, "soak", f"decode_tps_trend_{mode}", "tokens/s per iteration", fit, iterations,
-                    decode_tps, higher_is_better=True, mode=mode)
+    record = fitted(
+        variant,
+        "soak",
+        f"decode_tps_trend_{mode}",
+        "tokens/s per iteration",
+        fit,
+        iterations,
+        decode_tps,
+        higher_is_better=True,
+        mode=mode,
+    )
     level = statistics.median(decode_tps)
     span = len(decode_tps) - 1
     change = fit["slope"] * span / level
     worst_best = [v * span / level for v in fit["slope_ci95"]]
     slowing = worst_best[1] < -SLOWDOWN_TOLERANCE
-    finding = verdict(variant, "soak", f"no_slowdown_{mode}", not slowing,
-                      value=change,
-                      interval=worst_best,
-                      threshold=-SLOWDOWN_TOLERANCE,
-                      message=f"{mode}: decode speed changes {change:+.1%} over the soak [95 % {worst_best[0]:+.1%}, "
-                              f"{worst_best[1]:+.1%}]; {'a slowdown beyond' if slowing else 'within'} "
-                              f"-{SLOWDOWN_TOLERANCE:.0%}")
+    finding = verdict(
+        variant,
+        "soak",
+        f"no_slowdown_{mode}",
+        not slowing,
+        value=change,
+        interval=worst_best,
+        threshold=-SLOWDOWN_TOLERANCE,
+        message=f"{mode}: decode speed changes {change:+.1%} over the soak [95 % {worst_best[0]:+.1%}, "
+        f"{worst_best[1]:+.1%}]; {'a slowdown beyond' if slowing else 'within'} "
+        f"-{SLOWDOWN_TOLERANCE:.0%}",
+    )
     return record, finding
 
 

@@ -19,9 +19,13 @@ def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=float), q))
 
 
-def bootstrap_median_ci(values: Sequence[float], confidence: float = 0.95,
-                        resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
-                        statistic=np.median) -> tuple[float, float]:
+def bootstrap_median_ci(
+    values: Sequence[float],
+    confidence: float = 0.95,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+    statistic=np.median,
+) -> tuple[float, float]:
     """Percentile-bootstrap interval for the median (or another ``statistic``; seeded: same
     samples, same interval)."""
     data = np.asarray(values, dtype=float)
@@ -86,5 +90,9 @@ def mcnemar_exact(reference: Sequence[bool], variant: Sequence[bool]) -> dict:
     variant_only = sum(1 for r, v in zip(reference, variant) if v and not r)
     discordant = reference_only + variant_only
     p_value = 1.0 if discordant == 0 else float(binomtest(min(reference_only, variant_only), discordant, 0.5).pvalue)
-    return {"n": len(reference), "reference_only": reference_only, "variant_only": variant_only,
-            "p_value": min(p_value, 1.0)}
+    return {
+        "n": len(reference),
+        "reference_only": reference_only,
+        "variant_only": variant_only,
+        "p_value": min(p_value, 1.0),
+    }

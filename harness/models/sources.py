@@ -60,8 +60,12 @@ class ModelSource:
         }
 
 
-def resolve_model(spec: str, origin: str = "option --model", cache_dir: Path = Path(".harness-cache"),
-                  progress: Callable[[str], None] = lambda message: None) -> ModelSource:
+def resolve_model(
+    spec: str,
+    origin: str = "option --model",
+    cache_dir: Path = Path(".harness-cache"),
+    progress: Callable[[str], None] = lambda message: None,
+) -> ModelSource:
     """Turn a ``--model`` value into a validated :class:`ModelSource` (converting a GGUF file once)."""
     if spec == "embedded":
         from harness.models.embedded import MODEL_DIR
@@ -78,20 +82,25 @@ def resolve_model(spec: str, origin: str = "option --model", cache_dir: Path = P
     path = Path(spec).expanduser()
     if not path.exists():
         if "/" not in spec and not path.suffix:
-            raise HarnessError(f"no model folder or file named '{spec}', and no preset of that name "
-                               f"(presets: embedded, {', '.join(PRESETS)}) ({origin})")
+            raise HarnessError(
+                f"no model folder or file named '{spec}', and no preset of that name "
+                f"(presets: embedded, {', '.join(PRESETS)}) ({origin})"
+            )
         raise HarnessError(f"model folder or file not found: {path} ({origin})")
     path = path.resolve()
     if path.is_file():
         if path.suffix.lower() != ".gguf":
-            raise HarnessError(f"model path is a file but not a .gguf file: {path} ({origin}; expected a "
-                               "Hugging Face checkpoint folder or a GGUF file)")
+            raise HarnessError(
+                f"model path is a file but not a .gguf file: {path} ({origin}; expected a "
+                "Hugging Face checkpoint folder or a GGUF file)"
+            )
         return _from_gguf(path, kind="gguf", name=path.stem, origin=origin, cache_dir=cache_dir, progress=progress)
     return _from_folder(path, kind="hf_folder", name=path.name, origin=origin)
 
 
-def _from_gguf(gguf: Path, *, kind: str, name: str, origin: str, cache_dir: Path,
-               progress: Callable[[str], None]) -> ModelSource:
+def _from_gguf(
+    gguf: Path, *, kind: str, name: str, origin: str, cache_dir: Path, progress: Callable[[str], None]
+) -> ModelSource:
     folder, sha = converted_folder(gguf, cache_dir, progress, origin)
     source = _from_folder(folder, kind=kind, name=name, origin=f"converted from {gguf}, {origin}")
     return dataclasses.replace(source, gguf_file=str(gguf), gguf_sha256=sha)
@@ -125,8 +134,10 @@ def _from_folder(path: Path, *, kind: str, name: str, origin: str) -> ModelSourc
     supported = supported_architectures()
     if supported and (not architectures or architectures[0] not in supported):
         named = architectures[0] if architectures else "none named in 'architectures'"
-        raise HarnessError(f"{config_path}: architecture {named} is not one onnxruntime-genai's model builder "
-                           f"supports ({', '.join(sorted(supported))}) ({origin})")
+        raise HarnessError(
+            f"{config_path}: architecture {named} is not one onnxruntime-genai's model builder "
+            f"supports ({', '.join(sorted(supported))}) ({origin})"
+        )
     if not any(path.glob(p) for p in WEIGHT_PATTERNS):
         raise HarnessError(f"{path}: no weights (*.safetensors or pytorch_model*.bin) ({origin})")
     for weights in sorted(path.glob("*.safetensors")):
@@ -164,8 +175,9 @@ def _check_safetensors(path: Path) -> None:
     except (ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError):
         raise HarnessError(f"{path}: not a readable safetensors file (corrupt or truncated header)") from None
     if size != 8 + header_len + end:
-        raise HarnessError(f"{path}: truncated or damaged: {size:,} bytes, its header describes "
-                           f"{8 + header_len + end:,}")
+        raise HarnessError(
+            f"{path}: truncated or damaged: {size:,} bytes, its header describes {8 + header_len + end:,}"
+        )
 
 
 def hash_folder(path: Path) -> str:

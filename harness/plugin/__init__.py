@@ -13,5 +13,11 @@ a crash in a worker loses nothing already reported.
 """
 
 # the collector first: options imports it, and pytest rewrites a plugin module only if it loads it first
-pytest_plugins = ["harness.plugin.collector", "harness.plugin.options", "harness.plugin.collection",
-                  "harness.plugin.fixtures", "harness.plugin.machine", "harness.plugin.summary"]
+pytest_plugins = [
+    "harness.plugin.collector",
+    "harness.plugin.options",
+    "harness.plugin.collection",
+    "harness.plugin.fixtures",
+    "harness.plugin.machine",
+    "harness.plugin.summary",
+]

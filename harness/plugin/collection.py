@@ -5,10 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import HarnessError
-from harness.plugin.keys import (
-    PROP_VARIANT,
-    STATE,
-)
+from harness.plugin.keys import PROP_VARIANT, STATE
 from harness.settings.registry import SETTINGS_BY_NAME
 
 # ---------------------------------------------------------------------------------------------
@@ -66,8 +63,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         opt_in = item.get_closest_marker("harness_opt_in")
         if opt_in is not None and not _opted_in(state.config, *opt_in.args, **opt_in.kwargs):
             profiles = " or ".join(f"--profile {p}" for p in opt_in.kwargs.get("profiles", ()))
-            item.add_marker(pytest.mark.skip(reason=f"runs with {SETTINGS_BY_NAME[opt_in.args[0]].option}"
-                                                    + (f" or {profiles}" if profiles else "")))
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"runs with {SETTINGS_BY_NAME[opt_in.args[0]].option}"
+                    + (f" or {profiles}" if profiles else "")
+                )
+            )
         if item.get_closest_marker("harness_gate"):
             variant_tests = True
     collector = config.pluginmanager.get_plugin("harness-results")

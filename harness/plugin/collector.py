@@ -86,24 +86,35 @@ class ResultsCollector:
             except HarnessError as exc:
                 state.setup_error = str(exc)
                 raise
-            settings = {s.name: {"value": _plain(getattr(state.config, s.name)),
-                                 "source": state.config.sources.get(s.name, "default")}
-                        for s in SETTINGS}
+            settings = {
+                s.name: {
+                    "value": _plain(getattr(state.config, s.name)),
+                    "source": state.config.sources.get(s.name, "default"),
+                }
+                for s in SETTINGS
+            }
             state.store = ResultsStore(
                 run_dir,
-                run={"started_at": state.started_at,
-                     "command": ["pytest", *self.config.invocation_params.args],
-                     "profile": state.config.profile.name, "settings": settings},
+                run={
+                    "started_at": state.started_at,
+                    "command": ["pytest", *self.config.invocation_params.args],
+                    "profile": state.config.profile.name,
+                    "settings": settings,
+                },
                 environment=describe(),
                 model=state.source.to_record() if state.source else None,
                 evaluation={
                     "datasets": [state.eval_set.to_record(used=len(state.quality_examples))] if state.eval_set else [],
                     "prompt_format": state.formatter.to_record(list(state.examples[0].messages))
-                    if state.formatter and state.examples else None,
+                    if state.formatter and state.examples
+                    else None,
                     "reference_precision": state.config.reference,
-                    "gates": {"origin": state.gates_origin, "definitions": [g.to_record() for g in state.gates],
-                              "baseline": state.baseline.run_id if state.baseline else None,
-                              "results": []},
+                    "gates": {
+                        "origin": state.gates_origin,
+                        "definitions": [g.to_record() for g in state.gates],
+                        "baseline": state.baseline.run_id if state.baseline else None,
+                        "results": [],
+                    },
                 },
             )
             if state.store.save_error is not None:  # nothing can be kept: stop before any work
@@ -111,13 +122,18 @@ class ResultsCollector:
                 raise HarnessError(state.store.save_error)
             for planned in state.planned:
                 variant = planned.variant
-                state.store.add_variant({
-                    "id": planned.id, "precision": variant.precision, "provider": variant.provider,
-                    "builder": variant.builder, "quantization_recipe": variant.recipe,
-                    **({"twin": variant.twin.id} if variant.twin else {}),  # the same build, main runtime
-                    "status": "unsupported" if not planned.supported else "pending",
-                    "reason": planned.reason,
-                })
+                state.store.add_variant(
+                    {
+                        "id": planned.id,
+                        "precision": variant.precision,
+                        "provider": variant.provider,
+                        "builder": variant.builder,
+                        "quantization_recipe": variant.recipe,
+                        **({"twin": variant.twin.id} if variant.twin else {}),  # the same build, main runtime
+                        "status": "unsupported" if not planned.supported else "pending",
+                        "reason": planned.reason,
+                    }
+                )
             point_latest(run_dir)
         return state.store
 
@@ -170,8 +186,10 @@ class ResultsCollector:
         """One progress line when rewriting results.json starts failing (a full disk): what is
         measured stays in memory and is written at the next rewrite that succeeds."""
         if store.save_error is not None and self.write_error is None:
-            self.state.progress(f"{store.save_error}; the file keeps its last complete version, and what is "
-                                f"measured meanwhile is kept in memory and written when the disk takes it")
+            self.state.progress(
+                f"{store.save_error}; the file keeps its last complete version, and what is "
+                f"measured meanwhile is kept in memory and written when the disk takes it"
+            )
         self.write_error = store.save_error
 
     def _gate(self, value: dict) -> None:

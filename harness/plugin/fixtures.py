@@ -13,14 +13,7 @@ from harness.gates.spec import Gate, threshold_gate
 from harness.measure.environment import describe
 from harness.measure.records import Measurement, Verdict
 from harness.models.sources import ModelSource
-from harness.plugin.keys import (
-    IS_WORKER,
-    PROP_ANSWERS,
-    PROP_GATE,
-    PROP_MEASUREMENT,
-    PROP_VERDICT,
-    STATE,
-)
+from harness.plugin.keys import IS_WORKER, PROP_ANSWERS, PROP_GATE, PROP_MEASUREMENT, PROP_VERDICT, STATE
 from harness.run.run import Run
 from harness.settings import config as cfg
 from harness.variants.build import BuiltVariant
@@ -75,8 +68,10 @@ def harness_state(pytestconfig: pytest.Config) -> Run:
 @pytest.fixture
 def record_answers(request: pytest.FixtureRequest) -> Callable[[str, list[dict]], None]:
     """Attach per-example answers and scores (harness.measure.quality.answer_all) to this test."""
+
     def add(variant: str, answers: list[dict]) -> None:
         request.node.user_properties.append((PROP_ANSWERS, {"variant": variant, "answers": answers}))
+
     return add
 
 
@@ -95,12 +90,14 @@ def judge_gate(request: pytest.FixtureRequest) -> Callable[[Gate, Variant], Judg
 
     def run(gate: Gate, variant: Variant) -> Judgement:
         if request.config.stash[IS_WORKER]:  # a pytest-xdist worker: the controller holds the results
-            request.node.user_properties.append((PROP_GATE, {"deferred": True, "gate": gate.name,
-                                                             "variant": variant.id}))
+            request.node.user_properties.append(
+                (PROP_GATE, {"deferred": True, "gate": gate.name, "variant": variant.id})
+            )
             pytest.skip("under pytest-xdist the gates are judged by the controller at the end of the run")
         judgement = state.judge(gate, variant.id)
         request.node.user_properties.append((PROP_GATE, judgement.to_record(gate)))
         return judgement
+
     return run
 
 
@@ -121,8 +118,10 @@ def harness_session(pytestconfig: pytest.Config, variant: Variant, built_variant
 @pytest.fixture
 def record_measurement(request: pytest.FixtureRequest) -> Callable[[Measurement], None]:
     """Attach a measurement (made by a constructor of :mod:`harness.measure.records`) to this test."""
+
     def add(record: Measurement) -> None:
         request.node.user_properties.append((PROP_MEASUREMENT, _serialized(record, Measurement)))
+
     return add
 
 
@@ -136,8 +135,10 @@ def _serialized(record, kind: type) -> dict:
 @pytest.fixture
 def record_verdict(request: pytest.FixtureRequest) -> Callable[[Verdict], None]:
     """Attach a verdict (:func:`harness.measure.records.verdict`) to this test."""
+
     def add(record: Verdict) -> None:
         request.node.user_properties.append((PROP_VERDICT, _serialized(record, Verdict)))
+
     return add
 
 
@@ -151,6 +152,7 @@ def machine_bandwidth(pytestconfig: pytest.Config) -> dict:
     state = pytestconfig.stash[STATE]
     record, cached = measure_or_load(state.config.cache_dir, describe()["machine_fingerprint"])
     if not cached:
-        state.progress(f"memory read bandwidth of this machine: {record['bytes_per_s'] / 1e9:.1f} GB/s "
-                       f"(cached for later runs)")
+        state.progress(
+            f"memory read bandwidth of this machine: {record['bytes_per_s'] / 1e9:.1f} GB/s (cached for later runs)"
+        )
     return record

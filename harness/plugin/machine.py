@@ -10,11 +10,7 @@ from contextlib import contextmanager
 import pytest
 
 from harness.measure.machine_lock import exclusive, shared
-from harness.plugin.keys import (
-    PROP_VARIANT,
-    PROP_WINDOW,
-    STATE,
-)
+from harness.plugin.keys import PROP_VARIANT, PROP_WINDOW, STATE
 
 # ---------------------------------------------------------------------------------------------
 # Measurements alone: performance tests hold the machine exclusively, other variant work shares it
@@ -28,8 +24,8 @@ def _machine_lock(item: pytest.Item):
 
     def waiting(_: float) -> None:
         what = "a measurement" if perf else "work"
-        state.progress(f"{item.nodeid}: {what} waits until other workers' "
-                       f"{'work' if perf else 'measurements'} finish")
+        state.progress(f"{item.nodeid}: {what} waits until other workers' {'work' if perf else 'measurements'} finish")
+
     return (exclusive if perf else shared)(state.config.cache_dir, waiting)
 
 
@@ -45,9 +41,18 @@ def _holding_machine(item: pytest.Item, record_window: bool) -> Iterator[None]:
             yield
         finally:
             if record_window:
-                item.user_properties.append((PROP_WINDOW, {
-                    "test": item.nodeid, "pid": os.getpid(), "start": started, "end": time.time(),
-                    "mode": "exclusive" if item.get_closest_marker("harness_perf") else "shared"}))
+                item.user_properties.append(
+                    (
+                        PROP_WINDOW,
+                        {
+                            "test": item.nodeid,
+                            "pid": os.getpid(),
+                            "start": started,
+                            "end": time.time(),
+                            "mode": "exclusive" if item.get_closest_marker("harness_perf") else "shared",
+                        },
+                    )
+                )
 
 
 @pytest.hookimpl(wrapper=True)

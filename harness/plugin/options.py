@@ -14,7 +14,8 @@ from harness.plugin.keys import IS_WORKER, STATE
 from harness.run.run import SETTING_CHOICES, Run
 from harness.settings import config as cfg
 from harness.settings.former import RENAMED, RETIRED
-from harness.settings.registry import SETTINGS, SETTINGS_BY_NAME, read_tool_table, resolve
+from harness.settings.registry import SETTINGS, SETTINGS_BY_NAME
+from harness.settings.resolve import read_tool_table, resolve
 
 # ---------------------------------------------------------------------------------------------
 # Options and configuration
@@ -50,8 +51,15 @@ def _resolve_config(config: pytest.Config) -> tuple[cfg.RunConfig, tuple[dict, s
     cli = {option: config.getoption(_dest(option)) for option in options}
     pyproject = config.rootpath / "pyproject.toml"
     table, origin = read_tool_table(pyproject)
-    return resolve(cli, os.environ, table, choices=SETTING_CHOICES, table_origin=origin, rootdir=config.rootpath,
-                   invocation_dir=config.invocation_params.dir), (table, origin)
+    return resolve(
+        cli,
+        os.environ,
+        table,
+        choices=SETTING_CHOICES,
+        table_origin=origin,
+        rootdir=config.rootpath,
+        invocation_dir=config.invocation_params.dir,
+    ), (table, origin)
 
 
 MARKERS = (
@@ -71,6 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
     run = Run(config=run_config, tool_table=tool_table)
     config.stash[IS_WORKER] = hasattr(config, "workerinput")
     if not config.stash[IS_WORKER]:
+
         def progress(message: str) -> None:
             # looked up when used: the terminal reporter may register after this plugin configures;
             # output capturing is lifted for the line, or it would be kept for failure reports only
@@ -80,6 +89,7 @@ def pytest_configure(config: pytest.Config) -> None:
                 return
             with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
                 reporter.write_line(f"[harness] {message}")
+
         run.progress = progress
     config.stash[STATE] = run
     if not config.stash[IS_WORKER]:

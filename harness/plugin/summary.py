@@ -42,19 +42,28 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         terminalreporter.write_line(
             f"gates ({results.gates_origin.get('origin')}): {counts['passed']} passed, {counts['failed']} failed"
             + (f" ({not_judged} could not be judged)" if not_judged else "")
-            + f", {counts[NOT_APPLICABLE]} not applicable", red=failed, green=not failed)
+            + f", {counts[NOT_APPLICABLE]} not applicable",
+            red=failed,
+            green=not failed,
+        )
         for gate in gates:
             if gate.status == "failed":
                 terminalreporter.write_line(f"  FAILED {gate.message}", red=True)
     collector = config.pluginmanager.get_plugin("harness-results")
     if collector is not None and collector.write_error:
-        terminalreporter.write_line(f"[harness] {collector.write_error}: {state.store.path} holds the last complete "
-                                    f"version, without what was measured after it; no report was written", red=True)
+        terminalreporter.write_line(
+            f"[harness] {collector.write_error}: {state.store.path} holds the last complete "
+            f"version, without what was measured after it; no report was written",
+            red=True,
+        )
         return
     terminalreporter.write_line(f"results: {state.store.path}")
     if collector is not None and collector.report_error:
-        terminalreporter.write_line(f"[harness] {collector.report_error}: the report is incomplete; results.json holds "
-                                    f"every measurement: once there is room, run python -m harness report "
-                                    f"{state.store.run_dir}", red=True)
+        terminalreporter.write_line(
+            f"[harness] {collector.report_error}: the report is incomplete; results.json holds "
+            f"every measurement: once there is room, run python -m harness report "
+            f"{state.store.run_dir}",
+            red=True,
+        )
         return
     terminalreporter.write_line(f"report:  {state.store.run_dir / 'report.html'} (and report.md, results.csv, plots)")

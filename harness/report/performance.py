@@ -29,10 +29,16 @@ def performance(results: RunResults) -> Section | None:
             scaled = [x * scale for x in m.interval] if m.interval and None not in m.interval else None
             cells.append(with_interval(m.value * scale, scaled))
         rows.append(cells)
-    return Section("Performance per variant", "performance", text=[
-        "Median [95 % interval] (fits: slope [95 % interval]); warm-ups excluded. Definitions: "
-        "docs/reference/metrics.md."],
-        header=["variant"] + [c[0] for c in columns], rows=rows)
+    return Section(
+        "Performance per variant",
+        "performance",
+        text=[
+            "Median [95 % interval] (fits: slope [95 % interval]); warm-ups excluded. Definitions: "
+            "docs/reference/metrics.md."
+        ],
+        header=["variant"] + [c[0] for c in columns],
+        rows=rows,
+    )
 
 
 def runtimes(results: RunResults) -> Section | None:
@@ -43,22 +49,34 @@ def runtimes(results: RunResults) -> Section | None:
     def version(runtime: dict | None) -> str:
         return f"onnxruntime-genai {runtime['onnxruntime-genai']}" if runtime else "its runtime"
 
-    text = ["Does the runtime upgrade change our model's speed or answers? Each variant measured under "
-            "another onnxruntime-genai release against the same build under the main environment's runtime, "
-            "in this run: speed figures tested as `python -m harness compare` does (Holm–Bonferroni over "
-            "each variant's figures, then the metric's minimum effect)."]
+    text = [
+        "Does the runtime upgrade change our model's speed or answers? Each variant measured under "
+        "another onnxruntime-genai release against the same build under the main environment's runtime, "
+        "in this run: speed figures tested as `python -m harness compare` does (Holm–Bonferroni over "
+        "each variant's figures, then the metric's minimum effect)."
+    ]
     rows = []
     for c in found:
         kld, top1 = c["kld"], c["top1"]
-        logits = ("no logits compared" if kld is None else f"KLD between the two runtimes {fmt(kld.value)}, "
-                  f"top-1 agreement {fmt(top1.value) if top1 else '—'}")
-        answers = (f"{c['same_answers']} of {c['answers']} greedy answers the same" if c["answers"]
-                   else "no answers compared")
-        text.append(f"`{c['variant']}` ({version(c['runtime'])}) against `{c['twin']}` "
-                    f"({version(c['twin_runtime'])}): {answers}; {logits}.")
+        logits = (
+            "no logits compared"
+            if kld is None
+            else f"KLD between the two runtimes {fmt(kld.value)}, top-1 agreement {fmt(top1.value) if top1 else '—'}"
+        )
+        answers = (
+            f"{c['same_answers']} of {c['answers']} greedy answers the same" if c["answers"] else "no answers compared"
+        )
+        text.append(
+            f"`{c['variant']}` ({version(c['runtime'])}) against `{c['twin']}` "
+            f"({version(c['twin_runtime'])}): {answers}; {logits}."
+        )
         for r in c["rows"]:
             change = "—" if r["change"] is None else f"{r['change']:+.1%}"
             rows.append([f"`{c['variant']}`", r["metric"], fmt(r["a"]), fmt(r["b"]), change, r["verdict"], r["how"]])
-    return Section("Runtimes", "runtimes", text=text,
-                   header=["variant", "figure", "main runtime", "this runtime", "change", "verdict", "how decided"],
-                   rows=rows)
+    return Section(
+        "Runtimes",
+        "runtimes",
+        text=text,
+        header=["variant", "figure", "main runtime", "this runtime", "change", "verdict", "how decided"],
+        rows=rows,
+    )

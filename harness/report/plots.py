@@ -73,16 +73,23 @@ def latency(results: RunResults):
     if not rows:
         return None
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for ax, key, label in ((axes[0], "ttft_ms", "TTFT, ms (lower is better)"),
-                           (axes[1], "decode_tps", "decode tokens/s (higher is better)")):
+    for ax, key, label in (
+        (axes[0], "ttft_ms", "TTFT, ms (lower is better)"),
+        (axes[1], "decode_tps", "decode tokens/s (higher is better)"),
+    ):
         for i, r in enumerate(rows):
             if r[key] is None:
                 continue
             ax.bar(i, r[key], color=_colour(r["precision"]), alpha=0.85, hatch=_hatch(r["builder"]), edgecolor="white")
             ax.errorbar(i, r[key], yerr=_errors(r[key], r[f"{key}_ci"]), color="black", capsize=4, lw=1)
         crowded = len(rows) > 4
-        ax.set_xticks(range(len(rows)), [r["variant"] for r in rows], rotation=30 if crowded else 0,
-                      ha="right" if crowded else "center", fontsize=8 if crowded else 10)
+        ax.set_xticks(
+            range(len(rows)),
+            [r["variant"] for r in rows],
+            rotation=30 if crowded else 0,
+            ha="right" if crowded else "center",
+            fontsize=8 if crowded else 10,
+        )
         _style(ax, label)
     fig.suptitle("Median with its bootstrap 95 % interval", fontsize=9, x=0.01, ha="left", color="#555555")
     fig.tight_layout()
@@ -94,16 +101,16 @@ def pareto_front(points: list[tuple[float, float, str]], lower_x: bool = True) -
     ``lower_x`` is False; y: quality, higher is better)."""
     front = []
     for x, y, label in points:
-        dominated = any((ox <= x if lower_x else ox >= x) and oy >= y and (ox, oy) != (x, y)
-                        for ox, oy, _ in points)
+        dominated = any((ox <= x if lower_x else ox >= x) and oy >= y and (ox, oy) != (x, y) for ox, oy, _ in points)
         if not dominated:
             front.append(label)
     return front
 
 
 def quality_tradeoff(results: RunResults):
-    rows = [r for r in precision_table(results)
-            if r["size_mb"] and (r["accuracy"] is not None or r["kld_mean"] is not None)]
+    rows = [
+        r for r in precision_table(results) if r["size_mb"] and (r["accuracy"] is not None or r["kld_mean"] is not None)
+    ]
     if not rows:
         return None
     panels = [("size_mb", True, "size on disk, MB")]
@@ -123,9 +130,16 @@ def quality_tradeoff(results: RunResults):
         for r in usable:
             y = r["accuracy"] if quality else r["kld_mean"]
             yerr = _errors(y, r["accuracy_ci"]) if quality else [[0], [0]]
-            ax.errorbar(r[key], y, yerr=yerr, fmt="o", color=_colour(r["precision"]), capsize=4,
-                        markersize=9 if r["variant"] in front else 6,
-                        markeredgecolor="black" if r["variant"] in front else _colour(r["precision"]))
+            ax.errorbar(
+                r[key],
+                y,
+                yerr=yerr,
+                fmt="o",
+                color=_colour(r["precision"]),
+                capsize=4,
+                markersize=9 if r["variant"] in front else 6,
+                markeredgecolor="black" if r["variant"] in front else _colour(r["precision"]),
+            )
             close = sum(1 for px, py in labelled if abs(px - r[key]) <= 0.05 * x_span and py == y)
             ax.annotate(r["variant"], (r[key], y), textcoords="offset points", xytext=(6, 6 + 10 * close), fontsize=8)
             labelled.append((r[key], y))
@@ -138,8 +152,12 @@ def quality_tradeoff(results: RunResults):
             ax.invert_xaxis()  # cheaper to the left in both panels: here, faster is "cheaper"
         ax.xaxis.set_major_locator(MaxNLocator(5))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}" if abs(x) >= 100 else f"{x:g}"))
-        _style(ax, f"{'accuracy' if quality else 'KLD'} against {xlabel}", xlabel,
-               (rows[0]["accuracy_metric"] + " [Wilson 95 %]") if quality else "KLD mean (lower is better)")
+        _style(
+            ax,
+            f"{'accuracy' if quality else 'KLD'} against {xlabel}",
+            xlabel,
+            (rows[0]["accuracy_metric"] + " [Wilson 95 %]") if quality else "KLD mean (lower is better)",
+        )
     fig.tight_layout()
     return fig
 
@@ -198,15 +216,25 @@ def kld_distribution(results: RunResults):
         share = np.arange(1, len(values) + 1) / len(values)
         ax.plot(values, share, color=_colour_of(results, m.variant), label=f"{m.variant} (mean {m.value:.3g})")
     ax.set_xscale("log")
-    _style(ax, f"cumulative share of tokens, KLD from {records[0].extra.get('reference', 'the reference')}",
-           "KL divergence per token (nats, log scale; ≤1e-9 shown at 1e-9)", "share of tokens")
+    _style(
+        ax,
+        f"cumulative share of tokens, KLD from {records[0].extra.get('reference', 'the reference')}",
+        "KL divergence per token (nats, log scale; ≤1e-9 shown at 1e-9)",
+        "share of tokens",
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
 
-PLOTS = {"latency": latency, "quality_tradeoff": quality_tradeoff, "input_length": input_length,
-         "soak_rss": soak_rss, "kld_distribution": kld_distribution, "search": search_plot}
+PLOTS = {
+    "latency": latency,
+    "quality_tradeoff": quality_tradeoff,
+    "input_length": input_length,
+    "soak_rss": soak_rss,
+    "kld_distribution": kld_distribution,
+    "search": search_plot,
+}
 
 
 def draw_all(results: RunResults, folder: Path) -> dict[str, Path]:
@@ -223,4 +251,3 @@ def draw_all(results: RunResults, folder: Path) -> dict[str, Path]:
             plt.close(fig)
         saved[name] = path
     return saved
-

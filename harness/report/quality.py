@@ -8,9 +8,14 @@ from harness.evaluation.scoring import TASK_METRICS
 from harness.report.section import Section
 from harness.results.view import RunResults
 
-CLOSENESS_COLUMNS = (("KLD mean", "kld_mean"), ("KLD p99", "kld_mean:p99"), ("KLD max", "kld_mean:max"),
-                     ("top-1 agreement", "top1_agreement"), ("Δp RMS", "delta_p_rms"),
-                     ("PPL ratio", "ppl_ratio"))
+CLOSENESS_COLUMNS = (
+    ("KLD mean", "kld_mean"),
+    ("KLD p99", "kld_mean:p99"),
+    ("KLD max", "kld_mean:max"),
+    ("top-1 agreement", "top1_agreement"),
+    ("Δp RMS", "delta_p_rms"),
+    ("PPL ratio", "ppl_ratio"),
+)
 
 
 def quality(results: RunResults) -> list[Section]:
@@ -37,10 +42,18 @@ def quality(results: RunResults) -> list[Section]:
                     text += f" p={m.extra['paired']['p_value']:.2g}"
                 cells.append(text)
             rows.append(cells)
-        sections.append(Section("Task quality", "task-quality", text=[
-            "Share of examples passing each check [Wilson 95 %]; *p*: exact McNemar test against the reference "
-            "on the same examples (small *p*: the difference is real). ROUGE-L: mean F1 [bootstrap 95 %]."],
-            header=["variant"] + task, rows=rows))
+        sections.append(
+            Section(
+                "Task quality",
+                "task-quality",
+                text=[
+                    "Share of examples passing each check [Wilson 95 %]; *p*: exact McNemar test against the reference "
+                    "on the same examples (small *p*: the difference is real). ROUGE-L: mean F1 [bootstrap 95 %]."
+                ],
+                header=["variant"] + task,
+                rows=rows,
+            )
+        )
     close = [v for v in variants if find(v, "kld_mean")]
     if close:
         rows = []
@@ -58,8 +71,16 @@ def quality(results: RunResults) -> list[Section]:
                     cells.append(fmt(m.value) + (f" ± {fmt(unc)}" if unc else ""))
             rows.append(cells + [str(find(vid, "kld_mean").stats.get("n"))])
         reference = find(close[0], "kld_mean").extra.get("reference")
-        sections.append(Section("Closeness to the reference", "closeness", text=[
-            f"Against `{reference}` on the same tokens of domain text, as llama-perplexity --kl-divergence "
-            "computes it (docs/guides/evaluation-data.md, *Quality suites*): value ± one standard error."],
-            header=["variant"] + [c[0] for c in CLOSENESS_COLUMNS] + ["tokens"], rows=rows))
+        sections.append(
+            Section(
+                "Closeness to the reference",
+                "closeness",
+                text=[
+                    f"Against `{reference}` on the same tokens of domain text, as llama-perplexity --kl-divergence "
+                    "computes it (docs/guides/evaluation-data.md, *Quality suites*): value ± one standard error."
+                ],
+                header=["variant"] + [c[0] for c in CLOSENESS_COLUMNS] + ["tokens"],
+                rows=rows,
+            )
+        )
     return sections

@@ -28,8 +28,12 @@ from harness.ship.recommend import recommend
 # Rendering
 
 
-def render_markdown(results: RunResults | dict, plots: dict[str, Path] | None = None, objective: str | None = None,
-                    sections: list[Section] | None = None) -> str:
+def render_markdown(
+    results: RunResults | dict,
+    plots: dict[str, Path] | None = None,
+    objective: str | None = None,
+    sections: list[Section] | None = None,
+) -> str:
     results = as_results(results)
     lines: list[str] = []
     for index, section in enumerate(sections or build_sections(results, objective)):
@@ -95,25 +99,38 @@ def _cell(text: str) -> str:
     return f"<td>{rendered}</td>"
 
 
-def render_html(results: RunResults | dict, plots: dict[str, Path] | None = None, objective: str | None = None,
-                sections: list[Section] | None = None) -> str:
+def render_html(
+    results: RunResults | dict,
+    plots: dict[str, Path] | None = None,
+    objective: str | None = None,
+    sections: list[Section] | None = None,
+) -> str:
     results = as_results(results)
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             f"<title>Precision report {html.escape(results.run_id)}</title>",
-             f"<style>{CSS}</style>{SELF_CHECK}</head><body>"]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>Precision report {html.escape(results.run_id)}</title>",
+        f"<style>{CSS}</style>{SELF_CHECK}</head><body>",
+    ]
     for index, section in enumerate(sections or build_sections(results, objective)):
         tag = "h1" if index == 0 else "h2"
         body = [f'<{tag} id="{section.anchor}">{_inline(section.title)}</{tag}>']
         if section.anchor == "summary":
             body.append('<ul class="summary">' + "".join(f"<li>{_inline(p)}</li>" for p in section.text) + "</ul>")
         elif section.anchor == "recommendation":
-            body.append('<div class="recommendation" id="recommendation-text">'
-                        + "".join(f"<p>{_inline(p)}</p>" for p in section.text) + "</div>")
+            body.append(
+                '<div class="recommendation" id="recommendation-text">'
+                + "".join(f"<p>{_inline(p)}</p>" for p in section.text)
+                + "</div>"
+            )
         else:
             body += [f"<p>{_inline(p)}</p>" for p in section.text]
         if section.header:
-            table = ["<table><thead><tr>" + "".join(f"<th>{_inline(h)}</th>" for h in section.header)
-                     + "</tr></thead><tbody>"]
+            table = [
+                "<table><thead><tr>"
+                + "".join(f"<th>{_inline(h)}</th>" for h in section.header)
+                + "</tr></thead><tbody>"
+            ]
             table += ["<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in section.rows]
             table.append("</tbody></table>")
             if section.collapsed:
@@ -124,9 +141,11 @@ def render_html(results: RunResults | dict, plots: dict[str, Path] | None = None
             parts.append('<h2 id="plots">Plots</h2>')
             for name, path in plots.items():
                 data = base64.b64encode(path.read_bytes()).decode("ascii")
-                parts.append(f'<figure id="plot-{name}"><img alt="{html.escape(TITLES[name])}" '
-                             f'src="data:image/png;base64,{data}"><figcaption>{html.escape(TITLES[name])}'
-                             f"</figcaption></figure>")
+                parts.append(
+                    f'<figure id="plot-{name}"><img alt="{html.escape(TITLES[name])}" '
+                    f'src="data:image/png;base64,{data}"><figcaption>{html.escape(TITLES[name])}'
+                    f"</figcaption></figure>"
+                )
     parts.append("</body></html>")
     return "\n".join(parts)
 

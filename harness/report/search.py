@@ -29,20 +29,47 @@ def search_plot(results: RunResults):
         candidates = record["candidates"]
         for passes, colour, label in ((True, "#2e7d32", "passes the gates"), (False, "#9e9e9e", "misses a gate")):
             chosen = [c for c in candidates if c["passes"] == passes and c.get("verified", True)]
-            ax.scatter([c["size_bytes"] / 1e6 for c in chosen], [c["figures"]["kld_mean"] for c in chosen],
-                       s=18, color=colour, label=label, zorder=2)
+            ax.scatter(
+                [c["size_bytes"] / 1e6 for c in chosen],
+                [c["figures"]["kld_mean"] for c in chosen],
+                s=18,
+                color=colour,
+                label=label,
+                zorder=2,
+            )
         probes = [c for c in candidates if not c.get("verified", True)]
         if probes:
-            ax.scatter([c["size_bytes"] / 1e6 for c in probes], [c["figures"]["kld_mean"] for c in probes], s=18,
-                       marker="^", facecolors="none", edgecolors="#1f77b4", zorder=2,
-                       label=f"sensitivity probe ({record.get('probe_chunks', '?')} of {record.get('chunks', '?')} "
-                             "chunks)")
+            ax.scatter(
+                [c["size_bytes"] / 1e6 for c in probes],
+                [c["figures"]["kld_mean"] for c in probes],
+                s=18,
+                marker="^",
+                facecolors="none",
+                edgecolors="#1f77b4",
+                zorder=2,
+                label=f"sensitivity probe ({record.get('probe_chunks', '?')} of {record.get('chunks', '?')} chunks)",
+            )
         front = [candidates[i] for i in record["pareto"]]
-        ax.plot([c["size_bytes"] / 1e6 for c in front], [c["figures"]["kld_mean"] for c in front],
-                color="#555555", linewidth=1, linestyle="--", label="Pareto front", zorder=1)
+        ax.plot(
+            [c["size_bytes"] / 1e6 for c in front],
+            [c["figures"]["kld_mean"] for c in front],
+            color="#555555",
+            linewidth=1,
+            linestyle="--",
+            label="Pareto front",
+            zorder=1,
+        )
         best = candidates[record["chosen"]]
-        ax.scatter([best["size_bytes"] / 1e6], [best["figures"]["kld_mean"]], s=140, facecolors="none",
-                   edgecolors="#c0392b", linewidths=2, label="chosen", zorder=3)
+        ax.scatter(
+            [best["size_bytes"] / 1e6],
+            [best["figures"]["kld_mean"]],
+            s=140,
+            facecolors="none",
+            edgecolors="#c0392b",
+            linewidths=2,
+            label="chosen",
+            zorder=3,
+        )
         for gate in record["gates"]:
             metric, _, value = gate.split()
             if metric == "kld_mean":
@@ -70,20 +97,49 @@ def search_section(results: RunResults) -> dict | None:
     rows = []
     for variant in variants:
         record = variant.record["search"]
-        text.append(f"`{variant.id}`: {describe_choice(record)} Its plan is `plan-{variant.id}.json` in "
-                    f"this run's folder; `--plan` on it builds the same mix without searching.")
+        text.append(
+            f"`{variant.id}`: {describe_choice(record)} Its plan is `plan-{variant.id}.json` in "
+            f"this run's folder; `--plan` on it builds the same mix without searching."
+        )
         for index, c in enumerate(record["candidates"], 1):
-            rows.append([f"`{variant.id}`", str(index), c["step"], c["group"] or "—", f"{c['size_bytes'] / 1e6:.2f}",
-                         f"{c['figures']['kld_mean']:.4g}", f"{c['figures'].get('top1_agreement', float('nan')):.4f}",
-                         "ranks only" if not c.get("verified", True) else
-                         "passes" if c["passes"] else "; ".join(c["missed"]),
-                         "chosen" if index - 1 == record["chosen"] else ("kept" if c["accepted"] else "")])
+            rows.append(
+                [
+                    f"`{variant.id}`",
+                    str(index),
+                    c["step"],
+                    c["group"] or "—",
+                    f"{c['size_bytes'] / 1e6:.2f}",
+                    f"{c['figures']['kld_mean']:.4g}",
+                    f"{c['figures'].get('top1_agreement', float('nan')):.4f}",
+                    "ranks only"
+                    if not c.get("verified", True)
+                    else "passes"
+                    if c["passes"]
+                    else "; ".join(c["missed"]),
+                    "chosen" if index - 1 == record["chosen"] else ("kept" if c["accepted"] else ""),
+                ]
+            )
     for variant in planned:
-        text.append(f"`{variant.id}` was built from the plan file `{variant.record.get('plan_file')}` (no search "
-                    f"in this run): {plan_summary(variant.record['plan'])}.")
-    return {"text": text, "rows": rows, "collapsed": len(rows) > 12,
-            "header": ["variant", "#", "step", "group moved (promote: to float; else to INT4)", "MB", "kld_mean",
-                       "top-1", "gates", ""]}
+        text.append(
+            f"`{variant.id}` was built from the plan file `{variant.record.get('plan_file')}` (no search "
+            f"in this run): {plan_summary(variant.record['plan'])}."
+        )
+    return {
+        "text": text,
+        "rows": rows,
+        "collapsed": len(rows) > 12,
+        "header": [
+            "variant",
+            "#",
+            "step",
+            "group moved (promote: to float; else to INT4)",
+            "MB",
+            "kld_mean",
+            "top-1",
+            "gates",
+            "",
+        ],
+    }
 
 
 def write_plans(run_dir: Path, results: RunResults) -> list[Path]:

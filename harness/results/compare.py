@@ -84,8 +84,7 @@ def min_effect(name: str, unit: str | None, overrides: dict | None = None) -> tu
     metric = lookup(name)
     unit = metric.unit if metric else unit
     named = {k: v for k, v in MIN_EFFECT.items() if not k.startswith("<")}
-    return (_entry(overrides or {}, name) or _entry(named, name) or MIN_EFFECT.get(f"<{unit}>")
-            or MIN_EFFECT["<*>"])
+    return _entry(overrides or {}, name) or _entry(named, name) or MIN_EFFECT.get(f"<{unit}>") or MIN_EFFECT["<*>"]
 
 
 def parse_min_effects(texts: list[str]) -> dict[str, tuple[str, float]]:
@@ -96,15 +95,19 @@ def parse_min_effects(texts: list[str]) -> dict[str, tuple[str, float]]:
         where = f"option --min-effect {text!r}"
         metric, sep, value = (part.strip() for part in text.partition("="))
         if not sep or not metric or not value:
-            raise HarnessError(f"{where}: expected METRIC=VALUE, e.g. decode_tps=5% (relative) or "
-                               f"exact_match=0.02 (absolute, in the metric's unit)")
+            raise HarnessError(
+                f"{where}: expected METRIC=VALUE, e.g. decode_tps=5% (relative) or "
+                f"exact_match=0.02 (absolute, in the metric's unit)"
+            )
         if not is_known_metric(metric):
             raise HarnessError(f"{where}: {unknown_metric(metric)}")
         found = _EFFECT_VALUE.match(value)
         if not found or not math.isfinite(float(found["k"])):
-            raise HarnessError(f"{where}: cannot read the minimum effect {value!r}; use a non-negative number, "
-                               f"with % for a share of run A's value (5%) or without for an amount in the "
-                               f"metric's unit (0.02)")
+            raise HarnessError(
+                f"{where}: cannot read the minimum effect {value!r}; use a non-negative number, "
+                f"with % for a share of run A's value (5%) or without for an amount in the "
+                f"metric's unit (0.02)"
+            )
         k = float(found["k"])
         effects[metric] = (RELATIVE, k / 100) if found["percent"] else (ABSOLUTE, k)
     return effects
@@ -175,12 +178,14 @@ def decide(adjusted_p: float, a: float | None, b: float | None, minimum: tuple[s
     if effect is None:  # no value to measure the effect on (no "|" here: the row is a Markdown table's)
         return SMALL, f"; no effect to hold against the minimum {_amount(kind, size)}"
     large = effect >= size
-    return (CHANGED if large else SMALL), (f"; effect {_amount(kind, effect)} {'≥' if large else '<'} minimum "
-                                           f"{_amount(kind, size)}")
+    return (CHANGED if large else SMALL), (
+        f"; effect {_amount(kind, effect)} {'≥' if large else '<'} minimum {_amount(kind, size)}"
+    )
 
 
-def compare(a: RunResults | dict, b: RunResults | dict, everything: bool = False,
-            min_effects: dict | None = None) -> dict:
+def compare(
+    a: RunResults | dict, b: RunResults | dict, everything: bool = False, min_effects: dict | None = None
+) -> dict:
     """The comparison of run ``b`` against run ``a``: rows per (variant, metric), variant status
     changes, gate changes. ``min_effects``: overrides of ``MIN_EFFECT`` (:func:`parse_min_effects`)."""
     a, b = as_results(a), as_results(b)
@@ -194,9 +199,19 @@ def compare(a: RunResults | dict, b: RunResults | dict, everything: bool = False
             continue
         va, vb = old.value, m.value
         change = (vb / va - 1) if va not in (None, 0) and vb is not None else None
-        row = {"variant": m.variant, "suite": m.suite, "metric": m.name, "unit": m.unit,
-               "a": va, "b": vb, "change": change, "verdict": UNTESTED, "how": "a single value each: no test possible",
-               "p": None, "holm_p": None}
+        row = {
+            "variant": m.variant,
+            "suite": m.suite,
+            "metric": m.name,
+            "unit": m.unit,
+            "a": va,
+            "b": vb,
+            "change": change,
+            "verdict": UNTESTED,
+            "how": "a single value each: no test possible",
+            "p": None,
+            "holm_p": None,
+        }
         if m.suite not in QUALITY_SUITES and not same_machine:
             row.update(verdict=NOT_COMPARED, how="different machines: performance figures are not comparable")
         else:
@@ -207,16 +222,29 @@ def compare(a: RunResults | dict, b: RunResults | dict, everything: bool = False
         rows.append(row)
     for row, adjusted in zip(tests, holm([row["p"] for row in tests])):
         verdict, why = decide(adjusted, row["a"], row["b"], min_effect(row["metric"], row["unit"], min_effects))
-        row.update(verdict=verdict, holm_p=adjusted,
-                   how=f"{row['how']} p={row['p']:.2g}, Holm p={adjusted:.2g} of {len(tests)}{why}")
+        row.update(
+            verdict=verdict,
+            holm_p=adjusted,
+            how=f"{row['how']} p={row['p']:.2g}, Holm p={adjusted:.2g} of {len(tests)}{why}",
+        )
     status_a = {v.id: v.status for v in a.variants}
     statuses = [(v.id, status_a.get(v.id), v.status) for v in b.variants if status_a.get(v.id) != v.status]
     gates_a = {(g.gate, g.variant): g.outcome for g in a.gate_results}
-    gates = [(g.gate, g.variant, gates_a.get((g.gate, g.variant)), g.outcome) for g in b.gate_results
-             if gates_a.get((g.gate, g.variant)) != g.outcome]
+    gates = [
+        (g.gate, g.variant, gates_a.get((g.gate, g.variant)), g.outcome)
+        for g in b.gate_results
+        if gates_a.get((g.gate, g.variant)) != g.outcome
+    ]
     models = [_model_label(run) for run in (a, b)]
-    return {"a": a.run_id, "b": b.run_id, "same_machine": same_machine, "rows": rows,
-            "statuses": statuses, "gates": gates, "models": None if models[0] == models[1] else models}
+    return {
+        "a": a.run_id,
+        "b": b.run_id,
+        "same_machine": same_machine,
+        "rows": rows,
+        "statuses": statuses,
+        "gates": gates,
+        "models": None if models[0] == models[1] else models,
+    }
 
 
 def _model_label(run: RunResults) -> str:
@@ -227,29 +255,43 @@ def _model_label(run: RunResults) -> str:
 def render(result: dict) -> str:
     models = result.get("models")
     if models:  # said first: every change below mixes the model's change with anything else's
-        lines = [f"# {result['b']} compared with {result['a']}: runs of different models, {models[0]} in "
-                 f"{result['a']} and {models[1]} in {result['b']}", "",
-                 "Every difference below is the models' difference as much as anything else's.", ""]
+        lines = [
+            f"# {result['b']} compared with {result['a']}: runs of different models, {models[0]} in "
+            f"{result['a']} and {models[1]} in {result['b']}",
+            "",
+            "Every difference below is the models' difference as much as anything else's.",
+            "",
+        ]
     else:
         lines = [f"# {result['b']} compared with {result['a']}", ""]
     if not result["same_machine"]:
         lines += ["The runs were made on different machines: performance figures are listed, not compared.", ""]
     count = {v: sum(1 for r in result["rows"] if r["verdict"] == v) for v in (CHANGED, SMALL, NOISE)}
-    summary = (f"{sum(count.values())} of {len(result['rows'])} figures tested, {CORRECTION} corrected (family-wise "
-               f"error rate {ALPHA}): {count[CHANGED]} changed, {count[SMALL]} significant but below their minimum "
-               f"effect, {count[NOISE]} within noise.")
-    lines += [summary, "",
-              "| variant | metric | A | B | change | verdict | how decided "
-              "|", "| --- | --- | ---: | ---: | ---: | --- | --- |"]
+    summary = (
+        f"{sum(count.values())} of {len(result['rows'])} figures tested, {CORRECTION} corrected (family-wise "
+        f"error rate {ALPHA}): {count[CHANGED]} changed, {count[SMALL]} significant but below their minimum "
+        f"effect, {count[NOISE]} within noise."
+    )
+    lines += [
+        summary,
+        "",
+        "| variant | metric | A | B | change | verdict | how decided |",
+        "| --- | --- | ---: | ---: | ---: | --- | --- |",
+    ]
     for r in result["rows"]:
         change = "—" if r["change"] is None or not math.isfinite(r["change"]) else f"{r['change']:+.1%}"
         verdict = f"**{r['verdict']}**" if r["verdict"] == CHANGED else r["verdict"]
-        lines.append(f"| `{r['variant']}` | {r['metric']} | {fmt(r['a'])} | {fmt(r['b'])} | {change} | {verdict} | "
-                     f"{r['how']} |")
+        lines.append(
+            f"| `{r['variant']}` | {r['metric']} | {fmt(r['a'])} | {fmt(r['b'])} | {change} | {verdict} | {r['how']} |"
+        )
     if result["statuses"]:
-        lines += ["", "Variant status changes: "
-                  + "; ".join(f"`{v}` {x or 'new'} → {y}" for v, x, y in result["statuses"])]
+        lines += [
+            "",
+            "Variant status changes: " + "; ".join(f"`{v}` {x or 'new'} → {y}" for v, x, y in result["statuses"]),
+        ]
     if result["gates"]:
-        lines += ["", "Gate changes: "
-                  + "; ".join(f"{g} on `{v}` {x or 'absent'} → {y}" for g, v, x, y in result["gates"])]
+        lines += [
+            "",
+            "Gate changes: " + "; ".join(f"{g} on `{v}` {x or 'absent'} → {y}" for g, v, x, y in result["gates"]),
+        ]
     return "\n".join(lines) + "\n"

@@ -36,27 +36,34 @@ def precision_table(results: RunResults | dict) -> list[dict]:
         kld = results.find(vid, "kld_mean")
         top1 = results.find(vid, "top1_agreement")
         peak = results.value(vid, "peak_rss_bytes")
-        rows.append({
-            "variant": vid, "precision": v.precision, "provider": v.provider, "status": v.status,
-            "builder": v.builder,
-            "machine": v.machine,
-            "reason": v.reason,
-            "size_mb": size / 1e6 if size else None,
-            "size_x_fp32": size / base_size if size and base_size else None,
-            "load_s": v.load_s,
-            "ttft_ms": results.value(vid, "ttft_ms"), "ttft_ms_ci": interval("ttft_ms"),
-            "decode_tps": decode, "decode_tps_ci": interval("decode_tps"),
-            "decode_x_fp32": decode / base_decode if decode and base_decode else None,
-            "peak_rss_mb": peak / 1e6 if peak else None,
-            "accuracy_metric": accuracy.name if accuracy else None,
-            "accuracy": accuracy.value if accuracy else None,
-            "accuracy_ci": accuracy.interval if accuracy else None,
-            "kld_mean": kld.value if kld else None,
-            "kld_uncertainty": kld.stats.get("uncertainty") if kld else None,
-            "top1_agreement": top1.value if top1 else None,
-            "top1_uncertainty": top1.stats.get("uncertainty") if top1 else None,
-            "gates": results.gate_counts(vid),
-            "gates_not_judged": results.not_judged(v),
-            "gates_without_benchmark": results.without_benchmark(vid),
-        })
+        rows.append(
+            {
+                "variant": vid,
+                "precision": v.precision,
+                "provider": v.provider,
+                "status": v.status,
+                "builder": v.builder,
+                "machine": v.machine,
+                "reason": v.reason,
+                "size_mb": size / 1e6 if size else None,
+                "size_x_fp32": size / base_size if size and base_size else None,
+                "load_s": v.load_s,
+                "ttft_ms": results.value(vid, "ttft_ms"),
+                "ttft_ms_ci": interval("ttft_ms"),
+                "decode_tps": decode,
+                "decode_tps_ci": interval("decode_tps"),
+                "decode_x_fp32": decode / base_decode if decode and base_decode else None,
+                "peak_rss_mb": peak / 1e6 if peak else None,
+                "accuracy_metric": accuracy.name if accuracy else None,
+                "accuracy": accuracy.value if accuracy else None,
+                "accuracy_ci": accuracy.interval if accuracy else None,
+                "kld_mean": kld.value if kld else None,
+                "kld_uncertainty": kld.stats.get("uncertainty") if kld else None,
+                "top1_agreement": top1.value if top1 else None,
+                "top1_uncertainty": top1.stats.get("uncertainty") if top1 else None,
+                "gates": results.gate_counts(vid),
+                "gates_not_judged": results.not_judged(v),
+                "gates_without_benchmark": results.without_benchmark(vid),
+            }
+        )
     return rows

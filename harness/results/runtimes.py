@@ -21,9 +21,13 @@ FIGURES = ("decode_tps", "ttft_ms", "tpot_ms", "prefill_tps", "peak_rss_bytes")
 
 def _as_run(results: RunResults, variant: str, named: str) -> RunResults:
     """``variant``'s speed and memory figures as a run of their own, the variant renamed ``named``."""
-    return RunResults.from_dict({
-        "run": {"id": variant}, "environment": dict(results.environment),
-        "measurements": [{**m.to_dict(), "variant": named} for m in results.of(variant) if m.name in FIGURES]})
+    return RunResults.from_dict(
+        {
+            "run": {"id": variant},
+            "environment": dict(results.environment),
+            "measurements": [{**m.to_dict(), "variant": named} for m in results.of(variant) if m.name in FIGURES],
+        }
+    )
 
 
 def comparisons(results: RunResults | dict, min_effects: dict | None = None) -> list[dict]:
@@ -34,15 +38,25 @@ def comparisons(results: RunResults | dict, min_effects: dict | None = None) -> 
         if twin is None:
             continue
         vid = variant.id
-        rows = compare(_as_run(results, twin.id, vid), _as_run(results, vid, vid), everything=True,
-                       min_effects=min_effects)["rows"]
+        rows = compare(
+            _as_run(results, twin.id, vid), _as_run(results, vid, vid), everything=True, min_effects=min_effects
+        )["rows"]
         answers = {}
         for answer in results.answers:
             if answer["variant"] in (vid, twin.id):
                 answers.setdefault(answer["id"], {})[answer["variant"]] = answer["answer"]
         paired = [a for a in answers.values() if len(a) == 2]
-        found.append({"variant": vid, "twin": twin.id, "runtime": variant.runtime, "twin_runtime": twin.runtime,
-                      "rows": rows, "same_answers": sum(a[vid] == a[twin.id] for a in paired), "answers": len(paired),
-                      "kld": results.find(vid, "runtime_kld_mean"),
-                      "top1": results.find(vid, "runtime_top1_agreement")})
+        found.append(
+            {
+                "variant": vid,
+                "twin": twin.id,
+                "runtime": variant.runtime,
+                "twin_runtime": twin.runtime,
+                "rows": rows,
+                "same_answers": sum(a[vid] == a[twin.id] for a in paired),
+                "answers": len(paired),
+                "kld": results.find(vid, "runtime_kld_mean"),
+                "top1": results.find(vid, "runtime_top1_agreement"),
+            }
+        )
     return found

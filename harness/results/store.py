@@ -78,8 +78,9 @@ class ResultsStore:
     A rewrite that fails (a full disk) leaves the last complete file in place and is tried again
     at the next change; ``save_error`` says what failed until a rewrite succeeds."""
 
-    def __init__(self, run_dir: Path, *, run: dict, environment: dict, model: dict | None,
-                 evaluation: dict | None = None) -> None:
+    def __init__(
+        self, run_dir: Path, *, run: dict, environment: dict, model: dict | None, evaluation: dict | None = None
+    ) -> None:
         self.run_dir = run_dir
         self.path = run_dir / "results.json"
         self.data: dict[str, Any] = {
@@ -185,6 +186,7 @@ def load_results(path: Path) -> dict:
         raise HarnessError(f"{path}: corrupt JSON at line {exc.lineno}: {exc.msg}") from None
     version = data.get("schema_version") if isinstance(data, dict) else None
     if version not in READABLE_VERSIONS:
-        raise HarnessError(f"{path}: schema_version {version!r} is not supported "
-                           f"(readable: {', '.join(map(str, READABLE_VERSIONS))})")
+        raise HarnessError(
+            f"{path}: schema_version {version!r} is not supported (readable: {', '.join(map(str, READABLE_VERSIONS))})"
+        )
     return data

@@ -47,10 +47,21 @@ class VariantRecord:
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> VariantRecord:
-        return cls(record["id"], record.get("precision"), record.get("provider"), record.get("builder"),
-                   record.get("status") or "pending", record.get("reason") or "", record.get("tests") or {},
-                   record.get("machine"), record.get("size_bytes"), record.get("load_s"), record.get("twin"),
-                   record.get("runtime"), record)
+        return cls(
+            record["id"],
+            record.get("precision"),
+            record.get("provider"),
+            record.get("builder"),
+            record.get("status") or "pending",
+            record.get("reason") or "",
+            record.get("tests") or {},
+            record.get("machine"),
+            record.get("size_bytes"),
+            record.get("load_s"),
+            record.get("twin"),
+            record.get("runtime"),
+            record,
+        )
 
     def failed_tests(self) -> list[str]:
         return sorted(t for t, outcome in self.tests.items() if outcome in ("failed", "error"))
@@ -71,8 +82,16 @@ class GateResult:
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> GateResult:
-        return cls(record["gate"], record["variant"], record.get("check", ""), record["status"],
-                   record.get("message", ""), record.get("judged") is not False, record.get("unmeasured"), record)
+        return cls(
+            record["gate"],
+            record["variant"],
+            record.get("check", ""),
+            record["status"],
+            record.get("message", ""),
+            record.get("judged") is not False,
+            record.get("unmeasured"),
+            record,
+        )
 
     @property
     def outcome(self) -> str:
@@ -99,11 +118,14 @@ class RunResults:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunResults:
         gates = data.get("gates") or {}
-        return cls(data, tuple(VariantRecord.from_dict(v) for v in data.get("variants", [])),
-                   tuple(Measurement.from_dict(m) for m in data.get("measurements", [])),
-                   tuple(Verdict.from_dict(v) for v in data.get("verdicts", [])),
-                   tuple(GateResult.from_dict(g) for g in gates.get("results") or []),
-                   tuple(gates.get("definitions") or []))
+        return cls(
+            data,
+            tuple(VariantRecord.from_dict(v) for v in data.get("variants", [])),
+            tuple(Measurement.from_dict(m) for m in data.get("measurements", [])),
+            tuple(Verdict.from_dict(v) for v in data.get("verdicts", [])),
+            tuple(GateResult.from_dict(g) for g in gates.get("results") or []),
+            tuple(gates.get("definitions") or []),
+        )
 
     # -- the run ---------------------------------------------------------------------------------
     @property
@@ -148,8 +170,14 @@ class RunResults:
 
     def fp32_twin(self, variant: VariantRecord) -> VariantRecord | None:
         """The FP32 variant on the same provider and machine (the tutorial's "× base")."""
-        return next((v for v in self.variants if v.precision == "fp32" and v.provider == variant.provider
-                     and v.machine == variant.machine), None)
+        return next(
+            (
+                v
+                for v in self.variants
+                if v.precision == "fp32" and v.provider == variant.provider and v.machine == variant.machine
+            ),
+            None,
+        )
 
     # -- measurements ----------------------------------------------------------------------------
     @cached_property
@@ -167,8 +195,13 @@ class RunResults:
     def of(self, variant: str | None = None, name: str | None = None, suite: str | None = None) -> list[Measurement]:
         """The measurements of ``variant`` whose name matches the glob ``name`` and of ``suite``
         (None: any)."""
-        return [m for m in self.measurements if (variant is None or m.variant == variant)
-                and (name is None or fnmatch.fnmatchcase(m.name, name)) and (suite is None or m.suite == suite)]
+        return [
+            m
+            for m in self.measurements
+            if (variant is None or m.variant == variant)
+            and (name is None or fnmatch.fnmatchcase(m.name, name))
+            and (suite is None or m.suite == suite)
+        ]
 
     def references(self) -> set[str]:
         """The variants the closeness suite compared others with."""
@@ -189,11 +222,14 @@ class RunResults:
         recommendation needs every applicable gate judged. A definition that names a ``machine``
         (a merged run) applies to that machine's variants only."""
         judged = {g.gate for g in self.gates_of(variant.id) if g.unmeasured != "suite"}
-        return [d["name"] for d in self.gate_definitions
-                if d["name"] not in judged
-                and (not d.get("precisions") or variant.precision in d["precisions"])
-                and (not d.get("providers") or variant.provider in d["providers"])
-                and d.get("machine", variant.machine) == variant.machine]
+        return [
+            d["name"]
+            for d in self.gate_definitions
+            if d["name"] not in judged
+            and (not d.get("precisions") or variant.precision in d["precisions"])
+            and (not d.get("providers") or variant.provider in d["providers"])
+            and d.get("machine", variant.machine) == variant.machine
+        ]
 
     def without_benchmark(self, variant: str) -> list[str]:
         """The gates not applicable to a variant only because the run had no --benchmark."""

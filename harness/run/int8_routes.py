@@ -27,8 +27,11 @@ def compare_routes(model: str, cache_dir: Path, *, rounds: int = 5, progress: Ca
         progress(f"quantizing {fp32.path.name} with MatMulNBitsQuantizer (8 bits, block {BLOCK_SIZE}) ...")
         shutil.rmtree(quantized, ignore_errors=True)
         quantize_folder(fp32.path, quantized, bits=8, block_size=BLOCK_SIZE, symmetric=True, accuracy_level=4)
-    return side_by_side.measure(run, {"fp32": fp32.path, "int8 (builder -p int8)": builder.path,
-                                      "int8 (MatMulNBitsQuantizer)": quantized}, rounds=rounds)
+    return side_by_side.measure(
+        run,
+        {"fp32": fp32.path, "int8 (builder -p int8)": builder.path, "int8 (MatMulNBitsQuantizer)": quantized},
+        rounds=rounds,
+    )
 
 
 def render_routes(result: dict) -> str:
@@ -36,7 +39,9 @@ def render_routes(result: dict) -> str:
         g = row["graph"]
         if not g["matmul_nbits"]:
             return f"{g['float_matmul']} float MatMul"
-        return (f"{g['matmul_nbits']} MatMulNBits (bits {g['bits']}, block {g['block_sizes']}, accuracy level "
-                f"{g['accuracy_levels']}), {g['float_matmul']} float MatMul")
+        return (
+            f"{g['matmul_nbits']} MatMulNBits (bits {g['bits']}, block {g['block_sizes']}, accuracy level "
+            f"{g['accuracy_levels']}), {g['float_matmul']} float MatMul"
+        )
 
     return side_by_side.render(result, "INT8 routes", {"graph": graph})

@@ -8,16 +8,14 @@ to tests; the commands of ``python -m harness`` make their own. Nothing here kno
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.common import toolchains
-from harness.common.cache import key_of, once
 from harness.common.clock import now_iso
-from harness.common.files import usable_folder, write_json_atomic
+from harness.common.files import usable_folder
 from harness.common.packages import version_of
 from harness.errors import BuildError, HarnessError
 from harness.evaluation.datasets import EvalSet, load_examples
@@ -25,10 +23,8 @@ from harness.evaluation.lengths import check_lengths, token_counter
 from harness.evaluation.model_sets import calibration_path, calibration_texts, default_dataset
 from harness.evaluation.prompts import ChatFormatter
 from harness.evaluation.records import Example
-from harness.evaluation.scoring import score
 from harness.gates.judge import Judgement, judge, strict
 from harness.gates.spec import Gate, load_gates
-from harness.measure.closeness import FORMAT_VERSION
 from harness.models.sources import ModelSource, resolve_model
 from harness.results.store import ResultsStore
 from harness.results.view import RunResults, read
@@ -47,7 +43,7 @@ from harness.variants.recipes import RECIPES
 from harness.variants.search import SearchFailed
 from harness.variants.variant import Variant
 
-# the names the settings accept for the builders and the quantization recipes (harness.settings.registry.resolve)
+# the names the settings accept for the builders and the quantization recipes (harness.settings.resolve.resolve)
 SETTING_CHOICES = {"builders": tuple(BUILDERS), "recipes": tuple(RECIPES)}
 
 
@@ -80,8 +76,11 @@ class Run:
     def for_model(cls, model: str, cache_dir: Path, progress: Callable[[str], None]) -> Run:
         """A planned run of the defaults for one model, as the side-by-side commands use it (the
         model, its own data set and prompt format); a user error is raised."""
-        config = cfg.RunConfig(model=model, cache_dir=Path(cache_dir),
-                               sources={"model": "option --model", "cache_dir": "option --cache-dir"})
+        config = cfg.RunConfig(
+            model=model,
+            cache_dir=Path(cache_dir),
+            sources={"model": "option --model", "cache_dir": "option --cache-dir"},
+        )
         run = cls(config, progress=progress)
         run.plan()
         if run.setup_error is not None:
@@ -106,17 +105,21 @@ class Run:
         config = self.config
         try:
             usable_folder(config.cache_dir, "cache folder", config.sources.get("cache_dir", "default"))
-            self.source = resolve_model(config.model, config.sources.get("model", "option --model"),
-                                        config.cache_dir, self.progress)
+            self.source = resolve_model(
+                config.model, config.sources.get("model", "option --model"), config.cache_dir, self.progress
+            )
             self.eval_set = load_examples(config.dataset or default_dataset(self.source))
             self.examples = self.eval_set.examples
             self.formatter = ChatFormatter(self.source.path, config.prompt_template)
             # every record formatted and counted: a broken template or a prompt too long stops here
-            check_lengths(self.examples, self.formatter, token_counter(self.source.path), self.max_length,
-                          config.answer_tokens)
+            check_lengths(
+                self.examples, self.formatter, token_counter(self.source.path), self.max_length, config.answer_tokens
+            )
             if self.formatter.differs_from_chat_template(list(self.examples[0].messages)):
-                self.progress(f"note: the prompt template {config.prompt_template} formats prompts "
-                              f"differently from the model's own chat template")
+                self.progress(
+                    f"note: the prompt template {config.prompt_template} formats prompts "
+                    f"differently from the model's own chat template"
+                )
             self.gates, self.gates_origin = load_gates(config.gates_file, *self.tool_table, config.gate_thresholds)
             if config.baseline is not None:
                 try:
@@ -128,10 +131,15 @@ class Run:
                     raise HarnessError("--olive-recipe is run by the olive builder: add olive to --builders")
                 self.olive_recipe = read_recipe(config.olive_recipe)
             self.given_plan = mixed_settings(config.search, config.plan, self.source, self.calibration_path)
-            self.planned = plan(config.precisions, config.providers, self.source,
-                                builders=config.builders, runtimes=self.runtimes,
-                                recipes=recipes.chosen(config.recipes, config.search),
-                                mixed=config.search or config.plan is not None)
+            self.planned = plan(
+                config.precisions,
+                config.providers,
+                self.source,
+                builders=config.builders,
+                runtimes=self.runtimes,
+                recipes=recipes.chosen(config.recipes, config.search),
+                mixed=config.search or config.plan is not None,
+            )
         except HarnessError as exc:
             self.setup_error = str(exc)
 
@@ -171,8 +179,9 @@ class Run:
         for candidate in dict.fromkeys((variant.provider, "cpu")):
             rid = Variant(self.config.reference, candidate, runtime=variant.runtime).id  # under the same runtime
             if rid not in {p.id for p in self.planned} and rid not in self.extra_planned:
-                self.extra_planned[rid] = plan((self.config.reference,), (candidate,), self.source,
-                                               runtimes=(variant.runtime,))[0]
+                self.extra_planned[rid] = plan(
+                    (self.config.reference,), (candidate,), self.source, runtimes=(variant.runtime,)
+                )[0]
             if self.planned_variant(rid).supported:
                 return rid
         return None
@@ -184,8 +193,9 @@ class Run:
         if twin is None:
             return None
         if twin.id not in {p.id for p in self.planned} and twin.id not in self.extra_planned:
-            self.extra_planned[twin.id] = plan((twin.precision,), (twin.provider,), self.source,
-                                               builders=(twin.builder,), recipes=(twin.recipe,))[0]
+            self.extra_planned[twin.id] = plan(
+                (twin.precision,), (twin.provider,), self.source, builders=(twin.builder,), recipes=(twin.recipe,)
+            )[0]
         return twin.id if self.planned_variant(twin.id).supported else None
 
     def runtime_of(self, variant_id: str) -> str:
@@ -196,42 +206,18 @@ class Run:
         """Judge ``gate`` for a variant from this run's measurements (``--strict-gates`` applied)."""
         results = RunResults.from_dict(self.store.data if self.store is not None else {})
         try:
-            judgement = judge(gate, results.variant(variant_id) or {"id": variant_id}, results,
-                              reference=self.reference_for(variant_id), baseline=self.baseline,
-                              allow_foreign_baseline=self.config.allow_foreign_baseline,
-                              benchmark=self.config.benchmark)
+            judgement = judge(
+                gate,
+                results.variant(variant_id) or {"id": variant_id},
+                results,
+                reference=self.reference_for(variant_id),
+                baseline=self.baseline,
+                allow_foreign_baseline=self.config.allow_foreign_baseline,
+                benchmark=self.config.benchmark,
+            )
         except HarnessError as exc:
             return Judgement(gate.name, variant_id, "failed", f"gate '{gate.name}': {exc}")
         return strict(judgement) if self.config.strict_gates else judgement
-
-    # -- the reference's results, computed once and kept in the cache ----------------------
-    def answers_of_reference(self, reference_id: str, examples: list[Example], compute) -> list[dict]:
-        """The reference's answers to ``examples``: computed once (by ``compute(session)``) and
-        kept in the cache, keyed on its build, the data, the prompt format and the settings;
-        scored again each time (the cache keeps what was said, not how it scored)."""
-        key = {"build": self.build(reference_id).path.name, "runtime": self.runtime_of(reference_id),
-               "data": self.eval_set.sha256, "ids": [e.id for e in examples],
-               "answer_tokens": self.config.answer_tokens, "format": self.formatter.to_record(), "version": 1}
-        path = self.config.cache_dir / "reference" / f"answers-{key_of(key)}.json"
-        answers, _ = once(path, lambda p: write_json_atomic(p, compute(self.session(reference_id)), indent=None),
-                          lambda p: json.loads(p.read_text(encoding="utf-8")))
-        by_id = {e.id: e for e in examples}
-        return [{**a, "scores": score(by_id[a["id"]], a["answer"])} for a in answers]
-
-    def reference_logprobs(self, reference_id: str, chunks: list[list[int]]) -> tuple[Path, dict | None]:
-        """The reference's 16-bit log-probs for ``chunks`` (:mod:`harness.measure.closeness`),
-        written once by its worker and kept in the cache; also what writing them reported (None
-        when cached)."""
-        key = {"build": self.build(reference_id).path.name, "runtime": self.runtime_of(reference_id),
-               "chunks": key_of(chunks, 64), "version": FORMAT_VERSION}
-        path = self.config.cache_dir / "reference" / f"logprobs-{key_of(key)}.npz"
-        written: list[dict] = []
-
-        def write(target: Path) -> None:
-            self.progress(f"reference logits: {reference_id} over {len(chunks)} chunks")
-            written.append(self.session(reference_id).write_reference(chunks, target))
-        once(path, write, load=lambda target: target)
-        return path, written[0] if written else None
 
     # -- builds and sessions, each done once per process and remembered (failures too) -------
     def build(self, variant_id: str) -> BuiltVariant:
@@ -239,9 +225,11 @@ class Run:
             variant = self.planned_variant(variant_id).variant
             try:
                 inputs = BuildInputs(
-                    olive_recipe=self.olive_recipe, fp16_cpu_fix=self.config.fp16_cpu_fix,
+                    olive_recipe=self.olive_recipe,
+                    fp16_cpu_fix=self.config.fp16_cpu_fix,
                     calibration=tuple(self.calibration_texts or ()) if BUILDERS[variant.builder].calibrated else None,
-                    mixed_plan=mixed_plan(self, variant_id) if variant.precision == MIXED else None)
+                    mixed_plan=mixed_plan(self, variant_id) if variant.precision == MIXED else None,
+                )
                 built = build_variant(variant, self.source, self.config.cache_dir, self.progress, inputs)
             except SearchFailed as exc:
                 exc = BuildError(f"{variant_id}: {exc}", "")
@@ -268,21 +256,28 @@ class Run:
             spec = SessionSpec(model_dir=str(built.path), provider=variant.provider, max_length=self.max_length)
 
             def restarted(count: int, crash: BaseException) -> None:
-                self.progress(f"{variant_id}: {crash.summary()}; fresh worker {count} of {MAX_RESTARTS} for its next "
-                              "test")
+                self.progress(
+                    f"{variant_id}: {crash.summary()}; fresh worker {count} of {MAX_RESTARTS} for its next test"
+                )
                 self.note(variant_id, worker_restarts=count)
 
             try:
                 interpreter = toolchains.interpreter(variant.runtime, self.config.cache_dir, self.progress)
-                session = WorkerSession(spec, variant_id, timeout=self.config.worker_timeout, on_restart=restarted,
-                                        interpreter=interpreter)
+                session = WorkerSession(
+                    spec, variant_id, timeout=self.config.worker_timeout, on_restart=restarted, interpreter=interpreter
+                )
             except BaseException as exc:
                 self.sessions[variant_id] = exc
                 raise
             self.sessions[variant_id] = session
-            self.note(variant_id, runtime=session.ready["runtime"], load_s=session.ready["load_s"],
-                      rss_before_load_bytes=session.ready["rss_before_load_bytes"],
-                      rss_after_load_bytes=session.ready["rss_after_load_bytes"], max_length=self.max_length)
+            self.note(
+                variant_id,
+                runtime=session.ready["runtime"],
+                load_s=session.ready["load_s"],
+                rss_before_load_bytes=session.ready["rss_before_load_bytes"],
+                rss_after_load_bytes=session.ready["rss_after_load_bytes"],
+                max_length=self.max_length,
+            )
         result = self.sessions[variant_id]
         if isinstance(result, BaseException):
             raise result

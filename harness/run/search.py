@@ -20,6 +20,7 @@ from harness.evaluation.datasets import load_examples
 from harness.gates.spec import CLOSENESS_METRICS, Gate
 from harness.measure.closeness import summarize
 from harness.measure.quality import TooLittleText, closeness_chunks
+from harness.run.reference import reference_logprobs
 from harness.runtime.client import WorkerSession
 from harness.runtime.protocol import SessionSpec
 from harness.variants.mixed import Bank, check_plan, model_groups, read_plan
@@ -39,8 +40,10 @@ def mixed_settings(search_on: bool, plan_file, source, calibration) -> dict | No
     if search_on and plan_file is not None:
         raise HarnessError("--search finds a plan and --plan gives one: use one of them")
     if search_on and calibration is None:
-        raise HarnessError(f"--search tunes on calibration text, never on the evaluation set, and {source.name} "
-                           "has no calibration set of its own: give --calibration PATH")
+        raise HarnessError(
+            f"--search tunes on calibration text, never on the evaluation set, and {source.name} "
+            "has no calibration set of its own: give --calibration PATH"
+        )
     if plan_file is None:
         return None
     plan = read_plan(plan_file)
@@ -62,8 +65,15 @@ class SearchText:
     reference_of: Callable[[list], Path]
 
 
-def find_plan(fp32, text: SearchText, gates: list[Gate], profile, max_length: int, cache_dir: Path,
-              progress: Progress = lambda line: None) -> dict:
+def find_plan(
+    fp32,
+    text: SearchText,
+    gates: list[Gate],
+    profile,
+    max_length: int,
+    cache_dir: Path,
+    progress: Progress = lambda line: None,
+) -> dict:
     """Run :func:`search` on the model's FP32 build (``fp32``, a BuiltVariant) with real candidates:
     the search text is ``text``'s conversations in the profile's closeness chunks; each plan is
     assembled, loaded in a worker and compared with the FP32 log-probs ``text.reference_of(chunks)``
@@ -74,15 +84,24 @@ def find_plan(fp32, text: SearchText, gates: list[Gate], profile, max_length: in
     try:
         chunks, _ = closeness_chunks(text.examples, text.format_prompt, text.encode, max_length, profile.search_chunks)
     except TooLittleText as why:
-        raise SearchFailed(f"the calibration set {text.calibration}: {str(why).replace('evaluation set', 'text')}") \
-            from None
-    probe_chunks = chunks[:max(1, len(chunks) // 2)]
+        raise SearchFailed(
+            f"the calibration set {text.calibration}: {str(why).replace('evaluation set', 'text')}"
+        ) from None
+    probe_chunks = chunks[: max(1, len(chunks) // 2)]
     budget = profile.search_candidates
-    progress(f"search: {budget} candidates at most, on {len(chunks)} chunks of {Path(text.calibration).name} "
-             "(never the evaluation set)")
-    key = {"build": fp32.path.name, "toolchain": fp32.toolchain, "max_length": max_length, "budget": budget,
-           "gates": [f"{g.metric} {g.op} {g.k:g}" for g in gates], "format": METHOD_VERSION,
-           "chunks": key_of(chunks, 64)}
+    progress(
+        f"search: {budget} candidates at most, on {len(chunks)} chunks of {Path(text.calibration).name} "
+        "(never the evaluation set)"
+    )
+    key = {
+        "build": fp32.path.name,
+        "toolchain": fp32.toolchain,
+        "max_length": max_length,
+        "budget": budget,
+        "gates": [f"{g.metric} {g.op} {g.k:g}" for g in gates],
+        "format": METHOD_VERSION,
+        "chunks": key_of(chunks, 64),
+    }
     path = Path(cache_dir) / "searches" / f"{key_of(key)}.json"
 
     def run_search(target: Path) -> None:
@@ -91,36 +110,56 @@ def find_plan(fp32, text: SearchText, gates: list[Gate], profile, max_length: in
         progress(f"search: quantizing every group of {fp32.path.name} at 4 and 8 bits ...")
         bank = Bank(fp32.path)
         with tempfile.TemporaryDirectory(prefix="harness-search-") as tmp:
+
             def scored_on(scored: list, against: Path) -> Measure:
                 def measure(plan: dict) -> dict:
                     folder = bank.assemble(plan, Path(tmp) / "candidate")
-                    session = WorkerSession(SessionSpec(str(folder), max_length=max_length), "mixed-search",
-                                            timeout=600, max_restarts=0)
+                    session = WorkerSession(
+                        SessionSpec(str(folder), max_length=max_length), "mixed-search", timeout=600, max_restarts=0
+                    )
                     try:
                         per = session.compare(scored, against)
                     finally:
                         session.close()
                     return {name: record["value"] for name, record in summarize(per).items()}
+
                 return measure
 
             try:
-                result = search(list(bank.groups), bank.size, scored_on(chunks, reference), gates, budget, progress,
-                                rank=scored_on(probe_chunks, probe_reference))
+                result = search(
+                    list(bank.groups),
+                    bank.size,
+                    scored_on(chunks, reference),
+                    gates,
+                    budget,
+                    progress,
+                    rank=scored_on(probe_chunks, probe_reference),
+                )
             except SearchFailed as exc:  # kept too: the same inputs fail the same way
                 write_json_atomic(target, {"failed": str(exc), "made_at": now_iso()})
                 return
-        record = {**result.to_record(), "seconds": round(time.perf_counter() - started, 1), "made_at": now_iso(),
-                  "search_text_tokens": sum(len(c) for c in chunks), "chunks": len(chunks),
-                  "probe_chunks": len(probe_chunks), "groups": list(bank.groups)}
+        record = {
+            **result.to_record(),
+            "seconds": round(time.perf_counter() - started, 1),
+            "made_at": now_iso(),
+            "search_text_tokens": sum(len(c) for c in chunks),
+            "chunks": len(chunks),
+            "probe_chunks": len(probe_chunks),
+            "groups": list(bank.groups),
+        }
         write_json_atomic(target, record)
         chosen = record["candidates"][record["chosen"]]
-        progress(f"search: chose {chosen['size_bytes'] / 1e6:.2f} MB of grouped weights after "
-                 f"{len(record['candidates'])} candidates in {record['seconds']:.0f} s")
+        progress(
+            f"search: chose {chosen['size_bytes'] / 1e6:.2f} MB of grouped weights after "
+            f"{len(record['candidates'])} candidates in {record['seconds']:.0f} s"
+        )
 
     record, made = once(path, run_search, load=lambda target: read_json(target, "cached search"))
     if not made:
-        progress(f"search: the same search (model build, search text, gates, budget) ran on {record['made_at']}: "
-                 f"reusing its plan")
+        progress(
+            f"search: the same search (model build, search text, gates, budget) ran on {record['made_at']}: "
+            f"reusing its plan"
+        )
     if record.get("failed"):
         raise SearchFailed(record["failed"])
     return record
@@ -129,8 +168,13 @@ def find_plan(fp32, text: SearchText, gates: list[Gate], profile, max_length: in
 def closeness_gates(gates: list[Gate], provider: str) -> list[Gate]:
     """The run's gates the search must pass: absolute thresholds on a closeness metric that apply
     to a mixed variant of ``provider``."""
-    return [g for g in gates if g.metric in CLOSENESS_METRICS and g.form == "absolute"
-            and g.applies_to({"precision": "mixed", "provider": provider})]
+    return [
+        g
+        for g in gates
+        if g.metric in CLOSENESS_METRICS
+        and g.form == "absolute"
+        and g.applies_to({"precision": "mixed", "provider": provider})
+    ]
 
 
 def mixed_plan(run: Run, variant_id: str) -> dict:
@@ -142,10 +186,21 @@ def mixed_plan(run: Run, variant_id: str) -> dict:
     reference = run.reference_for(variant_id)
     if reference is None:
         raise SearchFailed(f"no {run.config.reference} reference runs here to search against")
-    text = SearchText(load_examples(run.calibration_path).examples, run.calibration_path, run.formatter,
-                      run.session(reference).encode, lambda chunks: run.reference_logprobs(reference, chunks)[0])
-    record = find_plan(run.build(reference), text,
-                       closeness_gates(run.gates, run.planned_variant(variant_id).variant.provider),
-                       run.config.profile, run.max_length, run.config.cache_dir, run.progress)
+    text = SearchText(
+        load_examples(run.calibration_path).examples,
+        run.calibration_path,
+        run.formatter,
+        run.session(reference).encode,
+        lambda chunks: reference_logprobs(run, reference, chunks)[0],
+    )
+    record = find_plan(
+        run.build(reference),
+        text,
+        closeness_gates(run.gates, run.planned_variant(variant_id).variant.provider),
+        run.config.profile,
+        run.max_length,
+        run.config.cache_dir,
+        run.progress,
+    )
     run.note(variant_id, plan=record["plan"], search=record)
     return record["plan"]

@@ -29,8 +29,15 @@ from harness.runtime.protocol import SessionSpec
 from harness.variants.graph import quantization_summary
 
 
-def measure(run: Run, folders: dict[str, Path], *, rounds: int = 5, new_tokens: int = 64,
-            chunks: int = 8, max_length: int = 1024) -> dict:
+def measure(
+    run: Run,
+    folders: dict[str, Path],
+    *,
+    rounds: int = 5,
+    new_tokens: int = 64,
+    chunks: int = 8,
+    max_length: int = 1024,
+) -> dict:
     """``folders``: label -> built model folder of ``run``'s model; the first is the reference."""
     names = list(folders)
     source, examples, formatter, progress = run.source, run.examples, run.formatter, run.progress
@@ -61,26 +68,36 @@ def measure(run: Run, folders: dict[str, Path], *, rounds: int = 5, new_tokens: 
             for name in names:
                 closeness = summarize(sessions[name].compare(scored, path)) if name != names[0] else None
                 graph = quantization_summary(folders[name] / "model.onnx")
-                rows.append({
-                    "variant": name,
-                    "size_bytes": sum(p.stat().st_size for p in folders[name].iterdir()
-                                      if p.is_file() and p.name != "build.json"),
-                    "weight_dtypes": graph["weight_dtypes"],
-                    "graph": graph,
-                    "ttft_ms": 1000 * statistics.median(t for t, _ in timings[name]),
-                    "decode_tps": statistics.median(d for _, d in timings[name]),
-                    "peak_rss_bytes": sessions[name].memory()["peak_rss_bytes"],
-                    "kld_mean": closeness and closeness["kld_mean"]["value"],
-                    "kld_uncertainty": closeness and closeness["kld_mean"]["uncertainty"],
-                    "top1_agreement": closeness and closeness["top1_agreement"]["value"],
-                    "scored_tokens": closeness and closeness["kld_mean"]["n"],
-                    "same_greedy_prefix": _common_prefix(tokens[name], tokens[names[0]]),
-                })
+                rows.append(
+                    {
+                        "variant": name,
+                        "size_bytes": sum(
+                            p.stat().st_size for p in folders[name].iterdir() if p.is_file() and p.name != "build.json"
+                        ),
+                        "weight_dtypes": graph["weight_dtypes"],
+                        "graph": graph,
+                        "ttft_ms": 1000 * statistics.median(t for t, _ in timings[name]),
+                        "decode_tps": statistics.median(d for _, d in timings[name]),
+                        "peak_rss_bytes": sessions[name].memory()["peak_rss_bytes"],
+                        "kld_mean": closeness and closeness["kld_mean"]["value"],
+                        "kld_uncertainty": closeness and closeness["kld_mean"]["uncertainty"],
+                        "top1_agreement": closeness and closeness["top1_agreement"]["value"],
+                        "scored_tokens": closeness and closeness["kld_mean"]["n"],
+                        "same_greedy_prefix": _common_prefix(tokens[name], tokens[names[0]]),
+                    }
+                )
     finally:
         for session in sessions.values():
             session.close()
-    settings = {"model": source.name, "rounds": rounds, "new_tokens": new_tokens, "prompt_tokens": len(prompt_ids),
-                "chunks": len(scored), "n_ctx": KLD_CONTEXT, "max_length": max_length}
+    settings = {
+        "model": source.name,
+        "rounds": rounds,
+        "new_tokens": new_tokens,
+        "prompt_tokens": len(prompt_ids),
+        "chunks": len(scored),
+        "n_ctx": KLD_CONTEXT,
+        "max_length": max_length,
+    }
     return {"settings": settings, "machine": describe(), "rows": rows}
 
 
@@ -90,21 +107,25 @@ def render(result: dict, title: str, extra: dict[str, Callable[[dict], str]] | N
     s = result["settings"]
     extra = extra or {}
     base = result["rows"][0]
-    lines = [f"{title} on {s['model']}: {machine['cpu_model']}, {machine['cores_usable']} cores; "
-             f"{s['rounds']} rounds of {s['prompt_tokens']}-token prompt + {s['new_tokens']} tokens, "
-             f"closeness over {s['chunks']} x {s['n_ctx']} tokens",
-             "",
-             f"| variant | {''.join(f'{t} | ' for t in extra)}size MB | decode tok/s (× {base['variant']}) | TTFT ms | "
-             f"peak RSS MB | KLD vs {base['variant']} | top-1 | greedy tokens as {base['variant']}'s |",
-             "| --- | " + "--- | " * len(extra) + "--- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        f"{title} on {s['model']}: {machine['cpu_model']}, {machine['cores_usable']} cores; "
+        f"{s['rounds']} rounds of {s['prompt_tokens']}-token prompt + {s['new_tokens']} tokens, "
+        f"closeness over {s['chunks']} x {s['n_ctx']} tokens",
+        "",
+        f"| variant | {''.join(f'{t} | ' for t in extra)}size MB | decode tok/s (× {base['variant']}) | TTFT ms | "
+        f"peak RSS MB | KLD vs {base['variant']} | top-1 | greedy tokens as {base['variant']}'s |",
+        "| --- | " + "--- | " * len(extra) + "--- | --- | --- | --- | --- | --- | --- |",
+    ]
     for row in result["rows"]:
         kld = "—" if row["kld_mean"] is None else f"{row['kld_mean']:.2g} ± {row['kld_uncertainty']:.1g}"
         top1 = "—" if row["top1_agreement"] is None else f"{row['top1_agreement']:.4f}"
         cells = "".join(f"{cell(row)} | " for cell in extra.values())
-        lines.append(f"| {row['variant']} | {cells}{row['size_bytes'] / 1e6:.0f} | {row['decode_tps']:.1f} "
-                     f"({row['decode_tps'] / base['decode_tps']:.2f}) | {row['ttft_ms']:.1f} | "
-                     f"{row['peak_rss_bytes'] / 2**20:.0f} | {kld} | {top1} | "
-                     f"{row['same_greedy_prefix']} of {s['new_tokens']} |")
+        lines.append(
+            f"| {row['variant']} | {cells}{row['size_bytes'] / 1e6:.0f} | {row['decode_tps']:.1f} "
+            f"({row['decode_tps'] / base['decode_tps']:.2f}) | {row['ttft_ms']:.1f} | "
+            f"{row['peak_rss_bytes'] / 2**20:.0f} | {kld} | {top1} | "
+            f"{row['same_greedy_prefix']} of {s['new_tokens']} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -33,6 +33,6 @@ def run(model, ids: Sequence[int], new_tokens: int, max_length: int) -> dict:
     for _ in range(new_tokens - 1):
         generator.generate_next_token()
     t_end = time.perf_counter()
-    tokens = [int(t) for t in generator.get_sequence(0)][len(ids):]  # read after the clock stops
+    tokens = [int(t) for t in generator.get_sequence(0)][len(ids) :]  # read after the clock stops
     del generator
     return {"ttft_s": t1 - t0, "decode_s": t_end - t1, "new_tokens": new_tokens, "tokens": tokens}

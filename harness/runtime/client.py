@@ -25,10 +25,17 @@ class WorkerSession:
     """What suites get: one variant's :class:`~harness.runtime.protocol.Session`, loaded in a
     worker process of its own, with requests measured there and a fresh worker after a crash."""
 
-    def __init__(self, spec: SessionSpec, variant_id: str, *, timeout: float = 600.0,
-                 load_timeout: float = 600.0, max_restarts: int = MAX_RESTARTS,
-                 on_restart: Callable[[int, WorkerCrashed], None] = lambda count, crash: None,
-                 interpreter: Interpreter = MAIN) -> None:
+    def __init__(
+        self,
+        spec: SessionSpec,
+        variant_id: str,
+        *,
+        timeout: float = 600.0,
+        load_timeout: float = 600.0,
+        max_restarts: int = MAX_RESTARTS,
+        on_restart: Callable[[int, WorkerCrashed], None] = lambda count, crash: None,
+        interpreter: Interpreter = MAIN,
+    ) -> None:
         """``interpreter``: the toolchain the worker runs in (``--runtimes``); by default this
         process's own environment."""
         self.spec = spec
@@ -48,8 +55,12 @@ class WorkerSession:
         env = dict(os.environ if self.interpreter.env is None else self.interpreter.env, PYTHONUNBUFFERED="1")
         self._proc = subprocess.Popen(
             [*self.interpreter.command, "-m", "harness.runtime.worker", self.spec.to_json()],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
-            preexec_fn=die_with_parent())
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=env,
+            preexec_fn=die_with_parent(),
+        )
         self._buffer = b""
         ready = self._read(self.load_timeout)
         if not ready.get("ok"):
@@ -78,12 +89,12 @@ class WorkerSession:
     def pid(self) -> int:
         return self._proc.pid
 
-    def generate(self, prompt: str | Sequence[int], *, max_new_tokens: int,
-                 min_new_tokens: int = 0) -> GenerationTrace:
+    def generate(self, prompt: str | Sequence[int], *, max_new_tokens: int, min_new_tokens: int = 0) -> GenerationTrace:
         if not isinstance(prompt, str):
             prompt = [int(i) for i in prompt]
-        answer = self._call({"op": "generate", "prompt": prompt, "max_new_tokens": max_new_tokens,
-                             "min_new_tokens": min_new_tokens})
+        answer = self._call(
+            {"op": "generate", "prompt": prompt, "max_new_tokens": max_new_tokens, "min_new_tokens": min_new_tokens}
+        )
         if "memory" in answer:
             self.after_first_request = answer["memory"]
         return GenerationTrace.from_dict(answer["trace"])
@@ -122,12 +133,12 @@ class WorkerSession:
         return self._call({"op": "info"})["info"]
 
     def write_reference(self, chunks: Sequence[Sequence[int]], path: Path) -> dict:
-        return self._call({"op": "write_reference", "chunks": [list(map(int, c)) for c in chunks],
-                           "path": str(path)})
+        return self._call({"op": "write_reference", "chunks": [list(map(int, c)) for c in chunks], "path": str(path)})
 
     def compare(self, chunks: Sequence[Sequence[int]], path: Path) -> dict[str, list]:
-        return self._call({"op": "compare", "chunks": [list(map(int, c)) for c in chunks],
-                           "path": str(path)})["per_token"]
+        return self._call({"op": "compare", "chunks": [list(map(int, c)) for c in chunks], "path": str(path)})[
+            "per_token"
+        ]
 
     def bare(self, ids: Sequence[int], new_tokens: int) -> dict:
         """One request of exactly ``new_tokens`` through :mod:`harness.runtime.bare_loop` on this

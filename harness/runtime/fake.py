@@ -6,13 +6,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 
 from harness.measure.trace import GenerationTrace
-from harness.runtime.protocol import (
-    SessionSpec,
-    check_ids,
-    check_request,
-    check_text,
-    prompt_ids,
-)
+from harness.runtime.protocol import SessionSpec, check_ids, check_request, check_text, prompt_ids
 
 
 class FakeSession:
@@ -31,8 +25,7 @@ class FakeSession:
         self.spec = spec or SessionSpec(model_dir="fake", fake=True)
         self.max_length = self.spec.max_length
 
-    def generate(self, prompt: str | Sequence[int], *, max_new_tokens: int,
-                 min_new_tokens: int = 0) -> GenerationTrace:
+    def generate(self, prompt: str | Sequence[int], *, max_new_tokens: int, min_new_tokens: int = 0) -> GenerationTrace:
         if isinstance(prompt, str):
             ids = self.encode(prompt)
         else:
@@ -49,9 +42,13 @@ class FakeSession:
         ttft = len(ids) * self.PREFILL_S_PER_TOKEN
         times = tuple(ttft + k * self.DECODE_S for k in range(count))
         return GenerationTrace(
-            prompt_tokens=len(ids), tokens=tuple(tokens),
-            text="".join(chr(97 + t % 26) for t in tokens), token_times=times, tokenize_s=0.0,
-            finish_reason="eos" if tokens and tokens[-1] == self.EOS else "length")
+            prompt_tokens=len(ids),
+            tokens=tuple(tokens),
+            text="".join(chr(97 + t % 26) for t in tokens),
+            token_times=times,
+            tokenize_s=0.0,
+            finish_reason="eos" if tokens and tokens[-1] == self.EOS else "length",
+        )
 
     def encode(self, text: str) -> list[int]:
         check_text(text)
@@ -79,12 +76,21 @@ class FakeSession:
     def bare(self, ids: Sequence[int], new_tokens: int) -> dict:
         """The fake's timing model, without its bookkeeping: what the harness's trace shows."""
         trace = self.generate(list(ids), max_new_tokens=new_tokens, min_new_tokens=new_tokens)
-        return {"ttft_s": trace.ttft_s, "decode_s": (new_tokens - 1) * self.DECODE_S,
-                "new_tokens": new_tokens, "tokens": list(trace.tokens)}
+        return {
+            "ttft_s": trace.ttft_s,
+            "decode_s": (new_tokens - 1) * self.DECODE_S,
+            "new_tokens": new_tokens,
+            "tokens": list(trace.tokens),
+        }
 
     def info(self) -> dict:
-        return {"kind": "fake", "max_length": self.max_length, "context_length": self.max_length,
-                "vocab_size": self.VOCAB, "load_s": 0.0}
+        return {
+            "kind": "fake",
+            "max_length": self.max_length,
+            "context_length": self.max_length,
+            "vocab_size": self.VOCAB,
+            "load_s": 0.0,
+        }
 
     def close(self) -> None:
         pass

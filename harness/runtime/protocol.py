@@ -20,8 +20,9 @@ class Session(Protocol):
     requests are measured inside the worker (``generate_measured``, ``generator_memory``,
     ``compare``) so that the suite's own process stays out of the figures."""
 
-    def generate(self, prompt: str | Sequence[int], *, max_new_tokens: int,
-                 min_new_tokens: int = 0) -> GenerationTrace: ...
+    def generate(
+        self, prompt: str | Sequence[int], *, max_new_tokens: int, min_new_tokens: int = 0
+    ) -> GenerationTrace: ...
 
     def generate_rewound(self, ids: Sequence[int], new_tokens: int) -> GenerationTrace:
         """Exactly ``new_tokens`` after ``ids`` on one generator kept across calls and rewound
@@ -67,12 +68,12 @@ class SessionSpec:
     def from_json(cls, text: str) -> SessionSpec:
         return cls(**json.loads(text))
 
+
 def check_ids(ids: Sequence[int], vocab_size: int) -> None:
     """Reject ids the runtime would mishandle: onnxruntime-genai 0.14.1 silently accepts negative ids."""
     bad = [i for i in ids if not 0 <= int(i) < vocab_size]
     if bad:
-        raise GenerationError("invalid_token_id",
-                              f"token id {bad[0]} outside the vocabulary [0, {vocab_size})")
+        raise GenerationError("invalid_token_id", f"token id {bad[0]} outside the vocabulary [0, {vocab_size})")
 
 
 def check_text(text: str) -> None:
@@ -81,8 +82,10 @@ def check_text(text: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise GenerationError("invalid_text", f"the prompt is not valid Unicode text: "
-                              f"{exc.reason} at character {exc.start} ({text[exc.start]!r})") from None
+        raise GenerationError(
+            "invalid_text",
+            f"the prompt is not valid Unicode text: {exc.reason} at character {exc.start} ({text[exc.start]!r})",
+        ) from None
 
 
 def prompt_ids(prompt: str | Sequence[int], vocab_size: int) -> list[int]:
@@ -98,9 +101,11 @@ def check_request(prompt_len: int, max_new_tokens: int, min_new_tokens: int, max
     if prompt_len == 0:
         raise GenerationError("empty_prompt", "the prompt has no tokens")
     if max_new_tokens < 1 or min_new_tokens < 0 or min_new_tokens > max_new_tokens:
-        raise GenerationError("invalid_request",
-                              f"need 0 <= min_new_tokens ({min_new_tokens}) <= max_new_tokens ({max_new_tokens}), "
-                              "max >= 1")
+        raise GenerationError(
+            "invalid_request",
+            f"need 0 <= min_new_tokens ({min_new_tokens}) <= max_new_tokens ({max_new_tokens}), max >= 1",
+        )
     if prompt_len >= max_length:
-        raise GenerationError("prompt_too_long",
-                              f"prompt of {prompt_len} tokens leaves no room under max_length {max_length}")
+        raise GenerationError(
+            "prompt_too_long", f"prompt of {prompt_len} tokens leaves no room under max_length {max_length}"
+        )

@@ -23,13 +23,7 @@ from harness.errors import GenerationError
 from harness.measure.trace import GenerationTrace
 from harness.runtime import bare_loop
 from harness.runtime.fake import FakeSession
-from harness.runtime.protocol import (
-    Session,
-    SessionSpec,
-    check_request,
-    check_text,
-    prompt_ids,
-)
+from harness.runtime.protocol import Session, SessionSpec, check_request, check_text, prompt_ids
 
 
 def open_session(spec: SessionSpec) -> Session:
@@ -66,8 +60,7 @@ class OgaSession:
         self.context_length = int(model_config.get("context_length", spec.max_length))
         self.max_length = min(spec.max_length, self.context_length)
 
-    def generate(self, prompt: str | Sequence[int], *, max_new_tokens: int,
-                 min_new_tokens: int = 0) -> GenerationTrace:
+    def generate(self, prompt: str | Sequence[int], *, max_new_tokens: int, min_new_tokens: int = 0) -> GenerationTrace:
         tokenize_s = 0.0
         if isinstance(prompt, str):
             check_text(prompt)
@@ -157,7 +150,7 @@ class OgaSession:
         except RuntimeError as exc:  # the runtime's own refusal: typed, never a crash
             raise GenerationError(_classify_runtime_error(str(exc)), str(exc)) from None
         sequence = [int(t) for t in generator.get_sequence(0)]
-        new = sequence[len(ids):len(ids) + len(times)]
+        new = sequence[len(ids) : len(ids) + len(times)]
         eos = self._eos
         visible = [t for t in new if t not in eos]
         if len(new) < len(times) and eos:
@@ -169,8 +162,14 @@ class OgaSession:
         # Tokenizer.decode([]) kills the process (SIGFPE): an empty answer is '' without asking it.
         text = self.tokenizer.decode(visible) if visible else ""
         return GenerationTrace(
-            prompt_tokens=len(ids), tokens=tuple(new), text=text,
-            token_times=tuple(times), tokenize_s=tokenize_s, finish_reason=finish, setup_s=setup_s)
+            prompt_tokens=len(ids),
+            tokens=tuple(new),
+            text=text,
+            token_times=tuple(times),
+            tokenize_s=tokenize_s,
+            finish_reason=finish,
+            setup_s=setup_s,
+        )
 
     def _eos_ids(self) -> set[int]:
         try:
@@ -179,10 +178,15 @@ class OgaSession:
             return set()
 
     def info(self) -> dict:
-        return {"kind": "onnxruntime-genai", "model_dir": self.spec.model_dir,
-                "provider": self.spec.provider, "max_length": self.max_length,
-                "context_length": self.context_length, "vocab_size": self.vocab_size,
-                "load_s": self.load_s}
+        return {
+            "kind": "onnxruntime-genai",
+            "model_dir": self.spec.model_dir,
+            "provider": self.spec.provider,
+            "max_length": self.max_length,
+            "context_length": self.context_length,
+            "vocab_size": self.vocab_size,
+            "load_s": self.load_s,
+        }
 
     def close(self) -> None:
         self._kept = None
@@ -199,4 +203,3 @@ def _classify_runtime_error(message: str) -> str:
     if "out of bounds" in text or "indices" in text:
         return "invalid_token_id"
     return "runtime_error"
-

@@ -41,10 +41,12 @@ def _device_bytes() -> int | None:
         return None
     try:
         pynvml.nvmlInit()
-        used = [p.usedGpuMemory or 0
-                for i in range(pynvml.nvmlDeviceGetCount())
-                for p in pynvml.nvmlDeviceGetComputeRunningProcesses(pynvml.nvmlDeviceGetHandleByIndex(i))
-                if p.pid == os.getpid()]
+        used = [
+            p.usedGpuMemory or 0
+            for i in range(pynvml.nvmlDeviceGetCount())
+            for p in pynvml.nvmlDeviceGetComputeRunningProcesses(pynvml.nvmlDeviceGetHandleByIndex(i))
+            if p.pid == os.getpid()
+        ]
     except pynvml.NVMLError:
         return None
     return int(sum(used)) if used else None
@@ -69,8 +71,7 @@ def _memory() -> dict:
 
     process = psutil.Process()
     full = process.memory_full_info()
-    memory = {"rss_bytes": int(full.rss), "uss_bytes": int(full.uss),
-              "peak_rss_bytes": _peak_rss_bytes()}
+    memory = {"rss_bytes": int(full.rss), "uss_bytes": int(full.uss), "peak_rss_bytes": _peak_rss_bytes()}
     if _DEVICE_MEMORY:
         device = _device_bytes()
         if device is not None:
@@ -83,8 +84,9 @@ def _memory() -> dict:
 
 
 def _generate(session, request: dict, served: dict) -> dict:
-    trace = session.generate(request["prompt"], max_new_tokens=request["max_new_tokens"],
-                             min_new_tokens=request.get("min_new_tokens", 0))
+    trace = session.generate(
+        request["prompt"], max_new_tokens=request["max_new_tokens"], min_new_tokens=request.get("min_new_tokens", 0)
+    )
     answer = {"trace": trace.to_dict()}
     if served.get("generated") is None:  # what generating at all adds to the loaded model's RSS
         answer["memory"] = served["generated"] = _memory()
@@ -156,9 +158,18 @@ def serve(spec: SessionSpec) -> int:
         return 3
     load_s = time.perf_counter() - started
     after = _memory()
-    reply({"ok": True, "ready": True, "load_s": load_s, "runtime": _runtime_versions(),
-           "rss_before_load_bytes": before["rss_bytes"], "rss_after_load_bytes": after["rss_bytes"],
-           "info": session.info(), "pid": os.getpid()})
+    reply(
+        {
+            "ok": True,
+            "ready": True,
+            "load_s": load_s,
+            "runtime": _runtime_versions(),
+            "rss_before_load_bytes": before["rss_bytes"],
+            "rss_after_load_bytes": after["rss_bytes"],
+            "info": session.info(),
+            "pid": os.getpid(),
+        }
+    )
     served: dict = {}  # what the handlers remember between requests
     for line in sys.stdin:
         request = json.loads(line)

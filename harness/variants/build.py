@@ -77,8 +77,13 @@ def cache_key(source: ModelSource, recipe: dict, tools: dict) -> str:
     return key_of({"model": source.content_hash, "recipe": recipe, "toolchain": tools})
 
 
-def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
-                  progress: Progress = lambda message: None, inputs: BuildInputs = NO_INPUTS) -> BuiltVariant:
+def build_variant(
+    variant: Variant,
+    source: ModelSource,
+    cache_dir: Path,
+    progress: Progress = lambda message: None,
+    inputs: BuildInputs = NO_INPUTS,
+) -> BuiltVariant:
     """Return the built variant, building it (once, under a lock) if the cache lacks it, and
     verifying a cached one (once per process). A variant measured under another runtime
     (``--runtimes``) is the same build as its twin; a mixed variant is assembled from the FP32
@@ -105,28 +110,52 @@ def build_variant(variant: Variant, source: ModelSource, cache_dir: Path,
         _VERIFIED[folder] = None  # made and hashed by this process
 
     _, made = once(target, make, load=lambda folder: folder, ready=ready)
-    built = _load(target, variant.id, cached=not made, verify_seconds=_VERIFIED[target],
-                  rebuilt_because=rebuilt_because[0] if rebuilt_because else None)
+    built = _load(
+        target,
+        variant.id,
+        cached=not made,
+        verify_seconds=_VERIFIED[target],
+        rebuilt_because=rebuilt_because[0] if rebuilt_because else None,
+    )
     if made:
         progress(f"built {variant.id} in {built.build_seconds:.1f} s ({built.size_bytes / 1e6:.1f} MB)")
     return built
 
 
-def _make(variant: Variant, source: ModelSource, recipe: dict, inputs: BuildInputs, tools: dict, key: str,
-          target: Path, cache_dir: Path, progress: Progress) -> None:
+def _make(
+    variant: Variant,
+    source: ModelSource,
+    recipe: dict,
+    inputs: BuildInputs,
+    tools: dict,
+    key: str,
+    target: Path,
+    cache_dir: Path,
+    progress: Progress,
+) -> None:
     """Build into a temporary folder beside ``target``, record it (build.json), rename it into place."""
     builder = BUILDERS[variant.builder]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".tmp-") as tmp:
-        space = Workspace(out=Path(tmp) / "out", scratch=Path(tmp), cache_dir=Path(cache_dir), progress=progress,
-                          build_other=lambda other: build_variant(other, source, cache_dir, progress))
+        space = Workspace(
+            out=Path(tmp) / "out",
+            scratch=Path(tmp),
+            cache_dir=Path(cache_dir),
+            progress=progress,
+            build_other=lambda other: build_variant(other, source, cache_dir, progress),
+        )
         peak = builder.make(variant, source, recipe, inputs, space)
         correction = builder.correct(space.out / "model.onnx", recipe, variant.id)
         record = {
-            "variant_id": variant.id, "cache_key": key, "build_seconds": round(time.perf_counter() - started, 3),
-            "peak_rss_bytes": peak, "toolchain": tools, "recipe": recipe,
+            "variant_id": variant.id,
+            "cache_key": key,
+            "build_seconds": round(time.perf_counter() - started, 3),
+            "peak_rss_bytes": peak,
+            "toolchain": tools,
+            "recipe": recipe,
             "quantization": quantization_summary(space.out / "model.onnx"),
-            "model": source.to_record(), "built_at": now_iso(),
+            "model": source.to_record(),
+            "built_at": now_iso(),
             "correction": correction,
             "files": manifest(space.out),
         }
@@ -153,14 +182,22 @@ def _check(target: Path, variant_id: str) -> str | None:
     try:
         os.replace(target, aside)
     except OSError as exc:
-        raise BuildError(f"the cached build of {variant_id} {state}: {problem}; it cannot be built again here "
-                         f"({exc.strerror} when moving {target} aside): delete {target}") from None
+        raise BuildError(
+            f"the cached build of {variant_id} {state}: {problem}; it cannot be built again here "
+            f"({exc.strerror} when moving {target} aside): delete {target}"
+        ) from None
     shutil.rmtree(aside, ignore_errors=True)
     return f"the cached build of {variant_id} {state}: {problem}"
 
 
-def _load(target: Path, variant_id: str, *, cached: bool, verify_seconds: float | None = None,
-          rebuilt_because: str | None = None) -> BuiltVariant:
+def _load(
+    target: Path,
+    variant_id: str,
+    *,
+    cached: bool,
+    verify_seconds: float | None = None,
+    rebuilt_because: str | None = None,
+) -> BuiltVariant:
     """A verified (or just made) build, its sizes those of the files its record lists."""
     record = json.loads((target / RECORD).read_text())
     files = record["files"]

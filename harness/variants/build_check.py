@@ -20,8 +20,11 @@ NO_CHECKSUMS = "records no checksums"
 
 def manifest(folder: Path) -> dict[str, dict]:
     """Size and sha256 of every file in a build folder but its record, by relative path."""
-    return {path.relative_to(folder).as_posix(): {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
-            for path in sorted(folder.rglob("*")) if path.is_file() and path.name != RECORD}
+    return {
+        path.relative_to(folder).as_posix(): {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name != RECORD
+    }
 
 
 def verify(target: Path) -> str | None:

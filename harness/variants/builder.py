@@ -88,8 +88,7 @@ class Builder:
             recipe["fp16_cpu_fix"] = fp16_cpu.recipe_entry(inputs.fp16_cpu_fix, variant.builder)
         return recipe
 
-    def make(self, variant: Variant, source: ModelSource, recipe: dict, inputs: BuildInputs,
-             space: Workspace) -> int:
+    def make(self, variant: Variant, source: ModelSource, recipe: dict, inputs: BuildInputs, space: Workspace) -> int:
         """Make the variant into ``space.out``; return the peak RSS of its processes in bytes."""
         raise NotImplementedError
 
@@ -100,25 +99,30 @@ class Builder:
             return None
         correction = fp16_cpu.correct(model, fix["name"])
         if fix["name"] == "gqa" and not correction["changed"]:
-            raise BuildError(f"build of {variant_id}: the 'gqa' fp16 CPU correction left no GroupQueryAttention "
-                             "node: this onnxruntime-genai builder no longer takes it; use --fp16-cpu-fix relabel")
+            raise BuildError(
+                f"build of {variant_id}: the 'gqa' fp16 CPU correction left no GroupQueryAttention "
+                "node: this onnxruntime-genai builder no longer takes it; use --fp16-cpu-fix relabel"
+            )
         return correction
 
 
 def run_step(command: list[str], variant_id: str, cwd: Path | None = None, env: dict | None = None) -> int:
     """Run one builder step; return its peak RSS in bytes; raise BuildError with its output tail."""
-    env = dict(os.environ if env is None else env, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               HF_DATASETS_OFFLINE="1")
+    env = dict(
+        os.environ if env is None else env, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1"
+    )
     # with a working folder, the output stays there (build.log) for a later look
-    with (open(cwd / "build.log", "w+") if cwd is not None else tempfile.TemporaryFile(mode="w+")) as log:
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                preexec_fn=die_with_parent())
+    with open(cwd / "build.log", "w+") if cwd is not None else tempfile.TemporaryFile(mode="w+") as log:
+        proc = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd, preexec_fn=die_with_parent()
+        )
         _, status, usage = os.wait4(proc.pid, 0)  # per-child rusage: its own peak memory
         proc.returncode = os.waitstatus_to_exitcode(status)
         stop_if_interrupted(proc.returncode)
         if proc.returncode != 0:
             log.seek(0)
             tail = log.read()[-4000:]
-            raise BuildError(f"build of {variant_id} failed (exit status {proc.returncode}): "
-                             f"{' '.join(command[1:5])} ...", tail)
+            raise BuildError(
+                f"build of {variant_id} failed (exit status {proc.returncode}): {' '.join(command[1:5])} ...", tail
+            )
     return int(usage.ru_maxrss) * 1024  # Linux reports KiB

@@ -10,15 +10,31 @@ from harness.variants.olive import PRECISIONS as OLIVE_PRECISIONS
 from harness.variants.olive import OliveBuilder
 from harness.variants.variant import BUILDER
 
-BUILDERS: dict[str, Builder] = {b.name: b for b in (
-    GenaiBuilder(),
-    OliveBuilder("olive", OLIVE_PRECISIONS,
-                 "Olive's auto-opt, or --olive-recipe with a ModelBuilder pass (onnxruntime-genai 0.14.1's builder)",
-                 "//"),
-    OliveBuilder("gptq", ("int4",), "Olive's GPTQ pass, calibrated on --calibration text, then ModelBuilder", "xx",
-                 calibrated=True),
-    OliveBuilder("awq", ("int4",), "Olive's AWQ pass, calibrated on --calibration text, then ModelBuilder", "..",
-                 calibrated=True),
-)}
+BUILDERS: dict[str, Builder] = {
+    b.name: b
+    for b in (
+        GenaiBuilder(),
+        OliveBuilder(
+            "olive",
+            OLIVE_PRECISIONS,
+            "Olive's auto-opt, or --olive-recipe with a ModelBuilder pass (onnxruntime-genai 0.14.1's builder)",
+            "//",
+        ),
+        OliveBuilder(
+            "gptq",
+            ("int4",),
+            "Olive's GPTQ pass, calibrated on --calibration text, then ModelBuilder",
+            "xx",
+            calibrated=True,
+        ),
+        OliveBuilder(
+            "awq",
+            ("int4",),
+            "Olive's AWQ pass, calibrated on --calibration text, then ModelBuilder",
+            "..",
+            calibrated=True,
+        ),
+    )
+}
 DEFAULT_BUILDER = BUILDER
 CALIBRATED = tuple(name for name, b in BUILDERS.items() if b.calibrated)

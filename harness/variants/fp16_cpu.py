@@ -44,10 +44,12 @@ VERSION = 1  # bump when a correction changes: cached builds made with the old o
 _WRONG, _RIGHT = "sequence_length", "total_sequence_length"
 _ATTENTION = {"MultiHeadAttention", "Attention", "GroupQueryAttention"}
 
-WHY = ("onnxruntime-genai's builder labels the key/value tensors after the past concatenation of "
-       "its fp16 CPU repeat_kv subgraph with sequence_length instead of total_sequence_length, and "
-       "onnxruntime's CPU allocation planner reuses a too-small buffer at the first decode step "
-       "('Shape mismatch attempting to re-use buffer')")
+WHY = (
+    "onnxruntime-genai's builder labels the key/value tensors after the past concatenation of "
+    "its fp16 CPU repeat_kv subgraph with sequence_length instead of total_sequence_length, and "
+    "onnxruntime's CPU allocation planner reuses a too-small buffer at the first decode step "
+    "('Shape mismatch attempting to re-use buffer')"
+)
 
 
 def needed(precision: str, provider: str, uses_gqa: bool) -> bool:
@@ -69,11 +71,15 @@ def recipe_entry(fix: str, builder: str) -> dict:
 def statement(name: str, changed: int) -> str:
     """One sentence a user can check against the graph: what was changed and why."""
     if name == "gqa":
-        what = (f"built with GroupQueryAttention (the builder's choice for cpu float32) instead of "
-                f"MultiHeadAttention with repeat_kv; {changed} GroupQueryAttention nodes")
+        what = (
+            f"built with GroupQueryAttention (the builder's choice for cpu float32) instead of "
+            f"MultiHeadAttention with repeat_kv; {changed} GroupQueryAttention nodes"
+        )
     elif changed:
-        what = (f"relabelled {changed} symbolic dimensions in model.onnx value_info from "
-                f"'{_WRONG}' to '{_RIGHT}' (nodes and weights unchanged)")
+        what = (
+            f"relabelled {changed} symbolic dimensions in model.onnx value_info from "
+            f"'{_WRONG}' to '{_RIGHT}' (nodes and weights unchanged)"
+        )
     else:
         what = "nothing: no value_info label after a past-key/value concatenation was wrong"
     return f"harness correction '{name}' v{VERSION}: {what}; because {WHY}"
@@ -95,8 +101,7 @@ def relabel(model_path: Path) -> int:
     for node in graph.node:
         for name in node.input:
             consumers.setdefault(name, []).append(node)
-    stack = [out for node in graph.node if node.op_type == "Concat" and past & set(node.input)
-             for out in node.output]
+    stack = [out for node in graph.node if node.op_type == "Concat" and past & set(node.input) for out in node.output]
     whole: set[str] = set()
     while stack:
         name = stack.pop()

@@ -35,32 +35,53 @@ class GenaiBuilder(Builder):
         if variant.precision == mixed.PRECISION:  # the FP32 build, quantized group by group
             if not inputs.mixed_plan:
                 raise BuildError(f"{variant.id} needs a plan (--plan FILE, or --search to find one)", "")
-            return {"builder": variant.builder, "precision": variant.precision, "provider": variant.provider,
-                    "block_size": BLOCK_SIZE, "plan": dict(inputs.mixed_plan), "mixed_format": mixed.PLAN_FORMAT}
+            return {
+                "builder": variant.builder,
+                "precision": variant.precision,
+                "provider": variant.provider,
+                "block_size": BLOCK_SIZE,
+                "plan": dict(inputs.mixed_plan),
+                "mixed_format": mixed.PLAN_FORMAT,
+            }
         options = {}
         if variant.precision in ("int4", "int8"):
             # onnxruntime-genai 0.18.0's names (0.14.1 took int4_block_size); the built graph's
             # MatMulNBits attributes are read back into build.json, not trusted from these flags
             options = {"block_size": BLOCK_SIZE, **RECIPES[variant.recipe].options}
-        recipe = {"builder": variant.builder, "precision": variant.precision,
-                  "provider": variant.provider, "extra_options": options}
+        recipe = {
+            "builder": variant.builder,
+            "precision": variant.precision,
+            "provider": variant.provider,
+            "extra_options": options,
+        }
         if variant.recipe != DEFAULT_RECIPE:  # the default's key stays as it was before recipes: its builds are kept
             recipe["quantization_recipe"] = variant.recipe
         return recipe
 
-    def make(self, variant: Variant, source: ModelSource, recipe: dict, inputs: BuildInputs,
-             space: Workspace) -> int:
+    def make(self, variant: Variant, source: ModelSource, recipe: dict, inputs: BuildInputs, space: Workspace) -> int:
         if variant.precision == mixed.PRECISION:  # assembled from the FP32 build
             fp32 = space.build_other(replace(variant, precision="fp32", recipe=DEFAULT_RECIPE, runtime=None))
             plan_file = space.scratch / "plan.json"
             mixed.write_plan(plan_file, recipe["plan"], source.to_record())
-            return run_step([sys.executable, "-m", "harness.variants.mixed", str(fp32.path), str(plan_file),
-                             str(space.out)], variant.id)
+            return run_step(
+                [sys.executable, "-m", "harness.variants.mixed", str(fp32.path), str(plan_file), str(space.out)],
+                variant.id,
+            )
         return run_step(self.command(variant, source, recipe, space), variant.id)
 
     def command(self, variant: Variant, source: ModelSource, recipe: dict, space: Workspace) -> list[str]:
-        args = ["-i", str(source.path), "-o", str(space.out), "-p", variant.precision, "-e", variant.provider,
-                "-c", str(space.scratch / "hf-cache")]
+        args = [
+            "-i",
+            str(source.path),
+            "-o",
+            str(space.out),
+            "-p",
+            variant.precision,
+            "-e",
+            variant.provider,
+            "-c",
+            str(space.scratch / "hf-cache"),
+        ]
         extra = recipe["extra_options"]
         if extra:
             args += ["--extra_options", *[f"{k}={v}" for k, v in extra.items()]]

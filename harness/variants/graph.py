@@ -32,9 +32,7 @@ def quantization_summary(model_path: Path) -> dict:
             if node.op_type == "MatMulNBits":
                 accuracy_levels[int(attrs.get("accuracy_level", 0))] += 1
     float_types = Counter(
-        _DTYPE_NAMES.get(init.data_type, str(init.data_type))
-        for init in graph.initializer
-        if len(init.dims) >= 2
+        _DTYPE_NAMES.get(init.data_type, str(init.data_type)) for init in graph.initializer if len(init.dims) >= 2
     )
     return {
         "matmul_nbits": ops.get("MatMulNBits", 0),
@@ -44,8 +42,9 @@ def quantization_summary(model_path: Path) -> dict:
         "block_sizes": sorted(block_sizes),
         "accuracy_levels": sorted(accuracy_levels),
         "weight_dtypes": dict(sorted(float_types.items())),
-        "io_dtype": _DTYPE_NAMES.get(
-            graph.output[0].type.tensor_type.elem_type, "unknown") if graph.output else "unknown",
+        "io_dtype": _DTYPE_NAMES.get(graph.output[0].type.tensor_type.elem_type, "unknown")
+        if graph.output
+        else "unknown",
         **weight_traffic(graph),
     }
 
@@ -73,8 +72,7 @@ def weight_traffic(graph) -> dict:
     Gather-like nodes), of which it reads one row.
     """
     sizes = {init.name: (_initializer_bytes(init), list(init.dims)) for init in graph.initializer}
-    lookup = {node.input[0] for node in graph.node
-              if node.op_type in ("Gather", "GatherBlockQuantized") and node.input}
+    lookup = {node.input[0] for node in graph.node if node.op_type in ("Gather", "GatherBlockQuantized") and node.input}
     stored = sum(size for size, _ in sizes.values())
     read = 0
     for name, (size, dims) in sizes.items():

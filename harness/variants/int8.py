@@ -21,13 +21,11 @@ import sys
 from pathlib import Path
 
 
-def quantize_folder(src: Path, dst: Path, *, bits: int, block_size: int, symmetric: bool,
-                    accuracy_level: int = 0) -> None:
+def quantize_folder(
+    src: Path, dst: Path, *, bits: int, block_size: int, symmetric: bool, accuracy_level: int = 0
+) -> None:
     import onnx
-    from onnxruntime.quantization.matmul_nbits_quantizer import (
-        DefaultWeightOnlyQuantConfig,
-        MatMulNBitsQuantizer,
-    )
+    from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
 
     dst.mkdir(parents=True, exist_ok=True)
     for item in src.iterdir():
@@ -36,8 +34,9 @@ def quantize_folder(src: Path, dst: Path, *, bits: int, block_size: int, symmetr
         if item.is_file():
             shutil.copy2(item, dst / item.name)
     model = onnx.load(str(src / "model.onnx"), load_external_data=True)
-    config = DefaultWeightOnlyQuantConfig(block_size=block_size, is_symmetric=symmetric, bits=bits,
-                                          accuracy_level=accuracy_level)
+    config = DefaultWeightOnlyQuantConfig(
+        block_size=block_size, is_symmetric=symmetric, bits=bits, accuracy_level=accuracy_level
+    )
     quantizer = MatMulNBitsQuantizer(model, algo_config=config)
     quantizer.process()
     quantizer.model.save_model_to_file(str(dst / "model.onnx"), use_external_data_format=True)
@@ -53,11 +52,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bits", type=int, default=8, choices=(4, 8))
     parser.add_argument("--block-size", type=int, default=32)
     parser.add_argument("--asymmetric", action="store_true")
-    parser.add_argument("--accuracy-level", type=int, default=0, choices=(0, 1, 2, 3, 4),
-                        help="MatMulNBits compute type: 0 = as the input, 4 = int8 (fast on CPU)")
+    parser.add_argument(
+        "--accuracy-level",
+        type=int,
+        default=0,
+        choices=(0, 1, 2, 3, 4),
+        help="MatMulNBits compute type: 0 = as the input, 4 = int8 (fast on CPU)",
+    )
     args = parser.parse_args(argv)
-    quantize_folder(args.src, args.dst, bits=args.bits, block_size=args.block_size,
-                    symmetric=not args.asymmetric, accuracy_level=args.accuracy_level)
+    quantize_folder(
+        args.src,
+        args.dst,
+        bits=args.bits,
+        block_size=args.block_size,
+        symmetric=not args.asymmetric,
+        accuracy_level=args.accuracy_level,
+    )
     return 0
 
 

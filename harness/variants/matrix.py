@@ -27,8 +27,7 @@ class PlannedVariant:
         return self.variant.id
 
 
-_ORT_NAMES = {"cuda": "CUDAExecutionProvider", "dml": "DmlExecutionProvider",
-              "webgpu": "WebGpuExecutionProvider"}
+_ORT_NAMES = {"cuda": "CUDAExecutionProvider", "dml": "DmlExecutionProvider", "webgpu": "WebGpuExecutionProvider"}
 _GENAI_PROBES = {"cuda": "is_cuda_available", "dml": "is_dml_available", "webgpu": "is_webgpu_available"}
 
 
@@ -56,16 +55,25 @@ def unsupported_reason(variant: Variant, source: ModelSource, available: tuple[s
     """Why ``variant`` cannot run for ``source`` on this machine; empty if it can."""
     if variant.provider not in available:
         package = {"cuda": "onnxruntime-genai-cuda", "dml": "onnxruntime-genai-directml"}.get(
-            variant.provider, f"an onnxruntime-genai build with the {variant.provider} provider")
-        return (f"execution provider '{variant.provider}' is not available here "
-                f"(available: {', '.join(available)}; it needs {package} and a matching device)")
+            variant.provider, f"an onnxruntime-genai build with the {variant.provider} provider"
+        )
+        return (
+            f"execution provider '{variant.provider}' is not available here "
+            f"(available: {', '.join(available)}; it needs {package} and a matching device)"
+        )
     return BUILDERS[variant.builder].unsupported(variant)
 
 
-def plan(precisions: tuple[str, ...], providers: tuple[str, ...] | None, source: ModelSource,
-         available: tuple[str, ...] | None = None, builders: tuple[str, ...] = (BUILDER,),
-         runtimes: tuple[str | None, ...] = (None,),
-         recipes: tuple[str, ...] = (DEFAULT_RECIPE,), mixed: bool = False) -> list[PlannedVariant]:
+def plan(
+    precisions: tuple[str, ...],
+    providers: tuple[str, ...] | None,
+    source: ModelSource,
+    available: tuple[str, ...] | None = None,
+    builders: tuple[str, ...] = (BUILDER,),
+    runtimes: tuple[str | None, ...] = (None,),
+    recipes: tuple[str, ...] = (DEFAULT_RECIPE,),
+    mixed: bool = False,
+) -> list[PlannedVariant]:
     """The full matrix in a stable order (provider, builder, precision, recipe, runtime), each with
     its support. A recipe makes variants only for the genai builder and the precisions it
     quantizes: there is no fp32-kquant to skip. ``mixed`` (``--search``, ``--plan``) adds, after the

@@ -105,15 +105,13 @@ class Bank:
         self.bytes = {bits: {g: self._group_bytes(g, bits) for g in self.groups} for bits in WIDTHS}
 
     def _quantize(self, bits: int) -> dict[str, _Quantized]:
-        from onnxruntime.quantization.matmul_nbits_quantizer import (
-            DefaultWeightOnlyQuantConfig,
-            MatMulNBitsQuantizer,
-        )
+        from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
 
         model = copy.deepcopy(self.base)
         op_types = ("MatMul", "Gather") if bits in EMBED_WIDTHS else ("MatMul",)
-        config = DefaultWeightOnlyQuantConfig(block_size=BLOCK_SIZE, is_symmetric=True, bits=bits, accuracy_level=4,
-                                              op_types_to_quantize=op_types)
+        config = DefaultWeightOnlyQuantConfig(
+            block_size=BLOCK_SIZE, is_symmetric=True, bits=bits, accuracy_level=4, op_types_to_quantize=op_types
+        )
         import numpy as np
 
         quantizer = MatMulNBitsQuantizer(model, algo_config=config)
@@ -128,8 +126,9 @@ class Bank:
         for node in quantized.node:
             if node.op_type in ("MatMulNBits", "GatherBlockQuantized"):
                 original = by_output[node.output[0]]
-                found[original] = _Quantized(node, [weights[i] for i in node.input
-                                                    if i in weights and i not in float_names])
+                found[original] = _Quantized(
+                    node, [weights[i] for i in node.input if i in weights and i not in float_names]
+                )
         return found
 
     def _group_bytes(self, group: str, bits: int) -> int:
@@ -137,8 +136,9 @@ class Bank:
         if bits == 32:
             weights = {i.name: i for i in self.base.graph.initializer}
             nodes = {n.name: n for n in self.base.graph.node}
-            return sum(_tensor_bytes(weights[i]) for name in self.groups[group] for i in nodes[name].input
-                       if i in weights)
+            return sum(
+                _tensor_bytes(weights[i]) for name in self.groups[group] for i in nodes[name].input if i in weights
+            )
         if group == EMBED and bits not in EMBED_WIDTHS:
             return self._group_bytes(group, 32)
         return sum(_tensor_bytes(t) for name in self.groups[group] for t in self.quantized[bits][name].weights)
@@ -152,8 +152,12 @@ class Bank:
         import onnx
 
         check_plan(plan, self.groups, "plan")
-        replace = {name: self.quantized[bits][name] for group, bits in plan.items() if bits != 32
-                   for name in self.groups[group]}
+        replace = {
+            name: self.quantized[bits][name]
+            for group, bits in plan.items()
+            if bits != 32
+            for name in self.groups[group]
+        }
         nodes = [replace[node.name].node if node.name in replace else node for node in self.base.graph.node]
         weights = [w for q in replace.values() for w in q.weights]
         used = {i for node in nodes for i in node.input}
@@ -166,8 +170,14 @@ class Bank:
         for item in self.fp32_dir.iterdir():
             if item.is_file() and not item.name.startswith("model.onnx") and item.name != "build.json":
                 shutil.copy2(item, out_dir / item.name)
-        onnx.save_model(model, str(out_dir / "model.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
-                        location="model.onnx.data", size_threshold=1024)
+        onnx.save_model(
+            model,
+            str(out_dir / "model.onnx"),
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location="model.onnx.data",
+            size_threshold=1024,
+        )
         return out_dir
 
 
@@ -193,7 +203,8 @@ def model_groups(model_dir: Path) -> list[str]:
         layers = json.loads((folder / "config.json").read_text(encoding="utf-8"))["num_hidden_layers"]
     else:
         layers = json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))["model"]["decoder"][
-            "num_hidden_layers"]
+            "num_hidden_layers"
+        ]
     return [EMBED, *(f"layers.{i}" for i in range(int(layers))), HEAD]
 
 
@@ -223,9 +234,12 @@ def describe(groups) -> str:
 def plan_summary(plan: dict[str, int]) -> str:
     """``12 groups at INT4, 20 at INT8 (...)``: how many groups take each width (named when few)."""
     at = {bits: [g for g, b in plan.items() if b == bits] for bits in WIDTHS}
-    return ", ".join(f"{len(groups)} groups at {'float' if bits == 32 else f'INT{bits}'}"
-                     + (f" ({', '.join(groups)})" if 0 < len(groups) <= 6 else "")
-                     for bits, groups in at.items() if groups)
+    return ", ".join(
+        f"{len(groups)} groups at {'float' if bits == 32 else f'INT{bits}'}"
+        + (f" ({', '.join(groups)})" if 0 < len(groups) <= 6 else "")
+        for bits, groups in at.items()
+        if groups
+    )
 
 
 def uniform(groups, bits: int) -> dict[str, int]:
@@ -234,6 +248,7 @@ def uniform(groups, bits: int) -> dict[str, int]:
 
 
 # -- plan files -------------------------------------------------------------------------------
+
 
 def write_plan(path: Path, plan: dict[str, int], model: dict, search: dict | None = None) -> None:
     record = {"format": PLAN_FORMAT, "model": model, "block_size": BLOCK_SIZE, "groups": plan}
@@ -247,8 +262,10 @@ def read_plan(path: Path) -> dict[str, int]:
     data = read_json(path, "plan file", "--plan")
     where = f"{path}"
     if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT or not isinstance(data.get("groups"), dict):
-        raise HarnessError(f"{where}: not a plan file (expected {{\"format\": {PLAN_FORMAT}, \"groups\": "
-                           "{GROUP: BITS, ...}}, as --search writes) (option --plan)")
+        raise HarnessError(
+            f'{where}: not a plan file (expected {{"format": {PLAN_FORMAT}, "groups": '
+            "{GROUP: BITS, ...}}, as --search writes) (option --plan)"
+        )
     plan = {}
     for group, bits in data["groups"].items():
         if not isinstance(bits, int) or isinstance(bits, bool):
@@ -264,8 +281,9 @@ def main(argv: list[str]) -> int:
     bank = Bank(fp32_dir)
     plan = read_plan(plan_file)
     if list(bank.groups) != model_groups(fp32_dir):
-        raise SystemExit(f"the graph's groups ({describe(bank.groups)}) are not the config's "
-                         f"({describe(model_groups(fp32_dir))})")
+        raise SystemExit(
+            f"the graph's groups ({describe(bank.groups)}) are not the config's ({describe(model_groups(fp32_dir))})"
+        )
     bank.assemble(plan, out_dir)
     print(f"assembled {describe(bank.groups)} from {plan_file}: {bank.size(plan) / 1e6:.2f} MB of grouped weights")
     return 0

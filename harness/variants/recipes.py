@@ -25,27 +25,50 @@ class Recipe:
     quantized_embedding: bool = False  # its graph must hold the token embedding block-quantized
 
 
-RECIPES: dict[str, Recipe] = {r.name: r for r in (
-    Recipe(DEFAULT_RECIPE, ("fp32", "fp16", "int8", "int4"), {},
-           "the builder's defaults: round to nearest (RTN), every MatMul at the precision's width"),
-    Recipe("kquant", ("int4",), {"algo_config": "k_quant"},
-           "the builder's k-quant algorithm for every MatMul (algo_config=k_quant)",
-           {"int4": [4]}),
-    Recipe("kquant_head8", ("int4",), {"algo_config": "k_quant", "matmul_mixed_precision": "last_matmul:int8"},
-           "k-quant, with the output head (the last MatMul) at INT8 (matmul_mixed_precision=last_matmul:int8)",
-           {"int4": [4, 8]}),
-    Recipe("mixed", ("int4",), {"matmul_mixed_precision": "last_matmul:int8,mixed_layers:int8"},
-           "llama.cpp's Q4_K_M-style rule: the output head, the first and last eighth of the layers and every "
-           "third layer's qkv/v/down projections at INT8, the rest at INT4 "
-           "(matmul_mixed_precision=last_matmul:int8,mixed_layers:int8)",
-           {"int4": [4, 8]}),
-    # INT4 only: asked the same at -p int8, the 0.18.0 builder leaves the embedding in float (the
-    # graph check caught it: an int8-embed build had no GatherBlockQuantized and int8's size)
-    Recipe("embed", ("int4",), {"op_types_to_quantize": "MatMul/Gather"},
-           "every MatMul and the token embedding block-quantized at INT4 (a GatherBlockQuantized; "
-           "op_types_to_quantize=MatMul/Gather)",
-           quantized_embedding=True),
-)}
+RECIPES: dict[str, Recipe] = {
+    r.name: r
+    for r in (
+        Recipe(
+            DEFAULT_RECIPE,
+            ("fp32", "fp16", "int8", "int4"),
+            {},
+            "the builder's defaults: round to nearest (RTN), every MatMul at the precision's width",
+        ),
+        Recipe(
+            "kquant",
+            ("int4",),
+            {"algo_config": "k_quant"},
+            "the builder's k-quant algorithm for every MatMul (algo_config=k_quant)",
+            {"int4": [4]},
+        ),
+        Recipe(
+            "kquant_head8",
+            ("int4",),
+            {"algo_config": "k_quant", "matmul_mixed_precision": "last_matmul:int8"},
+            "k-quant, with the output head (the last MatMul) at INT8 (matmul_mixed_precision=last_matmul:int8)",
+            {"int4": [4, 8]},
+        ),
+        Recipe(
+            "mixed",
+            ("int4",),
+            {"matmul_mixed_precision": "last_matmul:int8,mixed_layers:int8"},
+            "llama.cpp's Q4_K_M-style rule: the output head, the first and last eighth of the layers and every "
+            "third layer's qkv/v/down projections at INT8, the rest at INT4 "
+            "(matmul_mixed_precision=last_matmul:int8,mixed_layers:int8)",
+            {"int4": [4, 8]},
+        ),
+        # INT4 only: asked the same at -p int8, the 0.18.0 builder leaves the embedding in float (the
+        # graph check caught it: an int8-embed build had no GatherBlockQuantized and int8's size)
+        Recipe(
+            "embed",
+            ("int4",),
+            {"op_types_to_quantize": "MatMul/Gather"},
+            "every MatMul and the token embedding block-quantized at INT4 (a GatherBlockQuantized; "
+            "op_types_to_quantize=MatMul/Gather)",
+            quantized_embedding=True,
+        ),
+    )
+}
 DEFAULT_RECIPES = (DEFAULT_RECIPE,)
 
 

@@ -82,9 +82,17 @@ class Candidate:
         return not self.missed
 
     def to_record(self) -> dict:
-        return {"step": self.step, "group": self.group, "plan": dict(self.plan), "size_bytes": self.size_bytes,
-                "figures": self.figures, "missed": self.missed, "passes": self.passes, "accepted": self.accepted,
-                "verified": self.verified}
+        return {
+            "step": self.step,
+            "group": self.group,
+            "plan": dict(self.plan),
+            "size_bytes": self.size_bytes,
+            "figures": self.figures,
+            "missed": self.missed,
+            "passes": self.passes,
+            "accepted": self.accepted,
+            "verified": self.verified,
+        }
 
 
 @dataclass
@@ -119,21 +127,37 @@ class SearchResult:
     def to_record(self) -> dict:
         chosen = self.chosen()
         nxt = self.next_smaller()
-        return {"plan": self.plan, "gates": self.gates, "budget": self.budget, "exhausted": self.exhausted,
-                "stopped": self.stopped,
-                "sensitivity": self.sensitivity, "promotion": self.promotion, "chosen": self.candidates.index(chosen),
-                "next_smaller": None if nxt is None else self.candidates.index(nxt),
-                "pareto": [self.candidates.index(c) for c in self.pareto()],
-                "candidates": [c.to_record() for c in self.candidates]}
+        return {
+            "plan": self.plan,
+            "gates": self.gates,
+            "budget": self.budget,
+            "exhausted": self.exhausted,
+            "stopped": self.stopped,
+            "sensitivity": self.sensitivity,
+            "promotion": self.promotion,
+            "chosen": self.candidates.index(chosen),
+            "next_smaller": None if nxt is None else self.candidates.index(nxt),
+            "pareto": [self.candidates.index(c) for c in self.pareto()],
+            "candidates": [c.to_record() for c in self.candidates],
+        }
 
 
-def search(groups, size_of: Callable[[dict], int], measure: Measure, gates: Sequence[Threshold], budget: int,
-           progress: Progress = lambda line: None, rank: Measure | None = None) -> SearchResult:
+def search(
+    groups,
+    size_of: Callable[[dict], int],
+    measure: Measure,
+    gates: Sequence[Threshold],
+    budget: int,
+    progress: Progress = lambda line: None,
+    rank: Measure | None = None,
+) -> SearchResult:
     """The smallest plan found whose figures pass ``gates`` (see the module's docstring). ``rank``
     scores the sensitivity probes (default: ``measure``)."""
     if not gates:
-        raise SearchFailed("--search needs a closeness gate to meet (kld_mean, top1_agreement, ...): "
-                           "none of the run's gates is an absolute threshold on one")
+        raise SearchFailed(
+            "--search needs a closeness gate to meet (kld_mean, top1_agreement, ...): "
+            "none of the run's gates is an absolute threshold on one"
+        )
     result = SearchResult(plan={}, gates=[f"{g.metric} {g.op} {g.k:g}" for g in gates], budget=budget)
     measured: dict[tuple, Candidate] = {}  # (verified, plan) measured once is not measured again
 
@@ -145,15 +169,23 @@ def search(groups, size_of: Callable[[dict], int], measure: Measure, gates: Sequ
         again = key in measured
         if not again:
             figures = (measure if verified or rank is None else rank)(plan)
-            measured[key] = Candidate(step, group, dict(plan), size_of(plan), figures, misses(figures, gates),
-                                      verified=verified)
+            measured[key] = Candidate(
+                step, group, dict(plan), size_of(plan), figures, misses(figures, gates), verified=verified
+            )
             result.candidates.append(measured[key])
         made = measured[key]
-        said = (" (part of the text: ranks only)" if not verified else ", passes" if made.passes
-                else f", misses {'; '.join(made.missed)}")
-        progress(f"search {len(measured)}/{budget} {step}{' ' + group if group else ''}: "
-                 f"{made.size_bytes / 1e6:.2f} MB, kld_mean {made.figures.get('kld_mean', float('nan')):.4g}"
-                 f"{said}{' (measured before)' if again else ''}")
+        said = (
+            " (part of the text: ranks only)"
+            if not verified
+            else ", passes"
+            if made.passes
+            else f", misses {'; '.join(made.missed)}"
+        )
+        progress(
+            f"search {len(measured)}/{budget} {step}{' ' + group if group else ''}: "
+            f"{made.size_bytes / 1e6:.2f} MB, kld_mean {made.figures.get('kld_mean', float('nan')):.4g}"
+            f"{said}{' (measured before)' if again else ''}"
+        )
         return made
 
     def probes(base: Candidate, movable, bits: int) -> dict:
@@ -182,17 +214,22 @@ def search(groups, size_of: Callable[[dict], int], measure: Measure, gates: Sequ
             if current.passes:
                 break
         if not current.passes:
-            closest = min((c for c in result.candidates if c.verified and (c is start or c.size_bytes <= limit)),
-                          key=lambda c: c.figures.get("kld_mean", 0.0))
+            closest = min(
+                (c for c in result.candidates if c.verified and (c is start or c.size_bytes <= limit)),
+                key=lambda c: c.figures.get("kld_mean", 0.0),
+            )
             raise SearchFailed(
                 f"no mix passes the closeness gates on the search text: every group at INT8 reached kld_mean "
                 f"{start.figures.get('kld_mean', float('nan')):.4g} ({'; '.join(start.missed)}); the closest, with "
                 "groups in float up to FP16's size, reached kld_mean "
-                f"{closest.figures.get('kld_mean', float('nan')):.4g}")
+                f"{closest.figures.get('kld_mean', float('nan')):.4g}"
+            )
     current.accepted = True
     promoted = {g for g in groups if current.plan[g] == 32 != start.plan[g]}
-    costs = {g: max(rate, 0.0) for g, rate in
-             probes(current, [g for g in groups if current.plan[g] != 4 and g not in promoted], 4).items()}
+    costs = {
+        g: max(rate, 0.0)
+        for g, rate in probes(current, [g for g in groups if current.plan[g] != 4 and g not in promoted], 4).items()
+    }
     result.sensitivity = costs
     misses_in_a_row = 0
     for group in sorted(costs, key=lambda g: (costs[g], g)):
@@ -217,23 +254,31 @@ def describe_choice(record: dict) -> str:
     chosen = candidates[record["chosen"]]
     plan = chosen["plan"]
     kld = chosen["figures"].get("kld_mean")
-    text = (f"The search measured {len(candidates)} candidates (budget {record['budget']}) against "
-            f"{', '.join(record['gates'])} on the search text. It chose {chosen['size_bytes'] / 1e6:.2f} MB of "
-            f"grouped weights with kld_mean {kld:.4g}: {plan_summary(plan)}.")
+    text = (
+        f"The search measured {len(candidates)} candidates (budget {record['budget']}) against "
+        f"{', '.join(record['gates'])} on the search text. It chose {chosen['size_bytes'] / 1e6:.2f} MB of "
+        f"grouped weights with kld_mean {kld:.4g}: {plan_summary(plan)}."
+    )
     promoted = [g for g, bits in plan.items() if bits == 32 != candidates[0]["plan"][g]]  # the start's float stays
     if promoted:
         start = candidates[0]
-        text += (f" Every group at INT8 missed {'; '.join(start['missed'])}, so {', '.join(promoted)} went to float "
-                 "first, the groups that gained the most KLD per MB.")
+        text += (
+            f" Every group at INT8 missed {'; '.join(start['missed'])}, so {', '.join(promoted)} went to float "
+            "first, the groups that gained the most KLD per MB."
+        )
     nxt = candidates[record["next_smaller"]] if record.get("next_smaller") is not None else None
     if nxt is not None:
-        text += (f" The next smaller candidate it measured ({nxt['size_bytes'] / 1e6:.2f} MB, "
-                 f"{nxt['group']} also at INT4) missed {'; '.join(nxt['missed'])}.")
+        text += (
+            f" The next smaller candidate it measured ({nxt['size_bytes'] / 1e6:.2f} MB, "
+            f"{nxt['group']} also at INT4) missed {'; '.join(nxt['missed'])}."
+        )
     elif all(b == 4 for g, b in plan.items() if g != EMBED or b != 32):
         text += " Every group that has an INT4 form is at INT4: nothing smaller was left to try."
     if record.get("exhausted"):
         text += " The candidate budget ran out before every group was tried; a larger profile may find a smaller mix."
     if record.get("stopped"):
-        text += (f" It stopped after {PATIENCE} groups in a row missed a gate: the groups left cost more KLD per MB "
-                 "than those.")
+        text += (
+            f" It stopped after {PATIENCE} groups in a row missed a gate: the groups left cost more KLD per MB "
+            "than those."
+        )
     return text

@@ -23,8 +23,9 @@ class Variant:
     def id(self) -> str:
         """Test id and report key, e.g. ``int4-cpu`` (``int4-kquant-cpu`` for another recipe,
         ``int4-olive-cpu`` for other builders, ``int4-cpu@0.14.1`` measured under another runtime)."""
-        middle = "".join(f"-{part}" for part, default in ((self.recipe, DEFAULT_RECIPE), (self.builder, BUILDER))
-                         if part != default)
+        middle = "".join(
+            f"-{part}" for part, default in ((self.recipe, DEFAULT_RECIPE), (self.builder, BUILDER)) if part != default
+        )
         after = "" if self.runtime is None else f"@{self.runtime}"
         return f"{self.precision}{middle}-{self.provider}{after}"
 

@@ -13,7 +13,8 @@ def main_job(tmp_path_factory, build_cache):
     verdicts and gates; only the counts differ: checked against the standard run's shape file),
     in about half the time. Returns the reports folder and pytest's output."""
     reports = tmp_path_factory.mktemp("main-job") / "reports"
-    result = run_suites("--benchmark", "--profile", "quick", "--reports-dir", str(reports), "--cache-dir",
-                        str(build_cache))
+    result = run_suites(
+        "--benchmark", "--profile", "quick", "--reports-dir", str(reports), "--cache-dir", str(build_cache)
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     return reports, result.stdout

@@ -16,8 +16,12 @@ def shape(results: dict) -> dict:
     return {
         "schema_version": results["schema_version"],
         "variants": sorted([v["id"], v["status"]] for v in results["variants"]),
-        "measurements": sorted({(m["variant"], m["suite"], at_length.sub("@P", m["name"]), m["unit"], m["estimator"],
-                                 _kind(m["value"])) for m in results["measurements"]}),
+        "measurements": sorted(
+            {
+                (m["variant"], m["suite"], at_length.sub("@P", m["name"]), m["unit"], m["estimator"], _kind(m["value"]))
+                for m in results["measurements"]
+            }
+        ),
         "verdicts": sorted({(v["variant"], v["suite"], v["name"]) for v in results["verdicts"]}),
         "gates": sorted({(g["gate"], g["variant"]) for g in results["gates"]["results"]}),
     }

@@ -41,14 +41,24 @@ def test_built_graph_has_the_promised_quantization(source, build_cache, precisio
 
 
 def test_mismatch_is_reported_when_a_graph_lies():
-    fp32_graph = {"matmul_nbits": 0, "float_matmul": 11, "bits": [], "block_sizes": [],
-                  "weight_dtypes": {"float32": 20}}
+    fp32_graph = {
+        "matmul_nbits": 0,
+        "float_matmul": 11,
+        "bits": [],
+        "block_sizes": [],
+        "weight_dtypes": {"float32": 20},
+    }
     problems = graph_mismatches("int4", fp32_graph)
     assert "no MatMulNBits nodes: nothing was quantized" in problems
-    float_compute = {"matmul_nbits": 11, "float_matmul": 0, "bits": [8], "block_sizes": [32],
-                     "accuracy_levels": [0], "weight_dtypes": {"float32": 2}}
-    assert graph_mismatches("int8", float_compute, "cpu") == [
-        "accuracy levels [0], expected [4] (int8 compute) on cpu"]
+    float_compute = {
+        "matmul_nbits": 11,
+        "float_matmul": 0,
+        "bits": [8],
+        "block_sizes": [32],
+        "accuracy_levels": [0],
+        "weight_dtypes": {"float32": 2},
+    }
+    assert graph_mismatches("int8", float_compute, "cpu") == ["accuracy levels [0], expected [4] (int8 compute) on cpu"]
     assert graph_mismatches("int8", float_compute, "cuda") == []
 
 
@@ -84,8 +94,11 @@ def test_concurrent_requests_build_once(source, tmp_path):
 
 
 def test_a_failing_builder_is_a_build_error_with_its_output(source, tmp_path, monkeypatch):
-    monkeypatch.setattr(GenaiBuilder, "command",
-                        lambda *a: [sys.executable, "-c", "import sys; print('boom from builder'); sys.exit(3)"])
+    monkeypatch.setattr(
+        GenaiBuilder,
+        "command",
+        lambda *a: [sys.executable, "-c", "import sys; print('boom from builder'); sys.exit(3)"],
+    )
     with pytest.raises(build_module.BuildError) as info:
         build_variant(Variant("int4", "cpu"), source, tmp_path)
     assert "exit status 3" in str(info.value.args[0])
@@ -96,8 +109,14 @@ def test_a_failing_builder_is_a_build_error_with_its_output(source, tmp_path, mo
 def test_a_requested_block_size_is_what_the_graph_must_show():
     from harness.measure.smoke import graph_mismatches
 
-    q = {"matmul_nbits": 21, "bits": [4], "block_sizes": [32], "accuracy_levels": [4], "float_matmul": 0,
-         "weight_dtypes": {"uint8": 21}}
+    q = {
+        "matmul_nbits": 21,
+        "bits": [4],
+        "block_sizes": [32],
+        "accuracy_levels": [4],
+        "float_matmul": 0,
+        "weight_dtypes": {"uint8": 21},
+    }
     assert graph_mismatches("int4", q) == []
     assert graph_mismatches("int4", q, "cpu", block_size=128) == ["block sizes [32], expected [128]"]
 
@@ -124,8 +143,9 @@ def test_a_cached_build_is_verified_once_per_process_and_built_again_when_it_cha
     build_module._VERIFIED.clear()
     rebuilt = build_variant(Variant("int4", "cpu"), source, tmp_path)
     assert not rebuilt.cached and rebuilt.size_bytes == built.size_bytes and data.stat().st_size == size
-    assert rebuilt.rebuilt_because == (f"the cached build of int4-cpu is damaged: {data} has {size // 2:,} bytes, "
-                                       f"{size:,} when it was built")
+    assert rebuilt.rebuilt_because == (
+        f"the cached build of int4-cpu is damaged: {data} has {size // 2:,} bytes, {size:,} when it was built"
+    )
 
     older = json.loads((built.path / "build.json").read_text())
     del older["files"]
@@ -133,7 +153,8 @@ def test_a_cached_build_is_verified_once_per_process_and_built_again_when_it_cha
     build_module._VERIFIED.clear()
     rebuilt = build_variant(Variant("int4", "cpu"), source, tmp_path)
     assert not rebuilt.cached and rebuilt.rebuilt_because.startswith(
-        f"the cached build of int4-cpu cannot be verified: {built.path / 'build.json'} records no checksums")
+        f"the cached build of int4-cpu cannot be verified: {built.path / 'build.json'} records no checksums"
+    )
 
     recorded = json.loads((built.path / "build.json").read_text())["files"]["genai_config.json"]["bytes"]
     (built.path / "genai_config.json").write_text("{}")
@@ -141,10 +162,12 @@ def test_a_cached_build_is_verified_once_per_process_and_built_again_when_it_cha
 
     def refuse(source_path, target):
         raise PermissionError(13, "Permission denied")
+
     monkeypatch.setattr(build_module.os, "replace", refuse)
     with pytest.raises(build_module.BuildError) as info:
         build_variant(Variant("int4", "cpu"), source, tmp_path)
     assert info.value.args[0] == (
         f"the cached build of int4-cpu is damaged: {built.path / 'genai_config.json'} has 2 bytes, {recorded:,} "
         f"when it was built; it cannot be built again here (Permission denied when moving {built.path} aside): "
-        f"delete {built.path}")
+        f"delete {built.path}"
+    )

@@ -19,8 +19,13 @@ START, END = "<!-- compatibility matrix: python -m harness compatibility -->", "
 @pytest.fixture(scope="module")
 def matrix(build_cache, tmp_path_factory):
     out = tmp_path_factory.mktemp("compatibility") / "cells.json"
-    result = subprocess.run([sys.executable, "-m", "harness", "compatibility", "--cache-dir", str(build_cache),
-                             "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [sys.executable, "-m", "harness", "compatibility", "--cache-dir", str(build_cache), "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(out.read_text()), result.stdout
 
@@ -31,8 +36,9 @@ def test_both_builders_graphs_answer_in_both_runtimes(matrix):
         for precision in ("fp32", "int4"):
             for runtime in ("0.18.0", "0.14.1"):
                 cell = cells[(builder, precision, runtime)]
-                assert (cell["status"] == "answers"
-                        and cell["answered"] == cell["prompts"] == compatibility.PROMPTS), cell
+                assert cell["status"] == "answers" and cell["answered"] == cell["prompts"] == compatibility.PROMPTS, (
+                    cell
+                )
     # the other release gives the same greedy tokens as the builder's own
     assert cells[("0.18.0", "int4", "0.14.1")]["same_as_builders_runtime"] == compatibility.PROMPTS
     assert cells[("0.14.1", "int4", "0.18.0")]["same_as_builders_runtime"] == compatibility.PROMPTS
@@ -50,8 +56,13 @@ def test_the_compatibility_page_is_what_was_measured(matrix):
 
 
 def test_a_malformed_runtime_release_is_one_line():
-    result = subprocess.run([sys.executable, "-m", "harness", "compatibility", "--runtimes", "0.18"], cwd=REPO,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "harness", "compatibility", "--runtimes", "0.18"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == "error: option --runtimes: '0.18' is not an onnxruntime-genai version (like 0.14.1)"
 
@@ -68,7 +79,21 @@ def test_a_graph_that_does_not_load_is_a_cell_not_a_crash(matrix, build_cache, t
     cell = compatibility.answer(broken, "0.18.0", "0.18.0", ["hello"], build_cache)
     assert cell["loaded"] is False and cell["answers"] == []
     assert cell["error"].startswith("does not load: ") and "\n" not in cell["error"]
-    rendered = compatibility.render({"runtimes": ["0.18.0"], "cells": [
-        {"builder": "0.18.0", "precision": "int4", "runtime": "0.18.0", "status": "fails", "note": cell["error"],
-         "answered": 0, "prompts": 1, "same_as_builders_runtime": None}]})
+    rendered = compatibility.render(
+        {
+            "runtimes": ["0.18.0"],
+            "cells": [
+                {
+                    "builder": "0.18.0",
+                    "precision": "int4",
+                    "runtime": "0.18.0",
+                    "status": "fails",
+                    "note": cell["error"],
+                    "answered": 0,
+                    "prompts": 1,
+                    "same_as_builders_runtime": None,
+                }
+            ],
+        }
+    )
     assert f"| 0.18.0 | int4 | {cell['error']} |" in rendered

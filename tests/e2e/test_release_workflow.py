@@ -27,6 +27,7 @@ def _step(job: dict, name: str) -> str:
 
 def _bash(script: str, cwd: Path, matrix: dict, env: dict) -> subprocess.CompletedProcess:
     """A step's script as GitHub would run it, with ${{ matrix.X }} filled in."""
+
     def fill(found: re.Match) -> str:
         expression = found[1].strip()
         assert expression.startswith("matrix."), f"the test knows only matrix values, not {expression!r}"
@@ -34,8 +35,14 @@ def _bash(script: str, cwd: Path, matrix: dict, env: dict) -> subprocess.Complet
 
     filled = re.sub(r"\$\{\{(.*?)\}\}", fill, script)
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"  # the installed harness's python and pytest
-    return subprocess.run(["bash", "-eo", "pipefail", "-c", filled], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, env={**os.environ, **env, "PATH": path})
+    return subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", filled],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **env, "PATH": path},
+    )
 
 
 def _checkout(folder: Path) -> Path:
@@ -52,9 +59,12 @@ def test_the_release_workflow_measures_each_matrix_entry_apart_and_merges_them(t
     assert merge["needs"] == "measure" and merge["if"] == "always()"
     entries = measure["strategy"]["matrix"]["include"]
     assert [e["name"] for e in entries] == ["cpu", "cuda"]
-    quick = {"HARNESS_PROFILE": "quick", "HARNESS_PRECISIONS": "int4",
-             "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
-             "PYTEST_ADDOPTS": "-p no:cacheprovider -k 'latency or quality or gate'"}
+    quick = {
+        "HARNESS_PROFILE": "quick",
+        "HARNESS_PRECISIONS": "int4",
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+        "PYTEST_ADDOPTS": "-p no:cacheprovider -k 'latency or quality or gate'",
+    }
     runs = _checkout(tmp_path / "merge") / "runs"
     for entry in entries:
         # This machine has only the CPU provider: the cuda entry's job runs on it too, as a second

@@ -33,15 +33,27 @@ def main_run(main_job):
 @pytest.fixture(scope="module")
 def second_run(tmp_path_factory, build_cache):
     reports = tmp_path_factory.mktemp("second") / "reports"
-    result = run_suites("--profile", "quick", "--precisions", "fp32,int4", "-k", "quality or latency or gate",
-                        "--benchmark", "--reports-dir", str(reports), "--cache-dir", str(build_cache))
+    result = run_suites(
+        "--profile",
+        "quick",
+        "--precisions",
+        "fp32,int4",
+        "-k",
+        "quality or latency or gate",
+        "--benchmark",
+        "--reports-dir",
+        str(reports),
+        "--cache-dir",
+        str(build_cache),
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     return reports / "latest"
 
 
 def harness_cli(*args):
-    return subprocess.run([sys.executable, "-m", "harness", *map(str, args)], capture_output=True, text=True,
-                          cwd=REPO, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *map(str, args)], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
 
 
 def test_a_run_writes_csv_plots_markdown_and_html(main_run):
@@ -61,14 +73,21 @@ def test_a_run_writes_csv_plots_markdown_and_html(main_run):
     assert "Ship int4-cpu on cpu" in stdout
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not on PATH (chromium or chromium-browser): "
-                    "tools/run-tests installs it where it may; else sudo apt-get install chromium")
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Chromium is not on PATH (chromium or chromium-browser): "
+    "tools/run-tests installs it where it may; else sudo apt-get install chromium",
+)
 def test_the_html_report_renders_in_a_headless_browser(main_run, tmp_path):
     run_dir, _ = main_run
     html = run_dir / "report.html"
     assert "http://" not in html.read_text() and "https://" not in html.read_text()  # nothing to fetch
-    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
-                          f"file://{html.resolve()}"], capture_output=True, text=True, timeout=120).stdout
+    dom = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", f"file://{html.resolve()}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     body = re.search(r"<body([^>]*)>", dom).group(1)
     attributes = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', body))
     assert attributes.get("images") == attributes.get("images-rendered") == str(len(MAIN_JOB_PLOTS)), attributes
@@ -77,8 +96,19 @@ def test_the_html_report_renders_in_a_headless_browser(main_run, tmp_path):
     for name in MAIN_JOB_PLOTS:
         assert f'id="plot-{name}"' in dom
     shot = tmp_path / "report.png"
-    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
-                    "--window-size=1280,2000", f"file://{html.resolve()}"], capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--screenshot={shot}",
+            "--window-size=1280,2000",
+            f"file://{html.resolve()}",
+        ],
+        capture_output=True,
+        timeout=120,
+    )
     assert shot.stat().st_size > 50_000  # a page with content, not a blank one
 
 
@@ -122,8 +152,9 @@ def test_report_reads_a_run_of_schema_version_1(main_run, tmp_path):
     (folder / "results.json").write_text(json.dumps({**old, "schema_version": 99}))
     refused = harness_cli("report", folder)
     assert refused.returncode == 2
-    assert refused.stderr.strip() == (f"error: {folder / 'results.json'}: schema_version 99 is not supported "
-                                      "(readable: 1, 2)")
+    assert refused.stderr.strip() == (
+        f"error: {folder / 'results.json'}: schema_version 99 is not supported (readable: 1, 2)"
+    )
 
 
 def test_compare_says_what_changed_and_refuses_performance_across_machines(main_run, second_run, tmp_path):
@@ -178,9 +209,11 @@ def test_merge_keeps_each_machine_apart(main_run, second_run, tmp_path):
     assert refused.returncode == 2 and "different models" in refused.stderr
     compared = harness_cli("compare", run_dir, tmp_path / "b")  # compared, and said in the first line
     assert compared.returncode == 0, compared.stderr
-    assert compared.stdout.splitlines()[0].endswith(f"runs of different models, support-tickets "
-                                                    f"({merged['model']['content_hash'][:12]}) in {run_id} and "
-                                                    f"support-tickets (another-mode) in {other['run']['id']}")
+    assert compared.stdout.splitlines()[0].endswith(
+        f"runs of different models, support-tickets "
+        f"({merged['model']['content_hash'][:12]}) in {run_id} and "
+        f"support-tickets (another-mode) in {other['run']['id']}"
+    )
 
 
 def test_every_file_of_a_run_has_the_mode_the_umask_gives(main_run):
@@ -217,8 +250,10 @@ def test_inline_markup_of_report_paragraphs():
     from harness.report.render import _inline
 
     text = _inline("share [Wilson]; *p*: McNemar (small *p*: real). **Ship** `int4-cpu` <b> 2*3*4")
-    assert text == ("share [Wilson]; <em>p</em>: McNemar (small <em>p</em>: real). <strong>Ship</strong> "
-                    "<code>int4-cpu</code> &lt;b&gt; 2*3*4")
+    assert text == (
+        "share [Wilson]; <em>p</em>: McNemar (small <em>p</em>: real). <strong>Ship</strong> "
+        "<code>int4-cpu</code> &lt;b&gt; 2*3*4"
+    )
 
 
 def test_package_writes_a_foundry_folder_per_built_variant(main_run, tmp_path):
@@ -226,6 +261,10 @@ def test_package_writes_a_foundry_folder_per_built_variant(main_run, tmp_path):
     result = harness_cli("package", "--foundry", tmp_path / "models", run_dir)
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == [
-        "support-tickets-fp16", "support-tickets-fp32", "support-tickets-int4", "support-tickets-int8"]
+        "support-tickets-fp16",
+        "support-tickets-fp32",
+        "support-tickets-int4",
+        "support-tickets-int8",
+    ]
     meta = json.loads((tmp_path / "models" / "support-tickets-int4" / "inference_model.json").read_text())
     assert meta["Name"] == "support-tickets-int4" and "prompt" in meta["PromptTemplate"]

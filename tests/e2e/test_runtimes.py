@@ -9,9 +9,20 @@ pytestmark = pytest.mark.slow
 
 def test_one_build_under_two_runtimes(tmp_path, build_cache):
     reports = tmp_path / "reports"
-    result = run_suites("--precisions", "int4", "--runtimes", "0.18.0,0.14.1", "--profile", "quick",
-                        "-k", "smoke or runtimes or closeness", "--reports-dir", str(reports),
-                        "--cache-dir", str(build_cache))
+    result = run_suites(
+        "--precisions",
+        "int4",
+        "--runtimes",
+        "0.18.0,0.14.1",
+        "--profile",
+        "quick",
+        "-k",
+        "smoke or runtimes or closeness",
+        "--reports-dir",
+        str(reports),
+        "--cache-dir",
+        str(build_cache),
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     results = load(reports)
     variants = {v["id"]: v for v in results["variants"]}

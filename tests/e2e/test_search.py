@@ -14,10 +14,23 @@ TIGHT = '[gates]\nclose = "kld_mean <= 0.01"\nsame_top = "top1_agreement >= 0.9"
 def _run(tmp_path, build_cache, name, gates, *extra):
     (tmp_path / f"{name}.toml").write_text(gates)
     reports = tmp_path / name
-    result = run_suites("--precisions", "fp32,int4", "--recipes", "default", "--profile", "quick",
-                        "-k", "smoke or quality or gates",
-                        "--gates-file", str(tmp_path / f"{name}.toml"), "--reports-dir", str(reports),
-                        "--cache-dir", str(build_cache), *extra)
+    result = run_suites(
+        "--precisions",
+        "fp32,int4",
+        "--recipes",
+        "default",
+        "--profile",
+        "quick",
+        "-k",
+        "smoke or quality or gates",
+        "--gates-file",
+        str(tmp_path / f"{name}.toml"),
+        "--reports-dir",
+        str(reports),
+        "--cache-dir",
+        str(build_cache),
+        *extra,
+    )
     return result, reports
 
 
@@ -27,22 +40,48 @@ def searched(tmp_path_factory, build_cache):
     result, reports = _run(tmp_path, build_cache, "search", TIGHT, "--search")
     # the story the search is for: plain INT4 misses the tight gate, the mix passes it
     failed = [g for g in load(reports)["gates"]["results"] if g["status"] == "failed"]
-    assert result.returncode == 1 and [(g["gate"], g["variant"]) for g in failed] == [("close", "int4-cpu")], \
+    assert result.returncode == 1 and [(g["gate"], g["variant"]) for g in failed] == [("close", "int4-cpu")], (
         result.stdout[-3000:]
+    )
     return tmp_path, reports, load(reports), result.stdout
 
 
 def test_a_search_run_measures_every_recipe_unless_recipes_are_named(tmp_path):
     ids = {}
     for name, extra in (("auto", ()), ("named", ("--recipes", "default"))):
-        result = run_suites("--search", "--precisions", "fp32,int4", "--collect-only", "-q", "-k", "smoke",
-                            "--reports-dir", str(tmp_path / name), *extra)
+        result = run_suites(
+            "--search",
+            "--precisions",
+            "fp32,int4",
+            "--collect-only",
+            "-q",
+            "-k",
+            "smoke",
+            "--reports-dir",
+            str(tmp_path / name),
+            *extra,
+        )
         assert result.returncode == 0, result.stdout[-2000:]
-        ids[name] = {variant for variant in ("int4-cpu", "int4-kquant-cpu", "int4-kquant_head8-cpu",
-                                             "int4-mixed-cpu", "int4-embed-cpu", "mixed-cpu")
-                     if f"[{variant}]" in result.stdout}
-    assert ids["auto"] == {"int4-cpu", "int4-kquant-cpu", "int4-kquant_head8-cpu", "int4-mixed-cpu",
-                           "int4-embed-cpu", "mixed-cpu"}
+        ids[name] = {
+            variant
+            for variant in (
+                "int4-cpu",
+                "int4-kquant-cpu",
+                "int4-kquant_head8-cpu",
+                "int4-mixed-cpu",
+                "int4-embed-cpu",
+                "mixed-cpu",
+            )
+            if f"[{variant}]" in result.stdout
+        }
+    assert ids["auto"] == {
+        "int4-cpu",
+        "int4-kquant-cpu",
+        "int4-kquant_head8-cpu",
+        "int4-mixed-cpu",
+        "int4-embed-cpu",
+        "mixed-cpu",
+    }
     assert ids["named"] == {"int4-cpu", "mixed-cpu"}
 
 
@@ -86,9 +125,11 @@ def test_the_written_plan_rebuilds_the_same_mix_without_searching(searched, buil
     first = {v["id"]: v for v in results["variants"]}["mixed-cpu"]
     assert rebuilt["plan"] == first["plan"] and "search" not in rebuilt
     assert rebuilt["size_bytes"] == first["size_bytes"] and rebuilt["cache_key"] == first["cache_key"]
+
     def kld(results):
-        return next(m["value"] for m in results["measurements"]
-                    if m["variant"] == "mixed-cpu" and m["name"] == "kld_mean")
+        return next(
+            m["value"] for m in results["measurements"] if m["variant"] == "mixed-cpu" and m["name"] == "kld_mean"
+        )
 
     assert kld(load(again)) == kld(results)
 
@@ -106,16 +147,24 @@ def test_a_gate_no_mix_can_meet_ends_in_one_line_naming_the_smallest_kld(tmp_pat
     assert "Traceback" not in result.stdout
 
 
-@pytest.mark.parametrize("content, says", [
-    ("{not json", "PATH: corrupt JSON at line 1"),
-    ('{"format": 1, "groups": {"embed": 4}}', "PATH (option --plan): no width for group 'layers.0'"),
-    ('{"format": 1, "groups": {"embed": 4, "layers.0": 4, "layers.1": 4, "layers.2": 4, "layers.3": 4, '
-     '"layers.9": 8, "lm_head": 4}}', "PATH (option --plan): group 'layers.9' is not in this model "
-                                      "(it has embed, layers.0–3, lm_head)"),
-    ('{"format": 1, "groups": {"embed": 8, "layers.0": 4, "layers.1": 4, "layers.2": 4, "layers.3": 4, "lm_head": 4}}',
-     "group 'embed' at 8 bits (allowed: 4, 32)"),
-    ('{"groups": []}', "PATH: not a plan file"),
-])
+@pytest.mark.parametrize(
+    "content, says",
+    [
+        ("{not json", "PATH: corrupt JSON at line 1"),
+        ('{"format": 1, "groups": {"embed": 4}}', "PATH (option --plan): no width for group 'layers.0'"),
+        (
+            '{"format": 1, "groups": {"embed": 4, "layers.0": 4, "layers.1": 4, "layers.2": 4, "layers.3": 4, '
+            '"layers.9": 8, "lm_head": 4}}',
+            "PATH (option --plan): group 'layers.9' is not in this model (it has embed, layers.0–3, lm_head)",
+        ),
+        (
+            '{"format": 1, "groups": {"embed": 8, "layers.0": 4, "layers.1": 4, "layers.2": 4, '
+            '"layers.3": 4, "lm_head": 4}}',
+            "group 'embed' at 8 bits (allowed: 4, 32)",
+        ),
+        ('{"groups": []}', "PATH: not a plan file"),
+    ],
+)
 def test_a_malformed_plan_file_is_one_line(tmp_path, content, says):
     plan = tmp_path / "plan.json"
     plan.write_text(content)
@@ -126,9 +175,12 @@ def test_a_malformed_plan_file_is_one_line(tmp_path, content, says):
 def test_search_and_plan_together_or_without_calibration_text_are_one_line(tmp_path, tiny_llama):
     plan = tmp_path / "plan.json"
     plan.write_text("{}")
-    assert_one_line_error(run_suites("--search", "--plan", str(plan), "-k", "smoke", "--reports-dir", str(tmp_path)),
-                          "--search finds a plan and --plan gives one: use one of them")
-    assert_one_line_error(run_suites("--search", "--model", str(tiny_llama), "-k", "smoke", "--reports-dir",
-                                     str(tmp_path)),
-                          "--search tunes on calibration text, never on the evaluation set, and tiny-llama has no "
-                          "calibration set of its own: give --calibration PATH")
+    assert_one_line_error(
+        run_suites("--search", "--plan", str(plan), "-k", "smoke", "--reports-dir", str(tmp_path)),
+        "--search finds a plan and --plan gives one: use one of them",
+    )
+    assert_one_line_error(
+        run_suites("--search", "--model", str(tiny_llama), "-k", "smoke", "--reports-dir", str(tmp_path)),
+        "--search tunes on calibration text, never on the evaluation set, and tiny-llama has no "
+        "calibration set of its own: give --calibration PATH",
+    )

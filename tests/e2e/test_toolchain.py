@@ -24,8 +24,13 @@ def olive_python(build_cache):
 
 def _in_toolchain(toolchain, cache, code: str) -> subprocess.CompletedProcess:
     """Run ``code`` in the toolchain; -P: not from this folder (the repository holds harness/)."""
-    return subprocess.run([str(toolchain.python(cache)), "-P", "-c", code], capture_output=True, text=True,
-                          env=toolchains.environment(toolchain, cache), timeout=120)
+    return subprocess.run(
+        [str(toolchain.python(cache)), "-P", "-c", code],
+        capture_output=True,
+        text=True,
+        env=toolchains.environment(toolchain, cache),
+        timeout=120,
+    )
 
 
 def test_the_main_environment_holds_the_runtime_that_ships_and_no_olive():
@@ -37,27 +42,55 @@ def test_the_main_environment_holds_the_runtime_that_ships_and_no_olive():
 
 
 def test_the_olive_toolchain_has_its_pins_and_nothing_of_the_main_environment(olive_python, build_cache):
-    found = _in_toolchain(toolchains.OLIVE, build_cache, (
-        "import importlib.metadata as m, json; "
-        "print(json.dumps({p: m.version(p) for p in ('olive-ai', 'onnxruntime-genai', 'onnxruntime', 'torch')}))"))
+    found = _in_toolchain(
+        toolchains.OLIVE,
+        build_cache,
+        (
+            "import importlib.metadata as m, json; "
+            "print(json.dumps({p: m.version(p) for p in ('olive-ai', 'onnxruntime-genai', 'onnxruntime', 'torch')}))"
+        ),
+    )
     assert found.returncode == 0, found.stderr[-2000:]
-    assert found.stdout.strip() == ('{"olive-ai": "0.13.0", "onnxruntime-genai": "0.14.1", '
-                                    '"onnxruntime": "1.31.0", "torch": "2.13.0+cpu"}')
+    assert found.stdout.strip() == (
+        '{"olive-ai": "0.13.0", "onnxruntime-genai": "0.14.1", "onnxruntime": "1.31.0", "torch": "2.13.0+cpu"}'
+    )
     leak = _in_toolchain(toolchains.OLIVE, build_cache, "import harness")  # the main environment's package
     assert leak.returncode != 0 and "No module named 'harness'" in leak.stderr
 
 
 def test_olive_auto_opt_in_its_toolchain_builds_an_int4_model_the_runtime_that_ships_answers_with(
-        olive_python, build_cache, tiny_qwen2, tmp_path):
+    olive_python, build_cache, tiny_qwen2, tmp_path
+):
     """The tutorial's one-command path, from an empty Olive cache, offline; the graph that Olive's
     0.14.1 builder makes loads and generates in the main environment's 0.18.0 runtime."""
     out = tmp_path / "olive-int4"
     env = toolchains.environment(toolchains.OLIVE, build_cache, {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
     result = subprocess.run(
-        [str(olive_python), "-m", "olive", "auto-opt", "--model_name_or_path", str(tiny_qwen2), "--device", "cpu",
-         "--provider", "CPUExecutionProvider", "--use_model_builder", "--precision", "int4",
-         "--output_path", str(out), "--log_level", "3"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        [
+            str(olive_python),
+            "-m",
+            "olive",
+            "auto-opt",
+            "--model_name_or_path",
+            str(tiny_qwen2),
+            "--device",
+            "cpu",
+            "--provider",
+            "CPUExecutionProvider",
+            "--use_model_builder",
+            "--precision",
+            "int4",
+            "--output_path",
+            str(out),
+            "--log_level",
+            "3",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     q = quantization_summary(out / "model.onnx")
     assert q["matmul_nbits"] > 0 and q["bits"] == [4]
@@ -91,7 +124,9 @@ def test_a_runtime_version_the_index_does_not_have_is_named_with_the_nearest_it_
     with pytest.raises(HarnessError) as caught:
         toolchains.prepare(chain, tmp_path)
     message = str(caught.value)
-    assert message.startswith("toolchain runtime-9.9.9: onnxruntime-genai 9.9.9 does not exist on the package index "
-                              "(nearest releases it has: ")
+    assert message.startswith(
+        "toolchain runtime-9.9.9: onnxruntime-genai 9.9.9 does not exist on the package index "
+        "(nearest releases it has: "
+    )
     assert "0.18.0" in message and "\n" not in message and "reachable" not in message
     assert not chain.folder(tmp_path).exists()

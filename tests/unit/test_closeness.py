@@ -17,8 +17,11 @@ def test_kld_of_small_distributions_by_hand():
     variant = _logits([[0.25, 0.75], [0.9, 0.1], [0.5, 0.5]])
     codes, header = c.encode_logprobs(reference)
     per = c.per_token(variant, codes, header, np.array([1, 0, 1]))
-    expected = [0.5 * math.log(0.5 / 0.25) + 0.5 * math.log(0.5 / 0.75), 0.0,
-                0.25 * math.log(0.25 / 0.5) + 0.75 * math.log(0.75 / 0.5)]
+    expected = [
+        0.5 * math.log(0.5 / 0.25) + 0.5 * math.log(0.5 / 0.75),
+        0.0,
+        0.25 * math.log(0.25 / 0.5) + 0.75 * math.log(0.75 / 0.5),
+    ]
     assert per["kld"] == pytest.approx(expected, abs=1e-6)
     assert per["delta_p"] == pytest.approx([0.75 - 0.5, 0.0, 0.5 - 0.75], abs=1e-6)
     assert per["nll"] == pytest.approx([-math.log(0.75), -math.log(0.9), -math.log(0.5)], abs=1e-6)
@@ -39,8 +42,13 @@ def test_sixteen_bit_encoding_keeps_sixteen_nats_and_clamps_the_rest():
 
 def test_statistics_match_llama_perplexity_formulas():
     kld = np.arange(1, 12, dtype=float)  # 11 tokens: 1..11
-    per = {"kld": kld, "delta_p": np.full(11, 0.1), "nll": np.full(11, 2.0), "nll_reference": np.full(11, 1.5),
-           "same_top": [1] * 9 + [0] * 2}
+    per = {
+        "kld": kld,
+        "delta_p": np.full(11, 0.1),
+        "nll": np.full(11, 2.0),
+        "nll_reference": np.full(11, 1.5),
+        "same_top": [1] * 9 + [0] * 2,
+    }
     stats = c.summarize(per)
     # mean 6, uncertainty sqrt((E[x²] - E[x]²) / (n - 1)) = sqrt((46 - 36) / 10) = 1
     assert stats["kld_mean"]["value"] == 6 and stats["kld_mean"]["uncertainty"] == pytest.approx(1.0)
@@ -54,8 +62,16 @@ def test_statistics_match_llama_perplexity_formulas():
     assert stats["ppl"]["value"] == pytest.approx(math.exp(2.0))
     assert stats["ppl_ratio"]["value"] == pytest.approx(math.exp(0.5))
     assert stats["ln_ppl_ratio"]["value"] == pytest.approx(0.5)
-    few = c.summarize({**per, "kld": kld[:10], "delta_p": per["delta_p"][:10], "nll": per["nll"][:10],
-                       "nll_reference": per["nll_reference"][:10], "same_top": per["same_top"][:10]})
+    few = c.summarize(
+        {
+            **per,
+            "kld": kld[:10],
+            "delta_p": per["delta_p"][:10],
+            "nll": per["nll"][:10],
+            "nll_reference": per["nll_reference"][:10],
+            "same_top": per["same_top"][:10],
+        }
+    )
     assert few["kld_mean"]["uncertainty"] == 0.0  # llama.cpp gives no uncertainty for n <= 10
 
 

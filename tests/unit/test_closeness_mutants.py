@@ -35,8 +35,21 @@ def _at(xs, fraction):
 
 
 def _points(xs, names):
-    fractions = {"max": 1.0, "p99.9": 0.999, "p99": 0.99, "p95": 0.95, "p90": 0.90, "p75": 0.75, "p25": 0.25,
-                 "median": 0.5, "p10": 0.10, "p5": 0.05, "p1": 0.01, "p0.1": 0.001, "min": 0.0}
+    fractions = {
+        "max": 1.0,
+        "p99.9": 0.999,
+        "p99": 0.99,
+        "p95": 0.95,
+        "p90": 0.90,
+        "p75": 0.75,
+        "p25": 0.25,
+        "median": 0.5,
+        "p10": 0.10,
+        "p5": 0.05,
+        "p1": 0.01,
+        "p0.1": 0.001,
+        "min": 0.0,
+    }
     return {name: _at(xs, fractions[name]) for name in names}
 
 
@@ -53,8 +66,7 @@ def _expected(kld, dp, nll, ref, same):
     return {
         "kld_mean": {"value": m, "uncertainty": u, "n": n, **_points(kld, ORDER)},
         "top1_agreement": {"value": p, "n": n, "uncertainty": math.sqrt(p * (1 - p) / (n - 1)) if n > 1 else math.nan},
-        "delta_p_mean": {"value": dm, "uncertainty": du, "n": n,
-                         **_points(dp, ORDER[:5] + ["p75", "p25"] + ORDER[5:])},
+        "delta_p_mean": {"value": dm, "uncertainty": du, "n": n, **_points(dp, ORDER[:5] + ["p75", "p25"] + ORDER[5:])},
         "delta_p_rms": {"value": math.sqrt(mse), "uncertainty": mse_u / (2 * math.sqrt(mse)) if mse else 0.0, "n": n},
         "ppl": {"value": math.exp(a), "uncertainty": math.exp(a) * da, "n": n},
         "ppl_reference": {"value": math.exp(b), "uncertainty": math.exp(b) * db, "n": n},

@@ -113,11 +113,15 @@ def test_three_samples_each_are_enough_for_mann_whitney():
     """3 against 3 samples is tested on ranks (p = 0.1 at best), even when the intervals are apart."""
     a, b = [1.0, 2.0, 3.0], [4.0, 5.0, 6.0]
     assert _mann_whitney(a, b) == pytest.approx(0.1)
-    assert raw_test(_samples(a, interval=[1.0, 2.0]), _samples(b, interval=[4.0, 5.0])) == \
-        ("Mann-Whitney", pytest.approx(0.1))
+    assert raw_test(_samples(a, interval=[1.0, 2.0]), _samples(b, interval=[4.0, 5.0])) == (
+        "Mann-Whitney",
+        pytest.approx(0.1),
+    )
     mixed = [2.0, 4.0, 6.0]
-    assert raw_test(_samples([1.0, 3.0, 5.0]), _samples(mixed)) == \
-        ("Mann-Whitney", pytest.approx(_mann_whitney([1.0, 3.0, 5.0], mixed)))
+    assert raw_test(_samples([1.0, 3.0, 5.0]), _samples(mixed)) == (
+        "Mann-Whitney",
+        pytest.approx(_mann_whitney([1.0, 3.0, 5.0], mixed)),
+    )
 
 
 def test_two_samples_fall_back_to_the_wald_test():
@@ -146,8 +150,13 @@ def test_a_least_squares_slope_is_tested_with_students_t():
     assert t == pytest.approx(4.3027, abs=1e-4)
 
     def line(slope):
-        return {"estimator": "fit", "value": slope, "interval": [slope - t * 0.1, slope + t * 0.1],
-                "stats": {"n": 4, "r2": 0.9}, "samples": [1.0, 2.0, 3.0, 4.0]}
+        return {
+            "estimator": "fit",
+            "value": slope,
+            "interval": [slope - t * 0.1, slope + t * 0.1],
+            "stats": {"n": 4, "r2": 0.9},
+            "samples": [1.0, 2.0, 3.0, 4.0],
+        }
 
     method, p = raw_test(line(1.0), line(1.5))
     assert method == "Wald" and p == pytest.approx(_wald(1.0, 0.1, 1.5, 0.1))
@@ -163,16 +172,19 @@ def test_an_estimate_uses_its_own_uncertainty_before_its_interval():
     assert raw_test(a, b)[1] == pytest.approx(0.0455, abs=1e-4)
 
 
-@pytest.mark.parametrize("ia, ib, p", [
-    # values 1.5 and 3.5, se 1 / 3.92 each: z = 2 / 0.3608 = 5.54
-    ([1.0, 2.0], [3.0, 4.0], _wald(1.5, 1 / (2 * Z975), 3.5, 1 / (2 * Z975))),
-    ([3.0, 4.0], [1.0, 2.0], _wald(1.5, 1 / (2 * Z975), 3.5, 1 / (2 * Z975))),
-    # overlapping: values 2 and 3, se 2 / 3.92 each: z = 1.386, p = 0.166
-    ([1.0, 3.0], [2.0, 4.0], 0.1657),
-    # touching intervals differ at p = 0.0056 (z = 2.77): the overlap rule was conservative
-    ([1.0, 2.0], [2.0, 3.0], 0.00557),
-    ([2.0, 3.0], [1.0, 2.0], 0.00557),
-])
+@pytest.mark.parametrize(
+    "ia, ib, p",
+    [
+        # values 1.5 and 3.5, se 1 / 3.92 each: z = 2 / 0.3608 = 5.54
+        ([1.0, 2.0], [3.0, 4.0], _wald(1.5, 1 / (2 * Z975), 3.5, 1 / (2 * Z975))),
+        ([3.0, 4.0], [1.0, 2.0], _wald(1.5, 1 / (2 * Z975), 3.5, 1 / (2 * Z975))),
+        # overlapping: values 2 and 3, se 2 / 3.92 each: z = 1.386, p = 0.166
+        ([1.0, 3.0], [2.0, 4.0], 0.1657),
+        # touching intervals differ at p = 0.0056 (z = 2.77): the overlap rule was conservative
+        ([1.0, 2.0], [2.0, 3.0], 0.00557),
+        ([2.0, 3.0], [1.0, 2.0], 0.00557),
+    ],
+)
 def test_estimates_are_tested_by_wald_from_their_intervals(ia, ib, p):
     """se = interval width / (2 x 1.96); p = 2 (1 - Phi(|b - a| / sqrt(se_a² + se_b²)))."""
     method, got = raw_test(_estimate(ia, n=2), _estimate(ib, n=2))
@@ -185,17 +197,20 @@ def test_equal_estimates_without_spread_are_the_same_and_different_ones_differ()
     assert raw_test(_estimate([2.0, 2.0]), _estimate([3.0, 3.0])) == ("Wald", 0.0)
 
 
-@pytest.mark.parametrize("a, b", [
-    (_estimate([1.0, 2.0], n=1), _estimate([3.0, 4.0])),
-    (_estimate([1.0, 2.0]), _estimate([3.0, 4.0], n=1)),
-    ({"estimator": "estimate", "value": 1.5, "interval": [1.0, 2.0]}, _estimate([3.0, 4.0])),  # no count
-    ({"estimator": "estimate", "value": 1.5, "interval": [1.0, 2.0], "stats": None}, _estimate([3.0, 4.0])),
-    (_estimate(None, value=1.0), _estimate([3.0, 4.0])),
-    (_estimate([3.0, 4.0]), _estimate(None, value=1.0)),
-    (_estimate([None, 2.0], value=1.0), _estimate([3.0, 4.0])),
-    (_estimate([3.0, 4.0]), _estimate([1.0, None], value=1.0)),
-    (_estimate([3.0, 4.0]), {**_estimate([1.0, 2.0]), "value": None}),
-])
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        (_estimate([1.0, 2.0], n=1), _estimate([3.0, 4.0])),
+        (_estimate([1.0, 2.0]), _estimate([3.0, 4.0], n=1)),
+        ({"estimator": "estimate", "value": 1.5, "interval": [1.0, 2.0]}, _estimate([3.0, 4.0])),  # no count
+        ({"estimator": "estimate", "value": 1.5, "interval": [1.0, 2.0], "stats": None}, _estimate([3.0, 4.0])),
+        (_estimate(None, value=1.0), _estimate([3.0, 4.0])),
+        (_estimate([3.0, 4.0]), _estimate(None, value=1.0)),
+        (_estimate([None, 2.0], value=1.0), _estimate([3.0, 4.0])),
+        (_estimate([3.0, 4.0]), _estimate([1.0, None], value=1.0)),
+        (_estimate([3.0, 4.0]), {**_estimate([1.0, 2.0]), "value": None}),
+    ],
+)
 def test_no_test_is_possible_without_a_value_and_its_spread_over_several_values(a, b):
     """A single value, or an interval missing or open, or no value, on either side: no test."""
     assert raw_test(a, b) is None
@@ -254,17 +269,24 @@ def test_effect_is_absolute_or_relative_to_run_a():
     assert effect_of(None, 1.0, ABSOLUTE) is None and effect_of(1.0, math.nan, RELATIVE) is None
 
 
-@pytest.mark.parametrize("adjusted, a, b, minimum, verdict", [
-    (0.049, 100.0, 110.0, (RELATIVE, 0.05), ("changed", "; effect 10 % ≥ minimum 5 %")),
-    (0.049, 100.0, 105.0, (RELATIVE, 0.05), ("changed", "; effect 5 % ≥ minimum 5 %")),  # at the minimum
-    (0.049, 100.0, 104.0, (RELATIVE, 0.05),
-     ("significant, below minimum effect", "; effect 4 % < minimum 5 %")),
-    (0.05, 100.0, 200.0, (RELATIVE, 0.05), ("within noise", "")),  # p = alpha is not below it
-    (0.001, 0.50, 0.51, (ABSOLUTE, 0.02), ("significant, below minimum effect", "; effect 0.01 < minimum 0.02")),
-    (0.001, 0.50, 0.53, (ABSOLUTE, 0.02), ("changed", "; effect 0.03 ≥ minimum 0.02")),
-    (0.001, None, 0.53, (ABSOLUTE, 0.02),
-     ("significant, below minimum effect", "; no effect to hold against the minimum 0.02")),
-])
+@pytest.mark.parametrize(
+    "adjusted, a, b, minimum, verdict",
+    [
+        (0.049, 100.0, 110.0, (RELATIVE, 0.05), ("changed", "; effect 10 % ≥ minimum 5 %")),
+        (0.049, 100.0, 105.0, (RELATIVE, 0.05), ("changed", "; effect 5 % ≥ minimum 5 %")),  # at the minimum
+        (0.049, 100.0, 104.0, (RELATIVE, 0.05), ("significant, below minimum effect", "; effect 4 % < minimum 5 %")),
+        (0.05, 100.0, 200.0, (RELATIVE, 0.05), ("within noise", "")),  # p = alpha is not below it
+        (0.001, 0.50, 0.51, (ABSOLUTE, 0.02), ("significant, below minimum effect", "; effect 0.01 < minimum 0.02")),
+        (0.001, 0.50, 0.53, (ABSOLUTE, 0.02), ("changed", "; effect 0.03 ≥ minimum 0.02")),
+        (
+            0.001,
+            None,
+            0.53,
+            (ABSOLUTE, 0.02),
+            ("significant, below minimum effect", "; no effect to hold against the minimum 0.02"),
+        ),
+    ],
+)
 def test_decide_needs_significance_after_holm_and_the_minimum_effect(adjusted, a, b, minimum, verdict):
     assert decide(adjusted, a, b, minimum) == verdict
 
@@ -274,25 +296,35 @@ def test_decide_needs_significance_after_holm_and_the_minimum_effect(adjusted, a
 
 
 def test_min_effect_options_read_percent_as_relative_and_numbers_as_absolute():
-    assert parse_min_effects(["decode_tps=10%", "exact_match=0.05", " ttft_ms@* = 2.5 % ", "rss_bytes=1e6",
-                              "decode_tps=3%"]) == {
+    assert parse_min_effects(
+        ["decode_tps=10%", "exact_match=0.05", " ttft_ms@* = 2.5 % ", "rss_bytes=1e6", "decode_tps=3%"]
+    ) == {
         "decode_tps": (RELATIVE, pytest.approx(0.03)),  # the later option wins
-        "exact_match": (ABSOLUTE, 0.05), "ttft_ms@*": (RELATIVE, pytest.approx(0.025)), "rss_bytes": (ABSOLUTE, 1e6)}
+        "exact_match": (ABSOLUTE, 0.05),
+        "ttft_ms@*": (RELATIVE, pytest.approx(0.025)),
+        "rss_bytes": (ABSOLUTE, 1e6),
+    }
     assert parse_min_effects([]) == {}
 
 
-@pytest.mark.parametrize("text, message", [
-    ("decode_tps", r"^option --min-effect 'decode_tps': expected METRIC=VALUE"),
-    ("=5%", r"^option --min-effect '=5%': expected METRIC=VALUE"),
-    ("decode_tps=", r"expected METRIC=VALUE"),
-    ("decod_tps=5%", r"^option --min-effect 'decod_tps=5%': unknown metric 'decod_tps' \(did you mean 'decode_tps'\?"),
-    ("zzzz=5%", r"unknown metric 'zzzz' \(metrics: docs/reference/metrics.md\)$"),
-    ("decode_tps=fast", r"^option --min-effect 'decode_tps=fast': cannot read the minimum effect 'fast'"),
-    ("decode_tps=-5%", r"cannot read the minimum effect '-5%'"),
-    ("decode_tps=5%%", r"cannot read the minimum effect '5%%'"),
-    ("decode_tps=nan", r"cannot read the minimum effect 'nan'"),
-    ("decode_tps=1e999", r"cannot read the minimum effect '1e999'"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("decode_tps", r"^option --min-effect 'decode_tps': expected METRIC=VALUE"),
+        ("=5%", r"^option --min-effect '=5%': expected METRIC=VALUE"),
+        ("decode_tps=", r"expected METRIC=VALUE"),
+        (
+            "decod_tps=5%",
+            r"^option --min-effect 'decod_tps=5%': unknown metric 'decod_tps' \(did you mean 'decode_tps'\?",
+        ),
+        ("zzzz=5%", r"unknown metric 'zzzz' \(metrics: docs/reference/metrics.md\)$"),
+        ("decode_tps=fast", r"^option --min-effect 'decode_tps=fast': cannot read the minimum effect 'fast'"),
+        ("decode_tps=-5%", r"cannot read the minimum effect '-5%'"),
+        ("decode_tps=5%%", r"cannot read the minimum effect '5%%'"),
+        ("decode_tps=nan", r"cannot read the minimum effect 'nan'"),
+        ("decode_tps=1e999", r"cannot read the minimum effect '1e999'"),
+    ],
+)
 def test_bad_min_effect_options_are_refused_naming_the_option(text, message):
     with pytest.raises(HarnessError, match=message):
         parse_min_effects([text])
@@ -315,35 +347,56 @@ def _m(variant, name, value, suite="quality", **more):
 
 
 def _run(run_id, fingerprint, measurements, variants=(), gates=None):
-    run = {"run": {"id": run_id}, "environment": {"machine_fingerprint": fingerprint},
-           "measurements": measurements, "variants": list(variants)}
+    run = {
+        "run": {"id": run_id},
+        "environment": {"machine_fingerprint": fingerprint},
+        "measurements": measurements,
+        "variants": list(variants),
+    }
     if gates is not None:
         run["gates"] = {"results": gates}
     return run
 
 
 def _two_runs(fingerprint_b="m1"):
-    a = _run("run-a", "m1", [
-        _m("int4-cpu", "exact_match", 0.9, estimator="proportion", stats={"successes": 9, "n": 10}),
-        _m("int4-cpu", "decode_tps", 40.0, "latency", estimator="median", samples=[39.0, 40.0, 41.0, 42.0]),
-        _m("int4-cpu", "kld_mean", 0.0, estimator="estimate", interval=[0.0, 0.0], stats={"n": 50}),
-        _m("int4-cpu", "tokenize_ms", 2.0, "latency"),  # not a headline figure
-        _m("fp32-cpu", "exact_match", 1.0),  # not in run B
-    ], [{"id": "int4-cpu", "status": "passed"}, {"id": "fp32-cpu", "status": "passed"}],
-        [{"gate": "acc", "variant": "int4-cpu", "status": "passed"},
-         {"gate": "fmt", "variant": "int4-cpu", "status": "skipped"}])
-    b = _run("run-b", fingerprint_b, [
-        _m("int4-cpu", "tokenize_ms", 3.0, "latency"),  # not a headline figure, listed first
-        _m("int4-cpu", "exact_match", 0.3, estimator="proportion", stats={"successes": 3, "n": 10}),
-        _m("int4-cpu", "decode_tps", 60.0, "latency", estimator="median", samples=[59.0, 60.0, 61.0, 62.0]),
-        _m("int4-cpu", "kld_mean", 0.02, estimator="estimate", interval=[0.01, 0.03], stats={"n": 50}),
-        _m("int4-cpu", "leak_kib_per_iter_fresh", 1.0, "soak"),  # not in run A
-        _m("int8-cpu", "exact_match", None),
-    ], [{"id": "int4-cpu", "status": "failed"}, {"id": "fp32-cpu", "status": "passed"},
-        {"id": "int8-cpu", "status": "passed"}],
-        [{"gate": "acc", "variant": "int4-cpu", "status": "failed"},
-         {"gate": "fmt", "variant": "int4-cpu", "status": "not_applicable"},
-         {"gate": "new", "variant": "int4-cpu", "status": "passed"}])
+    a = _run(
+        "run-a",
+        "m1",
+        [
+            _m("int4-cpu", "exact_match", 0.9, estimator="proportion", stats={"successes": 9, "n": 10}),
+            _m("int4-cpu", "decode_tps", 40.0, "latency", estimator="median", samples=[39.0, 40.0, 41.0, 42.0]),
+            _m("int4-cpu", "kld_mean", 0.0, estimator="estimate", interval=[0.0, 0.0], stats={"n": 50}),
+            _m("int4-cpu", "tokenize_ms", 2.0, "latency"),  # not a headline figure
+            _m("fp32-cpu", "exact_match", 1.0),  # not in run B
+        ],
+        [{"id": "int4-cpu", "status": "passed"}, {"id": "fp32-cpu", "status": "passed"}],
+        [
+            {"gate": "acc", "variant": "int4-cpu", "status": "passed"},
+            {"gate": "fmt", "variant": "int4-cpu", "status": "skipped"},
+        ],
+    )
+    b = _run(
+        "run-b",
+        fingerprint_b,
+        [
+            _m("int4-cpu", "tokenize_ms", 3.0, "latency"),  # not a headline figure, listed first
+            _m("int4-cpu", "exact_match", 0.3, estimator="proportion", stats={"successes": 3, "n": 10}),
+            _m("int4-cpu", "decode_tps", 60.0, "latency", estimator="median", samples=[59.0, 60.0, 61.0, 62.0]),
+            _m("int4-cpu", "kld_mean", 0.02, estimator="estimate", interval=[0.01, 0.03], stats={"n": 50}),
+            _m("int4-cpu", "leak_kib_per_iter_fresh", 1.0, "soak"),  # not in run A
+            _m("int8-cpu", "exact_match", None),
+        ],
+        [
+            {"id": "int4-cpu", "status": "failed"},
+            {"id": "fp32-cpu", "status": "passed"},
+            {"id": "int8-cpu", "status": "passed"},
+        ],
+        [
+            {"gate": "acc", "variant": "int4-cpu", "status": "failed"},
+            {"gate": "fmt", "variant": "int4-cpu", "status": "not_applicable"},
+            {"gate": "new", "variant": "int4-cpu", "status": "passed"},
+        ],
+    )
     return a, b
 
 
@@ -360,18 +413,45 @@ def test_compare_lists_headline_figures_both_runs_measured():
     kld = _wald(0.0, 0.0, 0.02, 0.02 / (2 * Z975))
     assert kld == pytest.approx(math.erfc(Z975 * math.sqrt(2))) and kld == pytest.approx(8.9e-5, rel=1e-2)
     assert result["rows"] == [
-        {"variant": "int4-cpu", "suite": "quality", "metric": "exact_match", "unit": "u", "a": 0.9, "b": 0.3,
-         "change": pytest.approx(0.3 / 0.9 - 1), "verdict": "changed", "p": pytest.approx(fisher),
-         "holm_p": pytest.approx(2 * fisher),
-         "how": f"Fisher p={fisher:.2g}, Holm p={2 * fisher:.2g} of 3; effect 0.6 ≥ minimum 0.02"},
-        {"variant": "int4-cpu", "suite": "latency", "metric": "decode_tps", "unit": "u", "a": 40.0, "b": 60.0,
-         "change": pytest.approx(0.5), "verdict": "changed", "p": pytest.approx(mw),
-         "holm_p": pytest.approx(2 * fisher),
-         "how": f"Mann-Whitney p={mw:.2g}, Holm p={2 * fisher:.2g} of 3; effect 50 % ≥ minimum 5 %"},
-        {"variant": "int4-cpu", "suite": "quality", "metric": "kld_mean", "unit": "u", "a": 0.0, "b": 0.02,
-         "change": None, "verdict": "changed", "p": pytest.approx(kld), "holm_p": pytest.approx(3 * kld),
-         "how": f"Wald p={kld:.2g}, Holm p={3 * kld:.2g} of 3; "
-                "effect 0.02 ≥ minimum 0.005"},  # no relative change from 0
+        {
+            "variant": "int4-cpu",
+            "suite": "quality",
+            "metric": "exact_match",
+            "unit": "u",
+            "a": 0.9,
+            "b": 0.3,
+            "change": pytest.approx(0.3 / 0.9 - 1),
+            "verdict": "changed",
+            "p": pytest.approx(fisher),
+            "holm_p": pytest.approx(2 * fisher),
+            "how": f"Fisher p={fisher:.2g}, Holm p={2 * fisher:.2g} of 3; effect 0.6 ≥ minimum 0.02",
+        },
+        {
+            "variant": "int4-cpu",
+            "suite": "latency",
+            "metric": "decode_tps",
+            "unit": "u",
+            "a": 40.0,
+            "b": 60.0,
+            "change": pytest.approx(0.5),
+            "verdict": "changed",
+            "p": pytest.approx(mw),
+            "holm_p": pytest.approx(2 * fisher),
+            "how": f"Mann-Whitney p={mw:.2g}, Holm p={2 * fisher:.2g} of 3; effect 50 % ≥ minimum 5 %",
+        },
+        {
+            "variant": "int4-cpu",
+            "suite": "quality",
+            "metric": "kld_mean",
+            "unit": "u",
+            "a": 0.0,
+            "b": 0.02,
+            "change": None,
+            "verdict": "changed",
+            "p": pytest.approx(kld),
+            "holm_p": pytest.approx(3 * kld),
+            "how": f"Wald p={kld:.2g}, Holm p={3 * kld:.2g} of 3; effect 0.02 ≥ minimum 0.005",
+        },  # no relative change from 0
     ]
     assert result["statuses"] == [("int4-cpu", "passed", "failed"), ("int8-cpu", None, "passed")]
     # schema 2's "skipped" is not applicable: unchanged; a gate new in B changed from nothing
@@ -384,8 +464,12 @@ def test_compare_everything_includes_every_shared_figure():
     a["measurements"].append(_m("int8-cpu", "exact_match", 0.5))
     rows = compare(a, b, everything=True)["rows"]
     assert [(r["variant"], r["metric"]) for r in rows] == [
-        ("int4-cpu", "tokenize_ms"), ("int4-cpu", "exact_match"), ("int4-cpu", "decode_tps"),
-        ("int4-cpu", "kld_mean"), ("int8-cpu", "exact_match")]
+        ("int4-cpu", "tokenize_ms"),
+        ("int4-cpu", "exact_match"),
+        ("int4-cpu", "decode_tps"),
+        ("int4-cpu", "kld_mean"),
+        ("int8-cpu", "exact_match"),
+    ]
     assert rows[0]["change"] == pytest.approx(0.5) and rows[0]["verdict"] == "no interval"
     assert (rows[0]["p"], rows[0]["holm_p"]) == (None, None)  # not tested: not in the family
     assert rows[4]["change"] is None
@@ -425,57 +509,107 @@ def test_render_reports_the_comparison_as_markdown():
     """The report: title, what was tested and how it came out, one table row each, status and gate changes."""
     result = compare(*_two_runs(fingerprint_b="m2"))
     fisher, kld = _fisher(9, 10, 3, 10), _wald(0.0, 0.0, 0.02, 0.02 / (2 * Z975))
-    assert render(result) == "\n".join([
-        "# run-b compared with run-a", "",
-        "The runs were made on different machines: performance figures are listed, not compared.", "",
-        ("2 of 3 figures tested, Holm–Bonferroni corrected (family-wise error rate 0.05): 2 changed, "
-         "0 significant but below their minimum effect, 0 within noise."), "",
-        "| variant | metric | A | B | change | verdict | how decided |",
-        "| --- | --- | ---: | ---: | ---: | --- | --- |",
-        (f"| `int4-cpu` | exact_match | 0.9 | 0.3 | -66.7% | **changed** | Fisher p={fisher:.2g}, "
-         f"Holm p={fisher:.2g} of 2; effect 0.6 ≥ minimum 0.02 |"),
-        ("| `int4-cpu` | decode_tps | 40 | 60 | +50.0% | not compared | different machines: performance figures are "
-         "not comparable |"),
-        (f"| `int4-cpu` | kld_mean | 0 | 0.02 | — | **changed** | Wald p={kld:.2g}, Holm p={2 * kld:.2g} of 2; "
-         f"effect 0.02 ≥ minimum 0.005 |"),
-        "",
-        "Variant status changes: `int4-cpu` passed → failed; `int8-cpu` new → passed",  # not "None → passed"
-        "",
-        "Gate changes: acc on `int4-cpu` passed → failed; new on `int4-cpu` absent → passed",
-    ]) + "\n"
+    assert (
+        render(result)
+        == "\n".join(
+            [
+                "# run-b compared with run-a",
+                "",
+                "The runs were made on different machines: performance figures are listed, not compared.",
+                "",
+                (
+                    "2 of 3 figures tested, Holm–Bonferroni corrected (family-wise error rate 0.05): 2 changed, "
+                    "0 significant but below their minimum effect, 0 within noise."
+                ),
+                "",
+                "| variant | metric | A | B | change | verdict | how decided |",
+                "| --- | --- | ---: | ---: | ---: | --- | --- |",
+                (
+                    f"| `int4-cpu` | exact_match | 0.9 | 0.3 | -66.7% | **changed** | Fisher p={fisher:.2g}, "
+                    f"Holm p={fisher:.2g} of 2; effect 0.6 ≥ minimum 0.02 |"
+                ),
+                (
+                    "| `int4-cpu` | decode_tps | 40 | 60 | +50.0% | not compared | different machines: "
+                    "performance figures are not comparable |"
+                ),
+                (
+                    f"| `int4-cpu` | kld_mean | 0 | 0.02 | — | **changed** | Wald p={kld:.2g}, "
+                    f"Holm p={2 * kld:.2g} of 2; effect 0.02 ≥ minimum 0.005 |"
+                ),
+                "",
+                "Variant status changes: `int4-cpu` passed → failed; `int8-cpu` new → passed",  # not "None → passed"
+                "",
+                "Gate changes: acc on `int4-cpu` passed → failed; new on `int4-cpu` absent → passed",
+            ]
+        )
+        + "\n"
+    )
 
 
 def test_render_of_nothing_changed_on_one_machine_is_short():
     """Same machine, no status or gate change: no machine note, no change lines; an infinite change is '—'."""
-    result = {"a": "a", "b": "b", "same_machine": True, "statuses": [], "gates": [], "rows": [
-        {"variant": "v", "metric": "m", "a": 1.0, "b": 1.0, "change": float("inf"), "verdict": "within noise",
-         "how": "Wald p=1, Holm p=1 of 1"}]}
+    result = {
+        "a": "a",
+        "b": "b",
+        "same_machine": True,
+        "statuses": [],
+        "gates": [],
+        "rows": [
+            {
+                "variant": "v",
+                "metric": "m",
+                "a": 1.0,
+                "b": 1.0,
+                "change": float("inf"),
+                "verdict": "within noise",
+                "how": "Wald p=1, Holm p=1 of 1",
+            }
+        ],
+    }
     assert render(result) == (
         "# b compared with a\n\n"
         "1 of 1 figures tested, Holm–Bonferroni corrected (family-wise error rate 0.05): 0 changed, "
         "0 significant but below their minimum effect, 1 within noise.\n\n"
         "| variant | metric | A | B | change | verdict | how decided |\n"
         "| --- | --- | ---: | ---: | ---: | --- | --- |\n"
-        "| `v` | m | 1 | 1 | — | within noise | Wald p=1, Holm p=1 of 1 |\n")
+        "| `v` | m | 1 | 1 | — | within noise | Wald p=1, Holm p=1 of 1 |\n"
+    )
 
 
 def test_render_counts_each_verdict_and_leaves_untested_figures_out():
     """Only "changed" is bold; figures without a test count in the total, not among the tested."""
-    rows = [{"variant": "v", "metric": f"m{i}", "a": 1.0, "b": 2.0, "change": 1.0, "verdict": verdict, "how": "h"}
-            for i, verdict in enumerate(["changed", "significant, below minimum effect",
-                                         "significant, below minimum effect", "within noise", "no interval",
-                                         "not compared"])]
+    rows = [
+        {"variant": "v", "metric": f"m{i}", "a": 1.0, "b": 2.0, "change": 1.0, "verdict": verdict, "how": "h"}
+        for i, verdict in enumerate(
+            [
+                "changed",
+                "significant, below minimum effect",
+                "significant, below minimum effect",
+                "within noise",
+                "no interval",
+                "not compared",
+            ]
+        )
+    ]
     text = render({"a": "a", "b": "b", "same_machine": True, "statuses": [], "gates": [], "rows": rows})
-    assert ("4 of 6 figures tested, Holm–Bonferroni corrected (family-wise error rate 0.05): 1 changed, "
-            "2 significant but below their minimum effect, 1 within noise.") in text
+    assert (
+        "4 of 6 figures tested, Holm–Bonferroni corrected (family-wise error rate 0.05): 1 changed, "
+        "2 significant but below their minimum effect, 1 within noise."
+    ) in text
     assert "| **changed** |" in text and "| significant, below minimum effect |" in text
     assert text.count("**") == 2
 
 
 def test_render_joins_several_status_changes():
     """Two variants changed status: both listed on one line, joined with '; '."""
-    result = {"a": "a", "b": "b", "same_machine": True, "rows": [], "gates": [],
-              "statuses": [("x", "passed", "failed"), ("y", "failed", "passed")]}
+    result = {
+        "a": "a",
+        "b": "b",
+        "same_machine": True,
+        "rows": [],
+        "gates": [],
+        "statuses": [("x", "passed", "failed"), ("y", "failed", "passed")],
+    }
     assert render(result).endswith("\nVariant status changes: `x` passed → failed; `y` failed → passed\n")
 
 
@@ -484,10 +618,10 @@ def test_render_joins_several_status_changes():
 
 
 def _shares(variant, a_successes, b_successes, n=10):
-    return (_m(variant, "exact_match", a_successes / n, estimator="proportion",
-               stats={"successes": a_successes, "n": n}),
-            _m(variant, "exact_match", b_successes / n, estimator="proportion",
-               stats={"successes": b_successes, "n": n}))
+    return (
+        _m(variant, "exact_match", a_successes / n, estimator="proportion", stats={"successes": a_successes, "n": n}),
+        _m(variant, "exact_match", b_successes / n, estimator="proportion", stats={"successes": b_successes, "n": n}),
+    )
 
 
 def _pair(pairs):
@@ -512,8 +646,10 @@ def test_a_raw_p_of_one_percent_among_45_figures_is_not_a_change():
 
 
 def _speeds(variant, a_samples, a_value, b_samples, b_value):
-    return (_m(variant, "decode_tps", a_value, "latency", estimator="median", samples=a_samples),
-            _m(variant, "decode_tps", b_value, "latency", estimator="median", samples=b_samples))
+    return (
+        _m(variant, "decode_tps", a_value, "latency", estimator="median", samples=a_samples),
+        _m(variant, "decode_tps", b_value, "latency", estimator="median", samples=b_samples),
+    )
 
 
 SLOW = [100.0 + i / 10 for i in range(8)]  # 100.0 .. 100.7
@@ -532,8 +668,9 @@ def test_a_significant_but_tiny_change_is_below_the_minimum_effect():
     assert all(line.count("|") == 8 for line in table)  # the detail adds no cell to the Markdown table
     assert row["how"] == f"Mann-Whitney p={p:.2g}, Holm p={p:.2g} of 1; effect 0.797 % < minimum 5 %"
     # a smaller minimum, on the command line, makes the same figure a change
-    row = compare(*_pair([_speeds("v", SLOW, 100.35, FAST, 101.15)]),
-                  min_effects=parse_min_effects(["decode_tps=0.5%"]))["rows"][0]
+    row = compare(
+        *_pair([_speeds("v", SLOW, 100.35, FAST, 101.15)]), min_effects=parse_min_effects(["decode_tps=0.5%"])
+    )["rows"][0]
     assert row["verdict"] == "changed" and row["how"].endswith("; effect 0.797 % ≥ minimum 0.5 %")
 
 
@@ -574,8 +711,13 @@ def test_a_least_squares_slope_of_three_points_is_tested_with_one_degree_of_free
     assert t == pytest.approx(12.706, abs=1e-3)
 
     def line(slope):
-        return {"estimator": "fit", "value": slope, "interval": [slope - t * 0.1, slope + t * 0.1],
-                "stats": {"n": 3, "r2": 0.9}, "samples": [1.0, 2.0, 3.0]}
+        return {
+            "estimator": "fit",
+            "value": slope,
+            "interval": [slope - t * 0.1, slope + t * 0.1],
+            "stats": {"n": 3, "r2": 0.9},
+            "samples": [1.0, 2.0, 3.0],
+        }
 
     method, p = raw_test(line(1.0), line(1.5))
     assert method == "Wald" and p == pytest.approx(_wald(1.0, 0.1, 1.5, 0.1))
@@ -583,8 +725,11 @@ def test_a_least_squares_slope_of_three_points_is_tested_with_one_degree_of_free
 
 def test_a_second_equals_sign_is_read_as_part_of_the_value():
     """METRIC=VALUE splits at the first '=': in 'decode_tps=5%=1' the value '5%=1' is what is wrong."""
-    with pytest.raises(HarnessError, match=r"^option --min-effect 'decode_tps=5%=1': cannot read the minimum "
-                                           r"effect '5%=1'"):
+    with pytest.raises(
+        HarnessError,
+        match=r"^option --min-effect 'decode_tps=5%=1': cannot read the minimum "
+        r"effect '5%=1'",
+    ):
         parse_min_effects(["decode_tps=5%=1"])
 
 
@@ -593,7 +738,11 @@ def test_a_figure_with_a_single_value_on_a_side_says_no_test_is_possible():
     b = _run("run-b", "m1", [_m("int4-cpu", "exact_match", 0.8, estimator="value")])
     [row] = compare(a, b)["rows"]
     assert (row["verdict"], row["how"], row["p"], row["holm_p"]) == (
-        "no interval", "a single value each: no test possible", None, None)
+        "no interval",
+        "a single value each: no test possible",
+        None,
+        None,
+    )
 
 
 def test_runs_of_different_models_say_so_in_the_first_line():
@@ -603,7 +752,9 @@ def test_runs_of_different_models_say_so_in_the_first_line():
     a["model"] = {"name": "tickets", "content_hash": "a" * 64}
     b["model"] = {"name": "tickets", "content_hash": "b" * 64}
     first = render(compare(a, b)).splitlines()[0]
-    assert first == ("# run-b compared with run-a: runs of different models, tickets (aaaaaaaaaaaa) in run-a and "
-                     "tickets (bbbbbbbbbbbb) in run-b")
+    assert first == (
+        "# run-b compared with run-a: runs of different models, tickets (aaaaaaaaaaaa) in run-a and "
+        "tickets (bbbbbbbbbbbb) in run-b"
+    )
     b["model"] = dict(a["model"])
     assert render(compare(a, b)).splitlines()[0] == "# run-b compared with run-a"

@@ -5,7 +5,7 @@ import pytest
 from harness.errors import HarnessError
 from harness.run.run import SETTING_CHOICES
 from harness.settings.config import PROFILES
-from harness.settings.registry import read_tool_table, resolve
+from harness.settings.resolve import read_tool_table, resolve
 
 
 def resolve_(cli, *args, **kwargs):
@@ -43,14 +43,17 @@ def test_lists_are_normalised():
     assert config.providers == ("cpu",)
 
 
-@pytest.mark.parametrize("cli, env, table, expected", [
-    ({"precisions": "fp64"}, {}, {}, "invalid value 'fp64' for option --precisions: unknown precision 'fp64'"),
-    ({}, {"HARNESS_PROVIDERS": "tpu"}, {}, "for environment variable HARNESS_PROVIDERS: unknown provider 'tpu'"),
-    ({}, {}, {"profile": "fast"}, "for [tool.harness] key 'profile': unknown profile"),
-    ({}, {}, {"max_length": -3}, "invalid value -3 for [tool.harness] key 'max_length'"),
-    ({}, {}, {"colour": "red"}, "unknown setting 'colour' in [tool.harness]"),
-    ({"worker_timeout": "soon"}, {}, {}, "option --worker-timeout: expected a number of seconds"),
-])
+@pytest.mark.parametrize(
+    "cli, env, table, expected",
+    [
+        ({"precisions": "fp64"}, {}, {}, "invalid value 'fp64' for option --precisions: unknown precision 'fp64'"),
+        ({}, {"HARNESS_PROVIDERS": "tpu"}, {}, "for environment variable HARNESS_PROVIDERS: unknown provider 'tpu'"),
+        ({}, {}, {"profile": "fast"}, "for [tool.harness] key 'profile': unknown profile"),
+        ({}, {}, {"max_length": -3}, "invalid value -3 for [tool.harness] key 'max_length'"),
+        ({}, {}, {"colour": "red"}, "unknown setting 'colour' in [tool.harness]"),
+        ({"worker_timeout": "soon"}, {}, {}, "option --worker-timeout: expected a number of seconds"),
+    ],
+)
 def test_bad_values_name_their_source(cli, env, table, expected):
     with pytest.raises(HarnessError) as info:
         resolve_(cli, env, table)
@@ -59,8 +62,9 @@ def test_bad_values_name_their_source(cli, env, table, expected):
 
 
 def test_relative_paths_follow_their_source(tmp_path):
-    config = resolve_({"cache_dir": "c"}, {}, {"reports_dir": "r"}, rootdir=tmp_path / "root",
-                     invocation_dir=tmp_path / "here")
+    config = resolve_(
+        {"cache_dir": "c"}, {}, {"reports_dir": "r"}, rootdir=tmp_path / "root", invocation_dir=tmp_path / "here"
+    )
     assert config.cache_dir == (tmp_path / "here" / "c").resolve()
     assert config.reports_dir == (tmp_path / "root" / "r").resolve()
 
@@ -70,13 +74,16 @@ def test_a_bare_data_set_name_means_a_folder_in_datasets_unless_it_exists_here(t
 
     DATASETS_DIR = datasets_root()
 
-    config = resolve_({"dataset": "general_knowledge", "calibration": "support_tickets"}, {}, {},
-                     invocation_dir=tmp_path)
+    config = resolve_(
+        {"dataset": "general_knowledge", "calibration": "support_tickets"}, {}, {}, invocation_dir=tmp_path
+    )
     assert config.dataset == DATASETS_DIR / "general_knowledge"
     assert config.calibration == DATASETS_DIR / "support_tickets"
     (tmp_path / "general_knowledge").mkdir()  # the user's own folder of that name wins
-    assert resolve_({"dataset": "general_knowledge"}, {}, {}, invocation_dir=tmp_path).dataset == \
-        tmp_path / "general_knowledge"
+    assert (
+        resolve_({"dataset": "general_knowledge"}, {}, {}, invocation_dir=tmp_path).dataset
+        == tmp_path / "general_knowledge"
+    )
     assert resolve_({"dataset": "mine.jsonl"}, {}, {}, invocation_dir=tmp_path).dataset == tmp_path / "mine.jsonl"
 
 
@@ -100,8 +107,12 @@ def test_every_setting_follows_one_naming_rule_and_former_names_still_work_with_
     recipe = tmp_path / "recipe.json"
     config = resolve(
         {"--builder": "genai,olive", "--gates": str(tmp_path / "g.toml")},
-        {"HARNESS_LEAK_THRESHOLD_KIB": "32"}, {"recipe": str(recipe)},
-        choices=SETTING_CHOICES, rootdir=tmp_path, invocation_dir=tmp_path)
+        {"HARNESS_LEAK_THRESHOLD_KIB": "32"},
+        {"recipe": str(recipe)},
+        choices=SETTING_CHOICES,
+        rootdir=tmp_path,
+        invocation_dir=tmp_path,
+    )
     assert config.builders == ("genai", "olive") and config.gates_file == tmp_path / "g.toml"
     assert config.gate_thresholds == {"no_leak": 32.0} and config.olive_recipe == recipe
     assert config.sources["builders"] == "option --builder"
@@ -110,12 +121,12 @@ def test_every_setting_follows_one_naming_rule_and_former_names_still_work_with_
         "--gates is deprecated and will be removed in the next release: use --gates-file",
         "HARNESS_LEAK_THRESHOLD_KIB is deprecated and will be removed in the next release: it sets the threshold "
         "of the gate 'no_leak', which a gates file or [tool.harness.gates] sets from now on (docs/guides/gates.md)",
-        "[tool.harness] key 'recipe' is deprecated and will be removed in the next release: use the key "
-        "'olive_recipe'",
+        "[tool.harness] key 'recipe' is deprecated and will be removed in the next release: use the key 'olive_recipe'",
     }
     # a retired threshold setting: the command line first, a bad value named where it came from
-    config = resolve({"--length-consistency": "0.7"}, {"HARNESS_LENGTH_CONSISTENCY": "0.2"}, {},
-                     choices=SETTING_CHOICES)
+    config = resolve(
+        {"--length-consistency": "0.7"}, {"HARNESS_LENGTH_CONSISTENCY": "0.2"}, {}, choices=SETTING_CHOICES
+    )
     assert config.gate_thresholds == {"steady_decode_across_lengths": 0.7} and len(config.notices) == 2
     with pytest.raises(HarnessError, match=r"invalid value 'lots' for .* key 'leak_threshold_kib': expected"):
         resolve({}, {}, {"leak_threshold_kib": "lots"}, choices=SETTING_CHOICES)

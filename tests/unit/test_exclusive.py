@@ -9,7 +9,7 @@ import sys
 
 from harness.measure.machine_lock import exclusive, shared
 
-HOLD = '''
+HOLD = """
 import sys, time
 from pathlib import Path
 from harness.measure.machine_lock import exclusive, shared
@@ -18,13 +18,14 @@ with lock(Path(sys.argv[1])):
     print("held", flush=True)
     time.sleep(float(sys.argv[3]))
     Path(sys.argv[4]).write_text("released")
-'''
+"""
 
 
 def hold(tmp_path, mode, seconds):
     marker = tmp_path / "released"
-    process = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path), mode, str(seconds), str(marker)],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(tmp_path), mode, str(seconds), str(marker)], stdout=subprocess.PIPE, text=True
+    )
     assert process.stdout.readline().strip() == "held"
     return process, marker
 

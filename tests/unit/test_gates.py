@@ -18,37 +18,47 @@ def _results(fingerprint="m1", run_id="run-a", **values):
             measurements.append(estimate(variant.replace("_", "-"), "quality", name, "nats/token", *outcomes))
         else:
             measurements.append(measurement(variant.replace("_", "-"), "latency", name, "tokens/s", outcomes))
-    return {"run": {"id": run_id}, "environment": {"machine_fingerprint": fingerprint},
-            "measurements": measurements, "variants": []}
+    return {
+        "run": {"id": run_id},
+        "environment": {"machine_fingerprint": fingerprint},
+        "measurements": measurements,
+        "variants": [],
+    }
 
 
 INT4 = {"id": "int4-cpu", "precision": "int4", "provider": "cpu"}
 
 
-@pytest.mark.parametrize("check, form, k, base", [
-    ("exact_match >= 0.85", "absolute", 0.85, None),
-    ("exact_match >= reference - 0.03", "offset", -0.03, "reference"),
-    ("decode_tps >= 0.9 * baseline", "scale", 0.9, "baseline"),
-    ("decode_tps >= baseline * 0.9", "scale", 0.9, "baseline"),
-    ("ttft_ms <= baseline", "scale", 1.0, "baseline"),
-    ("leak_kib_per_iter_* <= 64", "absolute", 64, None),
-    ("latency:decode_tps > 1e3", "absolute", 1000.0, None),
-])
+@pytest.mark.parametrize(
+    "check, form, k, base",
+    [
+        ("exact_match >= 0.85", "absolute", 0.85, None),
+        ("exact_match >= reference - 0.03", "offset", -0.03, "reference"),
+        ("decode_tps >= 0.9 * baseline", "scale", 0.9, "baseline"),
+        ("decode_tps >= baseline * 0.9", "scale", 0.9, "baseline"),
+        ("ttft_ms <= baseline", "scale", 1.0, "baseline"),
+        ("leak_kib_per_iter_* <= 64", "absolute", 64, None),
+        ("latency:decode_tps > 1e3", "absolute", 1000.0, None),
+    ],
+)
 def test_gate_expressions(check, form, k, base):
     gate = parse_gate("g", check, "test")
     assert (gate.form, gate.k, gate.base) == (form, pytest.approx(k), base)
     assert parse_gate("g", gate.check, "test") == gate  # the canonical text reads back the same
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("exact_match => 0.8", "cannot read 'exact_match => 0.8'"),
-    ("exact_match >= ref - 0.1", "cannot read the threshold 'ref - 0.1'"),
-    ("leak_kib_per_iter <= 64", "unknown metric 'leak_kib_per_iter' \\(did you mean 'leak_kib_per_iter_fresh'"),
-    ({"check": "kld_mean <= 1", "precision": ["int4"]}, "unknown option 'precision'"),
-    ({"check": "kld_mean <= 1", "precisions": ["int3"]}, "unknown 'int3'"),
-    ({"check": "kld_mean <= 1", "interval": "yes"}, "'interval' must be true, false or \"lenient\""),
-    (5, "expected \"METRIC OP THRESHOLD\""),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("exact_match => 0.8", "cannot read 'exact_match => 0.8'"),
+        ("exact_match >= ref - 0.1", "cannot read the threshold 'ref - 0.1'"),
+        ("leak_kib_per_iter <= 64", "unknown metric 'leak_kib_per_iter' \\(did you mean 'leak_kib_per_iter_fresh'"),
+        ({"check": "kld_mean <= 1", "precision": ["int4"]}, "unknown option 'precision'"),
+        ({"check": "kld_mean <= 1", "precisions": ["int3"]}, "unknown 'int3'"),
+        ({"check": "kld_mean <= 1", "interval": "yes"}, "'interval' must be true, false or \"lenient\""),
+        (5, 'expected "METRIC OP THRESHOLD"'),
+    ],
+)
 def test_a_bad_gate_is_named_with_where_it_came_from(spec, message):
     with pytest.raises(HarnessError, match=message) as info:
         parse_gate("fast", spec, "[tool.harness.gates] in pyproject.toml")
@@ -72,8 +82,9 @@ def test_absolute_gate_fails_with_metric_variant_value_interval_and_threshold():
     results = _results(int4_cpu__exact_match=[True] * 8 + [False] * 2)
     verdict = judge(parse_gate("acc", "exact_match >= 0.85", "t"), INT4, results, reference="fp32-cpu")
     assert verdict.status == "failed"
-    assert verdict.message == ("gate 'acc' (exact_match >= 0.85): int4-cpu exact_match = 0.8 [0.4902, 0.9433] "
-                               "is not >= 0.85")
+    assert verdict.message == (
+        "gate 'acc' (exact_match >= 0.85): int4-cpu exact_match = 0.8 [0.4902, 0.9433] is not >= 0.85"
+    )
     assert judge(parse_gate("acc", "exact_match >= 0.75", "t"), INT4, results, reference=None).status == "passed"
 
 
@@ -91,26 +102,38 @@ def test_a_lenient_interval_gate_fails_only_an_established_miss():
     bound above it); true uses the side that must clear it, and the plain gate the value."""
     results = _results(int4_cpu__decode_tps=[1.0] * 3)
     base = results["measurements"][0]
-    for value, interval, plain, strict, lenient in ((10.0, [2.0, 18.0], "passed", "failed", "passed"),
-                                                    (20.0, [12.0, 28.0], "failed", "failed", "passed"),
-                                                    (30.0, [20.0, 40.0], "failed", "failed", "failed"),
-                                                    (5.0, [1.0, 9.0], "passed", "passed", "passed")):
-        results["measurements"] = [{**base, "name": "leak_kib_per_iter_fresh", "suite": "soak", "value": value,
-                                    "interval": interval}]
-        for spec, expected in (("leak_kib_per_iter_* <= 16", plain),
-                               ({"check": "leak_kib_per_iter_* <= 16", "interval": True}, strict),
-                               ({"check": "leak_kib_per_iter_* <= 16", "interval": "lenient"}, lenient)):
+    for value, interval, plain, strict, lenient in (
+        (10.0, [2.0, 18.0], "passed", "failed", "passed"),
+        (20.0, [12.0, 28.0], "failed", "failed", "passed"),
+        (30.0, [20.0, 40.0], "failed", "failed", "failed"),
+        (5.0, [1.0, 9.0], "passed", "passed", "passed"),
+    ):
+        results["measurements"] = [
+            {**base, "name": "leak_kib_per_iter_fresh", "suite": "soak", "value": value, "interval": interval}
+        ]
+        for spec, expected in (
+            ("leak_kib_per_iter_* <= 16", plain),
+            ({"check": "leak_kib_per_iter_* <= 16", "interval": True}, strict),
+            ({"check": "leak_kib_per_iter_* <= 16", "interval": "lenient"}, lenient),
+        ):
             assert judge(parse_gate("leak", spec, "t"), INT4, results, reference=None).status == expected, (value, spec)
-    lenient = judge(parse_gate("leak", {"check": "leak_kib_per_iter_* <= 16", "interval": "lenient"}, "t"),
-                    INT4, results, reference=None)
+    lenient = judge(
+        parse_gate("leak", {"check": "leak_kib_per_iter_* <= 16", "interval": "lenient"}, "t"),
+        INT4,
+        results,
+        reference=None,
+    )
     assert "lower bound 1 is <= 16" in lenient.message
-    assert parse_gate("leak", {"check": "leak_kib_per_iter_* <= 16", "interval": "lenient"}, "t").to_record()[
-        "interval"] == "lenient"
+    assert (
+        parse_gate("leak", {"check": "leak_kib_per_iter_* <= 16", "interval": "lenient"}, "t").to_record()["interval"]
+        == "lenient"
+    )
 
 
 def test_relative_to_the_reference_and_not_applicable_by_design():
-    results = _results(fp32_cpu__exact_match=[True] * 10, int4_cpu__exact_match=[True] * 9 + [False],
-                       int4_cpu__kld_mean=(0.02, 0.004))
+    results = _results(
+        fp32_cpu__exact_match=[True] * 10, int4_cpu__exact_match=[True] * 9 + [False], int4_cpu__kld_mean=(0.02, 0.004)
+    )
     drop = parse_gate("drop", "exact_match >= reference - 0.05", "t")
     verdict = judge(drop, INT4, results, reference="fp32-cpu")
     assert verdict.status == "failed" and "(reference fp32-cpu 1 - 0.05)" in verdict.message
@@ -119,8 +142,9 @@ def test_relative_to_the_reference_and_not_applicable_by_design():
     fp32 = {"id": "fp32-cpu", "precision": "fp32", "provider": "cpu"}
     itself = judge(kld, fp32, results, reference="fp32-cpu")
     assert itself.status == "not_applicable" and itself.judged
-    assert itself.message == ("gate 'kld' (kld_mean <= 0.025): not applicable: "
-                              "the reference is not compared with itself")
+    assert itself.message == (
+        "gate 'kld' (kld_mean <= 0.025): not applicable: the reference is not compared with itself"
+    )
     assert judge(drop, fp32, results, reference="fp32-cpu").status == "not_applicable"
     with pytest.raises(HarnessError, match=r"gate 't': unknown metric 'kld_maen' \(did you mean 'kld_mean'\?"):
         parse_gate("t", "kld_maen <= 1", "t")
@@ -131,14 +155,18 @@ def test_relative_to_the_reference_and_not_applicable_by_design():
 
 def test_a_missing_measurement_could_not_be_judged_and_fails():
     results = _results(fp32_cpu__exact_match=[True] * 10)
-    variant = {**INT4, "tests": {"test_quality.py::test_task_quality": "failed",
-                                 "test_smoke.py::test_answers_prompts": "passed"}}
+    variant = {
+        **INT4,
+        "tests": {"test_quality.py::test_task_quality": "failed", "test_smoke.py::test_answers_prompts": "passed"},
+    }
     gate = parse_gate("acc", "exact_match >= reference - 0.05", "t")
     verdict = judge(gate, variant, results, reference="fp32-cpu", benchmark=True)
     assert verdict.status == "failed" and verdict.judged is False
-    assert verdict.message == ("gate 'acc' (exact_match >= reference - 0.05) could not be judged: exact_match was "
-                               "not measured for int4-cpu (failed tests of int4-cpu: "
-                               "test_quality.py::test_task_quality)")
+    assert verdict.message == (
+        "gate 'acc' (exact_match >= reference - 0.05) could not be judged: exact_match was "
+        "not measured for int4-cpu (failed tests of int4-cpu: "
+        "test_quality.py::test_task_quality)"
+    )
     assert verdict.to_record(gate)["judged"] is False and verdict.to_record(gate)["passed"] is False
     speed = parse_gate("t", "decode_tps >= 1", "t")
     ran = {**INT4, "tests": {"test_latency.py::test_latency": "passed"}}  # it ran, and recorded nothing
@@ -190,8 +218,9 @@ def test_a_check_the_data_set_lacks_is_not_applicable_and_strict_fails_it():
 
 def test_baseline_gates_refuse_another_machine_for_performance_only():
     now = _results(int4_cpu__decode_tps=[80.0] * 5, int4_cpu__exact_match=[True] * 10)
-    before = _results(fingerprint="m2", run_id="run-b", int4_cpu__decode_tps=[100.0] * 5,
-                      int4_cpu__exact_match=[True] * 10)
+    before = _results(
+        fingerprint="m2", run_id="run-b", int4_cpu__decode_tps=[100.0] * 5, int4_cpu__exact_match=[True] * 10
+    )
     speed = parse_gate("speed", "decode_tps >= 0.9 * baseline", "t")
     verdict = judge(speed, INT4, now, reference=None, baseline=before)
     assert verdict.status == "failed" and "measured on another machine" in verdict.message
@@ -204,8 +233,9 @@ def test_baseline_gates_refuse_another_machine_for_performance_only():
 
 def test_a_glob_gate_judges_every_match():
     results = _results(int4_cpu__decode_tps=[50.0] * 3)
-    results["measurements"].append({**results["measurements"][0], "name": "decode_tps@16", "value": 10.0,
-                                    "interval": [9.0, 11.0]})
+    results["measurements"].append(
+        {**results["measurements"][0], "name": "decode_tps@16", "value": 10.0, "interval": [9.0, 11.0]}
+    )
     verdict = judge(parse_gate("g", "decode_tps* >= 20", "t"), INT4, results, reference=None)
     assert judge(parse_gate("g", "decode_tps@16 >= 20", "t"), INT4, results, reference=None).status == "failed"
     assert verdict.status == "failed" and len(verdict.checks) == 2

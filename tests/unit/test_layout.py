@@ -7,8 +7,10 @@ import pytest
 
 HARNESS = Path(__file__).resolve().parents[2] / "harness"
 MAX_LINES = 300
-EXEMPT = {"models/embedded/train.py",
-          "models/embedded/tickets.py"}  # the embedded model's training recipe and its synthetic data generator
+EXEMPT = {
+    "models/embedded/train.py",
+    "models/embedded/tickets.py",
+}  # the embedded model's training recipe and its synthetic data generator
 
 
 def modules() -> dict[str, Path]:
@@ -36,12 +38,13 @@ def harness_imports(name: str, path: Path, known: set[str], *, typing: bool = Fa
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     out = set()
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in (ast.walk(tree) if typing else _runtime_nodes(tree)):
+    for node in ast.walk(tree) if typing else _runtime_nodes(tree):
         if isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1]
-                                + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
             for alias in node.names:
                 candidate = f"{base}.{alias.name}"
                 out.add(candidate if candidate in known else base)
@@ -51,8 +54,11 @@ def harness_imports(name: str, path: Path, known: set[str], *, typing: bool = Fa
 
 
 def test_no_module_is_over_300_lines():
-    long = {str(p.relative_to(HARNESS)): n for p in HARNESS.rglob("*.py")
-            if str(p.relative_to(HARNESS)) not in EXEMPT and (n := len(p.read_text().splitlines())) > MAX_LINES}
+    long = {
+        str(p.relative_to(HARNESS)): n
+        for p in HARNESS.rglob("*.py")
+        if str(p.relative_to(HARNESS)) not in EXEMPT and (n := len(p.read_text().splitlines())) > MAX_LINES
+    }
     assert not long, f"modules over {MAX_LINES} lines: {long}"
 
 
@@ -73,8 +79,11 @@ def test_no_import_cycle():
         state[node] = 1
         for dep in sorted(graph[node]):
             if state.get(dep) == 1:
-                pytest.fail("import cycle: " + " -> ".join(stack[stack.index(dep):] + [node, dep]) if dep in stack
-                            else f"import cycle through {node} -> {dep}")
+                pytest.fail(
+                    "import cycle: " + " -> ".join(stack[stack.index(dep) :] + [node, dep])
+                    if dep in stack
+                    else f"import cycle through {node} -> {dep}"
+                )
             if dep not in state:
                 visit(dep, stack + [node])
         state[node] = 2
@@ -87,8 +96,23 @@ def test_no_import_cycle():
 # The order of the sub-packages, lowest first (docs/contributing.md, "The order of the packages"): a
 # module may import from its own sub-package and from those before it, never from one after it,
 # whether at the top, in a function or for type hints only.
-ORDER = ("errors", "common", "settings", "models", "evaluation", "variants", "measure", "runtime", "results",
-         "gates", "ship", "report", "run", "plugin", "__main__")
+ORDER = (
+    "errors",
+    "common",
+    "settings",
+    "models",
+    "evaluation",
+    "variants",
+    "measure",
+    "runtime",
+    "results",
+    "gates",
+    "ship",
+    "report",
+    "run",
+    "plugin",
+    "__main__",
+)
 
 
 def _layer(module: str) -> str:
@@ -114,8 +138,12 @@ def test_imports_follow_the_order_of_the_packages():
 
 def test_the_pytest_plugin_is_an_adapter_no_other_package_imports():
     found = modules()
-    importers = sorted(name for name, path in found.items() if _layer(name) != "plugin"
-                       and any(_layer(m) == "plugin" for m in harness_imports(name, path, set(found), typing=True)))
+    importers = sorted(
+        name
+        for name, path in found.items()
+        if _layer(name) != "plugin"
+        and any(_layer(m) == "plugin" for m in harness_imports(name, path, set(found), typing=True))
+    )
     assert not importers, f"modules that import the pytest plugin: {importers}"
     run_layer = [path for name, path in found.items() if _layer(name) == "run"]
     assert run_layer and not [p for p in run_layer if "import pytest" in p.read_text()], "the run layer imports pytest"
@@ -128,8 +156,11 @@ def test_pyproject_installs_every_package():
     import tomllib
 
     config = tomllib.loads((HARNESS.parent / "pyproject.toml").read_text())["tool"]["setuptools"]
-    folders = {".".join(p.relative_to(HARNESS.parent).parts) for p in [HARNESS, *HARNESS.rglob("*")]
-               if p.is_dir() and p.name != "__pycache__"}
+    folders = {
+        ".".join(p.relative_to(HARNESS.parent).parts)
+        for p in [HARNESS, *HARNESS.rglob("*")]
+        if p.is_dir() and p.name != "__pycache__"
+    }
     data_sets = {f"harness.data.{p.name}" for p in (HARNESS.parent / "datasets").iterdir() if p.is_dir()}
     assert set(config["packages"]) == folders | {"harness.suites", "harness.data"} | data_sets
     assert config["package-dir"] == {"harness": "harness", "harness.suites": "suites", "harness.data": "datasets"}

@@ -27,9 +27,11 @@ def test_a_record_too_long_for_the_session_is_named_with_its_line_and_lengths():
     tokens = count(formatter(list(huge.messages)))
     with pytest.raises(HarnessError) as info:
         check_lengths([_example(1, "fine"), huge, _example(9, "word " * 5000)], formatter, count, 1024, 128)
-    assert str(info.value) == (f"set.jsonl:7: record 'r7' is {tokens:,} tokens once formatted, which leaves 0 of the "
-                               f"128 tokens its answer may take (--answer-tokens) under max_length 1,024 "
-                               f"(--max-length): shorten the record or raise --max-length")
+    assert str(info.value) == (
+        f"set.jsonl:7: record 'r7' is {tokens:,} tokens once formatted, which leaves 0 of the "
+        f"128 tokens its answer may take (--answer-tokens) under max_length 1,024 "
+        f"(--max-length): shorten the record or raise --max-length"
+    )
 
 
 def test_a_prompt_that_leaves_too_little_room_for_the_answer_is_refused_too():

@@ -64,12 +64,15 @@ def test_wilson_interval_by_hand():
     assert high == pytest.approx(0.71674 + 0.22657, abs=1e-4)
 
 
-@pytest.mark.parametrize("reference_only, variant_only, p_value", [
-    (1, 6, 2 * (1 + 7) / 2**7),  # two-sided exact binomial on the 7 discordant pairs
-    (0, 5, 2 / 2**5),
-    (3, 3, 1.0),
-    (0, 0, 1.0),  # no discordant pair: no evidence of a difference
-])
+@pytest.mark.parametrize(
+    "reference_only, variant_only, p_value",
+    [
+        (1, 6, 2 * (1 + 7) / 2**7),  # two-sided exact binomial on the 7 discordant pairs
+        (0, 5, 2 / 2**5),
+        (3, 3, 1.0),
+        (0, 0, 1.0),  # no discordant pair: no evidence of a difference
+    ],
+)
 def test_mcnemar_exact_by_hand(reference_only, variant_only, p_value):
     from harness.measure.statistics import mcnemar_exact
 
@@ -101,8 +104,14 @@ def test_records_are_immutable_and_serialize_to_what_they_read_as():
     with pytest.raises(FrozenInstanceError):
         record.value = 1.0
     finding = verdict("int4-cpu", "soak", "no_leak_fresh", 0, "within", value=1.5)
-    assert finding.to_dict() == {"variant": "int4-cpu", "suite": "soak", "name": "no_leak_fresh", "passed": False,
-                                 "message": "within", "value": 1.5}
+    assert finding.to_dict() == {
+        "variant": "int4-cpu",
+        "suite": "soak",
+        "name": "no_leak_fresh",
+        "passed": False,
+        "message": "within",
+        "value": 1.5,
+    }
 
 
 def test_a_registered_metric_keeps_its_unit_and_direction():

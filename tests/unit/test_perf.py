@@ -20,8 +20,14 @@ from harness.runtime.protocol import SessionSpec
 
 
 def trace(prompt_tokens, times, tokenize_s=0.001):
-    return GenerationTrace(prompt_tokens=prompt_tokens, tokens=tuple(range(1, len(times) + 1)), text="x",
-                           token_times=tuple(times), tokenize_s=tokenize_s, finish_reason="length")
+    return GenerationTrace(
+        prompt_tokens=prompt_tokens,
+        tokens=tuple(range(1, len(times) + 1)),
+        text="x",
+        token_times=tuple(times),
+        tokenize_s=tokenize_s,
+        finish_reason="length",
+    )
 
 
 def test_latency_metrics_follow_the_published_definitions():
@@ -57,8 +63,10 @@ def test_sweep_lengths_span_short_to_the_room_under_the_limit():
 
 def test_length_fit_recovers_a_known_cost_model():
     fake = FakeSession(SessionSpec(model_dir="fake", fake=True, max_length=4096))
-    points = [(n, [fake.generate([1 + i % 200 for i in range(n)], max_new_tokens=8, min_new_tokens=8)] * 3)
-              for n in (16, 200, 400, 800)]
+    points = [
+        (n, [fake.generate([1 + i % 200 for i in range(n)], max_new_tokens=8, min_new_tokens=8)] * 3)
+        for n in (16, 200, 400, 800)
+    ]
     records, verdict = length_records("fp32-cpu", points, _gate("steady", "decode_tps_longest_vs_shortest >= 0.9"))
     by_name = {r["name"]: r for r in records}
     # the fake prefills at 0.1 ms per prompt token and decodes at a constant 2 ms per token
@@ -87,8 +95,9 @@ def test_the_length_and_leak_verdicts_take_their_thresholds_from_the_gates():
     default's, with a retired setting's value (--length-consistency, --leak-threshold) applied."""
     from harness.gates.spec import DEFAULT_GATES, parse_gates, threshold_gate
 
-    own = parse_gates({"steady": "decode_tps_longest_vs_shortest >= 0.8",
-                       "relative": "leak_kib_per_iter_* <= reference"}, "t")
+    own = parse_gates(
+        {"steady": "decode_tps_longest_vs_shortest >= 0.8", "relative": "leak_kib_per_iter_* <= reference"}, "t"
+    )
     assert threshold_gate(own, "decode_tps_longest_vs_shortest").k == 0.8
     leak = threshold_gate(own, "leak_kib_per_iter_fresh")  # a relative gate sets no number: the default's
     assert leak.name == "no_leak" and leak.k == 16 and leak.interval == "lenient"
@@ -136,4 +145,3 @@ def test_domain_token_ids_repeat_real_text_to_the_needed_length():
     assert ids == list(b"ab\n\ncab\n\nc")[:10] and len(ids) == 10
     with pytest.raises(ValueError):
         domain_token_ids(lambda text: [], ["x"], 5)
-

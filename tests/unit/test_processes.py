@@ -62,8 +62,12 @@ def test_a_child_killed_by_ctrl_c_stops_the_harness_even_where_its_own_interrupt
         run_step([sys.executable, "-c", "raise SystemExit(3)"], "int4-cpu")
 
     restarts = []
-    worker = WorkerSession(SessionSpec(model_dir="fake", fake=True), "int4-cpu", timeout=30,
-                           on_restart=lambda count, crash: restarts.append(count))
+    worker = WorkerSession(
+        SessionSpec(model_dir="fake", fake=True),
+        "int4-cpu",
+        timeout=30,
+        on_restart=lambda count, crash: restarts.append(count),
+    )
     try:
         os.kill(worker.pid, signal.SIGINT)
         with pytest.raises(KeyboardInterrupt):

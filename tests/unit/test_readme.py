@@ -32,8 +32,10 @@ def test_every_setting_is_documented_with_its_default_in_its_group():
         forms = [f"`{form}`" if form else "—" for form in (renamed.option, renamed.env, renamed.key)]
         assert f"| {' | '.join(forms)} |" in former, f"docs/reference/settings.md lacks {renamed.new}'s former names"
     for retired in RETIRED:
-        row = (f"| `{retired.option} {retired.metavar}` | `{retired.env}` | `{retired.key}` | the threshold of the "
-               f"gate `{retired.gate}`")
+        row = (
+            f"| `{retired.option} {retired.metavar}` | `{retired.env}` | `{retired.key}` | the threshold of the "
+            f"gate `{retired.gate}`"
+        )
         assert row in former, f"docs/reference/settings.md lacks the retired {retired.option}"
     for option in re.findall(r"^\| `(--[\w-]+)", choices + advanced, re.M):  # no row for a setting that is gone
         assert option in {s.option for s in SETTINGS}, f"docs/reference/settings.md documents {option}, no setting"
@@ -42,10 +44,12 @@ def test_every_setting_is_documented_with_its_default_in_its_group():
 def test_every_profile_is_documented():
     for p in PROFILES.values():
         points = ", ".join(f"{x:g}" for x in p.length_points)
-        row = (f"| `{p.name}` | {p.warmup} | {p.repetitions} | {p.new_tokens} | {p.smoke_prompts} | "
-               f"{points} | {p.length_repetitions} | {p.length_new_tokens} | {p.overhead_pairs} | "
-               f"{p.soak_warmup} | {p.soak_iterations} | {f'{p.soak_seconds:g}' if p.soak_seconds else 'no limit'} | "
-               f"{p.quality_examples or 'all'} | {p.kld_chunks} | {p.search_candidates} | {p.search_chunks} |")
+        row = (
+            f"| `{p.name}` | {p.warmup} | {p.repetitions} | {p.new_tokens} | {p.smoke_prompts} | "
+            f"{points} | {p.length_repetitions} | {p.length_new_tokens} | {p.overhead_pairs} | "
+            f"{p.soak_warmup} | {p.soak_iterations} | {f'{p.soak_seconds:g}' if p.soak_seconds else 'no limit'} | "
+            f"{p.quality_examples or 'all'} | {p.kld_chunks} | {p.search_candidates} | {p.search_chunks} |"
+        )
         assert row in SETTINGS_PAGE, f"docs/reference/settings.md lacks the row for profile {p.name}: {row}"
 
 
@@ -56,10 +60,14 @@ def test_every_registered_metric_is_documented():
     for line in METRICS_PAGE.splitlines():
         if line.startswith("| `"):
             first = line.split("|")[1]
-            documented.update(re.sub(r"@P$", "@*", re.sub(r"<[^>]+>", "*", name))
-                              for name in re.findall(r"`([^`]+)`", first))
-    missing = [m.name for m in METRICS
-               if m.name not in documented and not any(fnmatch.fnmatchcase(m.name, d) for d in documented)]
+            documented.update(
+                re.sub(r"@P$", "@*", re.sub(r"<[^>]+>", "*", name)) for name in re.findall(r"`([^`]+)`", first)
+            )
+    missing = [
+        m.name
+        for m in METRICS
+        if m.name not in documented and not any(fnmatch.fnmatchcase(m.name, d) for d in documented)
+    ]
     assert not missing, f"docs/reference/metrics.md does not define {missing}"
 
 
@@ -98,6 +106,10 @@ def test_links_resolve():
 
 
 def test_named_paths_exist():
-    missing = [f"{page.relative_to(ROOT)}: {path}" for page in PAGES
-               for path in PATH.findall(page.read_text(encoding="utf-8")) if not (ROOT / path).exists()]
+    missing = [
+        f"{page.relative_to(ROOT)}: {path}"
+        for page in PAGES
+        for path in PATH.findall(page.read_text(encoding="utf-8"))
+        if not (ROOT / path).exists()
+    ]
     assert not missing, "pages name paths that do not exist:\n" + "\n".join(missing)

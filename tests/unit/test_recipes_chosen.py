@@ -2,7 +2,7 @@
 
 import pytest
 
-from harness.settings.config import parse_recipes
+from harness.settings.parsers import parse_recipes
 from harness.variants.recipes import DEFAULT_RECIPE, RECIPES, chosen
 
 

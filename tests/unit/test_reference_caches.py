@@ -9,12 +9,14 @@ from types import SimpleNamespace
 import pytest
 
 from harness.evaluation.records import Example
+from harness.run.reference import answers_of_reference, reference_logprobs
 from harness.run.run import Run
 from harness.settings.config import RunConfig
 
-EXAMPLES = [Example("a", ({"role": "user", "content": "2+2?"},), reference="4", checks={"exact_match": True}),
-            Example("b", ({"role": "user", "content": "Capital of France?"},), reference="Paris",
-                    checks={"exact_match": True})]
+EXAMPLES = [
+    Example("a", ({"role": "user", "content": "2+2?"},), reference="4", checks={"exact_match": True}),
+    Example("b", ({"role": "user", "content": "Capital of France?"},), reference="Paris", checks={"exact_match": True}),
+]
 
 
 class StandIn:
@@ -39,7 +41,8 @@ class StandIn:
         def compute(session):
             self.computed += 1
             return [{"id": e.id, "answer": e.reference} for e in examples]
-        return self.state.answers_of_reference("fp32-cpu", examples, compute)
+
+        return answers_of_reference(self.state, "fp32-cpu", examples, compute)
 
 
 def test_the_reference_answers_are_computed_once_and_rescored_each_time(tmp_path):
@@ -57,9 +60,11 @@ def test_the_reference_answers_are_computed_once_and_rescored_each_time(tmp_path
     assert len(files) == 1
 
 
-@pytest.mark.parametrize("change", [
-    {"build": "fp32-cpu-bbbb"}, {"data": "d2"}, {"fmt": "template"}, {"answer_tokens": 64}],
-    ids=["build", "data", "format", "answer_tokens"])
+@pytest.mark.parametrize(
+    "change",
+    [{"build": "fp32-cpu-bbbb"}, {"data": "d2"}, {"fmt": "template"}, {"answer_tokens": 64}],
+    ids=["build", "data", "format", "answer_tokens"],
+)
 def test_a_change_of_any_input_of_the_answers_key_recomputes_them(tmp_path, change):
     StandIn(tmp_path).answers()
     changed = StandIn(tmp_path, **change)
@@ -76,10 +81,10 @@ def test_other_examples_get_their_own_answers(tmp_path):
 
 def test_the_reference_log_probs_are_written_once_per_build_and_chunks(tmp_path):
     run = StandIn(tmp_path)
-    path, written = run.state.reference_logprobs("fp32-cpu", [[1, 2, 3]])
+    path, written = reference_logprobs(run.state, "fp32-cpu", [[1, 2, 3]])
     assert written == {"chunks": 1} and run.written == [path] and path.suffix == ".npz"
-    again, written = StandIn(tmp_path).state.reference_logprobs("fp32-cpu", [[1, 2, 3]])
+    again, written = reference_logprobs(StandIn(tmp_path).state, "fp32-cpu", [[1, 2, 3]])
     assert again == path and written is None  # cached: nothing written, nothing reported
-    other_chunks, _ = run.state.reference_logprobs("fp32-cpu", [[1, 2, 4]])
-    other_build, _ = StandIn(tmp_path, build="fp32-cpu-bbbb").state.reference_logprobs("fp32-cpu", [[1, 2, 3]])
+    other_chunks, _ = reference_logprobs(run.state, "fp32-cpu", [[1, 2, 4]])
+    other_build, _ = reference_logprobs(StandIn(tmp_path, build="fp32-cpu-bbbb").state, "fp32-cpu", [[1, 2, 3]])
     assert len({path, other_chunks, other_build}) == 3

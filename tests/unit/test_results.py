@@ -14,14 +14,29 @@ from harness.results.store import ResultsStore, load_results, new_run_dir, point
 
 def make_store(tmp_path):
     run_dir = new_run_dir(tmp_path / "reports")
-    store = ResultsStore(run_dir, run={"started_at": "t", "command": ["pytest"], "profile": "quick", "settings": {}},
-                         environment=describe(),
-                         model={"name": "m", "kind": "embedded", "path": "m", "content_hash": "0" * 64},
-                         evaluation={"datasets": [], "prompt_format": None, "reference_precision": "fp32",
-                                     "gates": {"origin": None, "definitions": [], "baseline": None, "results": []}})
+    store = ResultsStore(
+        run_dir,
+        run={"started_at": "t", "command": ["pytest"], "profile": "quick", "settings": {}},
+        environment=describe(),
+        model={"name": "m", "kind": "embedded", "path": "m", "content_hash": "0" * 64},
+        evaluation={
+            "datasets": [],
+            "prompt_format": None,
+            "reference_precision": "fp32",
+            "gates": {"origin": None, "definitions": [], "baseline": None, "results": []},
+        },
+    )
     store.add_variant({"id": "int4-cpu", "precision": "int4", "provider": "cpu", "builder": "genai"})
-    store.add_variant({"id": "fp16-cpu", "precision": "fp16", "provider": "cpu", "builder": "genai",
-                       "status": "unsupported", "reason": "no"})
+    store.add_variant(
+        {
+            "id": "fp16-cpu",
+            "precision": "fp16",
+            "provider": "cpu",
+            "builder": "genai",
+            "status": "unsupported",
+            "reason": "no",
+        }
+    )
     return store
 
 
@@ -54,8 +69,9 @@ def test_report_renders_and_re_renders_from_the_command_line(tmp_path):
     store.finish(complete=True, exit_status=0)
     text = render_markdown(store.data)
     assert "| `int4-cpu` | not_run |" in text and "| `fp16-cpu` | unsupported |" in text
-    result = subprocess.run([sys.executable, "-m", "harness", "report", str(store.run_dir)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "harness", "report", str(store.run_dir)], capture_output=True, text=True
+    )
     assert result.returncode == 0
     assert (store.run_dir / "report.md").read_text() == text
 
@@ -65,8 +81,7 @@ def test_a_corrupt_results_file_is_named(tmp_path):
     path.write_text('{"schema_version": 1,\n "run": ')
     with pytest.raises(HarnessError, match=r"results.json: corrupt JSON at line 2"):
         load_results(path)
-    result = subprocess.run([sys.executable, "-m", "harness", "report", str(tmp_path)],
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "harness", "report", str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
@@ -149,8 +164,9 @@ def test_a_results_file_out_of_its_schema_is_refused_in_one_line(tmp_path):
     store.finish(complete=True, exit_status=0)
     del store.data["verdicts"]
     store.save()
-    result = subprocess.run([sys.executable, "-m", "harness", "report", str(store.run_dir)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "harness", "report", str(store.run_dir)], capture_output=True, text=True
+    )
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and str(store.path) in lines[0] and "'verdicts' is a required property" in lines[0]

@@ -24,6 +24,7 @@ def measure_with(base=0.0005):
     def measure(plan):
         calls.append(dict(plan))
         return {"kld_mean": base + sum(COST[g] for g, bits in plan.items() if bits == 4), "top1_agreement": 0.99}
+
     return measure, calls
 
 
@@ -40,8 +41,13 @@ def test_it_demotes_the_cheapest_groups_first_and_keeps_what_would_miss_the_gate
     # cost per MB saved: the embedding saves 3 MB (float to INT4), a layer 1 MB (INT8 to INT4);
     # layers.1's demotion was its own sensitivity step, measured once
     assert order == ["layers.2", "lm_head", EMBED, "layers.0"]
-    assert result.sensitivity["layers.1"] < result.sensitivity["layers.2"] < result.sensitivity["lm_head"] \
-        < result.sensitivity[EMBED] < result.sensitivity["layers.0"]
+    assert (
+        result.sensitivity["layers.1"]
+        < result.sensitivity["layers.2"]
+        < result.sensitivity["lm_head"]
+        < result.sensitivity[EMBED]
+        < result.sensitivity["layers.0"]
+    )
     assert len(calls) == len({tuple(sorted(c.items())) for c in calls})  # no plan measured twice
     record = result.to_record()
     nxt = record["candidates"][record["next_smaller"]]
@@ -73,11 +79,17 @@ def test_every_gate_is_checked_and_a_run_without_a_closeness_gate_cannot_search(
     with pytest.raises(SearchFailed, match=r"top1_agreement 0.99 not >= 0.995"):
         search(GROUPS, size_of, measure, [gate("kld_mean <= 1"), gate("top1_agreement >= 0.995")], budget=50)
     assert misses({"kld_mean": 0.2}, [gate("kld_mean <= 0.1"), gate("top1_agreement >= 0.9")]) == [
-        "kld_mean 0.2 not <= 0.1", "top1_agreement None not >= 0.9"]
+        "kld_mean 0.2 not <= 0.1",
+        "top1_agreement None not >= 0.9",
+    ]
     with pytest.raises(SearchFailed, match="needs a closeness gate"):
         search(GROUPS, size_of, measure, [], budget=50)
-    gates = [gate("kld_mean <= 0.1"), gate("all_checks >= reference - 0.05"), gate("top1_agreement >= 0.9"),
-             parse_gate("int4_only", {"check": "kld_mean <= 0.05", "precisions": ["int4"]}, "test")]
+    gates = [
+        gate("kld_mean <= 0.1"),
+        gate("all_checks >= reference - 0.05"),
+        gate("top1_agreement >= 0.9"),
+        parse_gate("int4_only", {"check": "kld_mean <= 0.05", "precisions": ["int4"]}, "test"),
+    ]
     assert [g.metric for g in closeness_gates(gates, "cpu")] == ["kld_mean", "top1_agreement"]
 
 
@@ -85,8 +97,9 @@ def test_a_plan_must_fit_the_model_in_one_line():
     from harness.errors import HarnessError
 
     plan = uniform(GROUPS, 4)
-    with pytest.raises(HarnessError,
-                       match=r"^p.json: group 'layers.9' is not in this model \(it has embed, layers.0–2, lm_head\)$"):
+    with pytest.raises(
+        HarnessError, match=r"^p.json: group 'layers.9' is not in this model \(it has embed, layers.0–2, lm_head\)$"
+    ):
         check_plan({**plan, "layers.9": 4}, GROUPS, "p.json")
     with pytest.raises(HarnessError, match="no width for group 'lm_head'"):
         check_plan({g: b for g, b in plan.items() if g != "lm_head"}, GROUPS, "p.json")
@@ -135,8 +148,9 @@ def test_groups_that_need_float_are_promoted_before_anything_is_demoted():
     # every group at INT8 costs 0.004 each; in float it costs nothing: the start (0.02) misses 0.01
     def measure(plan):
         per = {8: 0.004, 4: 0.02, 32: 0.0}
-        return {"kld_mean": sum(per[bits] for g, bits in plan.items() if g != EMBED)
-                + (0.02 if plan[EMBED] == 4 else 0)}
+        return {
+            "kld_mean": sum(per[bits] for g, bits in plan.items() if g != EMBED) + (0.02 if plan[EMBED] == 4 else 0)
+        }
 
     sizes = {EMBED: 3 * MB, "layers.0": MB, "layers.1": 2 * MB, "layers.2": 4 * MB, "lm_head": 8 * MB}
 
@@ -148,7 +162,8 @@ def test_groups_that_need_float_are_promoted_before_anything_is_demoted():
     assert result.promotion["layers.0"] < result.promotion["layers.1"] < result.promotion["layers.2"] < 0
     promoted = [g for g in GROUPS if result.plan[g] == 32 and g != EMBED]
     assert promoted == ["layers.0", "layers.1"] and [c.group for c in result.candidates if c.step == "promote"] == [
-        "layers.1"]  # layers.0 alone in float was its own probe, measured once
+        "layers.1"
+    ]  # layers.0 alone in float was its own probe, measured once
     assert result.plan == {EMBED: 32, "layers.0": 32, "layers.1": 32, "layers.2": 8, "lm_head": 8}
     assert result.chosen().passes and result.chosen().figures["kld_mean"] == pytest.approx(0.008)
     assert not any(c.step == "demote" and c.group in promoted for c in result.candidates)  # float stays float

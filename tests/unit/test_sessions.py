@@ -26,15 +26,18 @@ def test_fake_is_deterministic_and_honours_forced_length():
     assert len(forced.itl_s) == 29
 
 
-@pytest.mark.parametrize("prompt, kwargs, kind", [
-    ("", {}, "empty_prompt"),
-    ([1, -5, 3], {}, "invalid_token_id"),
-    ([1, 256], {}, "invalid_token_id"),
-    ("x" * 64, {}, "prompt_too_long"),
-    ("hi", {"max_new_tokens": 0}, "invalid_request"),
-    ("a \ud800 b", {}, "invalid_text"),
-    (b"raw bytes", {}, "invalid_request"),
-])
+@pytest.mark.parametrize(
+    "prompt, kwargs, kind",
+    [
+        ("", {}, "empty_prompt"),
+        ([1, -5, 3], {}, "invalid_token_id"),
+        ([1, 256], {}, "invalid_token_id"),
+        ("x" * 64, {}, "prompt_too_long"),
+        ("hi", {"max_new_tokens": 0}, "invalid_request"),
+        ("a \ud800 b", {}, "invalid_text"),
+        (b"raw bytes", {}, "invalid_request"),
+    ],
+)
 def test_bad_requests_are_typed_errors(prompt, kwargs, kind):
     with pytest.raises(GenerationError) as info:
         FakeSession(FAKE).generate(prompt, **{"max_new_tokens": 8, **kwargs})
@@ -62,8 +65,13 @@ def test_worker_serves_the_same_answers_as_in_process():
 
 def test_a_killed_worker_fails_its_request_and_the_next_gets_a_fresh_one():
     restarts = []
-    worker = WorkerSession(FAKE, "int4-cpu", timeout=30, max_restarts=2,
-                           on_restart=lambda count, crash: restarts.append((count, crash.returncode)))
+    worker = WorkerSession(
+        FAKE,
+        "int4-cpu",
+        timeout=30,
+        max_restarts=2,
+        on_restart=lambda count, crash: restarts.append((count, crash.returncode)),
+    )
     try:
         expected = FakeSession(FAKE).generate("hello", max_new_tokens=4)
         for round_ in (1, 2):
@@ -116,8 +124,11 @@ def test_the_worker_asks_of_a_session_only_what_the_protocol_promises():
 
     promised = {name for name in vars(Session) if not name.startswith("_")}
     tree = ast.parse(inspect.getsource(worker))
-    used = {node.attr for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "session"}
+    used = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "session"
+    }
     assert used and used <= promised, sorted(used - promised)
     for cls in (OgaSession, FakeSession):
         assert promised <= set(dir(cls)), (cls.__name__, sorted(promised - set(dir(cls))))

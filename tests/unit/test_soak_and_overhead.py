@@ -19,8 +19,9 @@ def test_a_steady_fall_of_decode_speed_beyond_the_tolerance_is_a_slowdown():
     assert finding["value"] == pytest.approx(-20 / 90)
     assert finding["interval"] == pytest.approx([-20 / 90, -20 / 90])
     assert finding["threshold"] == -SLOWDOWN_TOLERANCE == -0.10
-    assert finding["message"] == ("fresh: decode speed changes -22.2% over the soak [95 % -22.2%, -22.2%]; "
-                                  "a slowdown beyond -10%")
+    assert finding["message"] == (
+        "fresh: decode speed changes -22.2% over the soak [95 % -22.2%, -22.2%]; a slowdown beyond -10%"
+    )
 
 
 def test_a_small_fall_or_a_rise_of_decode_speed_is_within_the_tolerance():
@@ -47,7 +48,7 @@ def test_a_slowdown_is_judged_on_the_intervals_upper_bound_not_the_point():
 def test_a_leak_is_a_lower_bound_above_the_default_gates_threshold():
     from harness.gates.spec import threshold_gate
 
-    mib = 2 ** 20
+    mib = 2**20
     gate = threshold_gate([], "leak_kib_per_iter_fresh")  # the built-in no_leak: 16, lenient
     _, leak = leak_verdict("int4-cpu", "fresh", [100 * mib + 256 * 1024 * i for i in range(20)], gate)
     assert leak["passed"] is False and leak["value"] == pytest.approx(256) and leak["threshold"] == 16
@@ -66,11 +67,15 @@ def test_a_leak_is_a_lower_bound_above_the_default_gates_threshold():
 def test_the_runtime_leak_report_finds_onnxruntime_genai_lines_and_nothing_else():
     # the line as onnxruntime-genai 0.14.1 prints it at exit (seen in a worker whose og.Model was
     # never released; tests/e2e/test_suites_e2e.py plants that leak and reads the real line)
-    stderr = ("some warning\nOGA Error: 1 instances of N10Generators5ModelE were leaked.\n"
-              "    Please see the documentation for the API being used to ensure proper cleanup.\n"
-              "OGA Error: 12 instances of N10Generators9GeneratorE were leaked.\n")
-    assert runtime_leak_report(stderr) == ["OGA Error: 1 instances of N10Generators5ModelE were leaked",
-                                           "OGA Error: 12 instances of N10Generators9GeneratorE were leaked"]
+    stderr = (
+        "some warning\nOGA Error: 1 instances of N10Generators5ModelE were leaked.\n"
+        "    Please see the documentation for the API being used to ensure proper cleanup.\n"
+        "OGA Error: 12 instances of N10Generators9GeneratorE were leaked.\n"
+    )
+    assert runtime_leak_report(stderr) == [
+        "OGA Error: 1 instances of N10Generators5ModelE were leaked",
+        "OGA Error: 12 instances of N10Generators9GeneratorE were leaked",
+    ]
     assert runtime_leak_report("OGA Error: model load failed\n") == []
     assert runtime_leak_report("") == []
 
@@ -83,17 +88,21 @@ def _around(centre, spread, n=20):
     return [centre + spread * ((i % 5) - 2) / 2 for i in range(n)]  # centre ± spread, symmetric
 
 
-@pytest.mark.parametrize("decode, ttft, decode_outcome, ttft_outcome", [
-    (_around(1.00, 0.005), _around(1.00, 0.005), "met", "met"),
-    (_around(0.90, 0.005), _around(1.10, 0.005), "missed", "missed"),   # slower decode, later first token
-    (_around(0.98, 0.15), _around(1.00, 0.15), "unresolved", "unresolved"),  # noise wider than the target
-    (_around(1.10, 0.005), _around(0.90, 0.005), "met", "missed"),       # faster decode meets ≥; TTFT 10 % off
-])
-def test_the_overhead_verdicts_pass_only_when_the_interval_shows_the_target(decode, ttft, decode_outcome,
-                                                                            ttft_outcome):
+@pytest.mark.parametrize(
+    "decode, ttft, decode_outcome, ttft_outcome",
+    [
+        (_around(1.00, 0.005), _around(1.00, 0.005), "met", "met"),
+        (_around(0.90, 0.005), _around(1.10, 0.005), "missed", "missed"),  # slower decode, later first token
+        (_around(0.98, 0.15), _around(1.00, 0.15), "unresolved", "unresolved"),  # noise wider than the target
+        (_around(1.10, 0.005), _around(0.90, 0.005), "met", "missed"),  # faster decode meets ≥; TTFT 10 % off
+    ],
+)
+def test_the_overhead_verdicts_pass_only_when_the_interval_shows_the_target(decode, ttft, decode_outcome, ttft_outcome):
     found = {v["name"]: v for v in overhead.verdicts("int4-cpu", _pairs(decode, ttft))}
-    for name, ratios, outcome in (("overhead_decode_ratio", decode, decode_outcome),
-                                  ("overhead_ttft_ratio", ttft, ttft_outcome)):
+    for name, ratios, outcome in (
+        ("overhead_decode_ratio", decode, decode_outcome),
+        ("overhead_ttft_ratio", ttft, ttft_outcome),
+    ):
         low, high = found[name]["ci95"]
         assert low <= found[name]["value"] == sorted(ratios)[len(ratios) // 2] <= high
         assert found[name]["outcome"] == outcome
@@ -127,6 +136,7 @@ def test_overhead_pairs_alternate_which_side_goes_first(monkeypatch):
         def run():
             calls.append(name)
             return ttft, tps
+
         return run
 
     pairs = overhead.alternate(side("harness", 0.011, 99.0), side("bare", 0.010, 100.0), 4)
@@ -138,9 +148,9 @@ def test_overhead_pairs_alternate_which_side_goes_first(monkeypatch):
 def test_the_median_interval_is_the_order_statistics_that_cover_95_percent():
     from harness.measure.statistics import median_interval
 
-    assert median_interval(list(range(1, 11))) == (2.0, 9.0)    # n = 10: P(Bin(10, 1/2) <= 1) = 0.011
+    assert median_interval(list(range(1, 11))) == (2.0, 9.0)  # n = 10: P(Bin(10, 1/2) <= 1) = 0.011
     assert median_interval(list(range(20, 0, -1))) == (6.0, 15.0)  # n = 20: P(Bin(20, 1/2) <= 5) = 0.021
-    assert median_interval([3.0, 1.0, 2.0]) == (1.0, 3.0)       # too few for 95 %: the whole range
+    assert median_interval([3.0, 1.0, 2.0]) == (1.0, 3.0)  # too few for 95 %: the whole range
     assert median_interval([0.5] * 12) == (0.5, 0.5)
 
 
@@ -149,6 +159,8 @@ def test_the_report_tells_an_unresolved_overhead_verdict_from_a_missed_one():
 
     noisy = _pairs([0.98 + 0.15 * ((i % 5) - 2) / 2 for i in range(20)], [1.0] * 20)
     slower = _pairs([0.90] * 20, [1.0] * 20)
-    cells = {name: _verdict_cell(overhead.verdicts("int4-cpu", pairs)[0]) for name, pairs in
-             (("noisy", noisy), ("slower", slower), ("same", _pairs([1.0] * 20, [1.0] * 20)))}
+    cells = {
+        name: _verdict_cell(overhead.verdicts("int4-cpu", pairs)[0])
+        for name, pairs in (("noisy", noisy), ("slower", slower), ("same", _pairs([1.0] * 20, [1.0] * 20)))
+    }
     assert cells == {"noisy": "**FAIL** (unresolved)", "slower": "**FAIL**", "same": "pass"}

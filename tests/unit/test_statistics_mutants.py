@@ -6,12 +6,7 @@ import math
 
 import pytest
 
-from harness.measure.statistics import (
-    bootstrap_median_ci,
-    mcnemar_exact,
-    summarize,
-    wilson_interval,
-)
+from harness.measure.statistics import bootstrap_median_ci, mcnemar_exact, summarize, wilson_interval
 
 Z95 = 1.959963984540054  # two-sided 95 % normal quantile
 Z90 = 1.6448536269514722  # two-sided 90 % normal quantile
@@ -30,8 +25,20 @@ def test_summary_of_five_values_has_every_figure_by_hand():
     stats = summarize([1, 2, 3, 4, 10])
     std = math.sqrt(50 / 4)  # squared deviations from 4: 9 + 4 + 1 + 0 + 36
     interval = stats.pop("median_ci95")
-    assert stats == pytest.approx({"n": 5, "median": 3.0, "mean": 4.0, "std": std, "min": 1.0, "max": 10.0,
-                                   "p90": 4 + 0.6 * 6, "p95": 4 + 0.8 * 6, "p99": 4 + 0.96 * 6, "cv": std / 4})
+    assert stats == pytest.approx(
+        {
+            "n": 5,
+            "median": 3.0,
+            "mean": 4.0,
+            "std": std,
+            "min": 1.0,
+            "max": 10.0,
+            "p90": 4 + 0.6 * 6,
+            "p95": 4 + 0.8 * 6,
+            "p99": 4 + 0.96 * 6,
+            "cv": std / 4,
+        }
+    )
     assert list(stats) == ["n", "median", "mean", "std", "min", "max", "p90", "p95", "p99", "cv"]
     assert len(interval) == 2 and 1.0 <= interval[0] <= 3.0 <= interval[1] <= 10.0
 

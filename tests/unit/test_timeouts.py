@@ -8,7 +8,7 @@ from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
 
-HUNG = '''
+HUNG = """
 import time
 
 
@@ -18,7 +18,7 @@ def test_that_hangs():
 
 def test_after_it():
     pass
-'''
+"""
 
 
 def test_a_hung_test_fails_with_its_name_and_the_run_goes_on(tmp_path):
@@ -28,9 +28,14 @@ def test_a_hung_test_fails_with_its_name_and_the_run_goes_on(tmp_path):
     for name in ("conftest.py", "tiny_models.py"):
         shutil.copy(TESTS / name, copy / name)
     (copy / "test_hung.py").write_text(HUNG)
-    result = subprocess.run([sys.executable, "-m", "pytest", str(copy), "-p", "no:cacheprovider", "-q",
-                             "--rootdir", str(tmp_path)], capture_output=True, text=True, timeout=120,
-                            cwd=tmp_path, env={**os.environ, "HARNESS_TEST_TIMEOUT": "2"})
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", str(copy), "-p", "no:cacheprovider", "-q", "--rootdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "HARNESS_TEST_TIMEOUT": "2"},
+    )
     assert result.returncode == 1, result.stdout[-2000:]
     assert "Failed: Timeout (>2.0s) from pytest-timeout" in result.stdout, result.stdout[-2000:]
     assert "FAILED tests/test_hung.py::test_that_hangs" in result.stdout

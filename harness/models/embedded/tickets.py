@@ -114,12 +114,7 @@ ANSWER_SCHEMA: dict[str, Any] = {
     "properties": {
         "category": {"type": "string", "enum": list(CATEGORIES)},
         "priority": {"type": "string", "enum": list(PRIORITIES)},
-        "order_id": {
-            "anyOf": [
-                {"type": "string", "pattern": ORDER_ID_PATTERN},
-                {"type": "null"},
-            ]
-        },
+        "order_id": {"anyOf": [{"type": "string", "pattern": ORDER_ID_PATTERN}, {"type": "null"}]},
     },
     "required": ["category", "priority", "order_id"],
     "additionalProperties": False,
@@ -131,28 +126,70 @@ ANSWER_SCHEMA: dict[str, Any] = {
 
 #: Physical products a customer may have bought.
 ITEMS: tuple[str, ...] = (
-    "wireless headphones", "coffee grinder", "standing desk", "desk lamp",
-    "blender", "backpack", "phone case", "bluetooth speaker", "office chair",
-    "electric kettle", "smart watch", "air purifier", "keyboard", "monitor arm",
-    "water bottle", "running shoes", "rain jacket", "camping tent", "toaster",
-    "hair dryer", "webcam", "baby monitor", "yoga mat", "drill set",
+    "wireless headphones",
+    "coffee grinder",
+    "standing desk",
+    "desk lamp",
+    "blender",
+    "backpack",
+    "phone case",
+    "bluetooth speaker",
+    "office chair",
+    "electric kettle",
+    "smart watch",
+    "air purifier",
+    "keyboard",
+    "monitor arm",
+    "water bottle",
+    "running shoes",
+    "rain jacket",
+    "camping tent",
+    "toaster",
+    "hair dryer",
+    "webcam",
+    "baby monitor",
+    "yoga mat",
+    "drill set",
 )
 
 #: Software surfaces used by technical and account tickets.
 APPS: tuple[str, ...] = (
-    "the mobile app", "the iPhone app", "the Android app", "the web dashboard",
-    "the desktop app", "your website", "the customer portal", "the browser extension",
+    "the mobile app",
+    "the iPhone app",
+    "the Android app",
+    "the web dashboard",
+    "the desktop app",
+    "your website",
+    "the customer portal",
+    "the browser extension",
 )
 
 NAMES: tuple[str, ...] = (
-    "Maria", "John", "Priya", "Chen", "Olga", "Ahmed", "Lucas", "Emma", "Kenji",
-    "Fatima", "Tom", "Sofia", "Daniel", "Aisha", "Mateo", "Hannah", "Ivan", "Grace",
-    "J. Miller", "R. Okafor", "L. Novak", "S. Park",
+    "Maria",
+    "John",
+    "Priya",
+    "Chen",
+    "Olga",
+    "Ahmed",
+    "Lucas",
+    "Emma",
+    "Kenji",
+    "Fatima",
+    "Tom",
+    "Sofia",
+    "Daniel",
+    "Aisha",
+    "Mateo",
+    "Hannah",
+    "Ivan",
+    "Grace",
+    "J. Miller",
+    "R. Okafor",
+    "L. Novak",
+    "S. Park",
 )
 
-WEEKDAYS: tuple[str, ...] = (
-    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
-)
+WEEKDAYS: tuple[str, ...] = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 #: Issue sentences per category. Slots: {item}, {app}, {amount}, {days}.
 ISSUES: dict[str, tuple[str, ...]] = {
@@ -288,11 +325,7 @@ FOLLOW_UPS: dict[str, tuple[str, ...]] = {
         "I handled it carefully and followed the manual.",
         "I would like a replacement unit.",
     ),
-    "other": (
-        "Just curious, thanks.",
-        "I couldn't find this in the FAQ.",
-        "Looking forward to your answer.",
-    ),
+    "other": ("Just curious, thanks.", "I couldn't find this in the FAQ.", "Looking forward to your answer."),
 }
 
 #: Urgency cue sentences by level (level 0 may also be absent).
@@ -315,11 +348,7 @@ URGENCY: tuple[tuple[str, ...], ...] = (
 #: Customer-tier cue sentences by level (level 0 may also be absent).
 TIER: tuple[tuple[str, ...], ...] = (
     ("I'm on the free plan.", "I have a basic account."),
-    (
-        "I'm a Plus member.",
-        "I pay for the Premium plan.",
-        "I have been a Premium subscriber for a while.",
-    ),
+    ("I'm a Plus member.", "I pay for the Premium plan.", "I have been a Premium subscriber for a while."),
     (
         "We are an Enterprise customer.",
         "Our company has an Enterprise contract with you.",
@@ -383,13 +412,25 @@ DISTRACTORS: tuple[str, ...] = (
 )
 
 GREETINGS: tuple[str, ...] = (
-    "Hi,", "Hello,", "Hi team,", "Hey there,", "Good morning,", "Dear Support,",
-    "Hello support,", "Hi folks,",
+    "Hi,",
+    "Hello,",
+    "Hi team,",
+    "Hey there,",
+    "Good morning,",
+    "Dear Support,",
+    "Hello support,",
+    "Hi folks,",
 )
 
 CLOSINGS: tuple[str, ...] = (
-    "Thanks.", "Thank you!", "Regards, {name}", "Cheers, {name}", "Best, {name}",
-    "- {name}", "Thanks in advance, {name}", "Sent from my phone",
+    "Thanks.",
+    "Thank you!",
+    "Regards, {name}",
+    "Cheers, {name}",
+    "Best, {name}",
+    "- {name}",
+    "Thanks in advance, {name}",
+    "Sent from my phone",
 )
 
 #: Neutral context sentences (no category, priority or identifier signal).
@@ -414,6 +455,7 @@ _TYPO_WORD = re.compile(r"^[a-z]{5,}$")
 # Rules
 # ---------------------------------------------------------------------------
 
+
 def priority_for(urgency: int, tier: int, impact: int) -> str:
     """Return the priority implied by the three cue levels (each 0, 1 or 2).
 
@@ -435,20 +477,14 @@ def priority_for(urgency: int, tier: int, impact: int) -> str:
 
 #: Every (urgency, tier, impact) combination, grouped by the priority it yields.
 _CUES_BY_PRIORITY: dict[str, tuple[tuple[int, int, int], ...]] = {
-    p: tuple(
-        (u, t, i)
-        for u in range(3)
-        for t in range(3)
-        for i in range(3)
-        if priority_for(u, t, i) == p
-    )
+    p: tuple((u, t, i) for u in range(3) for t in range(3) for i in range(3) if priority_for(u, t, i) == p)
     for p in PRIORITIES
 }
 
 
 def new_order_id(rng: random.Random) -> str:
     """Return a fresh ``ORD-`` identifier with :data:`ORDER_ID_DIGITS` random digits (no leading 0)."""
-    return f"ORD-{rng.randint(10 ** (ORDER_ID_DIGITS - 1), 10 ** ORDER_ID_DIGITS - 1)}"
+    return f"ORD-{rng.randint(10 ** (ORDER_ID_DIGITS - 1), 10**ORDER_ID_DIGITS - 1)}"
 
 
 def format_answer(category: str, priority: str, order_id: str | None) -> str:
@@ -468,6 +504,7 @@ def parse_answer(text: str) -> dict[str, Any] | None:
 # ---------------------------------------------------------------------------
 # Ticket construction
 # ---------------------------------------------------------------------------
+
 
 def _fill(template: str, rng: random.Random) -> str:
     """Fill the optional slots of a phrase template from ``rng``."""
@@ -504,15 +541,11 @@ def _add_typo(sentence: str, rng: random.Random) -> str:
     k = rng.choice(candidates)
     w = words[k]
     j = rng.randint(1, len(w) - 2)
-    words[k] = w[:j] + w[j + 1] + w[j] + w[j + 2:]
+    words[k] = w[:j] + w[j + 1] + w[j] + w[j + 2 :]
     return " ".join(words)
 
 
-def make_ticket(
-    rng: random.Random,
-    category: str,
-    priority: str,
-) -> tuple[str, dict[str, Any]]:
+def make_ticket(rng: random.Random, category: str, priority: str) -> tuple[str, dict[str, Any]]:
     """Build one ticket text for ``category``/``priority`` and its answer fields.
 
     The text is assembled from slots: optional greeting, one or two issue
@@ -603,8 +636,13 @@ def _iter_tickets(rng: random.Random) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 #: The answer's canonical shape (key order, spacing, value forms) as a regular expression.
-ANSWER_PATTERN = (r'^\{"category": "(' + "|".join(CATEGORIES) + r')", "priority": "('
-                  + "|".join(PRIORITIES) + r')", "order_id": (null|"ORD-[0-9]{5}")\}$')
+ANSWER_PATTERN = (
+    r'^\{"category": "('
+    + "|".join(CATEGORIES)
+    + r')", "priority": "('
+    + "|".join(PRIORITIES)
+    + r')", "order_id": (null|"ORD-[0-9]{5}")\}$'
+)
 #: File name of ANSWER_SCHEMA next to the data files (written by ``train.write_dataset``).
 SCHEMA_FILE = "answer.schema.json"
 
@@ -629,10 +667,7 @@ def _record(split_name: str, index: int, text: str, fields: dict[str, Any]) -> d
     checks the harness scores)."""
     record = {
         "id": f"tk-{split_name}-{index:05d}",
-        "messages": [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": text},
-        ],
+        "messages": [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": text}],
         "reference": format_answer(fields["category"], fields["priority"], fields["order_id"]),
         "fields": dict(fields),
     }
@@ -662,9 +697,7 @@ def generate(n: int, seed: int = DEFAULT_SEED, split_name: str = "gen") -> list[
 
 
 def split(
-    seed: int = DEFAULT_SEED,
-    train_size: int = TRAIN_SIZE,
-    heldout_size: int = HELDOUT_SIZE,
+    seed: int = DEFAULT_SEED, train_size: int = TRAIN_SIZE, heldout_size: int = HELDOUT_SIZE
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Return ``(train, heldout)`` drawn from one stream with no shared ticket text.
 

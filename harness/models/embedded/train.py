@@ -153,15 +153,18 @@ def write_dataset(data_dir: Path, seed: int) -> tuple[Records, Records, dict[str
 # Tokenizer
 # ---------------------------------------------------------------------------
 
+
 def train_tokenizer(train: Sequence[dict[str, Any]], vocab_size: int):
     """Train a byte-level BPE ``tokenizers.Tokenizer`` on the training conversations."""
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False),
-    ])
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False),
+        ]
+    )
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -188,33 +191,43 @@ def save_tokenizer(tok, out: Path, max_length: int) -> None:
     tok.save(str(out / "tokenizer.json"))
     added = {
         str(tok.token_to_id(t)): {
-            "content": t, "lstrip": False, "normalized": False, "rstrip": False,
-            "single_word": False, "special": True,
+            "content": t,
+            "lstrip": False,
+            "normalized": False,
+            "rstrip": False,
+            "single_word": False,
+            "special": True,
         }
         for t in SPECIAL_TOKENS
     }
-    _write_json(out / "tokenizer_config.json", {
-        "add_bos_token": False,
-        "add_eos_token": False,
-        "added_tokens_decoder": added,
-        "additional_special_tokens": [IM_START, IM_END],
-        "bos_token": ENDOFTEXT,
-        "chat_template": CHAT_TEMPLATE,
-        "clean_up_tokenization_spaces": False,
-        "eos_token": IM_END,
-        "errors": "replace",
-        "model_max_length": max_length,
-        "pad_token": ENDOFTEXT,
-        "split_special_tokens": False,
-        "tokenizer_class": "PreTrainedTokenizerFast",
-        "unk_token": None,
-    })
-    _write_json(out / "special_tokens_map.json", {
-        "additional_special_tokens": [IM_START, IM_END],
-        "bos_token": ENDOFTEXT,
-        "eos_token": IM_END,
-        "pad_token": ENDOFTEXT,
-    })
+    _write_json(
+        out / "tokenizer_config.json",
+        {
+            "add_bos_token": False,
+            "add_eos_token": False,
+            "added_tokens_decoder": added,
+            "additional_special_tokens": [IM_START, IM_END],
+            "bos_token": ENDOFTEXT,
+            "chat_template": CHAT_TEMPLATE,
+            "clean_up_tokenization_spaces": False,
+            "eos_token": IM_END,
+            "errors": "replace",
+            "model_max_length": max_length,
+            "pad_token": ENDOFTEXT,
+            "split_special_tokens": False,
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "unk_token": None,
+        },
+    )
+    _write_json(
+        out / "special_tokens_map.json",
+        {
+            "additional_special_tokens": [IM_START, IM_END],
+            "bos_token": ENDOFTEXT,
+            "eos_token": IM_END,
+            "pad_token": ENDOFTEXT,
+        },
+    )
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -224,6 +237,7 @@ def _write_json(path: Path, obj: Any) -> None:
 # ---------------------------------------------------------------------------
 # Examples, drills and batching
 # ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Example:
@@ -283,8 +297,7 @@ class DrillMaker:
     def batch(self, count: int, progress: float) -> list[Example]:
         """Return ``count`` drills; ``progress`` (0..1) sets the order-drill window."""
         return [
-            self.order_drill(progress) if self.rng.random() < self.recipe.order_drill_fraction
-            else self.repeat_drill()
+            self.order_drill(progress) if self.rng.random() < self.recipe.order_drill_fraction else self.repeat_drill()
             for _ in range(count)
         ]
 
@@ -295,7 +308,7 @@ class DrillMaker:
         longest = round(r.order_window_min + progress * (r.order_window_max - r.order_window_min))
         size = rng.randint(2, max(2, longest))
         start = rng.randint(0, max(0, len(words) - size))
-        window = list(words[start:start + size])
+        window = list(words[start : start + size])
         oid = tickets.new_order_id(rng)
         window.insert(rng.randint(0, len(window)), rng.choice(("", "order ", "#", "(order ")) + oid)
         if rng.random() < 0.3:
@@ -311,8 +324,7 @@ class DrillMaker:
         return Example((self.im_start, *seq, self.im_end, self.im_start), (*seq, self.im_end))
 
 
-def batch_schedule(examples: Sequence[Example], recipe: Recipe, steps: int,
-                   rng: random.Random) -> list[list[int]]:
+def batch_schedule(examples: Sequence[Example], recipe: Recipe, steps: int, rng: random.Random) -> list[list[int]]:
     """Return ``steps`` batches of example indices in a fixed, seeded order.
 
     Each epoch is a fresh permutation, cut into chunks of
@@ -327,8 +339,8 @@ def batch_schedule(examples: Sequence[Example], recipe: Recipe, steps: int,
         rng.shuffle(order)
         epoch: list[list[int]] = []
         for start in range(0, len(order), chunk):
-            part = sorted(order[start:start + chunk], key=lambda k: (len(examples[k]), k))
-            group = [part[i:i + bs] for i in range(0, len(part), bs) if len(part[i:i + bs]) == bs]
+            part = sorted(order[start : start + chunk], key=lambda k: (len(examples[k]), k))
+            group = [part[i : i + bs] for i in range(0, len(part), bs) if len(part[i : i + bs]) == bs]
             rng.shuffle(group)
             epoch.extend(group)
         batches.extend(epoch)
@@ -358,6 +370,7 @@ def collate(examples: Sequence[Example], pad_id: int):
 # ---------------------------------------------------------------------------
 # Model and training
 # ---------------------------------------------------------------------------
+
 
 def build_model(recipe: Recipe, tok):
     """Create a freshly initialised ``LlamaForCausalLM`` (call after seeding torch)."""
@@ -410,8 +423,16 @@ def _masked_loss(model, inputs, targets, mask):
     return (token_loss * mask.reshape(-1)).sum() / mask.sum()
 
 
-def train_model(model, tok, examples: Sequence[Example], texts: Sequence[str], recipe: Recipe,
-                drill_steps: int, task_steps: int, log_every: float = 5.0) -> dict[str, float]:
+def train_model(
+    model,
+    tok,
+    examples: Sequence[Example],
+    texts: Sequence[str],
+    recipe: Recipe,
+    drill_steps: int,
+    task_steps: int,
+    log_every: float = 5.0,
+) -> dict[str, float]:
     """Run the drill phase then the task phase; return losses and timings.
 
     One AdamW optimizer and one learning-rate schedule (:func:`lr_at`) span
@@ -423,8 +444,7 @@ def train_model(model, tok, examples: Sequence[Example], texts: Sequence[str], r
     decay = [p for p in model.parameters() if p.ndim >= 2]
     no_decay = [p for p in model.parameters() if p.ndim < 2]
     optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": recipe.weight_decay},
-         {"params": no_decay, "weight_decay": 0.0}],
+        [{"params": decay, "weight_decay": recipe.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=recipe.learning_rate,
         betas=(recipe.adam_beta1, recipe.adam_beta2),
         eps=1e-8,
@@ -460,9 +480,11 @@ def train_model(model, tok, examples: Sequence[Example], texts: Sequence[str], r
             if in_drills:
                 stats["drill_seconds"] = now - start
         if now - last_log >= log_every or phase_end:
-            print(f"step {step + 1:5d}/{total} [{'drills' if in_drills else 'task'}]"
-                  f"  loss {sum(window) / len(window):.4f}  lr {lr:.2e}  elapsed {now - start:6.1f}s",
-                  flush=True)
+            print(
+                f"step {step + 1:5d}/{total} [{'drills' if in_drills else 'task'}]"
+                f"  loss {sum(window) / len(window):.4f}  lr {lr:.2e}  elapsed {now - start:6.1f}s",
+                flush=True,
+            )
             window.clear()
             last_log = now
     model.eval()
@@ -470,8 +492,9 @@ def train_model(model, tok, examples: Sequence[Example], texts: Sequence[str], r
     return stats
 
 
-def evaluate(model, tok, records: Sequence[dict[str, Any]], batch_size: int = 50,
-             max_new_tokens: int = 40) -> dict[str, Any]:
+def evaluate(
+    model, tok, records: Sequence[dict[str, Any]], batch_size: int = 50, max_new_tokens: int = 40
+) -> dict[str, Any]:
     """Greedy-decode every record; return exact-match and per-field accuracy."""
     import torch
 
@@ -482,17 +505,21 @@ def evaluate(model, tok, records: Sequence[dict[str, Any]], batch_size: int = 50
     predictions: list[str] = []
     with torch.no_grad():
         for start in range(0, len(records), batch_size):
-            chunk = records[start:start + batch_size]
+            chunk = records[start : start + batch_size]
             prompts = [tok.encode(chat_text(r["messages"], True)).ids for r in chunk]
             width = max(len(p) for p in prompts)
             ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)
             mask = torch.zeros((len(chunk), width), dtype=torch.long)
             for row, p in enumerate(prompts):  # left padding for batched generation
-                ids[row, width - len(p):] = torch.tensor(p)
-                mask[row, width - len(p):] = 1
+                ids[row, width - len(p) :] = torch.tensor(p)
+                mask[row, width - len(p) :] = 1
             out = model.generate(
-                input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
-                do_sample=False, eos_token_id=im_end, pad_token_id=pad_id,
+                input_ids=ids,
+                attention_mask=mask,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                eos_token_id=im_end,
+                pad_token_id=pad_id,
             )
             for row, rec in enumerate(chunk):
                 new = out[row, width:].tolist()
@@ -517,6 +544,7 @@ def evaluate(model, tok, records: Sequence[dict[str, Any]], batch_size: int = 50
 # Output folder
 # ---------------------------------------------------------------------------
 
+
 def save_model(model, tok, out: Path) -> None:
     """Save ``config.json``, float32 ``model.safetensors`` and ``generation_config.json``."""
     import torch
@@ -539,10 +567,19 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def write_training_md(out: Path, recipe: Recipe, seconds: float, drill_steps: int, task_steps: int,
-                      stats: dict[str, float], data_hashes: dict[str, str], n_params: int,
-                      tokens_per_example: float, eval_result: dict[str, Any] | None,
-                      total_seconds: float) -> None:
+def write_training_md(
+    out: Path,
+    recipe: Recipe,
+    seconds: float,
+    drill_steps: int,
+    task_steps: int,
+    stats: dict[str, float],
+    data_hashes: dict[str, str],
+    n_params: int,
+    tokens_per_example: float,
+    eval_result: dict[str, Any] | None,
+    total_seconds: float,
+) -> None:
     """Record the recipe, timings, hashes and held-out accuracy in ``TRAINING.md``."""
     import tokenizers
     import torch
@@ -593,8 +630,7 @@ def write_training_md(out: Path, recipe: Recipe, seconds: float, drill_steps: in
         f"- task phase: {task_steps} steps x {recipe.batch_size} = "
         f"{task_steps * recipe.batch_size / tickets.TRAIN_SIZE:.2f} epochs of {tickets.TRAIN_SIZE} tickets"
         f" ({tokens_per_example:.1f} tokens per example)",
-        f"- loss at the end of the drills: {stats['drill_loss']:.4f};"
-        f" final task loss: {stats['final_loss']:.4f}",
+        f"- loss at the end of the drills: {stats['drill_loss']:.4f}; final task loss: {stats['final_loss']:.4f}",
         f"- training wall time: {stats['train_seconds']:.1f} s (drills {stats['drill_seconds']:.1f} s);"
         f" whole script: {total_seconds:.1f} s",
         f"- machine: {platform.machine()}, {os.cpu_count()} logical CPUs; Python {platform.python_version()},"
@@ -614,10 +650,8 @@ def write_training_md(out: Path, recipe: Recipe, seconds: float, drill_steps: in
         lines += [
             "## Held-out accuracy (PyTorch, float32, greedy decoding)",
             "",
-            f"- exact match of the whole answer string: {eval_result['exact_match']:.1%}"
-            f" (n = {eval_result['n']})",
-            f"- per field: category {f['category']:.1%}, priority {f['priority']:.1%},"
-            f" order_id {f['order_id']:.1%}",
+            f"- exact match of the whole answer string: {eval_result['exact_match']:.1%} (n = {eval_result['n']})",
+            f"- per field: category {f['category']:.1%}, priority {f['priority']:.1%}, order_id {f['order_id']:.1%}",
             "",
         ]
     (out / "TRAINING.md").write_text("\n".join(lines), encoding="utf-8")
@@ -626,6 +660,7 @@ def write_training_md(out: Path, recipe: Recipe, seconds: float, drill_steps: in
 # ---------------------------------------------------------------------------
 # Entry point
 # ---------------------------------------------------------------------------
+
 
 def configure_determinism(seed: int) -> None:
     """Seed every RNG and pin torch to deterministic kernels and a fixed thread count."""
@@ -654,13 +689,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m harness.models.embedded.train",
         description="Generate the support-ticket data set and train the embedded default model.",
     )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help="model folder to write (default: %(default)s)")
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
-                        help="where train.jsonl and heldout.jsonl are written (default: %(default)s)")
-    parser.add_argument("--seconds", type=float, default=REFERENCE_SECONDS,
-                        help="training budget in reference-machine (2-core) seconds; scales the fixed "
-                             "step counts, never stops on the clock (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="model folder to write (default: %(default)s)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="where train.jsonl and heldout.jsonl are written (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=REFERENCE_SECONDS,
+        help="training budget in reference-machine (2-core) seconds; scales the fixed "
+        "step counts, never stops on the clock (default: %(default)s)",
+    )
     parser.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")
     parser.add_argument("--log-every", type=float, default=5.0, help="seconds between progress lines")
     args = parser.parse_args(argv)
@@ -696,10 +738,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_eval:
         eval_result = evaluate(model, tok, heldout)
         f = eval_result["fields"]
-        print(f"held-out exact match {eval_result['exact_match']:.1%}  category {f['category']:.1%}"
-              f"  priority {f['priority']:.1%}  order_id {f['order_id']:.1%}", flush=True)
-    write_training_md(out, recipe, args.seconds, drill_steps, task_steps, stats, data_hashes, n_params,
-                      tokens_per_example, eval_result, time.perf_counter() - t0)
+        print(
+            f"held-out exact match {eval_result['exact_match']:.1%}  category {f['category']:.1%}"
+            f"  priority {f['priority']:.1%}  order_id {f['order_id']:.1%}",
+            flush=True,
+        )
+    write_training_md(
+        out,
+        recipe,
+        args.seconds,
+        drill_steps,
+        task_steps,
+        stats,
+        data_hashes,
+        n_params,
+        tokens_per_example,
+        eval_result,
+        time.perf_counter() - t0,
+    )
     print(f"saved {out} (model.safetensors sha256 {_sha256(out / 'model.safetensors')})", flush=True)
     return 0
 
