@@ -17,17 +17,23 @@ from harness.errors import GenerationError
 from harness.measure.perf import domain_token_ids, length_records, sweep_lengths
 from harness.measure.records import verdict
 from harness.measure.smoke import domain_texts
+from harness.settings.config import sizes_by_profile
 
 pytestmark = pytest.mark.harness_perf
 
+# the sweep's points (shares of the room under max_length), the measured requests at each (after
+# one warm-up) and the tokens each generates
+SIZES = sizes_by_profile(
+    quick={"points": (0.0, 0.33, 0.66, 1.0), "repetitions": 3, "new_tokens": 16},
+    standard={"points": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0), "repetitions": 5, "new_tokens": 32},
+    full={"points": (0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9, 1.0), "repetitions": 10, "new_tokens": 64},
+)
 
-def test_input_length(
-    variant, harness_session, domain_examples, harness_config, gate_on, record_measurement, record_verdict
-):
-    profile = harness_config.profile
+
+def test_input_length(variant, harness_session, domain_examples, sizes, gate_on, record_measurement, record_verdict):
     limit = harness_session.info()["max_length"]
-    n = profile.length_new_tokens
-    lengths = sweep_lengths(limit, n, profile.length_points)
+    n = sizes.new_tokens
+    lengths = sweep_lengths(limit, n, sizes.points)
     corpus = domain_token_ids(harness_session.encode, domain_texts(domain_examples), limit + 1)
 
     points = []
@@ -37,7 +43,7 @@ def test_input_length(
             return harness_session.generate(ids, max_new_tokens=n, min_new_tokens=n)
 
         request()  # warm-up at this length, kept out of the statistics
-        points.append((length, [request() for _ in range(profile.length_repetitions)]))
+        points.append((length, [request() for _ in range(sizes.repetitions)]))
     records, consistency = length_records(variant.id, points, gate_on("decode_tps_longest_vs_shortest"))
     for record in records:
         record_measurement(record)

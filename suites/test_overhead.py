@@ -3,7 +3,7 @@
 Same variant, same worker process and loaded model, same token ids, same forced length (about a
 quarter second of decoding, 16 to 1,024 tokens); alternating pairs of one request through the
 harness's session and one through the bare loop (``harness.measure.overhead``), measured until the
-95 % intervals decide or the profile's ``overhead_pairs`` are spent.
+95 % intervals decide or the suite's pairs for the profile (``SIZES``) are spent.
 Targets: decode tokens/s ≥ 0.98 × the bare loop's, TTFT within ±3 %; a verdict passes only when
 its interval shows the target met. The verdicts go into results.json, the report and the run's
 closing summary; a miss does not fail the test (gates decide what fails a release).
@@ -17,6 +17,7 @@ import pytest
 
 from harness.measure.overhead import alternate, measure, verdicts
 from harness.measure.records import measurement
+from harness.settings.config import sizes_by_profile
 
 pytestmark = [pytest.mark.harness_perf, pytest.mark.harness_opt_in("overhead", profiles=("full",))]
 
@@ -27,9 +28,13 @@ DECODE_SECONDS = 0.25
 MIN_NEW_TOKENS = 16
 MAX_NEW_TOKENS = 1024
 WARMUP_PAIRS = 3
+# alternating harness / bare-loop request pairs, at most (fewer once both verdicts are decided)
+SIZES = sizes_by_profile(quick={"pairs": 10}, standard={"pairs": 60}, full={"pairs": 320})
 
 
-def test_harness_overhead(variant, harness_session, domain_prompt, harness_config, record_measurement, record_verdict):
+def test_harness_overhead(
+    variant, harness_session, domain_prompt, harness_config, sizes, record_measurement, record_verdict
+):
     profile = harness_config.profile
     max_length = harness_session.info()["max_length"]
     ids = harness_session.encode(domain_prompt)
@@ -48,7 +53,7 @@ def test_harness_overhead(variant, harness_session, domain_prompt, harness_confi
         return answer["ttft_s"], (n - 1) / answer["decode_s"]
 
     alternate(through_harness, bare_loop, WARMUP_PAIRS)  # kept out of the statistics
-    pairs = measure(through_harness, bare_loop, profile.overhead_pairs)
+    pairs = measure(through_harness, bare_loop, sizes.pairs)
     for side in ("harness", "bare"):
         record_measurement(
             measurement(
@@ -82,4 +87,4 @@ def test_harness_overhead(variant, harness_session, domain_prompt, harness_confi
     )
     for verdict in verdicts(variant.id, pairs):
         record_verdict(verdict)
-    assert 0 < len(pairs) <= profile.overhead_pairs
+    assert 0 < len(pairs) <= sizes.pairs

@@ -6,7 +6,11 @@ Runs with and without ``--benchmark``; timings are the performance suites' job.
 from harness.evaluation.matching import exact_match
 from harness.measure.records import proportion, verdict
 from harness.measure.smoke import graph_mismatches
+from harness.settings.config import sizes_by_profile
 from harness.variants.recipes import DEFAULT_RECIPE
+
+# domain prompts answered per variant
+SIZES = sizes_by_profile(quick={"prompts": 3}, standard={"prompts": 10}, full={"prompts": 50})
 
 
 def test_build_matches_precision(variant, built_variant, record_verdict):
@@ -44,9 +48,9 @@ def test_build_matches_precision(variant, built_variant, record_verdict):
         )
 
 
-def test_answers_prompts(variant, harness_session, format_prompt, domain_examples, harness_config, record_measurement):
+def test_answers_prompts(variant, harness_session, format_prompt, domain_examples, sizes, record_measurement):
     """Greedy answers to a few prompts: non-empty, ended cleanly; domain answers scored."""
-    examples = domain_examples[: harness_config.profile.smoke_prompts]
+    examples = domain_examples[: sizes.prompts]
     assert examples, "no smoke prompts"
     scored = []
     for example in examples:

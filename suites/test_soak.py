@@ -19,11 +19,19 @@ from harness.measure.records import verdict
 from harness.measure.soak import leak_verdict, runtime_leak_report, slowdown_verdict
 from harness.runtime.client import WorkerSession
 from harness.runtime.protocol import SessionSpec
+from harness.settings.config import sizes_by_profile
 
 pytestmark = pytest.mark.harness_perf
 
 NEW_TOKENS = 16
 MIN_ITERATIONS = 60  # measured before the profile's time limit may end a mode
+# per mode: iterations run first and kept out of the verdicts; measured iterations at most; and
+# the time after which a mode ends once it has MIN_ITERATIONS (None: no time limit)
+SIZES = sizes_by_profile(
+    quick={"warmup": 40, "iterations": 120, "seconds": 30},
+    standard={"warmup": 20, "iterations": 300, "seconds": 60},
+    full={"warmup": 50, "iterations": 2000, "seconds": None},
+)
 
 
 def test_soak(
@@ -33,11 +41,11 @@ def test_soak(
     domain_prompt,
     harness_config,
     harness_state,
+    sizes,
     gate_on,
     record_measurement,
     record_verdict,
 ):
-    profile = harness_config.profile
     spec = SessionSpec(
         model_dir=str(built_variant.path),
         provider=harness_session.spec.provider,
@@ -52,27 +60,23 @@ def test_soak(
         for mode, rewound in (("fresh", False), ("reused", True)):
             rss, tps = [], []
             started = None
-            for index in range(profile.soak_warmup + profile.soak_iterations):
+            for index in range(sizes.warmup + sizes.iterations):
                 trace, memory = worker.generate_measured(ids, NEW_TOKENS, rewound=rewound)
                 assert trace.new_tokens == NEW_TOKENS
-                if index < profile.soak_warmup:
+                if index < sizes.warmup:
                     continue
                 started = started or time.perf_counter()
                 rss.append(memory["rss_bytes"])
                 tps.append(trace.decode_tps)
-                if len(rss) % max(profile.soak_iterations // 4, 1) == 0:  # a line per quarter
+                if len(rss) % max(sizes.iterations // 4, 1) == 0:  # a line per quarter
                     harness_state.progress(
-                        f"soak {variant} {mode}: {len(rss)}/{profile.soak_iterations} "
+                        f"soak {variant} {mode}: {len(rss)}/{sizes.iterations} "
                         f"iterations, RSS {memory['rss_bytes'] / 2**20:.1f} MiB"
                     )
-                if (
-                    profile.soak_seconds
-                    and len(rss) >= MIN_ITERATIONS
-                    and time.perf_counter() - started > profile.soak_seconds
-                ):
+                if sizes.seconds and len(rss) >= MIN_ITERATIONS and time.perf_counter() - started > sizes.seconds:
                     harness_state.progress(
                         f"soak {variant} {mode}: {len(rss)} iterations in the profile's "
-                        f"{profile.soak_seconds:g} s, RSS {memory['rss_bytes'] / 2**20:.1f} MiB"
+                        f"{sizes.seconds:g} s, RSS {memory['rss_bytes'] / 2**20:.1f} MiB"
                     )
                     break
             for record, finding in (

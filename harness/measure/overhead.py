@@ -17,10 +17,11 @@ interval (distribution-free, from order statistics: a bootstrap of a median from
 heavy-tailed pairs covers less) and say one of three things: the target is shown to hold (the
 whole interval meets it), shown to be missed (the whole interval misses it), or not resolved on
 this machine with this many pairs.
-Pairs are measured until both verdicts are resolved or the profile's ``overhead_pairs`` are
-spent, looking at the intervals after ``FIRST_LOOK`` pairs and then each time the count doubles
-(10, 20, 40, 80, ... and at the maximum). Stopping at the first decisive look makes a wrong verdict
-somewhat likelier than the 5 % of a single look; doubling keeps the looks few (six for 320 pairs).
+Pairs are measured until both verdicts are resolved or the suite's pairs for the profile are spent
+(``SIZES`` of suites/test_overhead.py), looking at the intervals after ``FIRST_LOOK`` pairs and then
+each time the count doubles (10, 20, 40, 80, ... and at the maximum). Stopping at the first decisive
+look makes a wrong verdict somewhat likelier than the 5 % of a single look; doubling keeps the looks
+few (six for 320 pairs).
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ _SAID = {
     MET: "shown to meet the target",
     MISSED: "shown to miss the target",
     UNRESOLVED: "not resolved: the interval reaches both sides of the target; this machine's "
-    "pair-to-pair spread needs more pairs (profile setting overhead_pairs)",
+    "pair-to-pair spread needs more pairs (the overhead suite's pairs for the profile)",
 }
 
 

@@ -29,6 +29,13 @@ def harness_config(pytestconfig: pytest.Config) -> cfg.RunConfig:
     return pytestconfig.stash[STATE].config
 
 
+@pytest.fixture
+def sizes(request: pytest.FixtureRequest, harness_config: cfg.RunConfig):
+    """The sizes the requesting suite declares for the run's profile (its ``SIZES``,
+    :func:`harness.settings.config.sizes_by_profile`)."""
+    return request.module.SIZES[harness_config.profile.name]
+
+
 @pytest.fixture(scope="session")
 def model_source(pytestconfig: pytest.Config) -> ModelSource:
     """The model under test, with its content hash."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 PRECISIONS = ("fp32", "fp16", "int8", "int4")
 PROVIDERS = ("cpu", "cuda", "dml", "webgpu")
@@ -28,20 +30,14 @@ CHOSEN_BY_NAME = ("builders", "recipes")
 
 @dataclass(frozen=True)
 class Profile:
-    """How much work each suite does. ``quick`` is for CI, ``full`` for release decisions."""
+    """How much work the shared steps do: timed requests, the quality examples, the closeness
+    chunks and the search. ``quick`` is for CI, ``full`` for release decisions. What only one
+    suite uses is declared in that suite's file (:func:`sizes_by_profile`)."""
 
     name: str
     warmup: int  # generations run first and kept apart from the statistics
     repetitions: int  # measured generations per metric
     new_tokens: int  # tokens generated per measured request (forced with min_length)
-    smoke_prompts: int  # domain prompts the smoke suite answers per variant
-    length_points: tuple[float, ...]  # input-length sweep: shares of the room under max_length
-    length_repetitions: int  # measured generations per sweep point (after one warm-up)
-    length_new_tokens: int  # tokens generated per sweep request
-    overhead_pairs: int  # alternating harness / bare-loop request pairs, at most (fewer once decided)
-    soak_warmup: int  # soak iterations run first, kept out of the verdicts
-    soak_iterations: int  # measured soak iterations per mode (fresh and reused generator), at most
-    soak_seconds: float | None  # per mode: stop measuring after this long (None: no time limit)
     quality_examples: int | None  # domain examples answered and scored per variant (None: all)
     kld_chunks: int  # closeness: chunks of domain text (KLD_CONTEXT tokens each, second half scored)
     search_candidates: int = 70  # --search: candidate mixes measured at most
@@ -54,14 +50,6 @@ PROFILES: dict[str, Profile] = {
         warmup=1,
         repetitions=5,
         new_tokens=32,
-        smoke_prompts=3,
-        length_points=(0.0, 0.33, 0.66, 1.0),
-        length_repetitions=3,
-        length_new_tokens=16,
-        overhead_pairs=10,
-        soak_warmup=40,
-        soak_iterations=120,
-        soak_seconds=30,
         quality_examples=30,
         kld_chunks=2,
         search_candidates=16,
@@ -72,14 +60,6 @@ PROFILES: dict[str, Profile] = {
         warmup=2,
         repetitions=10,
         new_tokens=64,
-        smoke_prompts=10,
-        length_points=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
-        length_repetitions=5,
-        length_new_tokens=32,
-        overhead_pairs=60,
-        soak_warmup=20,
-        soak_iterations=300,
-        soak_seconds=60,
         quality_examples=100,
         kld_chunks=8,
         search_candidates=70,
@@ -90,14 +70,6 @@ PROFILES: dict[str, Profile] = {
         warmup=3,
         repetitions=30,
         new_tokens=128,
-        smoke_prompts=50,
-        length_points=(0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9, 1.0),
-        length_repetitions=10,
-        length_new_tokens=64,
-        overhead_pairs=320,
-        soak_warmup=50,
-        soak_iterations=2000,
-        soak_seconds=None,
         quality_examples=None,
         kld_chunks=32,
         search_candidates=140,
@@ -142,3 +114,15 @@ class RunConfig:
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where its value came from
     gate_thresholds: Mapping[str, float] = field(default_factory=dict)  # gate -> threshold (registry.RETIRED)
     notices: tuple[str, ...] = ()  # former setting names this run used (harness.settings.registry.RENAMED)
+
+
+def sizes_by_profile(**profiles: Mapping[str, Any]) -> dict[str, SimpleNamespace]:
+    """A suite's own sizes for each profile, declared in the suite's file as
+    ``SIZES = sizes_by_profile(quick={...}, standard={...}, full={...})``; the suite's ``sizes``
+    fixture gives the run's. Every profile is given, each with the same sizes."""
+    if set(profiles) != set(PROFILES):
+        raise ValueError(f"sizes for the profiles {sorted(profiles)}; expected {sorted(PROFILES)}")
+    names = [sorted(sizes) for sizes in profiles.values()]
+    if any(n != names[0] for n in names):
+        raise ValueError(f"every profile needs the same sizes: {dict(zip(profiles, names))}")
+    return {name: SimpleNamespace(**sizes) for name, sizes in profiles.items()}

@@ -138,3 +138,14 @@ def test_every_setting_follows_one_naming_rule_and_former_names_still_work_with_
     with pytest.raises(HarnessError, match="for option --builder: unknown builder 'optimum'"):
         resolve({"--builder": "optimum"}, {}, {}, choices=SETTING_CHOICES)
     assert resolve_({}, {}, {}).notices == ()
+
+
+def test_a_suites_sizes_name_every_profile_with_the_same_sizes():
+    from harness.settings.config import sizes_by_profile
+
+    sizes = sizes_by_profile(quick={"n": 1}, standard={"n": 2}, full={"n": 3})
+    assert [sizes[p].n for p in ("quick", "standard", "full")] == [1, 2, 3]
+    with pytest.raises(ValueError, match="expected \\['full', 'quick', 'standard'\\]"):
+        sizes_by_profile(quick={"n": 1}, standard={"n": 2})
+    with pytest.raises(ValueError, match="every profile needs the same sizes"):
+        sizes_by_profile(quick={"n": 1}, standard={"n": 2}, full={"m": 3})

@@ -2,6 +2,7 @@
 code defines it, every relative link resolves, and every path the pages name exists."""
 
 import fnmatch
+import importlib.util
 import re
 from pathlib import Path
 
@@ -41,16 +42,47 @@ def test_every_setting_is_documented_with_its_default_in_its_group():
         assert option in {s.option for s in SETTINGS}, f"docs/reference/settings.md documents {option}, no setting"
 
 
+def _value(x) -> str:
+    if x is None:
+        return "no limit"
+    if isinstance(x, tuple):
+        return ", ".join(f"{v:g}" for v in x)
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
 def test_every_profile_is_documented():
     for p in PROFILES.values():
-        points = ", ".join(f"{x:g}" for x in p.length_points)
         row = (
-            f"| `{p.name}` | {p.warmup} | {p.repetitions} | {p.new_tokens} | {p.smoke_prompts} | "
-            f"{points} | {p.length_repetitions} | {p.length_new_tokens} | {p.overhead_pairs} | "
-            f"{p.soak_warmup} | {p.soak_iterations} | {f'{p.soak_seconds:g}' if p.soak_seconds else 'no limit'} | "
-            f"{p.quality_examples or 'all'} | {p.kld_chunks} | {p.search_candidates} | {p.search_chunks} |"
+            f"| `{p.name}` | {p.warmup} | {p.repetitions} | {p.new_tokens} | {p.quality_examples or 'all'} | "
+            f"{p.kld_chunks} | {p.search_candidates} | {p.search_chunks} |"
         )
         assert row in SETTINGS_PAGE, f"docs/reference/settings.md lacks the row for profile {p.name}: {row}"
+
+
+def suite_sizes() -> dict[str, dict]:
+    """Each suite file's own sizes per profile (its ``SIZES``)."""
+    found = {}
+    for path in sorted((ROOT / "suites").glob("test_*.py")):
+        spec = importlib.util.spec_from_file_location(f"_suite_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        if hasattr(module, "SIZES"):
+            found[path.name] = module.SIZES
+    return found
+
+
+def test_every_suites_own_sizes_are_documented():
+    sizes = suite_sizes()
+    assert {"test_soak.py", "test_input_length.py", "test_smoke.py", "test_overhead.py"} <= set(sizes)
+    documented = re.findall(r"^\| `(test_\w+\.py)` \| `(\w+)` \|", SETTINGS_PAGE, re.M)
+    expected = []
+    for suite, by_profile in sizes.items():
+        for name in vars(by_profile["quick"]):
+            values = " | ".join(_value(getattr(by_profile[p], name)) for p in PROFILES)
+            row = f"| `{suite}` | `{name}` | {values} |"
+            assert row in SETTINGS_PAGE, f"docs/reference/settings.md lacks the row for {suite}'s {name}: {row}"
+            expected.append((suite, name))
+    assert sorted(documented) == sorted(expected), "docs/reference/settings.md documents sizes no suite declares"
 
 
 def test_every_registered_metric_is_documented():
