@@ -13,7 +13,7 @@ Both run with and without ``--benchmark``; thresholds are the gates' job (suites
 
 import pytest
 
-from harness.measure.quality import TooLittleText, answer_all, closeness_chunks, closeness_records, task_measurements
+from harness.measure.quality import answer_all, closeness_records, task_measurements
 from harness.run.reference import answers_of_reference, reference_logprobs
 
 
@@ -50,22 +50,11 @@ def test_task_quality(
     assert len(answers) == len(quality_examples) and records
 
 
-def test_closeness_to_reference(
-    variant, harness_session, harness_state, domain_examples, format_prompt, record_measurement
-):
+def test_closeness_to_reference(variant, harness_session, harness_state, record_measurement, request):
     reference = harness_state.reference_for(variant.id)
     if reference is None:
         pytest.skip(f"no runnable {harness_state.config.reference} variant to compare with")
-    try:
-        chunks, n_ctx = closeness_chunks(
-            domain_examples,
-            format_prompt,
-            harness_session.encode,
-            harness_session.info()["max_length"],
-            harness_state.config.profile.kld_chunks,
-        )
-    except TooLittleText as why:
-        pytest.skip(str(why))
+    chunks, n_ctx = request.getfixturevalue("closeness_text")  # after the skip: no text is cut without a reference
     scored = len(chunks) * (n_ctx - 1 - n_ctx // 2)
     path, written = reference_logprobs(harness_state, reference, chunks)
     if reference == variant.id:  # stored once for every other variant; nothing to compare with

@@ -11,26 +11,15 @@ answers are the same (from the quality suite's answers).
 
 import pytest
 
-from harness.measure.quality import TooLittleText, closeness_chunks, closeness_records
+from harness.measure.quality import closeness_records
 from harness.run.reference import reference_logprobs
 
 
-def test_same_build_under_the_main_runtime(
-    variant, harness_session, harness_state, domain_examples, format_prompt, record_measurement
-):
+def test_same_build_under_the_main_runtime(variant, harness_session, harness_state, record_measurement, request):
     twin = harness_state.twin_of(variant.id)
     if twin is None:
         pytest.skip("measured under the main environment's runtime: it is what the others are compared with")
-    try:
-        chunks, n_ctx = closeness_chunks(
-            domain_examples,
-            format_prompt,
-            harness_session.encode,
-            harness_session.info()["max_length"],
-            harness_state.config.profile.kld_chunks,
-        )
-    except TooLittleText as why:
-        pytest.skip(str(why))
+    chunks, n_ctx = request.getfixturevalue("closeness_text")  # after the skip: no text is cut for nothing
     path, _ = reference_logprobs(harness_state, twin, chunks)
     records = closeness_records(
         variant.id, "runtimes", harness_session.compare(chunks, path), twin, len(chunks), n_ctx, prefix="runtime_"

@@ -11,6 +11,7 @@ from harness.evaluation.records import Example
 from harness.gates.judge import Judgement
 from harness.gates.spec import Gate, threshold_gate
 from harness.measure.environment import describe
+from harness.measure.quality import TooLittleText, closeness_chunks
 from harness.measure.records import Measurement, Verdict
 from harness.models.sources import ModelSource
 from harness.plugin.keys import IS_WORKER, PROP_ANSWERS, PROP_GATE, PROP_MEASUREMENT, PROP_VERDICT, STATE
@@ -120,6 +121,23 @@ def harness_session(pytestconfig: pytest.Config, variant: Variant, built_variant
     state = pytestconfig.stash[STATE]
     yield state.session(variant.id)
     state.close_session(variant.id)
+
+
+@pytest.fixture
+def closeness_text(harness_session, domain_examples: list[Example], format_prompt: ChatFormatter, harness_config):
+    """The chunks of domain text closeness is scored on for this variant's session, and their
+    length (:func:`harness.measure.quality.closeness_chunks`); the test is skipped, saying why,
+    when the text is too short to score."""
+    try:
+        return closeness_chunks(
+            domain_examples,
+            format_prompt,
+            harness_session.encode,
+            harness_session.info()["max_length"],
+            harness_config.profile.kld_chunks,
+        )
+    except TooLittleText as why:
+        pytest.skip(str(why))
 
 
 @pytest.fixture
