@@ -1,15 +1,18 @@
 """Latency and throughput per variant, and how close decoding runs to the memory-bandwidth limit.
 
-Greedy, a fixed domain prompt, the number of new tokens forced, warm-ups kept apart. The requests
-go through pytest-benchmark's ``pedantic`` (so ``--benchmark-json``, ``--benchmark-autosave``
-and ``--benchmark-compare`` work); the harness's own statistics come from the per-token times the
-worker took, not from that plugin's wall-clock of the round trip.
+Greedy, a fixed domain prompt, the number of new tokens forced, warm-ups kept apart; requests are
+repeated until the medians of decode tokens/s and TTFT are known to the profile's precision, or its
+maximum is spent (:mod:`harness.measure.sampler`; ``stopped`` in each record says which). The first
+requests go through pytest-benchmark's ``pedantic`` (so ``--benchmark-json``,
+``--benchmark-autosave`` and ``--benchmark-compare`` work); the harness's own statistics come from
+the per-token times the worker took, not from that plugin's wall-clock of the round trip.
 """
 
 import pytest
 
 from harness.measure.perf import bandwidth_efficiency, latency_records, timed_rounds
 from harness.measure.records import measurement
+from harness.measure.sampler import sample
 
 pytestmark = pytest.mark.harness_perf
 
@@ -31,9 +34,17 @@ def test_latency(
     def request():
         return harness_session.generate(prompt, max_new_tokens=n, min_new_tokens=n)
 
-    warmups, traces = timed_rounds(benchmark, request, rounds=profile.repetitions, warmup=profile.warmup)
+    warmups, first = timed_rounds(benchmark, request, rounds=profile.min_repetitions, warmup=profile.warmup)
+    traces, stop = sample(
+        request,
+        {"decode_tps": lambda t: t.decode_tps, "ttft_ms": lambda t: t.ttft_s * 1000},
+        target=profile.precision,
+        minimum=profile.min_repetitions,
+        maximum=profile.repetitions,
+        first=first,
+    )
     assert all(t.new_tokens == n for t in warmups + traces), "min_new_tokens did not force the length"
-    context = {"prompt_tokens": traces[0].prompt_tokens, "new_tokens": n}
+    context = {"prompt_tokens": traces[0].prompt_tokens, "new_tokens": n, "stopped": stop.to_record()}
     records = latency_records(variant.id, "latency", warmups, traces, **context)
     for record in records:
         record_measurement(record)

@@ -1,14 +1,17 @@
 """Soak: stable over long use. No memory growth, no slowdown, no leaks the runtime reports.
 
 Per variant, in a worker of its own (so the other suites' allocations do not blur the series):
-the profile's warm-up iterations, then its measured iterations (ended early, after at least 60,
-when a mode has run the profile's soak seconds: a large model's soak stays bounded), each a
-forced-length greedy request on a domain prompt, first with a fresh generator per request, then
-with one generator kept and rewound. After each iteration the worker's RSS and the request's decode tokens/s are
-recorded. Verdicts (``harness.measure.soak``): the Theil–Sen RSS slope must meet the run's gate on
-it, as that gate judges it (by default ``no_leak``: a leak once the slope's 95 % interval lies above
-16 KiB/iteration), decode speed must not fall more than 10 % over the soak, and onnxruntime-genai
-must report no leaked objects when the worker exits.
+the suite's warm-up iterations, then measured iterations, each a forced-length greedy request on a
+domain prompt, first with a fresh generator per request, then with one generator kept and rewound.
+After each iteration the worker's RSS and the request's decode tokens/s are recorded. A mode ends
+as soon as its leak verdict is decided (looked at after the suite's minimum of iterations and at
+each doubling: the RSS slope's 95 % interval wholly on one side of the gate's threshold), once it
+has run the profile's soak seconds after its minimum (a large model's soak stays bounded), or at
+its maximum; ``stopped`` in the leak measurement says which. Verdicts (``harness.measure.soak``):
+the Theil–Sen RSS slope must meet the run's gate on it, as that gate judges it (by default
+``no_leak``: a leak once the slope's 95 % interval lies above 16 KiB/iteration), decode speed must
+not fall more than 10 % over the soak, and onnxruntime-genai must report no leaked objects when
+the worker exits.
 """
 
 import time
@@ -16,7 +19,8 @@ import time
 import pytest
 
 from harness.measure.records import verdict
-from harness.measure.soak import leak_verdict, runtime_leak_report, slowdown_verdict
+from harness.measure.sampler import schedule
+from harness.measure.soak import leak_decided, leak_verdict, runtime_leak_report, slowdown_verdict
 from harness.runtime.client import WorkerSession
 from harness.runtime.protocol import SessionSpec
 from harness.settings.config import sizes_by_profile
@@ -24,13 +28,13 @@ from harness.settings.config import sizes_by_profile
 pytestmark = pytest.mark.harness_perf
 
 NEW_TOKENS = 16
-MIN_ITERATIONS = 60  # measured before the profile's time limit may end a mode
-# per mode: iterations run first and kept out of the verdicts; measured iterations at most; and
-# the time after which a mode ends once it has MIN_ITERATIONS (None: no time limit)
+# per mode: iterations run first and kept out of the verdicts; measured iterations before the first
+# look at the leak verdict (then at each doubling); measured iterations at most; and the time after
+# which a mode ends once it has its minimum (None: no time limit)
 SIZES = sizes_by_profile(
-    quick={"warmup": 40, "iterations": 120, "seconds": 30},
-    standard={"warmup": 20, "iterations": 300, "seconds": 60},
-    full={"warmup": 50, "iterations": 2000, "seconds": None},
+    quick={"warmup": 40, "minimum": 30, "iterations": 120, "seconds": 30},
+    standard={"warmup": 20, "minimum": 60, "iterations": 300, "seconds": 60},
+    full={"warmup": 50, "minimum": 120, "iterations": 2000, "seconds": None},
 )
 
 
@@ -59,7 +63,9 @@ def test_soak(
     try:
         for mode, rewound in (("fresh", False), ("reused", True)):
             rss, tps = [], []
-            started = None
+            started, stopped = None, "maximum"
+            gate = gate_on(f"leak_kib_per_iter_{mode}")
+            looks = schedule(sizes.minimum, sizes.iterations)
             for index in range(sizes.warmup + sizes.iterations):
                 trace, memory = worker.generate_measured(ids, NEW_TOKENS, rewound=rewound)
                 assert trace.new_tokens == NEW_TOKENS
@@ -73,14 +79,22 @@ def test_soak(
                         f"soak {variant} {mode}: {len(rss)}/{sizes.iterations} "
                         f"iterations, RSS {memory['rss_bytes'] / 2**20:.1f} MiB"
                     )
-                if sizes.seconds and len(rss) >= MIN_ITERATIONS and time.perf_counter() - started > sizes.seconds:
+                if len(rss) in looks and leak_decided(rss, gate):
+                    stopped = "decided"
+                    harness_state.progress(
+                        f"soak {variant} {mode}: the leak verdict is decided after {len(rss)} iterations "
+                        f"(the slope's 95 % interval lies on one side of {gate.k:g} KiB/iteration)"
+                    )
+                    break
+                if sizes.seconds and len(rss) >= sizes.minimum and time.perf_counter() - started > sizes.seconds:
+                    stopped = "seconds"
                     harness_state.progress(
                         f"soak {variant} {mode}: {len(rss)} iterations in the profile's "
                         f"{sizes.seconds:g} s, RSS {memory['rss_bytes'] / 2**20:.1f} MiB"
                     )
                     break
             for record, finding in (
-                leak_verdict(variant.id, mode, rss, gate_on(f"leak_kib_per_iter_{mode}")),
+                leak_verdict(variant.id, mode, rss, gate, stopped=stopped),
                 slowdown_verdict(variant.id, mode, tps),
             ):
                 record_measurement(record)

@@ -240,7 +240,8 @@ def measurement(
     **extra,
 ) -> Measurement:
     """A measurement record: value = median (or mean) of ``values``, with statistics, a
-    bootstrap 95 % interval for that estimator, and the raw samples."""
+    95 % interval for that estimator (the median's from order statistics, the mean's by bootstrap),
+    and the raw samples."""
     stats = summarize(values)
     value, interval = stats.get("median"), stats.get("median_ci95")
     if estimator == "mean" and stats["n"]:

@@ -19,12 +19,26 @@ SLOWDOWN_TOLERANCE = 0.10  # a drop of decode speed over the soak larger than th
 OGA_LEAK = re.compile(r"OGA Error: \d+ instances of .+? were leaked")
 
 
-def leak_verdict(variant: str, mode: str, rss_bytes: Sequence[int], gate: Threshold) -> tuple[Measurement, Verdict]:
-    """(measurement, verdict) for one soak mode's RSS series (after warm-up iterations), judged by
-    the rule and threshold of ``gate`` (:func:`harness.gates.spec.threshold_gate`)."""
+def _leak_fit(rss_bytes: Sequence[int]) -> tuple[list[float], list[int], dict]:
     kib = [b / 1024 for b in rss_bytes]
     iterations = list(range(len(kib)))
-    fit = theil_sen(kib, iterations)
+    return kib, iterations, theil_sen(kib, iterations)
+
+
+def leak_decided(rss_bytes: Sequence[int], gate: Threshold) -> bool:
+    """Whether more iterations could not change the leak verdict: the RSS slope's whole 95 %
+    interval lies on one side of ``gate``'s threshold."""
+    low, high = _leak_fit(rss_bytes)[2]["slope_ci95"]
+    return high <= gate.k or low > gate.k
+
+
+def leak_verdict(
+    variant: str, mode: str, rss_bytes: Sequence[int], gate: Threshold, **extra
+) -> tuple[Measurement, Verdict]:
+    """(measurement, verdict) for one soak mode's RSS series (after warm-up iterations), judged by
+    the rule and threshold of ``gate`` (:func:`harness.gates.spec.threshold_gate`); ``extra``
+    goes into the measurement (why the series ended: ``stopped``)."""
+    kib, iterations, fit = _leak_fit(rss_bytes)
     record = fitted(
         variant,
         "soak",
@@ -35,6 +49,7 @@ def leak_verdict(variant: str, mode: str, rss_bytes: Sequence[int], gate: Thresh
         kib,
         higher_is_better=False,
         mode=mode,
+        **extra,
     )
     low, high = fit["slope_ci95"]
     passed, used, side = gate.decide(fit["slope"], [low, high], gate.k)

@@ -57,7 +57,7 @@ def summarize(values: Sequence[float]) -> dict:
         return {"n": 0}
     mean = float(data.mean())
     std = float(data.std(ddof=1)) if data.size > 1 else 0.0
-    low, high = bootstrap_median_ci(data)
+    low, high = median_interval(data)
     return {
         "n": int(data.size),
         "median": float(np.median(data)),

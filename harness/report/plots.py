@@ -91,7 +91,7 @@ def latency(results: RunResults):
             fontsize=8 if crowded else 10,
         )
         _style(ax, label)
-    fig.suptitle("Median with its bootstrap 95 % interval", fontsize=9, x=0.01, ha="left", color="#555555")
+    fig.suptitle("Median with its 95 % interval (order statistics)", fontsize=9, x=0.01, ha="left", color="#555555")
     fig.tight_layout()
     return fig
 

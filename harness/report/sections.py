@@ -118,7 +118,7 @@ def _precision(results: RunResults) -> Section:
         "precision-table",
         text=[
             "Size on disk and decode speed also as a multiple of FP32 on the same provider (the tutorial "
-            "claims ×0.5 for FP16, ×0.25 for INT8, ×0.125 for INT4). Timings: median [bootstrap 95 %]; "
+            "claims ×0.5 for FP16, ×0.25 for INT8, ×0.125 for INT4). Timings: median [95 %, order statistics]; "
             "accuracy: share [Wilson 95 %]; KLD and top-1 agreement against the reference: value ± one "
             "standard error; gates: passed ✓, failed ✗."
         ]
@@ -237,9 +237,9 @@ def _measurements(results: RunResults) -> Section | None:
         "Measurements",
         "measurements",
         text=[
-            "Timings: the median with its bootstrap 95 % interval over the measured repetitions (warm-ups excluded). "
-            "Shares (unit `fraction`): successes / n with the Wilson 95 % interval. Every figure is also in "
-            "`results.csv`."
+            "Timings: the median with its 95 % interval from order statistics over the measured repetitions "
+            "(warm-ups excluded). Shares (unit `fraction`): successes / n with the Wilson 95 % interval. Every "
+            "figure is also in `results.csv`."
         ],
         header=["variant", "suite", "metric", "value", "95 % interval", "n", "unit"],
         rows=rows,

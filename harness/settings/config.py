@@ -36,7 +36,9 @@ class Profile:
 
     name: str
     warmup: int  # generations run first and kept apart from the statistics
-    repetitions: int  # measured generations per metric
+    repetitions: int  # measured generations per timed figure, at most (harness.measure.sampler)
+    min_repetitions: int  # measured before the first look at the figures' intervals
+    precision: float  # stop once each timed figure's median is known within this share (95 % half-width)
     new_tokens: int  # tokens generated per measured request (forced with min_length)
     quality_examples: int | None  # domain examples answered and scored per variant (None: all)
     kld_chunks: int  # closeness: chunks of domain text (KLD_CONTEXT tokens each, second half scored)
@@ -48,7 +50,9 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile(
         "quick",
         warmup=1,
-        repetitions=5,
+        repetitions=24,
+        min_repetitions=6,
+        precision=0.10,
         new_tokens=32,
         quality_examples=30,
         kld_chunks=2,
@@ -58,7 +62,9 @@ PROFILES: dict[str, Profile] = {
     "standard": Profile(
         "standard",
         warmup=2,
-        repetitions=10,
+        repetitions=64,
+        min_repetitions=8,
+        precision=0.05,
         new_tokens=64,
         quality_examples=100,
         kld_chunks=8,
@@ -68,7 +74,9 @@ PROFILES: dict[str, Profile] = {
     "full": Profile(
         "full",
         warmup=3,
-        repetitions=30,
+        repetitions=200,
+        min_repetitions=10,
+        precision=0.02,
         new_tokens=128,
         quality_examples=None,
         kld_chunks=32,

@@ -21,8 +21,11 @@ def test_summary_of_known_values():
     assert stats["mean"] == 5.0
     assert stats["std"] == pytest.approx(math.sqrt(32 / 7))
     assert stats["cv"] == pytest.approx(math.sqrt(32 / 7) / 5)
-    low, high = stats["median_ci95"]
-    assert 4.0 <= low <= 4.5 <= high <= 7.0
+    # n = 8: P(Binomial(8, 1/2) <= 0) = 0.0039 <= 0.025 < P(<= 1) = 0.035, so the interval is
+    # from the smallest to the largest value
+    assert stats["median_ci95"] == [2.0, 9.0]
+    sixteen = summarize(list(range(1, 17)))  # n = 16: P(<= 3) = 0.0106 <= 0.025 < P(<= 4) = 0.038
+    assert sixteen["median_ci95"] == [4.0, 13.0]
 
 
 def test_bootstrap_interval_is_seeded_and_covers_the_median():

@@ -53,7 +53,8 @@ def _value(x) -> str:
 def test_every_profile_is_documented():
     for p in PROFILES.values():
         row = (
-            f"| `{p.name}` | {p.warmup} | {p.repetitions} | {p.new_tokens} | {p.quality_examples or 'all'} | "
+            f"| `{p.name}` | {p.warmup} | {p.precision:g} | {p.min_repetitions} | {p.repetitions} | {p.new_tokens} | "
+            f"{p.quality_examples or 'all'} | "
             f"{p.kld_chunks} | {p.search_candidates} | {p.search_chunks} |"
         )
         assert row in SETTINGS_PAGE, f"docs/reference/settings.md lacks the row for profile {p.name}: {row}"
