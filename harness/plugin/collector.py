@@ -167,9 +167,10 @@ class ResultsCollector:
                 store.add_verdict(value)
             elif key == PROP_WINDOW and report.when == "call":
                 store.data["run"].setdefault("lock_windows", []).append(value)
+        test = report.nodeid.split("[")[0].split("/")[-1]
+        store.add_seconds(variant_id, test, report.duration)
         if report.when != "call" and report.passed:
             return  # setup and teardown news only matter when they did not pass
-        test = report.nodeid.split("[")[0].split("/")[-1]
         message = ""
         if report.failed and report.longrepr:
             crash = getattr(report.longrepr, "reprcrash", None)

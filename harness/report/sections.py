@@ -14,6 +14,7 @@ from harness.report.quality import quality
 from harness.report.search import search_section
 from harness.report.section import Section
 from harness.report.tables import precision_rows_text
+from harness.report.timing import timing
 from harness.results.precision import precision_table
 from harness.results.view import NOT_APPLICABLE, RunResults, as_results
 from harness.ship.recommend import OBJECTIVES, recommend
@@ -41,6 +42,7 @@ def build_sections(results: RunResults | dict, objective: str | None = None) -> 
         Section("Mixed-precision search", "search", **search) if search else None,
         *quality(results),
         _gates(results),
+        timing(results),
         _verdicts(results),
         _measurements(results),
     ]

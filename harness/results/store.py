@@ -133,6 +133,14 @@ class ResultsStore:
             entry["status"] = "skipped"
         self.save()
 
+    def add_seconds(self, variant_id: str, test: str, seconds: float) -> None:
+        """Add a phase of one test's wall-clock time to the variant's record (written with the
+        next change)."""
+        entry = self._variants.get(variant_id)
+        if entry is not None:
+            spent = entry.setdefault("seconds", {})
+            spent[test] = round(spent.get(test, 0.0) + seconds, 3)
+
     def variant(self, variant_id: str) -> dict | None:
         return self._variants.get(variant_id)
 
