@@ -203,7 +203,7 @@ def test_merge_keeps_each_machine_apart(main_run, second_run, tmp_path):
     run_id = json.loads((run_dir / "results.json").read_text())["run"]["id"]
     assert twice.returncode == 2 and not (tmp_path / "twice").exists()
     assert twice.stderr == f"error: run {run_id} is given twice (runs 1 and 3): merge each run once\n"
-    other["model"]["content_hash"] = "another-model"
+    other["model"]["content_hash"] = "f" * 64  # another model
     (tmp_path / "b" / "results.json").write_text(json.dumps(other))
     refused = harness_cli("merge", run_dir, tmp_path / "b", "--out", tmp_path / "again")
     assert refused.returncode == 2 and "different models" in refused.stderr
