@@ -212,7 +212,7 @@ def test_merge_keeps_each_machine_apart(main_run, second_run, tmp_path):
     assert compared.stdout.splitlines()[0].endswith(
         f"runs of different models, support-tickets "
         f"({merged['model']['content_hash'][:12]}) in {run_id} and "
-        f"support-tickets (another-mode) in {other['run']['id']}"
+        f"support-tickets ({'f' * 12}) in {other['run']['id']}"
     )
 
 
