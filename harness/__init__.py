@@ -4,8 +4,10 @@ The pipeline, one sub-package per stage: :mod:`.settings` -> :mod:`.models` (the
 :mod:`.evaluation` (the evaluation set, checks, prompt formats) -> :mod:`.variants` (the matrix,
 builders, builds) -> :mod:`.runtime` (sessions in worker processes) -> :mod:`.measure` (records,
 statistics, the metric registry, each suite's logic) -> :mod:`.gates` -> :mod:`.results` ->
-:mod:`.report` -> :mod:`.ship` (recommendation, Foundry Local packages). The pytest plugin
-(:mod:`.plugin`) wires them; :mod:`.common` holds the helpers every stage uses.
+:mod:`.report` -> :mod:`.ship` (recommendation, Foundry Local packages). :mod:`.run` drives them
+once per run without pytest, the pytest plugin (:mod:`.plugin`) adapts it to pytest, and
+:mod:`.common` holds the helpers every stage uses. A finished run is read back, typed, with
+:func:`harness.results.view.read`.
 """
 
 from harness.errors import GenerationError, HarnessError, WorkerCrashed
