@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from harness.measure.records import Verdict, verdict
+from harness.measure.sampler import schedule
 from harness.measure.statistics import median_interval
 
 # Targets: decode throughput at least 98 % of the bare loop's; TTFT within 3 % of it.
@@ -62,11 +63,8 @@ def alternate(
 
 def looks(max_pairs: int, first: int = FIRST_LOOK) -> list[int]:
     """The pair counts at which the intervals are looked at: ``first``, then each doubling, and
-    ``max_pairs`` itself."""
-    counts = [first]
-    while counts[-1] * 2 < max_pairs:
-        counts.append(counts[-1] * 2)
-    return [c for c in counts if c < max_pairs] + [max_pairs]
+    ``max_pairs`` itself (the sampler's schedule)."""
+    return schedule(first, max_pairs)
 
 
 def measure(
