@@ -4,10 +4,11 @@ Per variant, in a worker of its own (so the other suites' allocations do not blu
 the suite's warm-up iterations, then measured iterations, each a forced-length greedy request on a
 domain prompt, first with a fresh generator per request, then with one generator kept and rewound.
 After each iteration the worker's RSS and the request's decode tokens/s are recorded. A mode ends
-as soon as its leak verdict is decided (looked at after the suite's minimum of iterations and at
-each doubling: the RSS slope's 95 % interval wholly on one side of the gate's threshold), once it
-has run the profile's soak seconds after its minimum (a large model's soak stays bounded), or at
-its maximum; ``stopped`` in the leak measurement says which. Verdicts (``harness.measure.soak``):
+as soon as a leak is ruled out (looked at after the suite's minimum of iterations and at each
+doubling: the RSS slope's 95 % interval wholly at or below the gate's threshold; a leak itself is
+only concluded from the whole series), once it has run the profile's soak seconds after its
+minimum (a large model's soak stays bounded), or at its maximum; ``stopped`` in the leak
+measurement says which. Verdicts (``harness.measure.soak``):
 the Theil–Sen RSS slope must meet the run's gate on it, as that gate judges it (by default
 ``no_leak``: a leak once the slope's 95 % interval lies above 16 KiB/iteration), decode speed must
 not fall more than 10 % over the soak, and onnxruntime-genai must report no leaked objects when
@@ -20,7 +21,7 @@ import pytest
 
 from harness.measure.records import verdict
 from harness.measure.sampler import schedule
-from harness.measure.soak import leak_decided, leak_verdict, runtime_leak_report, slowdown_verdict
+from harness.measure.soak import leak_ruled_out, leak_verdict, runtime_leak_report, slowdown_verdict
 from harness.runtime.client import WorkerSession
 from harness.runtime.protocol import SessionSpec
 from harness.settings.config import sizes_by_profile
@@ -79,11 +80,11 @@ def test_soak(
                         f"soak {variant} {mode}: {len(rss)}/{sizes.iterations} "
                         f"iterations, RSS {memory['rss_bytes'] / 2**20:.1f} MiB"
                     )
-                if len(rss) in looks and leak_decided(rss, gate):
-                    stopped = "decided"
+                if len(rss) in looks and leak_ruled_out(rss, gate):
+                    stopped = "cleared"
                     harness_state.progress(
-                        f"soak {variant} {mode}: the leak verdict is decided after {len(rss)} iterations "
-                        f"(the slope's 95 % interval lies on one side of {gate.k:g} KiB/iteration)"
+                        f"soak {variant} {mode}: no leak after {len(rss)} iterations "
+                        f"(the slope's 95 % interval lies at or below {gate.k:g} KiB/iteration)"
                     )
                     break
                 if sizes.seconds and len(rss) >= sizes.minimum and time.perf_counter() - started > sizes.seconds:

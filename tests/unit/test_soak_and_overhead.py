@@ -4,7 +4,7 @@ import pytest
 from scipy import stats
 
 from harness.measure import overhead
-from harness.measure.soak import SLOWDOWN_TOLERANCE, leak_verdict, runtime_leak_report, slowdown_verdict
+from harness.measure.soak import SLOWDOWN_TOLERANCE, leak_ruled_out, leak_verdict, runtime_leak_report, slowdown_verdict
 
 
 def _linear(start: float, step: float, n: int = 21) -> list[float]:
@@ -62,6 +62,21 @@ def test_a_leak_is_a_lower_bound_above_the_default_gates_threshold():
     noisy = [100 * mib + (24 * 1024 * i if i % 2 else 0) for i in range(20)]
     _, unsure = leak_verdict("int4-cpu", "fresh", noisy, gate)
     assert unsure["interval"][0] <= 16 < unsure["value"] and unsure["passed"] is True
+
+
+def test_an_early_look_only_ever_clears_a_leak_never_concludes_one():
+    from harness.gates.spec import threshold_gate
+
+    kib = 1024
+    gate = threshold_gate([], "leak_kib_per_iter_fresh")  # 16 KiB/iteration
+    flat = [100 * 2**20 + (kib if i % 3 else 0) for i in range(30)]
+    assert leak_ruled_out(flat, gate)
+    # an allocator growing 40 KiB a request for 30 requests, then level: at 30 the interval lies
+    # wholly above 16, yet the soak must not stop there; the whole series of 120 clears it
+    warming = [100 * 2**20 + 40 * kib * min(i, 30) for i in range(120)]
+    assert leak_verdict("fp32-cpu", "fresh", warming[:30], gate)[1]["interval"][0] > 16
+    assert not leak_ruled_out(warming[:30], gate)
+    assert leak_verdict("fp32-cpu", "fresh", warming, gate)[1]["passed"] is True
 
 
 def test_the_runtime_leak_report_finds_onnxruntime_genai_lines_and_nothing_else():
