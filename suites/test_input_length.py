@@ -2,7 +2,12 @@
 
 Prompts are real domain text cut to exact token counts, from the shortest sweep point to the
 longest the run's ``max_length`` allows with the new tokens still to come (the profile sets the
-points). At each: one warm-up, then TTFT and decode tokens/s over the profile's repetitions.
+points). One warm-up request at the shortest point, then at each point: the suite's prefills
+(each timed: TTFT), each followed by decoding the same tokens again from its kept prefill (the
+generator rewound to the prompt's last token) until the suite's decodes are measured: decode
+tokens/s comes from all of them. The
+cost that grows with the model is the prefill; decoding again measures decode speed at a long
+context without paying it again.
 Fitted cost: prefill ms per prompt token, and the decode slowdown per 1,000 tokens of context.
 Verdict: decode tokens/s at the longest prompt, as a share of the shortest's
 (``decode_tps_longest_vs_shortest``), meets the threshold of the run's gate on it (by default
@@ -21,12 +26,13 @@ from harness.settings.config import sizes_by_profile
 
 pytestmark = pytest.mark.harness_perf
 
-# the sweep's points (shares of the room under max_length), the measured requests at each (after
-# one warm-up) and the tokens each generates
+# the sweep's points (shares of the room under max_length); at each (after one warm-up at the shortest):
+# the measured prefills, the decodes measured in all (each prefill's own and those decoded again
+# from it), and the tokens each generates
 SIZES = sizes_by_profile(
-    quick={"points": (0.0, 0.33, 0.66, 1.0), "repetitions": 3, "new_tokens": 16},
-    standard={"points": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0), "repetitions": 5, "new_tokens": 32},
-    full={"points": (0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9, 1.0), "repetitions": 10, "new_tokens": 64},
+    quick={"points": (0.0, 0.5, 1.0), "prefills": 1, "decodes": 6, "new_tokens": 16},
+    standard={"points": (0.0, 0.25, 0.5, 0.75, 1.0), "prefills": 2, "decodes": 12, "new_tokens": 32},
+    full={"points": (0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9, 1.0), "prefills": 3, "decodes": 30, "new_tokens": 64},
 )
 
 
@@ -37,13 +43,14 @@ def test_input_length(variant, harness_session, domain_examples, sizes, gate_on,
     corpus = domain_token_ids(harness_session.encode, domain_texts(domain_examples), limit + 1)
 
     points = []
+    each = -(-sizes.decodes // sizes.prefills)  # requests per prefill, the first included
+    harness_session.generate(corpus[: lengths[0]], max_new_tokens=n, min_new_tokens=n)  # warm-up, kept out
     for length in lengths:
-
-        def request(ids=corpus[:length]):
-            return harness_session.generate(ids, max_new_tokens=n, min_new_tokens=n)
-
-        request()  # warm-up at this length, kept out of the statistics
-        points.append((length, [request() for _ in range(sizes.repetitions)]))
+        ids = corpus[:length]
+        runs = [harness_session.generate_again(ids, n, each) for _ in range(sizes.prefills)]
+        assert all(t.new_tokens == n for run in runs for t in run), "min_new_tokens did not force the length"
+        assert all(t.tokens == run[0].tokens for run in runs for t in run), "decoding again changed the answer"
+        points.append((length, [run[0] for run in runs], [t for run in runs for t in run[1:]]))
     records, consistency = length_records(variant.id, points, gate_on("decode_tps_longest_vs_shortest"))
     for record in records:
         record_measurement(record)

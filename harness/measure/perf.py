@@ -80,21 +80,23 @@ def sweep_lengths(limit: int, new_tokens: int, fractions: Sequence[float], short
 
 
 def length_records(
-    variant: str, points: Sequence[tuple[int, Sequence[GenerationTrace]]], gate: Threshold
+    variant: str, points: Sequence[tuple[int, Sequence[GenerationTrace], Sequence[GenerationTrace]]], gate: Threshold
 ) -> tuple[list[dict], dict]:
     """Measurements per prompt length, the fitted costs, and the consistency verdict.
 
-    ``points``: (prompt tokens, measured traces at that length), shortest first.
-    Fits: TTFT against prompt tokens (slope = prefill ms per prompt token) and TPOT against
-    prompt tokens (slope × 1000 = extra ms per output token per 1,000 tokens of context).
+    ``points``: (prompt tokens, requests that prefilled it, requests that decoded again from a
+    kept prefill), shortest first. TTFT comes from the first kind only; decode tokens/s and TPOT
+    from both. Fits: TTFT against prompt tokens (slope = prefill ms per prompt token) and TPOT
+    against prompt tokens (slope × 1000 = extra ms per output token per 1,000 tokens of context).
     Verdict: ``decode_tps_longest_vs_shortest`` (median decode tokens/s at the longest length ÷ at
     the shortest) meets the threshold of ``gate`` (:func:`harness.gates.spec.threshold_gate`).
     """
     records: list[dict] = []
     xs_ttft, ys_ttft, xs_tpot, ys_tpot = [], [], [], []
     decode_medians: list[float] = []
-    for length, traces in points:
-        ttft, tpot, tps = (_values(traces, METRIC_OF[name]) for name in ("ttft_ms", "tpot_ms", "decode_tps"))
+    for length, prefilled, again in points:
+        ttft = _values(prefilled, METRIC_OF["ttft_ms"])
+        tpot, tps = (_values([*prefilled, *again], METRIC_OF[name]) for name in ("tpot_ms", "decode_tps"))
         records.append(
             measurement(
                 variant, "length", f"ttft_ms@{length}", "ms", ttft, higher_is_better=False, prompt_tokens=length
@@ -102,7 +104,14 @@ def length_records(
         )
         records.append(
             measurement(
-                variant, "length", f"decode_tps@{length}", "tokens/s", tps, higher_is_better=True, prompt_tokens=length
+                variant,
+                "length",
+                f"decode_tps@{length}",
+                "tokens/s",
+                tps,
+                higher_is_better=True,
+                prompt_tokens=length,
+                decoded_again=len(again),
             )
         )
         xs_ttft += [length] * len(ttft)
@@ -110,7 +119,7 @@ def length_records(
         xs_tpot += [length] * len(tpot)
         ys_tpot += tpot
         decode_medians.append(records[-1]["value"])
-    distinct = len({length for length, _ in points})
+    distinct = len({length for length, *_ in points})
     if distinct >= 2 and len(xs_ttft) >= 3:
         records.append(
             fitted(

@@ -108,6 +108,14 @@ class WorkerSession:
         trace = self.generate(ids, max_new_tokens=new_tokens, min_new_tokens=new_tokens)
         return trace, self.memory()
 
+    def generate_again(self, ids: Sequence[int], new_tokens: int, repeats: int) -> list[GenerationTrace]:
+        """``repeats`` forced requests after ``ids``, the later ones decoding again from the first
+        one's prefill (``OgaSession.generate_again``)."""
+        answer = self._call(
+            {"op": "generate_again", "ids": [int(i) for i in ids], "new_tokens": new_tokens, "repeats": repeats}
+        )
+        return [GenerationTrace.from_dict(t) for t in answer["traces"]]
+
     def exit_report(self) -> str:
         """Close the worker and return what its stderr said (onnxruntime-genai reports leaked
         objects there at exit: "OGA Error: N instances of ... were leaked")."""

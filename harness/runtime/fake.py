@@ -68,6 +68,9 @@ class FakeSession:
     def generate_rewound(self, ids: Sequence[int], new_tokens: int) -> GenerationTrace:
         return self.generate(list(ids), max_new_tokens=new_tokens, min_new_tokens=new_tokens)
 
+    def generate_again(self, ids: Sequence[int], new_tokens: int, repeats: int) -> list[GenerationTrace]:
+        return [self.generate_rewound(ids, new_tokens) for _ in range(repeats)]
+
     def hold_generator(self, ids: Sequence[int], measure: Callable[[], dict]) -> dict:
         check_ids(ids, self.VOCAB)
         check_request(len(ids), 1, 0, self.max_length)

@@ -29,6 +29,11 @@ class Session(Protocol):
         each time (the soak suite's reuse mode)."""
         ...
 
+    def generate_again(self, ids: Sequence[int], new_tokens: int, repeats: int) -> list[GenerationTrace]:
+        """``repeats`` forced requests of ``new_tokens`` after ``ids``; after the first, each may
+        decode again from the kept prefill instead of prefilling again (the input-length sweep)."""
+        ...
+
     def encode(self, text: str) -> list[int]: ...
 
     def logits(self, ids: Sequence[int]):

@@ -109,6 +109,28 @@ class OgaSession:
             self._kept.rewind_to(0)
         return self._run(self._kept, ids, len(ids) + new_tokens, 0.0)
 
+    def generate_again(self, ids: Sequence[int], new_tokens: int, repeats: int) -> list[GenerationTrace]:
+        """``repeats`` forced requests of ``new_tokens`` after ``ids`` on one generator: the first
+        prefills ``ids``; each next one rewinds to the last prompt token, appends it again and
+        decodes the same greedy tokens, so decoding at a long context is measured again without
+        paying its prefill again. Where the model cannot rewind, each is a fresh request."""
+        ids = prompt_ids(ids, self.vocab_size)
+        check_request(len(ids), new_tokens, new_tokens, self.max_length)
+        limit = len(ids) + new_tokens
+        generator = self._generator(limit)
+        try:
+            traces = [self._run(generator, ids, limit, 0.0)]
+            while len(traces) < repeats:
+                try:
+                    generator.rewind_to(len(ids) - 1)
+                except RuntimeError:  # no rewinding for this model: fresh requests instead
+                    traces.append(self.generate(ids, max_new_tokens=new_tokens, min_new_tokens=new_tokens))
+                    continue
+                traces.append(self._run(generator, ids, limit, 0.0, appended=len(ids) - 1))
+            return traces
+        finally:
+            del generator
+
     def hold_generator(self, ids: Sequence[int], measure: Callable[[], dict]) -> dict:
         ids = prompt_ids(ids, self.vocab_size)
         check_request(len(ids), 1, 0, self.max_length)
@@ -131,14 +153,17 @@ class OgaSession:
         params.set_search_options(max_length=self.max_length, min_length=min_length, do_sample=False)
         return self._og.Generator(self.model, params)
 
-    def _run(self, generator, ids: list[int], limit: int, tokenize_s: float, setup_s: float = 0.0) -> GenerationTrace:
-        """Prefill ``ids`` and decode until ``limit`` tokens in all or an end token, timing each
-        token from t0 (just before the prefill) to when it is available."""
+    def _run(
+        self, generator, ids: list[int], limit: int, tokenize_s: float, setup_s: float = 0.0, appended: int = 0
+    ) -> GenerationTrace:
+        """Prefill ``ids`` (past the first ``appended``, already in the generator) and decode until
+        ``limit`` tokens in all or an end token, timing each token from t0 (just before the
+        prefill) to when it is available."""
         times: list[float] = []
         clock = time.perf_counter
         try:
             t0 = clock()
-            generator.append_tokens(ids)
+            generator.append_tokens(ids[appended:])
             count = len(ids)
             while count < limit:
                 generator.generate_next_token()

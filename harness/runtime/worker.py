@@ -98,6 +98,11 @@ def _generate_rewound(session, request: dict, served: dict) -> dict:
     return {"trace": trace.to_dict(), "memory": _memory()}
 
 
+def _generate_again(session, request: dict, served: dict) -> dict:
+    traces = session.generate_again(request["ids"], request["new_tokens"], request["repeats"])
+    return {"traces": [t.to_dict() for t in traces]}
+
+
 def _generator_memory(session, request: dict, served: dict) -> dict:
     before = _memory()
     held = session.hold_generator(request["ids"], _memory)
@@ -119,6 +124,7 @@ def _bare(session, request: dict, served: dict) -> dict:  # overhead: the yardst
 HANDLERS = {
     "generate": _generate,
     "generate_rewound": _generate_rewound,
+    "generate_again": _generate_again,
     "memory": lambda session, request, served: {"memory": _memory()},
     "encode": lambda session, request, served: {"ids": session.encode(request["text"])},
     "generator_memory": _generator_memory,

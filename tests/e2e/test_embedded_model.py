@@ -76,3 +76,20 @@ def test_the_overhead_yardstick_does_the_harness_sessions_work_on_the_same_model
     assert bare["new_tokens"] == 24 and bare["tokens"] == list(trace.tokens)
     assert bare["ttft_s"] > 0 and bare["decode_s"] > 0
     assert refused.value.kind == "invalid_token_id"
+
+
+def test_decoding_again_from_a_kept_prefill_gives_the_fresh_requests_tokens(build_cache):
+    """The input-length sweep's decode repetitions: after the first request, each one rewinds the
+    generator to the prompt's last token and decodes again; the tokens are those of a fresh
+    request, every time, and each later request's first token comes without the prefill's cost."""
+    built = build_variant(Variant("fp32", "cpu"), resolve_model("embedded"), build_cache)
+    session = WorkerSession(SessionSpec(model_dir=str(built.path), max_length=1024), "fp32-cpu", timeout=120)
+    try:
+        ids = (session.encode("My invoice shows a charge twice this month. ") * 80)[:900]
+        fresh = session.generate(ids, max_new_tokens=12, min_new_tokens=12)
+        first, *again = session.generate_again(ids, 12, 4)
+    finally:
+        session.close()
+    assert len(again) == 3 and all(t.tokens == fresh.tokens == first.tokens for t in again)
+    assert all(t.prompt_tokens == 900 and t.new_tokens == 12 for t in [first, *again])
+    assert max(t.ttft_s for t in again) < first.ttft_s / 3  # one token appended, not 900 prefilled

@@ -590,10 +590,12 @@ def test_performance_suites_on_the_embedded_model(tmp_path, build_cache):
     assert results["model"]["kind"] == "embedded"
     measured = {m["name"]: m for m in results["measurements"] if m["variant"] == "int4-cpu"}
     sweep = sorted(m["prompt_tokens"] for m in measured.values() if m["name"].startswith("decode_tps@"))
-    assert sweep == [16, 333, 665, 1008]  # the quick profile's points under max_length 1024
+    assert sweep == [16, 504, 1008]  # the quick profile's points under max_length 1024
     fit = measured["prefill_ms_per_token"]
     assert fit["value"] > 0 and fit["interval"][0] <= fit["value"] <= fit["interval"][1]
-    assert len(fit["x"]) == len(fit["samples"]) == 4 * 3
+    assert len(fit["x"]) == len(fit["samples"]) == 3 * 1  # one timed prefill per point
+    longest = measured["decode_tps@1008"]  # six decodes: the prefill's own and five decoded again
+    assert longest["stats"]["n"] == 6 and longest["decoded_again"] == 5
     assert measured["kv_cache_bytes"]["value"] == 2 * 4 * 2 * 32 * 1024 * 4  # layers, KV heads, head size
     assert 0 < measured["bandwidth_efficiency"]["value"]
     verdict = next(v for v in results["verdicts"] if v["name"] == "length_consistency")

@@ -63,16 +63,17 @@ def test_sweep_lengths_span_short_to_the_room_under_the_limit():
 
 def test_length_fit_recovers_a_known_cost_model():
     fake = FakeSession(SessionSpec(model_dir="fake", fake=True, max_length=4096))
-    points = [
-        (n, [fake.generate([1 + i % 200 for i in range(n)], max_new_tokens=8, min_new_tokens=8)] * 3)
-        for n in (16, 200, 400, 800)
-    ]
+    points = []
+    for n in (16, 200, 400, 800):
+        first, *again = fake.generate_again([1 + i % 200 for i in range(n)], 8, 3)
+        points.append((n, [first], again))
     records, verdict = length_records("fp32-cpu", points, _gate("steady", "decode_tps_longest_vs_shortest >= 0.9"))
     by_name = {r["name"]: r for r in records}
     # the fake prefills at 0.1 ms per prompt token and decodes at a constant 2 ms per token
     assert by_name["prefill_ms_per_token"]["value"] == pytest.approx(FakeSession.PREFILL_S_PER_TOKEN * 1e3)
     assert by_name["decode_tpot_ms_per_1k_context"]["value"] == pytest.approx(0.0, abs=1e-9)
-    assert by_name["ttft_ms@800"]["value"] == pytest.approx(80.0)
+    assert by_name["ttft_ms@800"]["value"] == pytest.approx(80.0) and by_name["ttft_ms@800"]["stats"]["n"] == 1
+    assert by_name["decode_tps@800"]["stats"]["n"] == 3 and by_name["decode_tps@800"]["decoded_again"] == 2
     assert verdict["passed"] and verdict["value"] == pytest.approx(1.0)
     assert by_name["decode_tps_longest_vs_shortest"]["value"] == pytest.approx(1.0)
 
@@ -81,7 +82,7 @@ def test_length_verdict_fails_when_decode_slows_down():
     fast = [trace(16, [0.001 + 0.001 * k for k in range(9)])] * 3
     slow = [trace(900, [0.05 + 0.004 * k for k in range(9)])] * 3
     gate = _gate("steady", "decode_tps_longest_vs_shortest >= 0.5")
-    records, verdict = length_records("int4-cpu", [(16, fast), (900, slow)], gate)
+    records, verdict = length_records("int4-cpu", [(16, fast[:1], fast[1:]), (900, slow[:1], slow[1:])], gate)
     assert not verdict["passed"]
     assert verdict["value"] == pytest.approx(0.25) and verdict["threshold"] == 0.5
     assert "0.25 × its speed at 16" in verdict["message"]
