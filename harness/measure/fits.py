@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
 
 
 def linear_fit(x: Sequence[float], y: Sequence[float]) -> dict:
     """Least-squares line y = intercept + slope * x, with the slope's 95 % interval and R²."""
+    from scipy import stats  # scipy.stats takes a second to import: only when a fit is made
+
     xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if xs.size < 3 or np.ptp(xs) == 0:
         raise ValueError("a linear fit needs at least three points at two or more x values")
@@ -30,6 +31,8 @@ def linear_fit(x: Sequence[float], y: Sequence[float]) -> dict:
 def theil_sen(y: Sequence[float], x: Sequence[float] | None = None) -> dict:
     """Theil–Sen slope of y against x (default: 0, 1, 2, ...), robust to outliers, with its
     95 % interval (Sen's method, as scipy computes it)."""
+    from scipy import stats
+
     ys = np.asarray(y, dtype=float)
     xs = np.arange(ys.size, dtype=float) if x is None else np.asarray(x, dtype=float)
     if ys.size < 3:

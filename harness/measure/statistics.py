@@ -8,7 +8,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import binom, binomtest
 
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20261125
@@ -43,6 +42,8 @@ def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[
     k-th largest values, k the largest rank with P(Binomial(n, 1/2) < k) <= (1 - confidence) / 2.
     It covers at least ``confidence`` whatever the distribution (a bootstrap of a median from a
     few heavy-tailed samples covers less); with too few values for that, the whole range."""
+    from scipy.stats import binom  # scipy.stats takes a second to import: only when a figure needs it
+
     data = np.sort(np.asarray(values, dtype=float))
     if data.size == 0:
         return math.nan, math.nan
@@ -75,6 +76,8 @@ def summarize(values: Sequence[float]) -> dict:
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a proportion (sound at 0 % and 100 %, unlike the normal one)."""
+    from scipy.stats import binomtest
+
     if n == 0:
         return math.nan, math.nan
     ci = binomtest(successes, n).proportion_ci(confidence_level=confidence, method="wilson")
@@ -84,6 +87,8 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
 def mcnemar_exact(reference: Sequence[bool], variant: Sequence[bool]) -> dict:
     """Exact (binomial) two-sided McNemar test of paired pass/fail outcomes on the same examples:
     only the discordant pairs count; p = P(a split at least this uneven | no real difference)."""
+    from scipy.stats import binomtest
+
     if len(reference) != len(variant):
         raise ValueError(f"paired outcomes differ in length ({len(reference)} vs {len(variant)})")
     reference_only = sum(1 for r, v in zip(reference, variant) if r and not v)

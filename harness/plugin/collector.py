@@ -19,7 +19,6 @@ from harness.plugin.keys import (
     PROP_WINDOW,
     STATE,
 )
-from harness.report.render import write_report
 from harness.results.store import ResultsStore, new_run_dir, point_latest
 from harness.settings import config as cfg
 from harness.settings.registry import SETTINGS
@@ -228,6 +227,8 @@ class ResultsCollector:
         self.write_error = store.save_error
         if self.write_error is None:
             try:
+                from harness.report.render import write_report  # pandas and matplotlib: only to write one
+
                 write_report(store.run_dir, store.data)
             except HarnessError as exc:
                 self.report_error = str(exc)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from harness.plugin.keys import STATE
-from harness.report.render import summary_lines
 from harness.results.view import NOT_APPLICABLE, OUTCOMES, RunResults
 
 
@@ -23,6 +22,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         return
     terminalreporter.section("precision harness")
     results = RunResults.from_dict(state.store.data)
+    from harness.report.render import summary_lines  # pandas and matplotlib: only at the end of a run
+
     for line in summary_lines(results):
         terminalreporter.write_line(line)
     for variant in results.variants:
