@@ -12,7 +12,7 @@ import time
 
 import psutil
 import pytest
-from test_suites_e2e import REPO, assert_one_line_error, load, run_suites
+from suites_run import REPO, assert_one_line_error, load, run_suites
 
 pytestmark = pytest.mark.slow
 

@@ -73,7 +73,7 @@ def test_a_run_without_builds_has_nothing_to_package(tmp_path):
 
 @pytest.fixture(scope="module")
 def foundry_run(tmp_path_factory, build_cache):
-    from test_suites_e2e import load, run_suites
+    from suites_run import load, run_suites
 
     root = tmp_path_factory.mktemp("foundry-run")
     result = run_suites(

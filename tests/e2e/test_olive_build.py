@@ -2,7 +2,7 @@
 embedded model through both of the tutorial's paths."""
 
 import pytest
-from test_suites_e2e import REPO, load, run_suites
+from suites_run import REPO, load, run_suites
 
 from harness.errors import HarnessError
 from harness.models.sources import resolve_model

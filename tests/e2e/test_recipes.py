@@ -3,7 +3,7 @@ own, built with the builder's options, held to what its graph must show, and jud
 and gates like any other variant, against the same FP32 reference."""
 
 import pytest
-from test_suites_e2e import load, run_suites
+from suites_run import load, run_suites
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import sys
 
 import pandas as pd
 import pytest
-from test_suites_e2e import REPO, run_suites
+from suites_run import REPO, run_suites
 
 from harness.report.plots import PLOTS, pareto_front
 from harness.ship.recommend import recommend

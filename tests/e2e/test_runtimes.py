@@ -2,7 +2,7 @@
 the harness prepares, each variant record naming the runtime its worker reported."""
 
 import pytest
-from test_suites_e2e import load, run_suites
+from suites_run import load, run_suites
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ cannot, writes its plan, and --plan rebuilds exactly that mix; bad plan files ar
 import json
 
 import pytest
-from test_suites_e2e import assert_one_line_error, load, run_suites
+from suites_run import assert_one_line_error, load, run_suites
 
 pytestmark = pytest.mark.slow
 TIGHT = '[gates]\nclose = "kld_mean <= 0.01"\nsame_top = "top1_agreement >= 0.9"\n'
