@@ -36,6 +36,22 @@ SIZES = sizes_by_profile(
 )
 
 
+def _per_prefill(sizes) -> int:
+    """Requests per prefill, its own included."""
+    return -(-sizes.decodes // sizes.prefills)
+
+
+def planned_seconds(sizes, shape, cost):
+    """The warm-up, then at each point its prefills and the decodes again from them (one token
+    appended each) (harness.measure.plan)."""
+    n = sizes.new_tokens
+    lengths = sweep_lengths(shape.max_length, n, sizes.points)
+    again = sizes.prefills * (_per_prefill(sizes) - 1)
+    return cost.seconds(lengths[0], n) + sum(
+        cost.seconds(length, n, sizes.prefills) + cost.seconds(1, n, again) for length in lengths
+    )
+
+
 def test_input_length(variant, harness_session, domain_examples, sizes, gate_on, record_measurement, record_verdict):
     limit = harness_session.info()["max_length"]
     n = sizes.new_tokens
@@ -43,7 +59,7 @@ def test_input_length(variant, harness_session, domain_examples, sizes, gate_on,
     corpus = domain_token_ids(harness_session.encode, domain_texts(domain_examples), limit + 1)
 
     points = []
-    each = -(-sizes.decodes // sizes.prefills)  # requests per prefill, the first included
+    each = _per_prefill(sizes)
     harness_session.generate(corpus[: lengths[0]], max_new_tokens=n, min_new_tokens=n)  # warm-up, kept out
     for length in lengths:
         ids = corpus[:length]

@@ -17,6 +17,12 @@ from harness.measure.sampler import sample
 pytestmark = pytest.mark.harness_perf
 
 
+def planned_seconds(sizes, shape, cost):
+    """At most: the profile's warm-ups and most repetitions of the domain prompt (harness.measure.plan)."""
+    profile = shape.profile
+    return cost.seconds(shape.prompt_tokens, profile.new_tokens, profile.warmup + profile.repetitions)
+
+
 def test_latency(
     variant,
     harness_session,

@@ -32,6 +32,11 @@ WARMUP_PAIRS = 3
 SIZES = sizes_by_profile(quick={"pairs": 10}, standard={"pairs": 60}, full={"pairs": 320})
 
 
+def planned_seconds(sizes, shape, cost):
+    """At most: each pair is a harness request and a bare-loop one (harness.measure.plan)."""
+    return cost.seconds(shape.prompt_tokens, shape.profile.new_tokens, 2 * sizes.pairs)
+
+
 def test_harness_overhead(
     variant, harness_session, domain_prompt, harness_config, sizes, record_measurement, record_verdict
 ):

@@ -13,8 +13,17 @@ Both run with and without ``--benchmark``; thresholds are the gates' job (suites
 
 import pytest
 
-from harness.measure.quality import answer_all, closeness_records, task_measurements
+from harness.measure.quality import KLD_CONTEXT, answer_all, closeness_records, task_measurements
 from harness.run.reference import answers_of_reference, reference_logprobs
+
+
+def planned_seconds(sizes, shape, cost):
+    """At most: every evaluation example answered to the answer cap (each prompt taken as long as
+    the domain prompt), and the closeness chunks prefilled once (harness.measure.plan)."""
+    chunk = min(KLD_CONTEXT, shape.max_length - 1)
+    return cost.seconds(shape.prompt_tokens, shape.answer_tokens, shape.examples) + cost.seconds(
+        chunk, 0, shape.profile.kld_chunks
+    )
 
 
 def test_task_quality(

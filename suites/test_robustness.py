@@ -12,6 +12,17 @@ from harness.measure.records import verdict
 from harness.measure.robustness import CASES, Context, outcome_of
 
 
+def planned_seconds(sizes, shape, cost):
+    """Per case a normal request before and after it and the case's own short one; one case
+    prefills the whole context (harness.measure.plan)."""
+    cases = len(CASES)
+    return (
+        cost.seconds(shape.prompt_tokens, 16, 2 * cases)
+        + cost.seconds(16, 16, cases - 1)
+        + cost.seconds(shape.max_length - 16, 16)
+    )
+
+
 @pytest.fixture(scope="session")
 def robustness_context(harness_session, format_prompt):
     info = harness_session.info()

@@ -13,6 +13,11 @@ from harness.variants.recipes import DEFAULT_RECIPE
 SIZES = sizes_by_profile(quick={"prompts": 3}, standard={"prompts": 10}, full={"prompts": 50})
 
 
+def planned_seconds(sizes, shape, cost):
+    """At most: each prompt answered to 64 tokens (harness.measure.plan)."""
+    return cost.seconds(shape.prompt_tokens, 64, sizes.prompts)
+
+
 def test_build_matches_precision(variant, built_variant, record_verdict):
     """The built graph holds the quantization its precision and quantization recipe promise (read,
     not trusted). What a user's Olive recipe asked for beyond that is a verdict: a toolchain that

@@ -39,6 +39,15 @@ SIZES = sizes_by_profile(
 )
 
 
+def planned_seconds(sizes, shape, cost):
+    """At most, per mode: the warm-ups, then the iterations up to the time bound (harness.measure.plan)."""
+    one = cost.seconds(shape.prompt_tokens, NEW_TOKENS)
+    measured = sizes.iterations * one
+    if sizes.seconds:
+        measured = min(measured, max(sizes.minimum * one, sizes.seconds))
+    return 2 * (sizes.warmup * one + measured)
+
+
 def test_soak(
     variant,
     built_variant,

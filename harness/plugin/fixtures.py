@@ -14,7 +14,8 @@ from harness.measure.environment import describe
 from harness.measure.quality import TooLittleText, closeness_chunks
 from harness.measure.records import Measurement, Verdict
 from harness.models.sources import ModelSource
-from harness.plugin.keys import IS_WORKER, PROP_ANSWERS, PROP_GATE, PROP_MEASUREMENT, PROP_VERDICT, STATE
+from harness.plugin.keys import IS_WORKER, PROP_ANSWERS, PROP_GATE, PROP_MEASUREMENT, PROP_VARIANT, PROP_VERDICT, STATE
+from harness.run.planner import plan_variant
 from harness.run.run import Run
 from harness.settings import config as cfg
 from harness.variants.build import BuiltVariant
@@ -116,11 +117,25 @@ def built_variant(pytestconfig: pytest.Config, variant: Variant) -> BuiltVariant
 
 
 @pytest.fixture(scope="session")
-def harness_session(pytestconfig: pytest.Config, variant: Variant, built_variant: BuiltVariant):
-    """The variant's worker session, loaded once and shared by every suite of that variant."""
-    state = pytestconfig.stash[STATE]
-    yield state.session(variant.id)
+def harness_session(request: pytest.FixtureRequest, variant: Variant, built_variant: BuiltVariant):
+    """The variant's worker session, loaded once and shared by every suite of that variant; when
+    it opens, the plan of the variant's suites in this process is printed (harness.run.planner)."""
+    state = request.config.stash[STATE]
+    session = state.session(variant.id)
+    plan_variant(state, variant.id, _suites_to_run(request.session, variant.id))
+    yield session
     state.close_session(variant.id)
+
+
+def _suites_to_run(session: pytest.Session, variant_id: str) -> dict:
+    """Suite name (``test_soak.py`` -> ``soak``) -> module, for the variant's tests this process runs."""
+    return {
+        item.path.stem.removeprefix("test_"): item.module
+        for item in session.items
+        if dict(item.user_properties).get(PROP_VARIANT) == variant_id
+        and item.get_closest_marker("skip") is None
+        and hasattr(item, "module")
+    }
 
 
 @pytest.fixture

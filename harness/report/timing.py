@@ -34,12 +34,14 @@ def timing(results: RunResults) -> Section | None:
             by_suite[_suite(test)] += seconds
         build = variant.record.get("build_seconds")
         built = "cached" if variant.record.get("cached") else fmt(build)
+        planned = (variant.record.get("plan") or {}).get("seconds") or {}
         rows.append(
             [
                 f"`{variant.id}`",
                 built,
                 *(fmt(by_suite[s]) if by_suite[s] else "—" for s in suites),
                 fmt(sum(by_suite.values())),
+                f"{fmt(sum(planned.values()))} / {fmt(sum(by_suite.get(s, 0.0) for s in planned))}" if planned else "—",
             ]
         )
         total += sum(by_suite.values())
@@ -48,7 +50,10 @@ def timing(results: RunResults) -> Section | None:
         "Wall-clock seconds of each variant's tests, by suite (a test's setup, call and teardown; the first "
         "test that needs a variant's build or worker pays for them, and the reference's answers and log-probs "
         "are paid by the first variant compared with it). Build: seconds this run spent building (cached: "
-        "taken from the cache)."
+        "taken from the cache). Planned: the estimate printed when the variant's session opened, for the suites "
+        "that make requests, and the seconds those suites took (harness/measure/plan.py: one timed request, "
+        "costed linearly in the prompt's length, so long prompts are underestimated; the most requests each "
+        "suite may make, so suites that stop once their figures are known take less)."
         + (
             f" The run took {fmt(wall)} s, {fmt(total)} s of them in these tests; the rest went to planning, "
             "collection, the tests of no one variant (gates, the machine's bandwidth) and writing the results."
@@ -56,4 +61,10 @@ def timing(results: RunResults) -> Section | None:
             else ""
         )
     ]
-    return Section("Where the time went", "time", text=text, header=["variant", "build s", *suites, "total"], rows=rows)
+    return Section(
+        "Where the time went",
+        "time",
+        text=text,
+        header=["variant", "build s", *suites, "total", "planned / took s"],
+        rows=rows,
+    )

@@ -71,6 +71,14 @@ def test_a_run_writes_csv_plots_markdown_and_html(main_run):
     assert re.search(r"int4-cpu +passed +1\.32 +0\.3 ", stdout)
     assert f"report:  {run_dir.resolve()}" in stdout or "report.html" in stdout
     assert "Ship int4-cpu on cpu" in stdout
+    # each variant's plan was printed before its suites ran, kept in its record, and set in the
+    # report beside what those suites took
+    for variant in results["variants"]:
+        plan = variant["plan"]
+        assert {"latency", "input_length", "soak", "robustness", "quality", "smoke"} <= set(plan["seconds"])
+        assert all(seconds > 0 for seconds in plan["seconds"].values()) and plan["cost"]["decode_ms_per_token"] > 0
+        assert f"plan {variant['id']}: about " in stdout
+    assert "planned / took s" in markdown
 
 
 @pytest.mark.skipif(

@@ -13,6 +13,7 @@ def test_the_time_section_sums_each_variants_tests_by_suite():
                     "id": "fp32-cpu",
                     "build_seconds": 12.5,
                     "cached": False,
+                    "plan": {"seconds": {"latency": 4.0, "soak": 30.0}, "cost": {}},
                     "seconds": {
                         "test_latency.py::test_latency": 3.0,
                         "test_soak.py::test_soak": 20.0,
@@ -25,10 +26,10 @@ def test_the_time_section_sums_each_variants_tests_by_suite():
         }
     )
     section = timing(results)
-    assert section.header == ["variant", "build s", "latency", "soak", "quality", "total"]
-    assert section.rows == [
-        ["`fp32-cpu`", "12.5", "3", "20", "5.5", "28.5"],
-        ["`int4-cpu`", "cached", "—", "10", "—", "10"],
+    assert section.header == ["variant", "build s", "latency", "soak", "quality", "total", "planned / took s"]
+    assert section.rows == [  # fp32-cpu planned 34 s for latency and soak, which took 23
+        ["`fp32-cpu`", "12.5", "3", "20", "5.5", "28.5", "34 / 23"],
+        ["`int4-cpu`", "cached", "—", "10", "—", "10", "—"],
     ]
     assert "The run took 100 s, 38.5 s of them in these tests" in section.text[0]
 

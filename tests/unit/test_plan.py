@@ -1,0 +1,72 @@
+"""The plan's arithmetic: a request's cost from one trace, and each suite's account of its requests."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from harness.measure.plan import RequestCost, Shape, plan_line
+from harness.measure.robustness import CASES
+from harness.measure.trace import GenerationTrace
+from harness.settings.config import PROFILES
+
+SUITES = Path(__file__).resolve().parents[2] / "suites"
+COST = RequestCost(prefill_s_per_token=0.001, decode_s_per_token=0.01)  # 1 ms a prompt token, 10 ms a new one
+
+
+def _suite(name: str):
+    spec = importlib.util.spec_from_file_location(f"_planned_{name}", SUITES / f"test_{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _shape(profile: str) -> Shape:
+    return Shape(max_length=1024, prompt_tokens=100, profile=PROFILES[profile], answer_tokens=128, examples=40)
+
+
+def test_a_requests_cost_is_its_prefill_per_prompt_token_and_its_decode_per_new_token():
+    # 200 prompt tokens, the first token at 0.4 s, then one every 0.05 s
+    trace = GenerationTrace(200, (1, 2, 3, 4, 5), "", (0.4, 0.45, 0.5, 0.55, 0.6), 0.0, "length")
+    cost = RequestCost.of(trace)
+    assert cost.prefill_s_per_token == pytest.approx(0.002) and cost.decode_s_per_token == pytest.approx(0.05)
+    assert cost.seconds(100, 10, count=3) == pytest.approx(3 * (0.2 + 0.5))
+    assert cost.to_record() == pytest.approx({"prefill_ms_per_token": 2.0, "decode_ms_per_token": 50.0})
+
+
+def test_each_suite_plans_the_requests_its_loop_makes():
+    quick = _shape("quick")
+    # input length, quick under max_length 1024: points 16, 504, 1008 with 16 new tokens; a warm-up
+    # at 16; at each point one prefill and five more decodes of one appended token each
+    sweep = _suite("input_length")
+    per_point = [length * 0.001 + 0.16 + 5 * (0.001 + 0.16) for length in (16, 504, 1008)]
+    assert sweep.planned_seconds(sweep.SIZES["quick"], quick, COST) == pytest.approx(0.016 + 0.16 + sum(per_point))
+    # soak, quick: two modes of 40 warm-ups and up to 120 iterations, bounded at 30 s after 30
+    soak = _suite("soak")
+    one = 0.1 + 0.16
+    assert soak.planned_seconds(soak.SIZES["quick"], quick, COST) == pytest.approx(2 * (40 * one + 30))
+    # robustness: two normal requests per case, each case's short request, one at the limit
+    robustness = _suite("robustness")
+    n = len(CASES)
+    expected = 2 * n * (0.1 + 0.16) + (n - 1) * (0.016 + 0.16) + (1008 * 0.001 + 0.16)
+    assert robustness.planned_seconds(None, quick, COST) == pytest.approx(expected)
+    # latency, standard: the profile's warm-ups and most repetitions
+    standard = _shape("standard")
+    profile = PROFILES["standard"]
+    latency = _suite("latency")
+    assert latency.planned_seconds(None, standard, COST) == pytest.approx(
+        (profile.warmup + profile.repetitions) * (0.1 + profile.new_tokens * 0.01)
+    )
+    # quality: 40 answers to the cap, and the closeness chunks prefilled once
+    quality = _suite("quality")
+    assert quality.planned_seconds(None, quick, COST) == pytest.approx(
+        40 * (0.1 + 1.28) + PROFILES["quick"].kld_chunks * 0.512
+    )
+
+
+def test_the_plan_line_names_the_variant_the_total_and_the_longest_suite_first():
+    line = plan_line("int4-cpu", {"latency": 12.0, "soak": 80.0, "input_length": 54.0}, COST)
+    assert line.startswith(
+        "plan int4-cpu: about 2.4 min in the suites that make requests (soak 80 s, input_length 54 s"
+    )
+    assert line.endswith("from one request: prefill 1 ms/token, decode 10 ms/token")
