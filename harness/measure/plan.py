@@ -69,3 +69,55 @@ def plan_line(variant_id: str, estimates: Mapping[str, float], cost: RequestCost
 
 def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+# what a budget never moves: a name, the tokens a measured request generates (they define the
+# figure, not its precision) and the search's own sizes
+KEPT = ("name", "new_tokens", "search_candidates", "search_chunks")
+
+
+def toward(current: Mapping[str, Any], quick: Mapping[str, Any], share: float, keep: tuple[str, ...] = KEPT) -> dict:
+    """Sizes ``share`` of the way from the quick profile's to ``current`` (1: unchanged, 0: quick's):
+    numbers are interpolated (counts rounded, never below one); a missing bound (None) becomes
+    quick's, since a budget bounds time; anything else (a sweep's points) stays until the share
+    falls below one half. ``keep`` names sizes that define what is measured and never move."""
+    fitted = {}
+    for name, value in current.items():
+        low = quick.get(name, value)
+        if share >= 1 or name in keep:
+            fitted[name] = value
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not isinstance(low, (int, float)):
+            fitted[name] = low if value is None or share < 0.5 else value
+        elif isinstance(value, int) and isinstance(low, int):
+            fitted[name] = max(1, round(low + share * (value - low)))
+        else:
+            fitted[name] = low + share * (value - low)
+    return fitted
+
+
+def budget_lines(record: Mapping[str, Any], profile: str) -> list[str]:
+    """What the budget did, for the run's progress and its report."""
+    minutes, share = record["minutes"], record["share"]
+    head = (
+        f"budget {fmt(float(minutes))} min: the plan at the {profile} profile's sizes is about "
+        f"{record['planned_seconds'] / 60:.1f} min for {record['variants']} variant(s) (each costed like the first)"
+    )
+    if not record["changed"]:
+        return [head + "; it fits, nothing traded"]
+    lines = [
+        head + f"; every size moved to {share:.0%} of the way from the quick profile's to the {profile} profile's "
+        f"(about {record['fitted_seconds'] / 60:.1f} min)"
+        + (
+            "; the quick profile's sizes are the least the harness runs, and still exceed the budget"
+            if share == 0
+            else ""
+        )
+    ]
+    by_place: dict[str, list[str]] = {}
+    for key, (before, after) in record["changed"].items():
+        place, size = key.split(".", 1)
+        by_place.setdefault(place, []).append(f"{size} {fmt(before)} -> {fmt(after)}")
+    for place, sizes in by_place.items():
+        what = "every timed figure and the quality samples" if place == "profile" else f"the {place} suite's figures"
+        lines.append(f"  traded: {place}: {', '.join(sizes)}: {what} carry wider intervals")
+    return lines

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
+
 import pytest
 
 from harness.errors import HarnessError
+from harness.measure.machine_lock import exclusive
 from harness.plugin.keys import PROP_VARIANT, STATE
+from harness.run.budget import fit_to_budget
 from harness.settings.registry import SETTINGS_BY_NAME
 
 # ---------------------------------------------------------------------------------------------
@@ -83,3 +88,39 @@ def _opted_in(config, setting: str, profiles: tuple[str, ...] = ()) -> bool:
     """Whether a suite marked ``harness_opt_in(setting, profiles=...)`` runs: its flag is on, or
     the run's profile is one of those."""
     return bool(getattr(config, setting)) or config.profile.name in profiles
+
+
+def suites_to_run(session: pytest.Session, variant_id: str) -> dict:
+    """Suite name (``test_soak.py`` -> ``soak``) -> module, for the variant's tests in the run
+    that no mark skips."""
+    return {
+        item.path.stem.removeprefix("test_"): item.module
+        for item in session.items
+        if dict(item.user_properties).get(PROP_VARIANT) == variant_id
+        and item.get_closest_marker("skip") is None
+        and hasattr(item, "module")
+    }
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """``--budget``: fit the run before its first test (harness.run.budget)."""
+    state = session.config.stash[STATE]
+    if state.config.budget is None or session.config.option.collectonly or state.store is None:
+        return
+    variant_ids = list(
+        dict.fromkeys(
+            dict(item.user_properties)[PROP_VARIANT]
+            for item in session.items
+            if PROP_VARIANT in dict(item.user_properties) and item.get_closest_marker("skip") is None
+        )
+    )
+    if not variant_ids:
+        return
+    elapsed = time.time() - datetime.fromisoformat(state.started_at).timestamp()
+    try:
+        with exclusive(state.config.cache_dir):  # a build and a timed request: alone on the machine
+            record = fit_to_budget(state, variant_ids, lambda v: suites_to_run(session, v), elapsed)
+    except HarnessError as exc:
+        state.progress(f"budget: not applied: {exc}")
+        return
+    state.store.data["run"]["budget"] = record

@@ -14,8 +14,9 @@ from harness.measure.environment import describe
 from harness.measure.quality import TooLittleText, closeness_chunks
 from harness.measure.records import Measurement, Verdict
 from harness.models.sources import ModelSource
-from harness.plugin.keys import IS_WORKER, PROP_ANSWERS, PROP_GATE, PROP_MEASUREMENT, PROP_VARIANT, PROP_VERDICT, STATE
-from harness.run.planner import plan_variant
+from harness.plugin.collection import suites_to_run
+from harness.plugin.keys import IS_WORKER, PROP_ANSWERS, PROP_GATE, PROP_MEASUREMENT, PROP_VERDICT, STATE
+from harness.run.planner import plan_variant, sizes_of
 from harness.run.run import Run
 from harness.settings import config as cfg
 from harness.variants.build import BuiltVariant
@@ -34,8 +35,9 @@ def harness_config(pytestconfig: pytest.Config) -> cfg.RunConfig:
 @pytest.fixture
 def sizes(request: pytest.FixtureRequest, harness_config: cfg.RunConfig):
     """The sizes the requesting suite declares for the run's profile (its ``SIZES``,
-    :func:`harness.settings.config.sizes_by_profile`)."""
-    return request.module.SIZES[harness_config.profile.name]
+    :func:`harness.settings.config.sizes_by_profile`), as far toward the quick profile's as
+    ``--budget`` moved them."""
+    return sizes_of(request.config.stash[STATE], request.module)
 
 
 @pytest.fixture(scope="session")
@@ -122,20 +124,9 @@ def harness_session(request: pytest.FixtureRequest, variant: Variant, built_vari
     it opens, the plan of the variant's suites in this process is printed (harness.run.planner)."""
     state = request.config.stash[STATE]
     session = state.session(variant.id)
-    plan_variant(state, variant.id, _suites_to_run(request.session, variant.id))
+    plan_variant(state, variant.id, suites_to_run(request.session, variant.id))
     yield session
     state.close_session(variant.id)
-
-
-def _suites_to_run(session: pytest.Session, variant_id: str) -> dict:
-    """Suite name (``test_soak.py`` -> ``soak``) -> module, for the variant's tests this process runs."""
-    return {
-        item.path.stem.removeprefix("test_"): item.module
-        for item in session.items
-        if dict(item.user_properties).get(PROP_VARIANT) == variant_id
-        and item.get_closest_marker("skip") is None
-        and hasattr(item, "module")
-    }
 
 
 @pytest.fixture

@@ -76,6 +76,11 @@ def pytest_configure(config: pytest.Config) -> None:
         run_config, tool_table = _resolve_config(config)
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if run_config.budget is not None and getattr(config.option, "numprocesses", None):
+        raise pytest.UsageError(
+            "--budget fits one process's run to the minutes given; it does not divide them among "
+            "pytest-xdist workers: drop -n"
+        )
     run = Run(config=run_config, tool_table=tool_table)
     config.stash[IS_WORKER] = hasattr(config, "workerinput")
     if not config.stash[IS_WORKER]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from harness.common.formatting import fmt
+from harness.measure.plan import budget_lines
 from harness.report.section import Section
 from harness.results.view import RunResults
 
@@ -61,6 +62,9 @@ def timing(results: RunResults) -> Section | None:
             else ""
         )
     ]
+    budget = results.run.get("budget")
+    if budget:
+        text.append(" ".join(line.strip() for line in budget_lines(budget, results.run.get("profile", "standard"))))
     return Section(
         "Where the time went",
         "time",

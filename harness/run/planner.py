@@ -6,8 +6,45 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.measure.plan import RequestCost, Shape, plan_line
+from harness.measure.plan import RequestCost, Shape, plan_line, toward
 from harness.run.run import Run
+from harness.settings.config import PROFILES
+
+
+def sizes_of(run: Run, module: Any):
+    """A suite's own sizes (its ``SIZES``) for the run's profile, moved toward the quick profile's
+    as far as a budget asked (``run.size_share``); None for a suite without sizes."""
+    sizes = getattr(module, "SIZES", None)
+    if sizes is None:
+        return None
+    own = sizes[run.config.profile.name]
+    if run.size_share >= 1:
+        return own
+    return type(own)(**toward(vars(own), vars(sizes[PROFILES["quick"].name]), run.size_share))
+
+
+def _domain_ids(run: Run, session) -> list[int]:
+    return session.encode(run.formatter(list(run.examples[0].messages)))
+
+
+def request_cost(run: Run, session) -> RequestCost:
+    """One request of the domain prompt and the profile's new tokens, timed after one to warm."""
+    ids = _domain_ids(run, session)
+    n = max(run.config.profile.new_tokens, 2)
+    session.generate(ids, max_new_tokens=n, min_new_tokens=n)
+    return RequestCost.of(session.generate(ids, max_new_tokens=n, min_new_tokens=n))
+
+
+def shape_of(run: Run, session, profile) -> Shape:
+    """What the suites' plans depend on besides their sizes, under ``profile``."""
+    limit = profile.quality_examples
+    return Shape(
+        max_length=session.info()["max_length"],
+        prompt_tokens=len(_domain_ids(run, session)),
+        profile=profile,
+        answer_tokens=run.config.answer_tokens,
+        examples=min(limit, len(run.examples)) if limit else len(run.examples),
+    )
 
 
 def plan_variant(run: Run, variant_id: str, suites: Mapping[str, Any]) -> dict | None:
@@ -19,19 +56,10 @@ def plan_variant(run: Run, variant_id: str, suites: Mapping[str, Any]) -> dict |
         return None
     session = run.session(variant_id)
     profile = run.config.profile
-    ids = session.encode(run.formatter(list(run.examples[0].messages)))
-    n = max(profile.new_tokens, 2)
-    session.generate(ids, max_new_tokens=n, min_new_tokens=n)  # warms the session
-    cost = RequestCost.of(session.generate(ids, max_new_tokens=n, min_new_tokens=n))
-    shape = Shape(
-        max_length=session.info()["max_length"],
-        prompt_tokens=len(ids),
-        profile=profile,
-        answer_tokens=run.config.answer_tokens,
-        examples=len(run.quality_examples),
-    )
+    cost = request_cost(run, session)
+    shape = shape_of(run, session, profile)
     estimates = {
-        name: float(module.planned_seconds(getattr(module, "SIZES", {}).get(profile.name), shape, cost))
+        name: float(module.planned_seconds(sizes_of(run, module), shape, cost))
         for name, module in sorted(planning.items())
     }
     run.progress(plan_line(variant_id, estimates, cost))

@@ -70,6 +70,7 @@ class Run:
     pending: dict[str, dict] = field(default_factory=dict)  # variant id -> fields to report
     store: ResultsStore | None = None
     setup_error: str | None = None
+    size_share: float = 1.0  # --budget: how far the suites' sizes stay from the quick profile's (harness.run.budget)
     progress: Callable[[str], None] = lambda message: None
 
     @classmethod

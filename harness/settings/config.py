@@ -101,6 +101,7 @@ class RunConfig:
     benchmark: bool = False
     max_length: int | None = None  # None: min(model context, CONTEXT_CAP)
     worker_timeout: float = 600.0
+    budget: float | None = None  # minutes the run should fit in (harness.run.budget)
     prompt_template: Path | None = None  # None: the model's chat template
     reference: str = "fp32"
     answer_tokens: int = 128

@@ -135,6 +135,12 @@ def parse_seconds(raw: Any) -> float:
     return _parse_number(raw, lambda v: v > 0, "a number of seconds > 0")
 
 
+def parse_optional_minutes(raw: Any) -> float | None:
+    if str(raw).strip().lower() in ("none", ""):
+        return None
+    return _parse_number(raw, lambda v: v > 0, "a number of minutes > 0, or none")
+
+
 def parse_share(raw: Any) -> float:
     return _parse_number(raw, lambda v: 0 <= v <= 1, "a number between 0 and 1")
 

@@ -16,6 +16,7 @@ from harness.settings.parsers import (
     parse_model,
     parse_objective,
     parse_optional_int,
+    parse_optional_minutes,
     parse_optional_path,
     parse_path,
     parse_positive_int,
@@ -112,6 +113,15 @@ SETTINGS: tuple[Setting, ...] = (
         parse_optional_int,
         "generation max_length (prompt + new tokens); the KV cache is allocated to it; "
         f"'auto' = min(context, {CONTEXT_CAP})",
+    ),
+    Setting(
+        "budget",
+        "MINUTES",
+        "none",
+        parse_optional_minutes,
+        "fit the run in about this many minutes: once the first variant is built and a request timed, every "
+        "suite's sizes move toward the quick profile's as far as needed (never below them), and the run says "
+        "which figures then carry wider intervals; not with pytest-xdist's -n",
     ),
     Setting(
         "worker_timeout",

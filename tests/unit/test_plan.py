@@ -70,3 +70,45 @@ def test_the_plan_line_names_the_variant_the_total_and_the_longest_suite_first()
         "plan int4-cpu: about 2.4 min in the suites that make requests (soak 80 s, input_length 54 s"
     )
     assert line.endswith("from one request: prefill 1 ms/token, decode 10 ms/token")
+
+
+def test_a_budget_moves_every_size_the_same_share_of_the_way_to_the_quick_profiles():
+    from harness.measure.plan import toward
+
+    standard = {"points": (0.0, 0.25, 0.5, 0.75, 1.0), "prefills": 2, "decodes": 12, "new_tokens": 32}
+    quick = {"points": (0.0, 0.5, 1.0), "prefills": 1, "decodes": 6, "new_tokens": 16}
+    assert toward(standard, quick, 1.0) == standard
+    assert toward(standard, quick, 0.0) == {**quick, "new_tokens": 32}  # the measured request is kept
+    half = toward(standard, quick, 0.5)
+    assert half["decodes"] == 9 and half["prefills"] == 2 and half["points"] == standard["points"]  # round(1.5)
+    assert toward(standard, quick, 0.4)["points"] == quick["points"]  # below one half: quick's points
+    # floats interpolate; a missing bound becomes quick's (a budget bounds time); counts stay >= 1
+    fitted = toward(
+        {"precision": 0.02, "seconds": None, "pairs": 2}, {"precision": 0.1, "seconds": 30, "pairs": 0}, 0.25
+    )
+    assert fitted == {"precision": pytest.approx(0.08), "seconds": 30, "pairs": 1}
+
+
+def test_what_a_budget_traded_is_said_per_suite():
+    from harness.measure.plan import budget_lines
+
+    fits = {"minutes": 30, "share": 1.0, "variants": 4, "planned_seconds": 600, "fitted_seconds": 600, "changed": {}}
+    assert budget_lines(fits, "standard") == [
+        "budget 30 min: the plan at the standard profile's sizes is about 10.0 min for 4 variant(s) (each costed "
+        "like the first); it fits, nothing traded"
+    ]
+    record = {
+        **fits,
+        "minutes": 5,
+        "share": 0.25,
+        "fitted_seconds": 280,
+        "changed": {"profile.repetitions": [64, 34], "soak.iterations": [300, 165]},
+    }
+    first, *traded = budget_lines(record, "standard")
+    assert first.endswith(
+        "every size moved to 25% of the way from the quick profile's to the standard profile's (about 4.7 min)"
+    )
+    assert traded == [
+        "  traded: profile: repetitions 64 -> 34: every timed figure and the quality samples carry wider intervals",
+        "  traded: soak: iterations 300 -> 165: the soak suite's figures carry wider intervals",
+    ]
