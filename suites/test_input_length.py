@@ -65,7 +65,6 @@ def test_input_length(variant, harness_session, domain_examples, sizes, gate_on,
         ids = corpus[:length]
         runs = [harness_session.generate_again(ids, n, each) for _ in range(sizes.prefills)]
         assert all(t.new_tokens == n for run in runs for t in run), "min_new_tokens did not force the length"
-        assert all(t.tokens == run[0].tokens for run in runs for t in run), "decoding again changed the answer"
         points.append((length, [run[0] for run in runs], [t for run in runs for t in run[1:]]))
     records, consistency = length_records(variant.id, points, gate_on("decode_tps_longest_vs_shortest"))
     for record in records:

@@ -112,6 +112,9 @@ def length_records(
                 higher_is_better=True,
                 prompt_tokens=length,
                 decoded_again=len(again),
+                # the prompt's last token recomputed alone may round differently from the prefill
+                # (seen on FP16): the same work, other tokens; counted, not refused
+                decoded_again_differ=sum(1 for t in again if prefilled and t.tokens != prefilled[0].tokens),
             )
         )
         xs_ttft += [length] * len(ttft)

@@ -74,6 +74,7 @@ def test_length_fit_recovers_a_known_cost_model():
     assert by_name["decode_tpot_ms_per_1k_context"]["value"] == pytest.approx(0.0, abs=1e-9)
     assert by_name["ttft_ms@800"]["value"] == pytest.approx(80.0) and by_name["ttft_ms@800"]["stats"]["n"] == 1
     assert by_name["decode_tps@800"]["stats"]["n"] == 3 and by_name["decode_tps@800"]["decoded_again"] == 2
+    assert by_name["decode_tps@800"]["decoded_again_differ"] == 0
     assert verdict["passed"] and verdict["value"] == pytest.approx(1.0)
     assert by_name["decode_tps_longest_vs_shortest"]["value"] == pytest.approx(1.0)
 
