@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from harness.errors import HarnessError
+from harness.errors import GenerationError, HarnessError, WorkerCrashed
 from harness.measure.machine_lock import exclusive
 from harness.plugin.keys import PROP_VARIANT, STATE
 from harness.run.budget import fit_to_budget
@@ -120,7 +120,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     try:
         with exclusive(state.config.cache_dir):  # a build and a timed request: alone on the machine
             record = fit_to_budget(state, variant_ids, lambda v: suites_to_run(session, v), elapsed)
-    except HarnessError as exc:
+    except (HarnessError, GenerationError, WorkerCrashed) as exc:
         state.progress(f"budget: not applied: {exc}")
         return
     state.store.data["run"]["budget"] = record

@@ -35,7 +35,7 @@ def timing(results: RunResults) -> Section | None:
             by_suite[_suite(test)] += seconds
         build = variant.record.get("build_seconds")
         built = "cached" if variant.record.get("cached") else fmt(build)
-        planned = (variant.record.get("plan") or {}).get("seconds") or {}
+        planned = (variant.record.get("estimate") or {}).get("seconds") or {}
         rows.append(
             [
                 f"`{variant.id}`",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from harness.errors import GenerationError, WorkerCrashed
 from harness.measure.plan import RequestCost, Shape, plan_line, toward
 from harness.run.run import Run
 from harness.settings.config import PROFILES
@@ -50,13 +51,18 @@ def shape_of(run: Run, session, profile) -> Shape:
 def plan_variant(run: Run, variant_id: str, suites: Mapping[str, Any]) -> dict | None:
     """Time one request on the variant's session (after one to warm it), estimate the seconds of
     each of ``suites`` (suite name -> its module: ``planned_seconds`` and, where it has them, its
-    ``SIZES``), print the plan and note it for the variant's record. None when no suite plans."""
+    ``SIZES``), print the plan and note it for the variant's record. None when no suite plans, or
+    when the timed request fails (the worker is restarted for the suites, as after any fault)."""
     planning = {name: module for name, module in suites.items() if hasattr(module, "planned_seconds")}
     if not planning:
         return None
     session = run.session(variant_id)
     profile = run.config.profile
-    cost = request_cost(run, session)
+    try:
+        cost = request_cost(run, session)
+    except (GenerationError, WorkerCrashed) as exc:  # the plan is advice: the suites meet the fault themselves
+        run.progress(f"plan {variant_id}: not estimated: {exc}")
+        return None
     shape = shape_of(run, session, profile)
     estimates = {
         name: float(module.planned_seconds(sizes_of(run, module), shape, cost))
@@ -64,5 +70,5 @@ def plan_variant(run: Run, variant_id: str, suites: Mapping[str, Any]) -> dict |
     }
     run.progress(plan_line(variant_id, estimates, cost))
     plan = {"seconds": estimates, "cost": cost.to_record()}
-    run.note(variant_id, plan=plan)
+    run.note(variant_id, estimate=plan)
     return plan

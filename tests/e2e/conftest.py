@@ -32,3 +32,14 @@ def main_job(tmp_path_factory, build_cache, worker_id):
         done.write_text(json.dumps({"returncode": result.returncode, "stdout": result.stdout}))
     assert result.returncode == 0, result.stdout[-3000:]
     return reports, result.stdout
+
+
+@pytest.fixture(scope="session")
+def olive_python(build_cache):
+    """Olive's toolchain (a virtual environment in the build cache), prepared by the test that needs
+    it before it starts `pytest suites/`: there the first Olive build would prepare it while
+    holding the machine lock shared, and every measurement of the other xdist worker would wait
+    the minutes a cold install takes. Preparing it here holds no lock."""
+    from harness.common import toolchains
+
+    return toolchains.prepare(toolchains.OLIVE, build_cache)

@@ -17,7 +17,7 @@ START, END = "<!-- compatibility matrix: python -m harness compatibility -->", "
 
 
 @pytest.fixture(scope="module")
-def matrix(build_cache, tmp_path_factory):
+def matrix(build_cache, tmp_path_factory, olive_python):
     out = tmp_path_factory.mktemp("compatibility") / "cells.json"
     result = subprocess.run(
         [sys.executable, "-m", "harness", "compatibility", "--cache-dir", str(build_cache), "--out", str(out)],

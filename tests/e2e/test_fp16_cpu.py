@@ -141,7 +141,7 @@ def test_a_new_correction_version_is_a_new_build(gqa_source, monkeypatch):
     assert cache_key(gqa_source, recipe_for(fp16, gqa_source), tools) != first
 
 
-def test_olive_refuses_fp16_for_cpu_and_the_plan_says_so(tmp_path, build_cache):
+def test_olive_refuses_fp16_for_cpu_and_the_plan_says_so(tmp_path, build_cache, olive_python):
     from harness.common import toolchains
     from harness.variants.matrix import plan
     from harness.variants.olive import command

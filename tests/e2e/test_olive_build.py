@@ -97,7 +97,7 @@ def test_the_matrix_names_what_olive_cannot_build():
 
 
 @pytest.mark.slow
-def test_both_builders_in_one_run_and_the_tutorials_recipe_checked(tmp_path, build_cache):
+def test_both_builders_in_one_run_and_the_tutorials_recipe_checked(tmp_path, build_cache, olive_python):
     reports = tmp_path / "reports"
     result = run_suites(
         "--builders",

@@ -74,7 +74,7 @@ def test_a_run_writes_csv_plots_markdown_and_html(main_run):
     # each variant's plan was printed before its suites ran, kept in its record, and set in the
     # report beside what those suites took
     for variant in results["variants"]:
-        plan = variant["plan"]
+        plan = variant["estimate"]
         assert {"latency", "input_length", "soak", "robustness", "quality", "smoke"} <= set(plan["seconds"])
         assert all(seconds > 0 for seconds in plan["seconds"].values()) and plan["cost"]["decode_ms_per_token"] > 0
         assert f"plan {variant['id']}: about " in stdout

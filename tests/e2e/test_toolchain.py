@@ -17,11 +17,6 @@ from harness.variants.graph import quantization_summary
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def olive_python(build_cache):
-    return toolchains.prepare(toolchains.OLIVE, build_cache)
-
-
 def _in_toolchain(toolchain, cache, code: str) -> subprocess.CompletedProcess:
     """Run ``code`` in the toolchain; -P: not from this folder (the repository holds harness/)."""
     return subprocess.run(

@@ -72,10 +72,14 @@ import harness.runtime.session as session
 _generate = session.OgaSession.generate
 
 
+_served = []
+
+
 def hanging_generate(self, *args, **kwargs):
-    """The first request any worker serves hangs (a marker file says it happened)."""
+    """The first request a worker serves after HANG_AFTER hangs (a marker file says it happened)."""
     marker = os.environ["HANG_MARKER"]
-    if not os.path.exists(marker):
+    _served.append(1)
+    if len(_served) > int(os.environ.get("HANG_AFTER", "0")) and not os.path.exists(marker):
         open(marker, "w").write(str(os.getpid()))
         time.sleep(3600)
     return _generate(self, *args, **kwargs)
@@ -107,9 +111,11 @@ def test_a_hung_worker_is_killed_after_the_worker_timeout_and_the_variant_goes_o
         str(reports),
         "--cache-dir",
         str(build_cache),
-        env={"PYTHONPATH": str(tmp_path), "HANG_MARKER": str(marker)},
+        # the plan's two timed requests are served first, when the worker opens: a test's hangs
+        env={"PYTHONPATH": str(tmp_path), "HANG_MARKER": str(marker), "HANG_AFTER": "2"},
     )
     assert result.returncode == 1, result.stdout[-3000:]
+    assert "[harness] plan int4-cpu: about " in result.stdout
     assert marker.is_file(), "no request hung: the test tested nothing"
     assert "no answer within 5 s; killed" in result.stdout
     assert not psutil.pid_exists(int(marker.read_text())), "the hung worker is still alive"

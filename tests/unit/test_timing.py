@@ -13,7 +13,7 @@ def test_the_time_section_sums_each_variants_tests_by_suite():
                     "id": "fp32-cpu",
                     "build_seconds": 12.5,
                     "cached": False,
-                    "plan": {"seconds": {"latency": 4.0, "soak": 30.0}, "cost": {}},
+                    "estimate": {"seconds": {"latency": 4.0, "soak": 30.0}, "cost": {}},
                     "seconds": {
                         "test_latency.py::test_latency": 3.0,
                         "test_soak.py::test_soak": 20.0,

@@ -43,7 +43,7 @@ def test_a_budget_fits_the_sizes_before_the_first_test_and_says_what_it_traded(t
     assert "budget 0.1 min: " in (reports / "latest" / "report.md").read_text()
     # each variant's plan was printed and kept
     for variant in results["variants"]:
-        assert set(variant["plan"]["seconds"]) == {"latency", "soak", "input_length"}
+        assert set(variant["estimate"]["seconds"]) == {"latency", "soak", "input_length"}
 
 
 def test_a_budget_is_not_divided_among_xdist_workers():
