@@ -64,7 +64,9 @@ def timing(results: RunResults) -> Section | None:
     ]
     budget = results.run.get("budget")
     if budget:
-        text.append(" ".join(line.strip() for line in budget_lines(budget, results.run.get("profile", "standard"))))
+        head, *traded = budget_lines(budget, results.run.get("profile", "standard"))
+        items = [line.strip().removeprefix("traded: ") for line in traded]
+        text.append(f"{head[0].upper()}{head[1:]}." + (f" Traded: {'; '.join(items)}." if items else ""))
     return Section(
         "Where the time went",
         "time",

@@ -36,3 +36,23 @@ def test_the_time_section_sums_each_variants_tests_by_suite():
 
 def test_a_run_that_timed_nothing_has_no_time_section():
     assert timing(RunResults.from_dict({"run": {"id": "r"}, "variants": [{"id": "fp32-cpu"}]})) is None
+
+
+def test_a_budgeted_run_says_in_its_time_section_what_it_traded():
+    budget = {
+        "minutes": 5,
+        "share": 0.25,
+        "variants": 4,
+        "planned_seconds": 600,
+        "fitted_seconds": 280,
+        "changed": {"soak.iterations": [300, 165]},
+    }
+    results = RunResults.from_dict(
+        {
+            "run": {"id": "r", "profile": "standard", "budget": budget},
+            "variants": [{"id": "fp32-cpu", "seconds": {"test_soak.py::test_soak": 10.0}}],
+        }
+    )
+    said = timing(results).text[-1]
+    assert said.startswith("Budget 5 min: the plan at the standard profile's sizes is about 10.0 min for 4 variant(s)")
+    assert said.endswith("Traded: soak: iterations 300 -> 165: the soak suite's figures carry wider intervals.")
