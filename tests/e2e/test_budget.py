@@ -40,7 +40,7 @@ def test_a_budget_fits_the_sizes_before_the_first_test_and_says_what_it_traded(t
     said = next(i for i, line in enumerate(lines) if line.startswith("[harness] budget 0.1 min: "))
     assert said < next(i for i, line in enumerate(lines) if line.startswith("suites/"))
     assert any(line.startswith("[harness]   traded: soak: ") for line in lines)
-    assert "budget 0.1 min: " in (reports / "latest" / "report.md").read_text()
+    assert "Budget 0.1 min: " in (reports / "latest" / "report.md").read_text()
     # each variant's plan was printed and kept
     for variant in results["variants"]:
         assert set(variant["estimate"]["seconds"]) == {"latency", "soak", "input_length"}
