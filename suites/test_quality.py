@@ -42,10 +42,17 @@ def test_task_quality(
             "(docs/guides/evaluation-data.md)"
         )
 
-    def answers_from(session):
-        return answer_all(session.generate, quality_examples, format_prompt, harness_config.answer_tokens)
+    def answering_of(session):
+        return answer_all(
+            session, quality_examples, format_prompt, harness_config.answer_tokens, harness_config.answer_batch
+        )
 
-    answers = answers_from(harness_session)
+    def answers_from(session):
+        return answering_of(session)[0]
+
+    answers, answering = answering_of(harness_session)
+    harness_state.note(variant.id, answering=answering.to_record())
+    harness_state.progress(f"answers {variant.id}: {answering.reason}")
     record_answers(variant.id, answers)
     reference = harness_state.reference_for(variant.id)
     paired = None

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from harness.evaluation.prompts import conversation_text
 from harness.evaluation.records import Example
 from harness.evaluation.scoring import PROPORTIONS, score
+from harness.measure.batching import Answering, answer_prompts
 from harness.measure.records import Measurement, measurement, proportion
 from harness.measure.statistics import mcnemar_exact
 
@@ -16,23 +17,24 @@ MIN_CONTEXT = 16  # fewer tokens of domain text than this: closeness is not meas
 
 
 def answer_all(
-    generate: Callable[..., object], examples: Sequence[Example], format_prompt, max_new_tokens: int
-) -> list[dict]:
+    session, examples: Sequence[Example], format_prompt, max_new_tokens: int, batch_size: int = 1
+) -> tuple[list[dict], Answering]:
     """Greedy answers to every example, each with its scores: the per-example outcomes that go
-    into results.json (``answers``)."""
-    answers = []
-    for example in examples:
-        trace = generate(format_prompt(list(example.messages)), max_new_tokens=max_new_tokens)
-        answers.append(
-            {
-                "id": example.id,
-                "answer": trace.text,
-                "finish_reason": trace.finish_reason,
-                "new_tokens": trace.new_tokens,
-                "scores": score(example, trace.text),
-            }
-        )
-    return answers
+    into results.json (``answers``); in batches where they pay and change no answer
+    (:mod:`harness.measure.batching`), and how they were answered."""
+    prompts = [format_prompt(list(example.messages)) for example in examples]
+    traces, answering = answer_prompts(session, prompts, max_new_tokens, batch_size)
+    answers = [
+        {
+            "id": example.id,
+            "answer": trace.text,
+            "finish_reason": trace.finish_reason,
+            "new_tokens": trace.new_tokens,
+            "scores": score(example, trace.text),
+        }
+        for example, trace in zip(examples, traces)
+    ]
+    return answers, answering
 
 
 def task_measurements(

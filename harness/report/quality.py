@@ -54,6 +54,9 @@ def quality(results: RunResults) -> list[Section]:
                 rows=rows,
             )
         )
+        answered = _answering(results, variants)
+        if answered:
+            sections[-1].text.append(answered)
     close = [v for v in variants if find(v, "kld_mean")]
     if close:
         rows = []
@@ -84,3 +87,19 @@ def quality(results: RunResults) -> list[Section]:
             )
         )
     return sections
+
+
+def _answering(results: RunResults, variants: list[str]) -> str:
+    """How each variant answered (harness.measure.batching): in batches only where a trial found
+    them faster and every trial answer the same as one at a time."""
+    said = [
+        f"`{v.id}`: {v.record['answering']['reason']}"
+        for v in results.variants
+        if v.id in variants and v.record.get("answering")
+    ]
+    if not said:
+        return ""
+    return (
+        "How the answers were generated (a batch is kept only where a trial on the first prompts was faster and "
+        "gave the same answers token for token): " + "; ".join(said) + "."
+    )

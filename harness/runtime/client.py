@@ -116,6 +116,11 @@ class WorkerSession:
         )
         return [GenerationTrace.from_dict(t) for t in answer["traces"]]
 
+    def generate_batch(self, prompts: Sequence[str], *, max_new_tokens: int) -> list[GenerationTrace]:
+        """Greedy answers to ``prompts`` in one batch (``OgaSession.generate_batch``)."""
+        answer = self._call({"op": "generate_batch", "prompts": list(prompts), "max_new_tokens": max_new_tokens})
+        return [GenerationTrace.from_dict(t) for t in answer["traces"]]
+
     def exit_report(self) -> str:
         """Close the worker and return what its stderr said (onnxruntime-genai reports leaked
         objects there at exit: "OGA Error: N instances of ... were leaked")."""

@@ -65,6 +65,9 @@ class FakeSession:
             out[k, token] += 4.0
         return out
 
+    def generate_batch(self, prompts: Sequence[str], *, max_new_tokens: int) -> list[GenerationTrace]:
+        return [self.generate(prompt, max_new_tokens=max_new_tokens) for prompt in prompts]
+
     def generate_rewound(self, ids: Sequence[int], new_tokens: int) -> GenerationTrace:
         return self.generate(list(ids), max_new_tokens=new_tokens, min_new_tokens=new_tokens)
 

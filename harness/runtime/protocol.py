@@ -34,6 +34,11 @@ class Session(Protocol):
         decode again from the kept prefill instead of prefilling again (the input-length sweep)."""
         ...
 
+    def generate_batch(self, prompts: Sequence[str], *, max_new_tokens: int) -> list[GenerationTrace]:
+        """Greedy answers to ``prompts`` generated together in one batch; the token times time
+        the batch (the quality suite's answers, where batching pays: :mod:`harness.measure.batching`)."""
+        ...
+
     def encode(self, text: str) -> list[int]: ...
 
     def logits(self, ids: Sequence[int]):

@@ -78,6 +78,60 @@ class OgaSession:
         finally:
             del generator
 
+    def generate_batch(self, prompts: Sequence[str], *, max_new_tokens: int) -> list[GenerationTrace]:
+        """Greedy answers to ``prompts`` in one static batch (``batch_size`` in the search options;
+        the tokenizer pads the shorter prompts on the right). Each trace holds its prompt's own
+        tokens up to and including its end token; its token times are the batch's steps, so they
+        time the batch, not the request."""
+        ids = [self.encode(prompt) for prompt in prompts]
+        for one in ids:
+            check_request(len(one), max_new_tokens, 0, self.max_length)
+        batch = self.tokenizer.encode_batch(list(prompts))
+        padded = int(batch.shape()[1])
+        if padded + max_new_tokens > self.max_length:  # a padded row would run out of room sooner than alone
+            raise GenerationError(
+                "prompt_too_long",
+                f"a batch padded to {padded} tokens leaves fewer than {max_new_tokens} new tokens under "
+                f"max_length {self.max_length}",
+            )
+        params = self._og.GeneratorParams(self.model)
+        limit = min(self.max_length, padded + max_new_tokens)
+        params.set_search_options(batch_size=len(prompts), max_length=limit, do_sample=False)
+        generator = self._og.Generator(self.model, params)
+        times: list[float] = []
+        clock = time.perf_counter
+        try:
+            t0 = clock()
+            generator.append_tokens(batch)
+            while len(times) < limit - padded and not generator.is_done():
+                generator.generate_next_token()
+                times.append(clock() - t0)
+            rows = [[int(t) for t in generator.get_sequence(i)][padded:] for i in range(len(prompts))]
+        except RuntimeError as exc:
+            raise GenerationError(_classify_runtime_error(str(exc)), str(exc)) from None
+        finally:
+            del generator
+        traces = []
+        for one, row in zip(ids, rows):
+            row = row[: len(times)]
+            end = next((k for k, t in enumerate(row) if t in self._eos), None)
+            if end is None and len(row) < len(times) and self._eos:
+                # as in _run: the last row to finish stops on its end token without adding it
+                row, end = [*row, min(self._eos)], len(row)
+            new = row if end is None else row[: end + 1]
+            visible = [t for t in new if t not in self._eos]
+            traces.append(
+                GenerationTrace(
+                    prompt_tokens=len(one),
+                    tokens=tuple(new),
+                    text=self.tokenizer.decode(visible) if visible else "",
+                    token_times=tuple(times[: len(new)]),
+                    tokenize_s=0.0,
+                    finish_reason="length" if end is None else "eos",
+                )
+            )
+        return traces
+
     def encode(self, text: str) -> list[int]:
         check_text(text)
         return [int(t) for t in self.tokenizer.encode(text)]

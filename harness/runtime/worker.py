@@ -103,6 +103,11 @@ def _generate_again(session, request: dict, served: dict) -> dict:
     return {"traces": [t.to_dict() for t in traces]}
 
 
+def _generate_batch(session, request: dict, served: dict) -> dict:
+    traces = session.generate_batch(request["prompts"], max_new_tokens=request["max_new_tokens"])
+    return {"traces": [t.to_dict() for t in traces]}
+
+
 def _generator_memory(session, request: dict, served: dict) -> dict:
     before = _memory()
     held = session.hold_generator(request["ids"], _memory)
@@ -125,6 +130,7 @@ HANDLERS = {
     "generate": _generate,
     "generate_rewound": _generate_rewound,
     "generate_again": _generate_again,
+    "generate_batch": _generate_batch,
     "memory": lambda session, request, served: {"memory": _memory()},
     "encode": lambda session, request, served: {"ids": session.encode(request["text"])},
     "generator_memory": _generator_memory,

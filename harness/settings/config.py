@@ -105,6 +105,7 @@ class RunConfig:
     prompt_template: Path | None = None  # None: the model's chat template
     reference: str = "fp32"
     answer_tokens: int = 128
+    answer_batch: int = 4
     gates_file: Path | None = None  # None: [tool.harness.gates] (or the built-in defaults)
     baseline: Path | None = None
     allow_foreign_baseline: bool = False

@@ -112,6 +112,16 @@ def parse_positive_int(raw: Any) -> int:
     return value
 
 
+MAX_ANSWER_BATCH = 32  # each row of a batch holds a KV cache of max_length tokens
+
+
+def parse_answer_batch(raw: Any) -> int:
+    value = parse_positive_int(raw)
+    if value > MAX_ANSWER_BATCH:
+        raise ValueError(f"expected at most {MAX_ANSWER_BATCH} (each prompt of a batch holds a KV cache of its own)")
+    return value
+
+
 def parse_optional_int(raw: Any) -> int | None:
     if str(raw).strip().lower() in ("auto", ""):
         return None

@@ -10,6 +10,7 @@ from typing import Any
 
 from harness.settings.config import CONTEXT_CAP, PRECISIONS
 from harness.settings.parsers import (
+    parse_answer_batch,
     parse_bool,
     parse_builders,
     parse_fp16_cpu_fix,
@@ -148,6 +149,15 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "answer_tokens", "N", 128, parse_positive_int, "most tokens generated per answer in the task-quality suite"
+    ),
+    Setting(
+        "answer_batch",
+        "N",
+        4,
+        parse_answer_batch,
+        "the task-quality suite tries answering N prompts per batch on each variant and keeps batches only where "
+        "they are faster and give the answers one at a time gives (docs/guides/evaluation-data.md#task-quality); "
+        "1 = one at a time",
     ),
     Setting(
         "gates_file",

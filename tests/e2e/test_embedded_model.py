@@ -93,3 +93,26 @@ def test_decoding_again_from_a_kept_prefill_gives_the_fresh_requests_tokens(buil
     assert len(again) == 3 and all(t.tokens == fresh.tokens == first.tokens for t in again)
     assert all(t.prompt_tokens == 900 and t.new_tokens == 12 for t in [first, *again])
     assert max(t.ttft_s for t in again) < first.ttft_s / 3  # one token appended, not 900 prefilled
+
+
+def test_a_batch_gives_each_prompt_its_answer_alone_and_is_refused_where_padding_leaves_no_room(build_cache):
+    """The quality suite's batches (harness.measure.batching): rows of different lengths, padded,
+    answer token for token what each prompt answers alone, end tokens included; a batch whose
+    padded length leaves its rows less room than alone is refused, not cut short."""
+    built = build_variant(Variant("int4", "cpu"), resolve_model("embedded"), build_cache)
+    session = WorkerSession(SessionSpec(model_dir=str(built.path), max_length=256), "int4-cpu", timeout=120)
+    examples = load_examples(DATA_DIR / "heldout.jsonl").examples[:6]
+    prompts = [render_chat(list(e.messages), chat_template(MODEL_DIR)) for e in examples]
+    try:
+        alone = [session.generate(p, max_new_tokens=64) for p in prompts]
+        together = session.generate_batch(prompts, max_new_tokens=64)
+        lengths = {len(session.encode(p)) for p in prompts}
+        with pytest.raises(GenerationError, match=r"a batch padded to .* leaves fewer than 200 new tokens"):
+            session.generate_batch(prompts, max_new_tokens=200)
+    finally:
+        session.close()
+    assert len(lengths) > 1  # the batch was padded
+    assert [t.tokens for t in together] == [t.tokens for t in alone]
+    assert [t.text for t in together] == [t.text for t in alone]
+    assert [t.finish_reason for t in together] == [t.finish_reason for t in alone]
+    assert [t.prompt_tokens for t in together] == [t.prompt_tokens for t in alone]

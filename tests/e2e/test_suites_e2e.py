@@ -35,6 +35,37 @@ def test_the_main_job_records_what_it_recorded_before_the_restructuring(main_job
         assert actual[part] == expected[part], f"{part}: missing {missing[:5]}, new {extra[:5]}"
 
 
+def test_batched_answers_are_the_answers_one_at_a_time_gives(main_job, tmp_path, build_cache):
+    """Where the main job answered in batches (harness.measure.batching), each of its answers is
+    the one the same variant gives one request at a time (--answer-batch 1); each variant's record
+    and the report say how it answered."""
+    reports, _ = main_job
+    results = load(reports)
+    answering = {v["id"]: v["answering"] for v in results["variants"] if "answering" in v}
+    assert set(answering) == {v["id"] for v in results["variants"] if v["status"] in ("passed", "failed")}
+    batched = sorted(v for v, a in answering.items() if a["batched"])
+    assert batched, f"no variant of the embedded model chose batches: {answering}"
+    for variant in batched:
+        assert answering[variant]["same"] == answering[variant]["sample"] > 0
+        assert answering[variant]["speedup"] >= 1.1
+    report = (reports / "latest" / "report.md").read_text()
+    assert all(f"`{v}`: {a['reason']}" in report for v, a in answering.items())
+    alone = run_suites(
+        "-k", "test_task_quality",
+        "--profile", "quick", "--precisions", ",".join(v.split("-")[0] for v in batched), "--answer-batch", "1",
+        "--reports-dir", str(tmp_path / "reports"), "--cache-dir", str(build_cache),
+    )  # fmt: skip
+    assert alone.returncode == 0, alone.stdout[-3000:]
+    single = load(tmp_path / "reports")
+    assert all(not v["answering"]["batched"] for v in single["variants"] if "answering" in v)
+
+    def answers(run, variant):
+        return [(a["id"], a["answer"]) for a in run["answers"] if a["variant"] == variant]
+
+    for variant in batched:
+        assert answers(single, variant) == answers(results, variant) != []
+
+
 def test_main_job_on_another_architecture(tiny_qwen2, tmp_path, build_cache):
     reports = tmp_path / "reports"
     result = run_suites(

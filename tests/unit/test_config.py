@@ -52,6 +52,8 @@ def test_lists_are_normalised():
         ({}, {}, {"max_length": -3}, "invalid value -3 for [tool.harness] key 'max_length'"),
         ({}, {}, {"colour": "red"}, "unknown setting 'colour' in [tool.harness]"),
         ({"worker_timeout": "soon"}, {}, {}, "option --worker-timeout: expected a number of seconds"),
+        ({"answer_batch": "0"}, {}, {}, "option --answer-batch: expected a positive integer"),
+        ({}, {"HARNESS_ANSWER_BATCH": "64"}, {}, "HARNESS_ANSWER_BATCH: expected at most 32"),
     ],
 )
 def test_bad_values_name_their_source(cli, env, table, expected):
