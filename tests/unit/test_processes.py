@@ -49,7 +49,18 @@ def test_a_child_dies_when_the_harness_is_killed():
 def test_a_child_killed_by_ctrl_c_stops_the_harness_even_where_its_own_interrupt_was_lost():
     """Ctrl-C reaches the whole process group; where the harness's own KeyboardInterrupt is lost
     (Python drops one that lands in a finaliser or a native callback), a builder step or a worker
-    killed by SIGINT stops the run instead of failing a build or restarting the worker."""
+    killed by SIGINT stops the run instead of failing a build or restarting the worker. (A shell
+    that starts a job in the background starts it with SIGINT ignored, and children inherit that:
+    this test gives SIGINT a handler first, so its children start with the default, as children of
+    a run started in a terminal do.)"""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _children_killed_by_sigint_stop_the_run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _children_killed_by_sigint_stop_the_run():
     from harness.errors import BuildError
     from harness.runtime.client import WorkerSession
     from harness.runtime.protocol import SessionSpec
