@@ -45,10 +45,11 @@ def test_each_suite_plans_the_requests_its_loop_makes():
     soak = _suite("soak")
     one = 0.1 + 0.16
     assert soak.planned_seconds(soak.SIZES["quick"], quick, COST) == pytest.approx(2 * (40 * one + 30))
-    # robustness: two normal requests per case, each case's short request, one at the limit
+    # robustness: a normal request after each case and one before the first, each case's short
+    # request, one at the limit
     robustness = _suite("robustness")
     n = len(CASES)
-    expected = 2 * n * (0.1 + 0.16) + (n - 1) * (0.016 + 0.16) + (1008 * 0.001 + 0.16)
+    expected = (n + 1) * (0.1 + 0.16) + (n - 1) * (0.016 + 0.16) + (1008 * 0.001 + 0.16)
     assert robustness.planned_seconds(None, quick, COST) == pytest.approx(expected)
     # latency, standard: the profile's warm-ups and most repetitions
     standard = _shape("standard")
