@@ -12,7 +12,20 @@ import pytest
 
 from harness.evaluation.prompts import PromptTemplate, chat_template, render_chat
 from harness.measure.records import verdict
+from harness.settings.config import sizes_by_profile
 from harness.ship.foundry import package_name, prompt_template, write_package
+
+# domain prompts each package answers through Foundry Local (and the harness's session, to compare)
+SIZES = sizes_by_profile(quick={"answers": 5}, standard={"answers": 10}, full={"answers": 20})
+
+
+def planned_seconds(sizes, shape, cost):
+    """At most, on the harness's session's cost: through Foundry Local a warm-up, each answer and
+    each answer's first token; then each answer on the harness's session (harness.measure.plan).
+    Registering and loading the package in Foundry Local is not counted."""
+    return cost.seconds(shape.prompt_tokens, 64, 2 * sizes.answers + 1) + cost.seconds(
+        shape.prompt_tokens, 1, sizes.answers
+    )
 
 
 @pytest.fixture(scope="session")
@@ -80,9 +93,6 @@ def test_foundry_package(variant, foundry_package, domain_examples, record_verdi
     assert not differing, f"{variant}: the PromptTemplate renders {differing[0]} differently from the chat template"
 
 
-FOUNDRY_ANSWERS = 10  # domain prompts each package answers through Foundry Local
-
-
 @pytest.fixture(scope="session")
 def foundry_local(tmp_path_factory):
     """Foundry Local's SDK, in process and offline: its catalog points at a dead loopback address
@@ -148,6 +158,7 @@ def test_foundry_local_answers(
     domain_examples,
     format_prompt,
     harness_config,
+    sizes,
     record_measurement,
     record_verdict,
 ):
@@ -176,7 +187,7 @@ def test_foundry_local_answers(
         info.set_string_property("task", "chat-completion")
         model = catalog.register_model(str(foundry_package), model_id, info)
     model.load()
-    examples = domain_examples[:FOUNDRY_ANSWERS]
+    examples = domain_examples[: sizes.answers]
     tokens = min(harness_config.answer_tokens, 64)
     try:
         _ask(sdk, model, list(examples[0].messages), tokens)  # warm-up, as the harness's session had its own
