@@ -1,8 +1,9 @@
 """Soak: stable over long use. No memory growth, no slowdown, no leaks the runtime reports.
 
 Per variant, in a worker of its own (so the other suites' allocations do not blur the series):
-the suite's warm-up iterations, then measured iterations, each a forced-length greedy request on a
-domain prompt, first with a fresh generator per request, then with one generator kept and rewound.
+the mode's warm-up iterations, then measured iterations, each a forced-length greedy request on a
+domain prompt, first with a fresh generator per request, then with one generator kept and rewound
+(fewer warm-ups: the worker has by then served the fresh mode).
 After each iteration the worker's RSS and the request's decode tokens/s are recorded. A mode ends
 as soon as a leak is ruled out (looked at after the suite's minimum of iterations and at each
 doubling: the RSS slope's 95 % interval wholly at or below the gate's threshold; a leak itself is
@@ -29,23 +30,25 @@ from harness.settings.config import sizes_by_profile
 pytestmark = pytest.mark.harness_perf
 
 NEW_TOKENS = 16
-# per mode: iterations run first and kept out of the verdicts; measured iterations before the first
+# iterations run first and kept out of the verdicts: before the fresh mode, and (fewer: the worker's
+# allocator has then served the fresh mode's requests) before the reused mode; per mode: measured
+# iterations before the first
 # look at the leak verdict (then at each doubling); measured iterations at most; and the time after
 # which a mode ends once it has its minimum (None: no time limit)
 SIZES = sizes_by_profile(
-    quick={"warmup": 40, "minimum": 30, "iterations": 120, "seconds": 30},
-    standard={"warmup": 20, "minimum": 60, "iterations": 300, "seconds": 60},
-    full={"warmup": 50, "minimum": 120, "iterations": 2000, "seconds": None},
+    quick={"warmup": 40, "warmup_reused": 10, "minimum": 30, "iterations": 120, "seconds": 30},
+    standard={"warmup": 20, "warmup_reused": 5, "minimum": 60, "iterations": 300, "seconds": 60},
+    full={"warmup": 50, "warmup_reused": 12, "minimum": 120, "iterations": 2000, "seconds": None},
 )
 
 
 def planned_seconds(sizes, shape, cost):
-    """At most, per mode: the warm-ups, then the iterations up to the time bound (harness.measure.plan)."""
+    """At most, per mode: its warm-ups, then the iterations up to the time bound (harness.measure.plan)."""
     one = cost.seconds(shape.prompt_tokens, NEW_TOKENS)
     measured = sizes.iterations * one
     if sizes.seconds:
         measured = min(measured, max(sizes.minimum * one, sizes.seconds))
-    return 2 * (sizes.warmup * one + measured)
+    return (sizes.warmup + sizes.warmup_reused) * one + 2 * measured
 
 
 def test_soak(
@@ -71,15 +74,15 @@ def test_soak(
     )  # the same runtime's toolchain
     verdicts = []
     try:
-        for mode, rewound in (("fresh", False), ("reused", True)):
+        for mode, rewound, warmup in (("fresh", False, sizes.warmup), ("reused", True, sizes.warmup_reused)):
             rss, tps = [], []
             started, stopped = None, "maximum"
             gate = gate_on(f"leak_kib_per_iter_{mode}")
             looks = schedule(sizes.minimum, sizes.iterations)
-            for index in range(sizes.warmup + sizes.iterations):
+            for index in range(warmup + sizes.iterations):
                 trace, memory = worker.generate_measured(ids, NEW_TOKENS, rewound=rewound)
                 assert trace.new_tokens == NEW_TOKENS
-                if index < sizes.warmup:
+                if index < warmup:
                     continue
                 started = started or time.perf_counter()
                 rss.append(memory["rss_bytes"])

@@ -41,10 +41,11 @@ def test_each_suite_plans_the_requests_its_loop_makes():
     sweep = _suite("input_length")
     per_point = [length * 0.001 + 0.16 + 5 * (0.001 + 0.16) for length in (16, 504, 1008)]
     assert sweep.planned_seconds(sweep.SIZES["quick"], quick, COST) == pytest.approx(0.016 + 0.16 + sum(per_point))
-    # soak, quick: two modes of 40 warm-ups and up to 120 iterations, bounded at 30 s after 30
+    # soak, quick: 40 warm-ups before the fresh mode, 10 before the reused one, each mode up to 120
+    # iterations, bounded at 30 s after 30
     soak = _suite("soak")
     one = 0.1 + 0.16
-    assert soak.planned_seconds(soak.SIZES["quick"], quick, COST) == pytest.approx(2 * (40 * one + 30))
+    assert soak.planned_seconds(soak.SIZES["quick"], quick, COST) == pytest.approx(50 * one + 2 * 30)
     # robustness: a normal request after each case and one before the first, each case's short
     # request, one at the limit
     robustness = _suite("robustness")
