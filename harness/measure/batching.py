@@ -3,12 +3,13 @@
 A static batch (onnxruntime-genai's ``batch_size``) decodes several answers per step. On a CPU it
 pays where a decode step is bound by reading the weights (large models, wide precisions), not
 where the cores' arithmetic already bounds it, and padding the shorter prompts can flip a close
-greedy choice. So each variant tries it first: its first ``batch_size`` prompts are answered one
-at a time (those answers are kept) and then as one batch. The variant answers the rest in
+greedy choice. So each variant tries it first: its ``batch_size`` shortest prompts are answered
+one at a time (those answers are kept) and then as one batch. The variant answers the rest in
 batches only if every batched answer equals its one-at-a-time answer token for token and the batch
 took at most 1 / :data:`MIN_SPEEDUP` of the time; otherwise one at a time, and the choice and its
-reason go into the variant's record (``answering``). Batches after the trial group prompts of
-similar length, so little is padded. A batch the runtime refuses is answered one at a time.
+reason go into the variant's record (``answering``). Batches group prompts of similar length, so
+little is padded. A batch the runtime refuses, or that crashes the worker (which then restarts),
+is answered one at a time.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 
-from harness.errors import GenerationError
+from harness.errors import GenerationError, WorkerCrashed
 from harness.measure.trace import GenerationTrace
 
 MIN_SPEEDUP = 1.1  # a batch must take at most 1/1.1 of the time one at a time takes to be chosen
@@ -72,10 +73,12 @@ def answer_prompts(
         started = time.perf_counter()
         batched = session.generate_batch([prompts[k] for k in groups[0]], max_new_tokens=max_new_tokens)
         batch_s = time.perf_counter() - started
-    except GenerationError as exc:
-        reason = f"one at a time: the runtime refused a batch of {batch_size} ({exc.kind}: {exc.message})"
+    except (GenerationError, WorkerCrashed) as exc:
+        if isinstance(exc, GenerationError):
+            reason = f"one at a time: the runtime refused a batch of {batch_size} ({exc.kind}: {exc.message})"
+        else:
+            reason = f"one at a time: a batch of {batch_size} crashed the worker ({exc}), which was started again"
         trial = Answering(False, batch_size, reason, len(groups[0]), 0, single_s)
-        batch_s = None
     else:
         same = sum(answers[k].tokens == b.tokens for k, b in zip(groups[0], batched))
         trial = Answering(False, batch_size, "", len(groups[0]), same, single_s, batch_s)
@@ -84,7 +87,7 @@ def answer_prompts(
                 f"one at a time: {trial.sample - same} of {trial.sample} answers of a batch of {batch_size} "
                 "differed from the same prompts' answers one at a time"
             )
-        elif trial.speedup < MIN_SPEEDUP:
+        elif (trial.speedup or 0.0) < MIN_SPEEDUP:
             reason = (
                 f"one at a time: a batch of {batch_size} took {batch_s:.2f} s against {single_s:.2f} s one at a "
                 f"time ({trial.speedup:.2f} ×; a batch is chosen from {MIN_SPEEDUP} ×)"
@@ -104,6 +107,6 @@ def _answer_group(session, prompts: list[str], max_new_tokens: int, batched: boo
     if batched:
         try:
             return session.generate_batch(prompts, max_new_tokens=max_new_tokens)
-        except GenerationError:  # this batch refused (e.g. no room once padded): one at a time
+        except (GenerationError, WorkerCrashed):  # refused (e.g. no room once padded): one at a time
             pass
     return [session.generate(prompt, max_new_tokens=max_new_tokens) for prompt in prompts]

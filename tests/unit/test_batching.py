@@ -4,7 +4,7 @@ embedded model is tests/e2e/test_embedded_model.py's."""
 
 import pytest
 
-from harness.errors import GenerationError
+from harness.errors import GenerationError, WorkerCrashed
 from harness.measure import batching
 from harness.measure.batching import answer_prompts
 from harness.runtime.fake import FakeSession
@@ -21,7 +21,7 @@ class Batching(FakeSession):
     """The fake's answers; one request costs 1 s of the test's clock, a batch ``batch_cost`` s,
     and ``wrong`` prompts get another answer in a batch."""
 
-    def __init__(self, clock: Clock, batch_cost: float = 1.0, wrong: frozenset = frozenset(), refuse: bool = False):
+    def __init__(self, clock: Clock, batch_cost: float = 1.0, wrong: frozenset = frozenset(), refuse=None):
         super().__init__()
         self.clock, self.batch_cost, self.wrong, self.refuse = clock, batch_cost, wrong, refuse
         self.batches: list[list[str]] = []
@@ -31,8 +31,8 @@ class Batching(FakeSession):
         return super().generate(prompt, max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens)
 
     def generate_batch(self, prompts, *, max_new_tokens):
-        if self.refuse:
-            raise GenerationError("runtime_error", "no batches here")
+        if self.refuse is not None:
+            raise self.refuse
         self.batches.append(list(prompts))
         self.clock.now += self.batch_cost
         return [
@@ -85,9 +85,17 @@ def test_a_batch_that_is_not_faster_enough_is_not_chosen(clock):
     assert [t.tokens for t in traces] == singles(PROMPTS) and len(session.batches) == 1
 
 
-def test_a_refused_batch_is_said_and_every_prompt_answered_alone(clock):
-    traces, answering = answer_prompts(Batching(clock, refuse=True), PROMPTS, 16, 4)
-    assert not answering.batched and "refused a batch of 4 (runtime_error: no batches here)" in answering.reason
+@pytest.mark.parametrize(
+    "refusal, said",
+    [
+        (GenerationError("runtime_error", "no batches here"), "refused a batch of 4 (runtime_error: no batches here)"),
+        (WorkerCrashed("int4-cpu", -11, ""), "a batch of 4 crashed the worker (worker for variant int4-cpu died"),
+    ],
+    ids=["refused", "crashed"],
+)
+def test_a_refused_batch_is_said_and_every_prompt_answered_alone(clock, refusal, said):
+    traces, answering = answer_prompts(Batching(clock, refuse=refusal), PROMPTS, 16, 4)
+    assert not answering.batched and said in answering.reason
     assert [t.tokens for t in traces] == singles(PROMPTS)
 
 
