@@ -100,6 +100,6 @@ def _answering(results: RunResults, variants: list[str]) -> str:
     if not said:
         return ""
     return (
-        "How the answers were generated (a batch is kept only where a trial on the first prompts was faster and "
+        "How the answers were generated (a batch is kept only where a trial on the shortest prompts was faster and "
         "gave the same answers token for token): " + "; ".join(said) + "."
     )

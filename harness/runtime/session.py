@@ -95,7 +95,7 @@ class OgaSession:
                 f"max_length {self.max_length}",
             )
         params = self._og.GeneratorParams(self.model)
-        limit = min(self.max_length, padded + max_new_tokens)
+        limit = padded + max_new_tokens
         params.set_search_options(batch_size=len(prompts), max_length=limit, do_sample=False)
         generator = self._og.Generator(self.model, params)
         times: list[float] = []
@@ -103,7 +103,7 @@ class OgaSession:
         try:
             t0 = clock()
             generator.append_tokens(batch)
-            while len(times) < limit - padded and not generator.is_done():
+            while len(times) < max_new_tokens and not generator.is_done():
                 generator.generate_next_token()
                 times.append(clock() - t0)
             rows = [[int(t) for t in generator.get_sequence(i)][padded:] for i in range(len(prompts))]
@@ -111,26 +111,9 @@ class OgaSession:
             raise GenerationError(_classify_runtime_error(str(exc)), str(exc)) from None
         finally:
             del generator
-        traces = []
-        for one, row in zip(ids, rows):
-            row = row[: len(times)]
-            end = next((k for k, t in enumerate(row) if t in self._eos), None)
-            if end is None and len(row) < len(times) and self._eos:
-                # as in _run: the last row to finish stops on its end token without adding it
-                row, end = [*row, min(self._eos)], len(row)
-            new = row if end is None else row[: end + 1]
-            visible = [t for t in new if t not in self._eos]
-            traces.append(
-                GenerationTrace(
-                    prompt_tokens=len(one),
-                    tokens=tuple(new),
-                    text=self.tokenizer.decode(visible) if visible else "",
-                    token_times=tuple(times[: len(new)]),
-                    tokenize_s=0.0,
-                    finish_reason="length" if end is None else "eos",
-                )
-            )
-        return traces
+        # a row that ended goes on with padding: keep it up to its end token
+        ends = [next((k + 1 for k, t in enumerate(row) if t in self._eos), len(row)) for row in rows]
+        return [self._trace(len(one), row[:end], times) for one, row, end in zip(ids, rows, ends)]
 
     def encode(self, text: str) -> list[int]:
         check_text(text)
@@ -229,24 +212,28 @@ class OgaSession:
         except RuntimeError as exc:  # the runtime's own refusal: typed, never a crash
             raise GenerationError(_classify_runtime_error(str(exc)), str(exc)) from None
         sequence = [int(t) for t in generator.get_sequence(0)]
-        new = sequence[len(ids) : len(ids) + len(times)]
+        return self._trace(len(ids), sequence[len(ids) :], times, tokenize_s, setup_s)
+
+    def _trace(
+        self, prompt_tokens: int, new: list[int], times: list[float], tokenize_s: float = 0.0, setup_s: float = 0.0
+    ) -> GenerationTrace:
+        """The trace of one answer: the tokens generated after its prompt and the time of each step."""
         eos = self._eos
-        visible = [t for t in new if t not in eos]
-        if len(new) < len(times) and eos:
+        new = new[: len(times)]
+        if len(new) < len(times) and eos and not (new and new[-1] in eos):
             # The runtime stepped once more than the sequence shows: it stopped on an end token
             # and left it out of the sequence. Keep it, so tokens and token_times agree.
-            new.append(min(eos))
-        finish = "eos" if new and new[-1] in eos else "length"
+            new = [*new, min(eos)]
+        visible = [t for t in new if t not in eos]
         # An answer that ends at once has nothing to decode, and onnxruntime-genai 0.14.1's
         # Tokenizer.decode([]) kills the process (SIGFPE): an empty answer is '' without asking it.
-        text = self.tokenizer.decode(visible) if visible else ""
         return GenerationTrace(
-            prompt_tokens=len(ids),
+            prompt_tokens=prompt_tokens,
             tokens=tuple(new),
-            text=text,
-            token_times=tuple(times),
+            text=self.tokenizer.decode(visible) if visible else "",
+            token_times=tuple(times[: len(new)]),
             tokenize_s=tokenize_s,
-            finish_reason=finish,
+            finish_reason="eos" if new and new[-1] in eos else "length",
             setup_s=setup_s,
         )
 
